@@ -1,0 +1,68 @@
+# EXStreamTV. The two commands a newcomer needs are `make run` and `make test`; each sets up
+# everything it needs first (a virtualenv, the package, and Debian packages when root).
+
+PYTHON   ?= python3
+VENV     ?= .venv
+BIN      := $(VENV)/bin
+DATA_DIR ?= data
+STAMP_RUN  := $(VENV)/.installed-run
+STAMP_TEST := $(VENV)/.installed-test
+
+RUN_DEBS  := ffmpeg
+TEST_DEBS := ffmpeg xmltv-util hdhomerun-config postgresql
+
+.PHONY: run test lint fmt typecheck contracts unit bench docs clean system-run system-test
+
+run: system-run $(STAMP_RUN)
+	$(BIN)/exstreamtv serve --data-dir $(DATA_DIR)
+
+test: system-test $(STAMP_TEST)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/pytest
+
+system-run:
+	@sh scripts/system-packages.sh $(RUN_DEBS)
+
+system-test:
+	@sh scripts/system-packages.sh $(TEST_DEBS)
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP_RUN): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(STAMP_TEST): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@ $(STAMP_RUN)
+
+lint: $(STAMP_TEST)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: $(STAMP_TEST)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: $(STAMP_TEST)
+	$(BIN)/mypy
+
+contracts: $(STAMP_TEST)
+	$(BIN)/lint-imports
+
+unit: $(STAMP_TEST)
+	$(BIN)/pytest -m "not postgres and not slow" -q
+
+bench: system-test $(STAMP_TEST)
+	$(BIN)/python bench/scan.py
+
+docs:
+	@echo "User documentation lives in README.md and docs/ (plain Markdown, no build step)."
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,3 @@
+"""EXStreamTV: your media as live TV channels."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,58 @@
+"""``exstreamtv serve``: open the container, do start-up work, then serve HTTP."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+from rich.console import Console
+from rich.panel import Panel
+
+from exstreamtv.config import Settings
+from exstreamtv.logs import SecretRedactor, configure_logging
+from exstreamtv.services.container import open_container, start_up
+from exstreamtv.web.app import create_app
+
+log = logging.getLogger(__name__)
+
+
+async def run_server(settings: Settings, console: Console) -> None:
+    """Serve until interrupted (SIGINT/SIGTERM stop it gracefully)."""
+    redactor = SecretRedactor()
+    configure_logging(settings.logging.level, settings.logging.format, redactor)
+    async with open_container(settings, redactor=redactor) as container:
+        new_key = await start_up(container)
+        if new_key is not None:
+            _announce_key(console, new_key, settings)
+        config = uvicorn.Config(
+            create_app(container),
+            host=settings.server.host,
+            port=settings.server.port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            server_header=False,
+        )
+        log.info(
+            "EXStreamTV listening on http://%s:%d (data in %s)",
+            settings.server.host,
+            settings.server.port,
+            settings.data_dir,
+        )
+        await uvicorn.Server(config).serve()
+
+
+def _announce_key(console: Console, key: str, settings: Settings) -> None:
+    where = (
+        "The admin API is open on loopback; this key is needed once you listen on the LAN."
+        if settings.is_loopback_only
+        else "Send it as 'X-API-Key: <key>' or 'Authorization: Bearer <key>'."
+    )
+    console.print(
+        Panel(
+            f"[bold]{key}[/bold]\n\nShown once; only its hash is stored. {where}\n"
+            "Lost it? Run: exstreamtv admin-key rotate",
+            title="Admin API key",
+        ),
+        highlight=False,
+    )

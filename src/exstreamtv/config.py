@@ -1,0 +1,290 @@
+"""Typed settings, validated once at start-up and injected everywhere else.
+
+Sources, strongest first: explicit overrides (command-line flags), environment variables
+``EXSTREAMTV_SECTION__KEY``, the YAML file (``--config``, else ``exstreamtv.yaml`` in the data
+directory), then the defaults below.
+
+Every model forbids unknown keys, and an unknown ``EXSTREAMTV_*`` variable is an error too:
+the upstream project silently ignored misspelt keys, so a mistyped safety flag did nothing.
+Nothing here runs at import time; :func:`load_settings` is the only entry point.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from exstreamtv.errors import ConfigError
+
+ENV_PREFIX = "EXSTREAMTV_"
+CONFIG_FILE_NAME = "exstreamtv.yaml"
+DEFAULT_PORT = 8411
+
+
+class Section(BaseModel):
+    """Base of every config section: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerConfig(Section):
+    """Where the HTTP server listens and how it is reached from outside."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=DEFAULT_PORT, ge=1, le=65535)
+    base_url: str | None = Field(
+        default=None, description="Public URL used in M3U/XMLTV/HDHomeRun links, if not the host's."
+    )
+    trusted_proxies: tuple[str, ...] = Field(
+        default=(), description="Proxy addresses or networks whose X-Forwarded-* headers we honour."
+    )
+    access_token: SecretStr | None = Field(
+        default=None, description="Optional token required on stream, M3U and guide URLs."
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks_parse(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as err:
+                raise ValueError(f"{entry!r} is not an IP address or network") from err
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url_is_http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value else value
+
+
+class DatabaseConfig(Section):
+    """The database. ``url`` unset means SQLite in the data directory."""
+
+    url: SecretStr | None = Field(
+        default=None,
+        description="SQLAlchemy URL, e.g. postgresql+asyncpg://user:pass@host/db (secret).",
+    )
+    pool_size: int = Field(default=5, ge=1, le=100)
+
+
+class LoggingConfig(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"
+
+
+class LibraryConfig(Section):
+    """A local media library declared in the config file (created on start-up if missing)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    paths: tuple[Path, ...] = Field(min_length=1)
+    kind: Literal["mixed", "movies", "shows", "music_videos", "other"] = "mixed"
+
+
+class ScanConfig(Section):
+    concurrency: int = Field(default=4, ge=1, le=64, description="Parallel ffprobe processes.")
+    probe_timeout_sec: float = Field(default=30.0, gt=0, le=600)
+
+
+class DemoConfig(Section):
+    enabled: bool = Field(
+        default=True, description="Generate a small demo library when no library is configured."
+    )
+
+
+class FFmpegConfig(Section):
+    ffmpeg_path: str = "ffmpeg"
+    ffprobe_path: str = "ffprobe"
+    max_processes: int = Field(default=8, ge=1, le=256)
+
+
+class PlayoutConfig(Section):
+    horizon_hours: int = Field(default=48, ge=1, le=24 * 14)
+
+
+class EpgConfig(Section):
+    episode_num_required: bool = False
+    plex_xmltv_mismatch_ratio_threshold: float = Field(default=0.15, ge=0.0, le=1.0)
+
+
+class HdhomerunConfig(Section):
+    device_id: str | None = Field(default=None, description="8 hex digits; generated if unset.")
+    tuner_count: int = Field(default=4, ge=1, le=64)
+    friendly_name: str = "EXStreamTV"
+    discovery_enabled: bool = True
+    discovery_port: int = Field(default=65001, ge=1, le=65535)
+    ssdp_enabled: bool = True
+
+
+class StreamingConfig(Section):
+    idle_timeout_sec: float = Field(default=30.0, ge=0, le=3600)
+
+
+class AIAgentConfig(Section):
+    """Automation flags; all off by default (names fixed by the hardening plan)."""
+
+    bounded_agent_enabled: bool = False
+    metadata_self_resolution_enabled: bool = False
+    metadata_self_resolution_cooldown_sec: int = Field(default=300, ge=0)
+    metadata_self_resolution_disable_hours: float = Field(default=1.0, ge=0)
+    force_metadata_resolution: bool = False
+
+
+class LLMConfig(Section):
+    """An optional OpenAI-compatible endpoint (Ollama serves one)."""
+
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    model: str = "llama3.1"
+    timeout_sec: float = Field(default=30.0, gt=0, le=600)
+
+
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/exstreamtv``, else ``~/.local/share/exstreamtv``."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "exstreamtv"
+
+
+class Settings(BaseSettings):
+    """All of EXStreamTV's settings. Build it with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    server: ServerConfig = ServerConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    logging: LoggingConfig = LoggingConfig()
+    libraries: tuple[LibraryConfig, ...] = ()
+    scan: ScanConfig = ScanConfig()
+    demo: DemoConfig = DemoConfig()
+    ffmpeg: FFmpegConfig = FFmpegConfig()
+    playout: PlayoutConfig = PlayoutConfig()
+    epg: EpgConfig = EpgConfig()
+    hdhomerun: HdhomerunConfig = HdhomerunConfig()
+    streaming: StreamingConfig = StreamingConfig()
+    ai_agent: AIAgentConfig = AIAgentConfig()
+    llm: LLMConfig = LLMConfig()
+
+    @property
+    def database_url(self) -> str:
+        """The SQLAlchemy URL in use (SQLite in the data directory by default). Secret."""
+        if self.database.url is not None:
+            return self.database.url.get_secret_value()
+        return f"sqlite+aiosqlite:///{self.data_dir / 'exstreamtv.db'}"
+
+    @property
+    def is_loopback_only(self) -> bool:
+        """True when the server listens on loopback only (admin API open without a key)."""
+        if self.server.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.server.host).is_loopback
+        except ValueError:
+            return False
+
+
+class _YamlData(PydanticBaseSettingsSource):
+    """The already-parsed YAML file as a settings source."""
+
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return self._data
+
+
+def load_settings(
+    config_file: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Read, merge and validate the settings.
+
+    ``config_file`` is the explicit ``--config``; when ``None`` the file
+    ``exstreamtv.yaml`` in the data directory is read if it exists. ``overrides`` are
+    command-line values (top-level keys, e.g. ``data_dir``). ``environ`` defaults to
+    ``os.environ``. Raises :class:`ConfigError` naming the offending key or value.
+    """
+    env = os.environ if environ is None else environ
+    given = dict(overrides or {})
+    _reject_unknown_env(env)
+    data_dir = given.get("data_dir") or env.get(f"{ENV_PREFIX}DATA_DIR")
+    path = config_file or Path(data_dir or default_data_dir()) / CONFIG_FILE_NAME
+    yaml_data = _read_yaml(path, required=config_file is not None)
+
+    class _Loaded(Settings):
+        _yaml: ClassVar[dict[str, Any]] = yaml_data
+
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, _YamlData(settings_cls, cls._yaml))
+
+    try:
+        loaded = _Loaded(**given)
+    except ValidationError as err:
+        raise ConfigError(describe_validation_error(err, source=str(path))) from None
+    return Settings.model_validate(loaded.model_dump())
+
+
+def _read_yaml(path: Path, *, required: bool) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if required:
+            raise ConfigError(f"config file {path} does not exist") from None
+        return {}
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"config file {path} cannot be read: {err}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"config file {path} is not valid YAML: {err}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of sections at the top level")
+    return data
+
+
+def _reject_unknown_env(env: Mapping[str, str]) -> None:
+    known = set(Settings.model_fields) | {"config"}
+    for name in env:
+        if not name.startswith(ENV_PREFIX):
+            continue
+        section = name[len(ENV_PREFIX) :].split("__", 1)[0].lower()
+        if section not in known:
+            raise ConfigError(f"environment variable {name}: unknown setting {section!r}")
+
+
+def describe_validation_error(err: ValidationError, source: str) -> str:
+    """One line per problem, each naming the dotted key (never echoing secret values)."""
+    lines = []
+    for problem in err.errors():
+        key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        if problem["type"] == "extra_forbidden":
+            lines.append(f"{key}: unknown key")
+        else:
+            lines.append(f"{key}: {problem['msg']}")
+    return f"invalid configuration ({source}):\n  " + "\n  ".join(lines)

@@ -1,0 +1,1 @@
+"""Pure value objects and rules: no I/O, no clock, no randomness."""

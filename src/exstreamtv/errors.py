@@ -1,0 +1,91 @@
+"""The one exception tree of EXStreamTV.
+
+Adapters convert library errors where they catch them (``raise SourceUnavailable(...) from
+err``); ``web/problems.py`` maps this tree to HTTP in one place. A limit is an error, never a
+silent degradation.
+
+::
+
+    ExStreamTVError
+    ├── ConfigError                 invalid configuration (CLI exit status 2)
+    ├── DataDirError                data directory missing, unwritable or unusable
+    ├── InvalidInput                a request or argument is wrong (HTTP 422)
+    │   └── LibraryPathInvalid      a library path does not exist / is not a readable folder
+    ├── NotFound                    a named thing does not exist (HTTP 404)
+    ├── Conflict                    the thing already exists or is in use (HTTP 409)
+    ├── Unauthorized                missing or wrong credentials (HTTP 401)
+    ├── LimitReached                a capacity limit refuses the request (HTTP 503)
+    ├── MediaError                  a media file could not be used
+    │   ├── ProbeFailed             ffprobe failed, timed out or printed nonsense
+    │   └── MetadataParseError      a sidecar (NFO) is malformed or hostile
+    ├── ProcessError                a child process could not be started or failed
+    └── SourceUnavailable           a media source (folder, server) cannot be reached (HTTP 503)
+
+Every error carries a human-readable message that never contains a secret.
+"""
+
+from __future__ import annotations
+
+
+class ExStreamTVError(Exception):
+    """Base of every error EXStreamTV raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigError(ExStreamTVError):
+    """The configuration is invalid; the message names the key or value."""
+
+
+class DataDirError(ExStreamTVError):
+    """The data directory cannot be created, written or used."""
+
+
+class InvalidInput(ExStreamTVError):
+    """A request or argument is invalid; the message says what is wrong."""
+
+
+class LibraryPathInvalid(InvalidInput):
+    """A library folder does not exist, is not a directory, or cannot be read."""
+
+
+class NotFound(ExStreamTVError):
+    """The requested thing does not exist."""
+
+
+class Conflict(ExStreamTVError):
+    """The thing already exists or is in use."""
+
+
+class Unauthorized(ExStreamTVError):
+    """Credentials are missing or wrong."""
+
+
+class LimitReached(ExStreamTVError):
+    """A capacity limit refuses the request. ``retry_after`` is in seconds."""
+
+    def __init__(self, message: str, retry_after: int = 30) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class MediaError(ExStreamTVError):
+    """A media file could not be used."""
+
+
+class ProbeFailed(MediaError):
+    """ffprobe failed, timed out, or its output could not be understood."""
+
+
+class MetadataParseError(MediaError):
+    """A metadata sidecar (NFO) is malformed, hostile, or not what it claims to be."""
+
+
+class ProcessError(ExStreamTVError):
+    """A child process could not be started, timed out, or exited with an error."""
+
+
+class SourceUnavailable(ExStreamTVError):
+    """A media source cannot be reached right now."""

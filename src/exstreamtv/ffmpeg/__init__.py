@@ -1,0 +1,1 @@
+"""Child processes for FFmpeg: pure argv builders (``command``) and the one process runner."""

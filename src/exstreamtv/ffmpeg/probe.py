@@ -1,0 +1,51 @@
+"""Ask ffprobe what a media file is: run it with the one process runner, parse its JSON."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from exstreamtv.domain.media import TechnicalInfo
+from exstreamtv.errors import ProbeFailed, ProcessError
+from exstreamtv.ffmpeg.process import run_capture
+from exstreamtv.formats.ffprobe import parse_ffprobe, probe_argv
+
+_MAX_REASON_CHARS = 300
+_MAX_JSON_BYTES = 8 * 1024 * 1024
+# FFmpeg prefixes log lines with "[demuxer @ 0xADDRESS] "; the address is noise.
+_LOG_CONTEXT = re.compile(r"^\[[^\]]*@ 0x[0-9a-fA-F]+\]\s*")
+
+
+async def probe_file(path: Path, *, ffprobe: str = "ffprobe", timeout: float = 30.0) -> TechnicalInfo:
+    """Probe the media file at ``path`` (made absolute against the working directory).
+
+    ``timeout`` is in seconds. Raises ``ProbeFailed`` with a short reason (at most 300
+    characters, naming no path) when ffprobe is missing, times out, exits non-zero, or prints
+    output that ``parse_ffprobe`` rejects.
+    """
+    location = str(path.absolute())
+    try:
+        argv = probe_argv(ffprobe, location)
+        run = await run_capture(argv, timeout=timeout, max_output_bytes=_MAX_JSON_BYTES)
+    except (ValueError, ProcessError) as err:  # a NUL in the path; missing, slow or chatty
+        raise ProbeFailed(_shorten(str(err))) from err
+    if run.returncode != 0:
+        raise ProbeFailed(_failure_reason(run.stderr_tail, run.returncode, location))
+    return parse_ffprobe(run.stdout)
+
+
+def _failure_reason(stderr_tail: str, returncode: int, location: str) -> str:
+    """``ffprobe: <last non-empty stderr line>`` with the file's own path and log context cut."""
+    lines = [line.strip() for line in stderr_tail.splitlines() if line.strip()]
+    if not lines:
+        return f"ffprobe exited with status {returncode}"
+    message = lines[-1].replace(f"file:{location}", "").replace(location, "")
+    message = _LOG_CONTEXT.sub("", message).lstrip(": ").strip()
+    return _shorten(f"ffprobe: {message or f'exited with status {returncode}'}")
+
+
+def _shorten(reason: str) -> str:
+    """Cut ``reason`` to the reason limit, marking the cut with an ellipsis."""
+    if len(reason) <= _MAX_REASON_CHARS:
+        return reason
+    return reason[: _MAX_REASON_CHARS - 1] + "…"

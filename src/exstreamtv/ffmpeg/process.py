@@ -1,0 +1,209 @@
+"""The one place in EXStreamTV that starts child processes.
+
+Discipline (see ``DESIGN.md``, "Subprocess discipline"):
+
+- **No shell.** A child is started from an argv list built by a pure function; nothing is
+  ever interpreted by ``/bin/sh``.
+- **Own process group.** Every child starts a new session, so its process group id equals its
+  pid and everything it forks (grandchildren included) can be signalled as one unit.
+- **TERM, wait, KILL.** Stopping sends SIGTERM to the whole group, waits a grace period for
+  the leader, then sends SIGKILL to the group to sweep anything left, and reaps the leader.
+- **Bounded memory.** Captured stdout has a byte cap; stderr is kept only as a ring of its
+  last lines, each line truncated.
+- **Nothing outlives its owner.** A timeout, an error or a cancelled caller stops the group
+  before the exception propagates; the event loop is never blocked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from exstreamtv.errors import ProcessError
+
+_READ_CHUNK = 64 * 1024
+_FFMPEG_PROGRAMS = frozenset({"ffmpeg", "ffprobe"})
+
+
+@dataclass(frozen=True, slots=True)
+class CompletedRun:
+    """The outcome of a child that ran to its end.
+
+    ``returncode`` is the exit status (negative: killed by that signal). ``stderr_tail`` is
+    the last lines of stderr, decoded as UTF-8 with replacement, joined by ``"\\n"``.
+    ``elapsed`` is wall time from start to exit in seconds (monotonic clock).
+    """
+
+    returncode: int
+    stdout: bytes
+    stderr_tail: str
+    elapsed: float
+
+
+class StderrTail:
+    """A ring of the last ``max_lines`` lines of a byte stream, each cut to ``max_line_bytes``.
+
+    Memory stays bounded whatever the child writes, including one endless line.
+    """
+
+    def __init__(self, max_lines: int, *, max_line_bytes: int = 4096) -> None:
+        self._lines: deque[bytes] = deque(maxlen=max(max_lines, 0))
+        self._partial = bytearray()
+        self._max_line_bytes = max_line_bytes
+
+    def feed(self, data: bytes) -> None:
+        """Add a chunk of the stream; complete lines enter the ring."""
+        *complete, rest = data.split(b"\n")
+        for piece in complete:
+            self._append_partial(piece)
+            self._lines.append(bytes(self._partial))
+            self._partial.clear()
+        self._append_partial(rest)
+
+    def close(self) -> None:
+        """End of stream: an unterminated last line counts as a line."""
+        if self._partial:
+            self._lines.append(bytes(self._partial))
+            self._partial.clear()
+
+    def text(self) -> str:
+        """The kept lines, without terminators, joined by ``"\\n"``."""
+        return "\n".join(line.rstrip(b"\r").decode("utf-8", "replace") for line in self._lines)
+
+    def _append_partial(self, piece: bytes) -> None:
+        room = self._max_line_bytes - len(self._partial)
+        if room > 0:
+            self._partial += piece[:room]
+
+
+async def start_process(argv: Sequence[str]) -> asyncio.subprocess.Process:
+    """Start ``argv`` in its own process group with stdin closed and stdout/stderr piped.
+
+    The caller owns the process and must end it with ``stop_process_group`` (or read it to
+    its end and ``wait`` for it). Raises ``ProcessError`` when the executable is missing or
+    cannot be started.
+    """
+    if not argv:
+        raise ProcessError("cannot start a process from an empty argv")
+    try:
+        # argv is a list built by the pure builders in exstreamtv.ffmpeg.command; no shell.
+        return await asyncio.create_subprocess_exec(  # noqa: S603
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
+    except FileNotFoundError as err:
+        raise ProcessError(_not_found_message(argv[0])) from err
+    except PermissionError as err:
+        raise ProcessError(f"{argv[0]} is not executable") from err
+    except OSError as err:
+        raise ProcessError(f"{argv[0]} could not be started: {err.strerror}") from err
+
+
+async def stop_process_group(proc: asyncio.subprocess.Process, *, grace: float = 2.0) -> None:
+    """Stop ``proc`` and every process in its group: TERM, wait ``grace`` seconds, KILL.
+
+    SIGKILL is sent to the group even when the leader exits in time, so a grandchild that
+    ignores SIGTERM does not survive. Returns once the leader is reaped. Processes already
+    gone are fine. If the caller is cancelled during the grace wait, SIGKILL is still sent.
+    """
+    _signal_group(proc.pid, signal.SIGTERM)
+    try:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace):
+                await proc.wait()
+    finally:
+        # The group id is the leader's pid (new session). Linux does not reuse a pid while a
+        # group with that id still has members, so this reaches only our own stragglers.
+        _signal_group(proc.pid, signal.SIGKILL)
+    await proc.wait()
+
+
+async def run_capture(
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    max_output_bytes: int = 16 * 1024 * 1024,
+    stderr_lines: int = 200,
+) -> CompletedRun:
+    """Run ``argv`` to its end, capturing stdout in full and the tail of stderr.
+
+    ``timeout`` is in seconds, for the whole run. A non-zero exit is returned, not raised.
+    Raises ``ProcessError`` when the executable is missing, the run exceeds ``timeout``, or
+    stdout exceeds ``max_output_bytes``. On any error or cancellation the process group is
+    stopped before the exception propagates.
+    """
+    program = Path(argv[0]).name if argv else ""
+    started = time.monotonic()
+    proc = await start_process(argv)
+    tail = StderrTail(stderr_lines)
+    finished = False
+    try:
+        async with asyncio.timeout(timeout):
+            stdout, returncode = await _collect(proc, tail, max_output_bytes, program)
+        finished = True
+    except TimeoutError as err:
+        raise ProcessError(f"{program} timed out after {timeout:g}s") from err
+    finally:
+        if not finished:
+            await stop_process_group(proc)
+    return CompletedRun(returncode, stdout, tail.text(), time.monotonic() - started)
+
+
+async def _collect(
+    proc: asyncio.subprocess.Process, tail: StderrTail, limit: int, program: str
+) -> tuple[bytes, int]:
+    """Read stdout (capped) and stderr (into ``tail``) to EOF, then reap the process.
+
+    Returns the stdout bytes and the exit status.
+    """
+    if proc.stdout is None or proc.stderr is None:
+        raise ProcessError(f"{program} was started without piped output")
+    stderr_task = asyncio.create_task(_drain_into(proc.stderr, tail))
+    try:
+        stdout = await _read_capped(proc.stdout, limit, program)
+        await stderr_task
+    finally:
+        stderr_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await stderr_task
+    return stdout, await proc.wait()
+
+
+async def _read_capped(stream: asyncio.StreamReader, limit: int, program: str) -> bytes:
+    """Read ``stream`` to EOF; raise ``ProcessError`` once more than ``limit`` bytes came."""
+    buffer = bytearray()
+    while chunk := await stream.read(_READ_CHUNK):
+        buffer += chunk
+        if len(buffer) > limit:
+            raise ProcessError(f"{program} output exceeded {limit} bytes")
+    return bytes(buffer)
+
+
+async def _drain_into(stream: asyncio.StreamReader, tail: StderrTail) -> None:
+    """Read ``stream`` to EOF into ``tail``."""
+    while chunk := await stream.read(_READ_CHUNK):
+        tail.feed(chunk)
+    tail.close()
+
+
+def _signal_group(pgid: int, signum: signal.Signals) -> None:
+    """Send ``signum`` to process group ``pgid``; a group that is already gone is fine."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signum)
+
+
+def _not_found_message(executable: str) -> str:
+    """Say which executable is missing, with an install hint for FFmpeg's own tools."""
+    if Path(executable).name in _FFMPEG_PROGRAMS:
+        return f"{executable} not found: install ffmpeg (it provides ffmpeg and ffprobe)"
+    return f"{executable} not found"

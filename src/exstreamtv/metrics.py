@@ -1,0 +1,62 @@
+"""Every Prometheus metric, declared once, on a registry owned by the running app.
+
+A fresh :class:`Metrics` per container keeps tests independent and avoids import-time
+registration. Labels stay low-cardinality: a library id or channel number, never a path or a
+client address.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.platform_collector import PlatformCollector
+
+SCAN_BUCKETS = (0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
+
+
+class Metrics:
+    """The metric families of one EXStreamTV process."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        r = self.registry
+        self.scans = Counter(
+            "exstreamtv_library_scans_total",
+            "Library scans finished, by outcome.",
+            ["library", "outcome"],
+            registry=r,
+        )
+        self.scan_duration = Histogram(
+            "exstreamtv_library_scan_duration_seconds",
+            "Wall time of a library scan.",
+            ["library"],
+            buckets=SCAN_BUCKETS,
+            registry=r,
+        )
+        self.scan_files = Counter(
+            "exstreamtv_library_scan_files_total",
+            "Files seen by library scans, by result (added, updated, unchanged, failed, missing).",
+            ["library", "result"],
+            registry=r,
+        )
+        self.probe_duration = Histogram(
+            "exstreamtv_ffprobe_duration_seconds",
+            "Time taken by one ffprobe run.",
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
+            registry=r,
+        )
+        self.scans_running = Gauge(
+            "exstreamtv_library_scans_running", "Library scans in progress.", registry=r
+        )
+        self.http_errors = Counter(
+            "exstreamtv_http_errors_total",
+            "Error responses by status and problem type.",
+            ["status", "type"],
+            registry=r,
+        )
+
+    def render(self) -> bytes:
+        """The text exposition format."""
+        return generate_latest(self.registry)

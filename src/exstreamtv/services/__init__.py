@@ -1,0 +1,1 @@
+"""Use cases: the only layer that mixes I/O with the pure core."""

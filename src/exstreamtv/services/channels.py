@@ -1,0 +1,36 @@
+"""Channel use cases."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from exstreamtv.clock import Clock
+from exstreamtv.domain.channels import Channel, ChannelNumber
+from exstreamtv.store.channels import ChannelFields, ChannelRepository
+from exstreamtv.store.database import transaction
+
+
+class ChannelService:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+        self._sessions = sessions
+        self._clock = clock
+
+    async def channels(self) -> list[Channel]:
+        async with self._sessions() as session:
+            return await ChannelRepository(session).all()
+
+    async def channel(self, number: ChannelNumber) -> Channel:
+        async with self._sessions() as session:
+            return await ChannelRepository(session).get(number)
+
+    async def create(self, fields: ChannelFields) -> Channel:
+        async with transaction(self._sessions) as session:
+            return await ChannelRepository(session).create(fields, self._clock.now())
+
+    async def update(self, number: ChannelNumber, fields: ChannelFields) -> Channel:
+        async with transaction(self._sessions) as session:
+            return await ChannelRepository(session).update(number, fields, self._clock.now())
+
+    async def delete(self, number: ChannelNumber) -> None:
+        async with transaction(self._sessions) as session:
+            await ChannelRepository(session).delete(number)

@@ -1,0 +1,138 @@
+"""Wires settings, the database and the services together, and owns their lifecycle.
+
+Nothing is built at import time: :func:`open_container` creates everything from validated
+settings and disposes of it on exit (scans cancelled, connections closed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from exstreamtv.clock import Clock, SystemClock
+from exstreamtv.config import Settings
+from exstreamtv.errors import DataDirError
+from exstreamtv.logs import SecretRedactor
+from exstreamtv.metrics import Metrics
+from exstreamtv.services.admin_key import AdminKeys
+from exstreamtv.services.catalog import CatalogService
+from exstreamtv.services.channels import ChannelService
+from exstreamtv.services.demo import DemoSetup
+from exstreamtv.services.library import LibraryService
+from exstreamtv.store.database import create_engine, session_factory, transaction, upgrade_schema
+from exstreamtv.store.libraries import LibraryRepository
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    """Everything a running EXStreamTV needs, built once from settings."""
+
+    settings: Settings
+    clock: Clock
+    metrics: Metrics
+    redactor: SecretRedactor
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    libraries: LibraryService
+    catalog: CatalogService
+    channels: ChannelService
+    admin_keys: AdminKeys
+    demo: DemoSetup
+
+
+def prepare_data_dir(path: Path) -> Path:
+    """Create the data directory if needed and prove it is writable.
+
+    Raises :class:`DataDirError` naming the directory and the reason.
+    """
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-check-"):
+            pass
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise DataDirError(f"data directory {path} is not usable: {reason}") from err
+    return path
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """Every secret value in the settings, for log redaction."""
+    values = [settings.server.access_token, settings.llm.api_key, settings.database.url]
+    found = [v.get_secret_value() for v in values if v is not None]
+    if settings.database.url is not None:
+        with contextlib.suppress(ArgumentError):
+            password = make_url(settings.database.url.get_secret_value()).password
+            found.append(str(password) if password else "")
+    return found
+
+
+@contextlib.asynccontextmanager
+async def open_container(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    redactor: SecretRedactor | None = None,
+) -> AsyncIterator[Container]:
+    """Build the container, apply migrations, yield it, then close everything."""
+    prepare_data_dir(settings.data_dir)
+    redactor = redactor or SecretRedactor()
+    redactor.register(secrets_of(settings))
+    clock = clock or SystemClock()
+    metrics = Metrics()
+    engine = create_engine(settings.database_url, settings.database.pool_size)
+    try:
+        await upgrade_schema(engine)
+        sessions = session_factory(engine)
+        libraries = LibraryService(sessions, settings, clock, metrics)
+        catalog = CatalogService(sessions, clock)
+        channels = ChannelService(sessions, clock)
+        container = Container(
+            settings=settings,
+            clock=clock,
+            metrics=metrics,
+            redactor=redactor,
+            engine=engine,
+            sessions=sessions,
+            libraries=libraries,
+            catalog=catalog,
+            channels=channels,
+            admin_keys=AdminKeys(sessions),
+            demo=DemoSetup(settings, libraries, catalog, channels),
+        )
+        try:
+            yield container
+        finally:
+            await libraries.close()
+    finally:
+        await engine.dispose()
+
+
+async def start_up(container: Container) -> str | None:
+    """One-time start-up work before serving. Returns a newly created admin key, if any.
+
+    Marks scans interrupted by a previous crash as failed, creates libraries declared in
+    the config (and scans them in the background), and installs the demo on first run.
+    """
+    new_key = await container.admin_keys.ensure()
+    async with transaction(container.sessions) as session:
+        stale = await LibraryRepository(session).fail_interrupted_scans(container.clock.now())
+    if stale:
+        log.warning("%d scan(s) were interrupted by the last shutdown and marked failed", stale)
+    await container.libraries.ensure_configured()
+    if await container.demo.needed():
+        await container.demo.install()
+    elif container.settings.libraries:
+        for library in await container.libraries.libraries():
+            if library.managed_by_config and not container.libraries.is_scanning(library.id):
+                container.libraries.start_scan(library.id)
+    return new_key

@@ -1,0 +1,1 @@
+"""Where media comes from: local folders (and, later, media servers)."""

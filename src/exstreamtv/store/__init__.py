@@ -1,0 +1,1 @@
+"""Persistence: the async database engine, the schema, migrations and repositories."""

@@ -1,0 +1,105 @@
+"""Channels and stream profiles in the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from exstreamtv.domain.channels import Channel, ChannelNumber
+from exstreamtv.errors import Conflict, InvalidInput, NotFound
+from exstreamtv.store.tables import ChannelRow, StreamProfileRow
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelFields:
+    """The editable fields of a channel."""
+
+    number: ChannelNumber
+    name: str
+    group: str | None = None
+    logo: str | None = None
+    enabled: bool = True
+    stream_profile_id: int | None = None
+
+
+class ChannelRepository:
+    """Channel reads and writes within one session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def all(self) -> list[Channel]:
+        """Every channel in channel-number order."""
+        rows = await self._session.scalars(
+            select(ChannelRow).order_by(ChannelRow.number_major, ChannelRow.number_minor)
+        )
+        return [_to_channel(row) for row in rows]
+
+    async def get(self, number: ChannelNumber) -> Channel:
+        """The channel with this number; raises :class:`NotFound`."""
+        return _to_channel(await self._row(number))
+
+    async def create(self, fields: ChannelFields, now: datetime) -> Channel:
+        """Create a channel; raises :class:`Conflict` if the number is taken."""
+        await self._check_profile(fields.stream_profile_id)
+        row = ChannelRow(created_at=now, updated_at=now)
+        _apply(row, fields)
+        self._session.add(row)
+        await self._flush(fields.number)
+        return _to_channel(row)
+
+    async def update(self, number: ChannelNumber, fields: ChannelFields, now: datetime) -> Channel:
+        """Replace a channel's fields (the number may change); raises NotFound/Conflict."""
+        await self._check_profile(fields.stream_profile_id)
+        row = await self._row(number)
+        _apply(row, fields)
+        row.updated_at = now
+        await self._flush(fields.number)
+        return _to_channel(row)
+
+    async def delete(self, number: ChannelNumber) -> None:
+        await self._session.delete(await self._row(number))
+        await self._session.flush()
+
+    async def _row(self, number: ChannelNumber) -> ChannelRow:
+        row = await self._session.scalar(select(ChannelRow).where(ChannelRow.number == str(number)))
+        if row is None:
+            raise NotFound(f"channel {number} does not exist")
+        return row
+
+    async def _flush(self, number: ChannelNumber) -> None:
+        try:
+            await self._session.flush()
+        except IntegrityError as err:
+            raise Conflict(f"channel number {number} is already in use") from err
+
+    async def _check_profile(self, profile_id: int | None) -> None:
+        if profile_id is not None and await self._session.get(StreamProfileRow, profile_id) is None:
+            raise InvalidInput(f"stream profile {profile_id} does not exist")
+
+
+def _apply(row: ChannelRow, fields: ChannelFields) -> None:
+    row.number = str(fields.number)
+    row.number_major = fields.number.major
+    row.number_minor = -1 if fields.number.minor is None else fields.number.minor
+    row.name = fields.name
+    row.group_name = fields.group
+    row.logo = fields.logo
+    row.enabled = fields.enabled
+    row.stream_profile_id = fields.stream_profile_id
+
+
+def _to_channel(row: ChannelRow) -> Channel:
+    return Channel(
+        id=row.id,
+        number=ChannelNumber.parse(row.number),
+        name=row.name,
+        group=row.group_name,
+        logo=row.logo,
+        enabled=row.enabled,
+        stream_profile_id=row.stream_profile_id,
+    )

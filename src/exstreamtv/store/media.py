@@ -1,0 +1,311 @@
+"""Media items in the database: cheap change detection, batched upserts, and search.
+
+Rows map to :class:`~exstreamtv.domain.media.MediaItem` values; nothing outside ``store``
+sees a row object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from exstreamtv.domain.collections import SmartQuery
+from exstreamtv.domain.media import (
+    Artwork,
+    Chapter,
+    FileStamp,
+    MediaItem,
+    MediaKind,
+    MediaMetadata,
+    MediaState,
+    MetadataSource,
+    ScannedFile,
+    MetadataStatus,
+    TechnicalInfo,
+)
+from exstreamtv.store.tables import MediaItemRow
+
+_LIKE_ESCAPE = "\\"
+
+
+@dataclass(frozen=True, slots=True)
+class KnownFile:
+    """What the database knows about a path, for deciding whether to re-probe it."""
+
+    id: int
+    stamp: FileStamp
+    state: MediaState
+
+
+@dataclass(frozen=True, slots=True)
+class MediaFilter:
+    """Filters of the media listing. ``None`` fields do not filter."""
+
+    library_id: int | None = None
+    kind: MediaKind | None = None
+    show: str | None = None
+    status: MetadataStatus | None = None
+    state: MediaState | None = None
+    text: str | None = None
+
+
+class MediaRepository:
+    """Media item reads and writes within one session (one unit of work)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def known_files(self, library_id: int) -> dict[str, KnownFile]:
+        """Every stored path of the library with its stamp and state (one query)."""
+        rows = await self._session.execute(
+            select(
+                MediaItemRow.path,
+                MediaItemRow.id,
+                MediaItemRow.size,
+                MediaItemRow.mtime_ns,
+                MediaItemRow.state,
+            ).where(MediaItemRow.library_id == library_id)
+        )
+        return {
+            path: KnownFile(id_, FileStamp(size, mtime), MediaState(state))
+            for path, id_, size, mtime, state in rows
+        }
+
+    async def save_scanned(
+        self, library_id: int, files: Sequence[ScannedFile], known: dict[str, KnownFile], now: datetime
+    ) -> None:
+        """Insert new files and overwrite changed ones (by path), marking them present."""
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        for scanned in files:
+            values = _row_values(scanned, now)
+            previous = known.get(scanned.path)
+            if previous is None:
+                inserts.append({**values, "library_id": library_id, "created_at": now})
+            else:
+                updates.append({**values, "id": previous.id})
+        if inserts:
+            self._session.add_all(MediaItemRow(**values) for values in inserts)
+            await self._session.flush()
+        if updates:
+            await self._session.execute(update(MediaItemRow), updates)
+
+    async def mark_missing(self, ids: Iterable[int], now: datetime) -> None:
+        """Mark items whose files vanished as missing (kept: a playout may reference them)."""
+        await self._set_state(ids, MediaState.MISSING, missing_since=now, now=now)
+
+    async def mark_present(self, ids: Iterable[int], now: datetime) -> None:
+        """Mark items whose unchanged files reappeared as present again."""
+        await self._set_state(ids, MediaState.PRESENT, missing_since=None, now=now)
+
+    async def _set_state(
+        self, ids: Iterable[int], state: MediaState, *, missing_since: datetime | None, now: datetime
+    ) -> None:
+        id_list = list(ids)
+        for start in range(0, len(id_list), 500):
+            await self._session.execute(
+                update(MediaItemRow)
+                .where(MediaItemRow.id.in_(id_list[start : start + 500]))
+                .values(state=state.value, missing_since=missing_since, updated_at=now)
+            )
+
+    async def get(self, item_id: int) -> MediaItem | None:
+        row = await self._session.get(MediaItemRow, item_id)
+        return to_media_item(row) if row else None
+
+    async def search(
+        self, where: MediaFilter, offset: int, limit: int
+    ) -> tuple[list[MediaItem], int]:
+        """A page of items matching ``where`` (ordered by show, season, episode, title, id)
+        and the total number of matches."""
+        return await self._page(select(MediaItemRow).where(*_filter_clauses(where)), offset, limit)
+
+    async def smart(
+        self, query: SmartQuery, offset: int = 0, limit: int | None = None
+    ) -> tuple[list[MediaItem], int]:
+        """Present items matching a smart-collection query, in episode/title order."""
+        stmt = select(MediaItemRow).where(*smart_clauses(query))
+        return await self._page(stmt, offset, limit)
+
+    async def by_ids(self, ids: Sequence[int]) -> list[MediaItem]:
+        """Items with these ids, in the order given (unknown ids are skipped)."""
+        rows = await self._session.scalars(select(MediaItemRow).where(MediaItemRow.id.in_(ids)))
+        by_id = {row.id: row for row in rows}
+        return [to_media_item(by_id[i]) for i in ids if i in by_id]
+
+    async def _page(
+        self, stmt: Select[MediaItemRow], offset: int, limit: int | None
+    ) -> tuple[list[MediaItem], int]:
+        total = await self._session.scalar(select(func.count()).select_from(stmt.subquery()))
+        ordered = stmt.order_by(
+            MediaItemRow.show.asc().nulls_first(),
+            MediaItemRow.season,
+            MediaItemRow.episode,
+            MediaItemRow.title,
+            MediaItemRow.id,
+        ).offset(offset)
+        if limit is not None:
+            ordered = ordered.limit(limit)
+        rows = await self._session.scalars(ordered)
+        return [to_media_item(row) for row in rows], int(total or 0)
+
+
+def _contains(column: Any, text: str) -> ColumnElement[bool]:
+    escaped = (
+        text.lower()
+        .replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2)
+        .replace("%", _LIKE_ESCAPE + "%")
+        .replace("_", _LIKE_ESCAPE + "_")
+    )
+    return func.lower(column).like(f"%{escaped}%", escape=_LIKE_ESCAPE)
+
+
+def _text_clause(text: str) -> ColumnElement[bool]:
+    return or_(
+        _contains(MediaItemRow.title, text),
+        _contains(MediaItemRow.show, text),
+        _contains(MediaItemRow.plot, text),
+    )
+
+
+def _filter_clauses(where: MediaFilter) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = []
+    if where.library_id is not None:
+        clauses.append(MediaItemRow.library_id == where.library_id)
+    if where.kind is not None:
+        clauses.append(MediaItemRow.kind == where.kind.value)
+    if where.show is not None:
+        clauses.append(func.lower(MediaItemRow.show) == where.show.lower())
+    if where.status is not None:
+        clauses.append(MediaItemRow.metadata_status == where.status.value)
+    if where.state is not None:
+        clauses.append(MediaItemRow.state == where.state.value)
+    if where.text:
+        clauses.append(_text_clause(where.text))
+    return clauses
+
+
+def smart_clauses(query: SmartQuery) -> list[ColumnElement[bool]]:
+    """SQL conditions for a smart query; only present items ever match."""
+    clauses: list[ColumnElement[bool]] = [MediaItemRow.state == MediaState.PRESENT.value]
+    if query.kinds:
+        clauses.append(MediaItemRow.kind.in_([k.value for k in query.kinds]))
+    if query.text:
+        clauses.append(_text_clause(query.text))
+    if query.show:
+        clauses.append(func.lower(MediaItemRow.show) == query.show.lower())
+    if query.season is not None:
+        clauses.append(MediaItemRow.season == query.season)
+    if query.genres:
+        clauses.append(or_(*(_contains(MediaItemRow.genre_index, f"|{g}|") for g in query.genres)))
+    if query.year_min is not None:
+        clauses.append(MediaItemRow.year >= query.year_min)
+    if query.year_max is not None:
+        clauses.append(MediaItemRow.year <= query.year_max)
+    if query.content_ratings:
+        clauses.append(MediaItemRow.content_rating.in_(query.content_ratings))
+    if query.library_ids:
+        clauses.append(MediaItemRow.library_id.in_(query.library_ids))
+    if query.statuses:
+        clauses.append(MediaItemRow.metadata_status.in_([s.value for s in query.statuses]))
+    return [and_(*clauses)]
+
+
+def _row_values(scanned: ScannedFile, now: datetime) -> dict[str, Any]:
+    meta, tech = scanned.metadata, scanned.technical
+    values: dict[str, Any] = {
+        "path": scanned.path,
+        "size": scanned.stamp.size,
+        "mtime_ns": scanned.stamp.mtime_ns,
+        "state": MediaState.PRESENT.value,
+        "missing_since": None,
+        "kind": meta.kind.value,
+        "title": meta.title,
+        "show": meta.show,
+        "season": meta.season,
+        "episode": meta.episode,
+        "year": meta.year,
+        "plot": meta.plot,
+        "genres": list(meta.genres),
+        "genre_index": "".join(f"|{g.lower()}" for g in meta.genres) + "|" if meta.genres else "",
+        "content_rating": meta.content_rating,
+        "poster": meta.artwork.poster,
+        "thumb": meta.artwork.thumb,
+        "fanart": meta.artwork.fanart,
+        "external_ids": dict(meta.external_ids),
+        "metadata_status": meta.status.value,
+        "metadata_source": meta.source.value,
+        "metadata_reason": meta.reason,
+        "updated_at": now,
+        "probed": tech is not None,
+    }
+    values.update(_technical_values(tech))
+    return values
+
+
+def _technical_values(tech: TechnicalInfo | None) -> dict[str, Any]:
+    if tech is None:
+        tech = TechnicalInfo(duration_ms=0)
+    return {
+        "duration_ms": tech.duration_ms,
+        "container": tech.container,
+        "video_codec": tech.video_codec,
+        "width": tech.width,
+        "height": tech.height,
+        "fps": tech.fps,
+        "pixel_format": tech.pixel_format,
+        "audio_codec": tech.audio_codec,
+        "audio_channels": tech.audio_channels,
+        "sample_rate": tech.sample_rate,
+        "chapters": [[c.start_ms, c.end_ms, c.title] for c in tech.chapters],
+    }
+
+
+def to_media_item(row: MediaItemRow) -> MediaItem:
+    """Map a row to its domain value."""
+    technical = None
+    if row.probed:
+        technical = TechnicalInfo(
+            duration_ms=row.duration_ms,
+            container=row.container,
+            video_codec=row.video_codec,
+            width=row.width,
+            height=row.height,
+            fps=row.fps,
+            pixel_format=row.pixel_format,
+            audio_codec=row.audio_codec,
+            audio_channels=row.audio_channels,
+            sample_rate=row.sample_rate,
+            chapters=tuple(Chapter(int(a), int(b), t) for a, b, t in row.chapters or ()),
+        )
+    metadata = MediaMetadata(
+        kind=MediaKind(row.kind),
+        title=row.title,
+        status=MetadataStatus(row.metadata_status),
+        source=MetadataSource(row.metadata_source),
+        reason=row.metadata_reason,
+        show=row.show,
+        season=row.season,
+        episode=row.episode,
+        year=row.year,
+        plot=row.plot,
+        genres=tuple(row.genres or ()),
+        content_rating=row.content_rating,
+        artwork=Artwork(poster=row.poster, thumb=row.thumb, fanart=row.fanart),
+        external_ids=tuple(sorted((row.external_ids or {}).items())),
+    )
+    return MediaItem(
+        id=row.id,
+        library_id=row.library_id,
+        path=row.path,
+        stamp=FileStamp(row.size, row.mtime_ns),
+        state=MediaState(row.state),
+        metadata=metadata,
+        technical=technical,
+        missing_since=row.missing_since,
+    )

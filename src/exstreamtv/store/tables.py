@@ -1,0 +1,202 @@
+"""SQLAlchemy table definitions (the schema that the Alembic migrations create).
+
+Every timestamp column is :class:`UTCDateTime`: aware UTC in, aware UTC out, on SQLite as on
+PostgreSQL. Naive datetimes are refused at bind time rather than silently misread.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as UTC that always comes back timezone-aware (UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r} refused: pass an aware UTC datetime")
+        utc = value.astimezone(UTC)
+        # SQLite has no time zone type; store naive UTC there and re-attach on the way out.
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime(), dict[str, Any]: JSON}
+
+
+class AppStateRow(Base):
+    """Small install-wide values: the admin key hash, the HDHomeRun DeviceID..."""
+
+    __tablename__ = "app_state"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class MediaSourceRow(Base):
+    __tablename__ = "media_sources"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime]
+
+
+class LibraryRow(Base):
+    __tablename__ = "libraries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("media_sources.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    paths: Mapped[list[str]] = mapped_column(JSON)
+    managed_by_config: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    last_scan_at: Mapped[datetime | None]
+
+
+class MediaItemRow(Base):
+    __tablename__ = "media_items"
+    __table_args__ = (
+        UniqueConstraint("library_id", "path", name="uq_media_items_library_path"),
+        Index("ix_media_items_library_state", "library_id", "state"),
+        Index("ix_media_items_show", "show", "season", "episode"),
+        Index("ix_media_items_status", "metadata_status"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    library_id: Mapped[int] = mapped_column(ForeignKey("libraries.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(16), default="present")
+    missing_since: Mapped[datetime | None]
+    # technical
+    duration_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    container: Mapped[str | None] = mapped_column(String(32))
+    video_codec: Mapped[str | None] = mapped_column(String(32))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    fps: Mapped[float | None] = mapped_column(Float)
+    pixel_format: Mapped[str | None] = mapped_column(String(32))
+    audio_codec: Mapped[str | None] = mapped_column(String(32))
+    audio_channels: Mapped[int | None] = mapped_column(Integer)
+    sample_rate: Mapped[int | None] = mapped_column(Integer)
+    chapters: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    probed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # descriptive
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(Text)
+    show: Mapped[str | None] = mapped_column(Text)
+    season: Mapped[int | None] = mapped_column(Integer)
+    episode: Mapped[int | None] = mapped_column(Integer)
+    year: Mapped[int | None] = mapped_column(Integer)
+    plot: Mapped[str | None] = mapped_column(Text)
+    genres: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Lower-cased "|genre|genre|" so genre filters are one portable LIKE on SQLite and PostgreSQL.
+    genre_index: Mapped[str] = mapped_column(Text, default="")
+    content_rating: Mapped[str | None] = mapped_column(String(32))
+    poster: Mapped[str | None] = mapped_column(Text)
+    thumb: Mapped[str | None] = mapped_column(Text)
+    fanart: Mapped[str | None] = mapped_column(Text)
+    external_ids: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    metadata_status: Mapped[str] = mapped_column(String(16))
+    metadata_source: Mapped[str] = mapped_column(String(16))
+    metadata_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ScanRunRow(Base):
+    __tablename__ = "scan_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    library_id: Mapped[int] = mapped_column(ForeignKey("libraries.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class ScanProblemRow(Base):
+    """Paths of the latest scan of a library that could not be used, with the reason."""
+
+    __tablename__ = "scan_problems"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    library_id: Mapped[int] = mapped_column(
+        ForeignKey("libraries.id", ondelete="CASCADE"), index=True
+    )
+    path: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class CollectionRow(Base):
+    __tablename__ = "collections"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    show: Mapped[str | None] = mapped_column(Text)
+    season: Mapped[int | None] = mapped_column(Integer)
+    query: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+
+
+class CollectionItemRow(Base):
+    __tablename__ = "collection_items"
+    collection_id: Mapped[int] = mapped_column(
+        ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True
+    )
+    media_item_id: Mapped[int] = mapped_column(
+        ForeignKey("media_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class StreamProfileRow(Base):
+    __tablename__ = "stream_profiles"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ChannelRow(Base):
+    __tablename__ = "channels"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(16), unique=True)
+    number_major: Mapped[int] = mapped_column(Integer)
+    number_minor: Mapped[int] = mapped_column(Integer, default=-1)
+    name: Mapped[str] = mapped_column(String(200))
+    group_name: Mapped[str | None] = mapped_column(String(200))
+    logo: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    stream_profile_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stream_profiles.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

@@ -1,0 +1,267 @@
+"""The process runner against real child processes: groups, timeouts, caps, cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import textwrap
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from exstreamtv.errors import ProcessError
+from exstreamtv.ffmpeg.process import StderrTail, run_capture, start_process, stop_process_group
+
+# A child that starts a grandchild in its own process group, reports both pids to the test's
+# loopback listener once the grandchild is up, then sleeps. With "ignore-term" both ignore
+# SIGTERM, so only SIGKILL ends them.
+FAMILY = textwrap.dedent(
+    """
+    import os, signal, socket, subprocess, sys, time
+    if sys.argv[2] == "ignore-term":
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    grandchild = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; print('up', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE,
+    )
+    grandchild.stdout.readline()
+    with socket.create_connection(("127.0.0.1", int(sys.argv[1]))) as ready:
+        ready.sendall(f"{os.getpid()} {grandchild.pid}\\n".encode())
+    time.sleep(60)
+    """
+)
+
+
+@dataclass
+class ReadyLines:
+    """A loopback listener: children connect to ``port`` and send one line when ready."""
+
+    port: int
+    lines: asyncio.Queue[str]
+
+    async def next_pids(self) -> list[int]:
+        """Wait (bounded) for the next child to report its pids."""
+        async with asyncio.timeout(10):
+            line = await self.lines.get()
+        return [int(pid) for pid in line.split()]
+
+
+@pytest.fixture
+async def ready() -> AsyncIterator[ReadyLines]:
+    lines: asyncio.Queue[str] = asyncio.Queue()
+
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        lines.put_nowait((await reader.readline()).decode())
+        writer.close()
+        await writer.wait_closed()
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    async with server:
+        yield ReadyLines(server.sockets[0].getsockname()[1], lines)
+
+
+def python(script: str, *args: str) -> list[str]:
+    return [sys.executable, "-c", script, *args]
+
+
+def family(ready: ReadyLines, *, ignore_term: bool) -> list[str]:
+    return python(FAMILY, str(ready.port), "ignore-term" if ignore_term else "obey-term")
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """Fields after ``(comm)`` in /proc/<pid>/stat: state, ppid, pgrp, ...; None if gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return stat.rsplit(")", 1)[1].split()
+
+
+def live_group_members(pgid: int) -> list[int]:
+    """Pids in process group ``pgid`` that have not exited (zombies count as exited)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        fields = _stat_fields(int(entry.name)) if entry.name.isdigit() else None
+        if fields is not None and int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+@contextmanager
+def exit_watch(pids: Sequence[int]) -> Iterator[list[int]]:
+    """pidfds for ``pids`` (readable once the process exits); a pid already gone is skipped."""
+    fds = []
+    for pid in pids:
+        try:
+            fds.append(os.pidfd_open(pid))
+        except ProcessLookupError:
+            continue
+    try:
+        yield fds
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+async def all_exited(fds: Sequence[int], timeout: float = 5.0) -> None:
+    """Wait until every pidfd reports its process exited; a hang fails the test."""
+    loop = asyncio.get_running_loop()
+    waiters = []
+    for fd in fds:
+        exited = loop.create_future()
+        loop.add_reader(fd, lambda future=exited: future.done() or future.set_result(None))
+        waiters.append(exited)
+    try:
+        async with asyncio.timeout(timeout):
+            await asyncio.gather(*waiters)
+    finally:
+        for fd in fds:
+            loop.remove_reader(fd)
+
+
+async def test_run_capture_returns_stdout_exit_status_and_elapsed_seconds() -> None:
+    run = await run_capture(python("import sys; sys.stdout.write('hello'); sys.exit(3)"), timeout=10)
+
+    assert run.returncode == 3
+    assert run.stdout == b"hello"
+    assert 0 < run.elapsed < 10
+
+
+async def test_stderr_tail_keeps_only_the_last_lines_of_a_chatty_child() -> None:
+    chatty = "import sys\nfor i in range(5000): print(f'line {i}', file=sys.stderr)"
+
+    run = await run_capture(python(chatty), timeout=10, stderr_lines=3)
+
+    assert run.stderr_tail == "line 4997\nline 4998\nline 4999"
+
+
+async def test_stderr_tail_cuts_an_endless_line_to_a_bounded_size() -> None:
+    endless = "import sys; sys.stderr.write('x' * 2_000_000)"
+
+    run = await run_capture(python(endless), timeout=10)
+
+    assert run.stderr_tail == "x" * 4096
+
+
+@given(
+    lines=st.lists(st.text(st.characters(exclude_characters="\n\r"), max_size=20), max_size=30),
+    cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=10),
+    keep=st.integers(min_value=0, max_value=5),
+)
+def test_stderr_tail_is_the_last_lines_however_the_stream_is_chunked(
+    lines: list[str], cuts: list[int], keep: int
+) -> None:
+    stream = "".join(f"{line}\n" for line in lines).encode()
+    tail = StderrTail(keep)
+    previous = 0
+    for cut in [*sorted(cuts), len(stream)]:
+        tail.feed(stream[previous : max(previous, cut)])
+        previous = max(previous, cut)
+    tail.close()
+
+    assert tail.text() == "\n".join(lines[len(lines) - keep :] if keep else [])
+
+
+async def test_output_beyond_the_cap_raises_and_the_child_is_stopped(ready: ReadyLines) -> None:
+    flood = (
+        "import os, socket, sys\n"
+        "socket.create_connection(('127.0.0.1', int(sys.argv[1]))).sendall(b'%d\\n' % os.getpid())\n"
+        "while True: sys.stdout.buffer.write(b'x' * 65536)\n"
+    )
+    run = asyncio.create_task(
+        run_capture(python(flood, str(ready.port)), timeout=10, max_output_bytes=1_000_000)
+    )
+    [pid] = await ready.next_pids()
+
+    with pytest.raises(ProcessError, match="output exceeded 1000000 bytes"):
+        await run
+    assert live_group_members(pid) == []
+
+
+async def test_timeout_raises_and_no_process_of_the_group_survives(ready: ReadyLines) -> None:
+    run = asyncio.create_task(run_capture(family(ready, ignore_term=False), timeout=0.5))
+    pids = await ready.next_pids()
+
+    with exit_watch(pids) as fds:
+        with pytest.raises(ProcessError, match=r"timed out after 0\.5s"):
+            await run
+        await all_exited(fds)
+    assert live_group_members(pids[0]) == []
+
+
+async def test_cancelling_the_caller_stops_child_and_grandchild(ready: ReadyLines) -> None:
+    run = asyncio.create_task(run_capture(family(ready, ignore_term=False), timeout=60))
+    pids = await ready.next_pids()
+
+    with exit_watch(pids) as fds:
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+        await all_exited(fds)
+    assert live_group_members(pids[0]) == []
+
+
+async def test_stop_kills_a_group_that_ignores_term_after_the_grace_period(
+    ready: ReadyLines,
+) -> None:
+    proc = await start_process(family(ready, ignore_term=True))
+    pids = await ready.next_pids()
+
+    with exit_watch(pids) as fds:
+        started = time.monotonic()
+        await stop_process_group(proc, grace=0.3)
+        waited = time.monotonic() - started
+        await all_exited(fds)
+
+    assert proc.returncode == -signal.SIGKILL
+    assert waited >= 0.3
+    assert live_group_members(pids[0]) == []
+
+
+async def test_stop_ends_an_obedient_group_without_waiting_for_the_grace_period(
+    ready: ReadyLines,
+) -> None:
+    proc = await start_process(family(ready, ignore_term=False))
+    pids = await ready.next_pids()
+
+    with exit_watch(pids) as fds:
+        started = time.monotonic()
+        await stop_process_group(proc, grace=30)
+        await all_exited(fds)
+
+    assert time.monotonic() - started < 5
+    assert proc.returncode == -signal.SIGTERM
+
+
+async def test_stopping_a_process_that_already_exited_is_harmless() -> None:
+    proc = await start_process(python("pass"))
+    await proc.wait()
+
+    await stop_process_group(proc, grace=0.1)
+
+    assert proc.returncode == 0
+
+
+async def test_missing_executable_raises_process_error_naming_it(tmp_path: Path) -> None:
+    missing = str(tmp_path / "no-such-tool")
+
+    with pytest.raises(ProcessError, match=f"{missing} not found"):
+        await run_capture([missing, "--help"], timeout=5)
+
+
+async def test_missing_ffprobe_suggests_installing_ffmpeg(tmp_path: Path) -> None:
+    with pytest.raises(ProcessError, match="ffprobe not found: install ffmpeg"):
+        await run_capture([str(tmp_path / "ffprobe")], timeout=5)
+
+
+async def test_empty_argv_is_refused() -> None:
+    with pytest.raises(ProcessError, match="empty argv"):
+        await run_capture([], timeout=5)

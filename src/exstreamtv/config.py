@@ -251,7 +251,7 @@ def load_settings(
 def _read_yaml(path: Path, *, required: bool) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         if required:
             raise ConfigError(f"config file {path} does not exist") from None
         return {}

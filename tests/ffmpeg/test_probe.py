@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -14,22 +13,10 @@ from exstreamtv.errors import ProbeFailed
 from exstreamtv.ffmpeg.probe import probe_file
 
 
-@pytest.fixture(scope="module")
-def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2 s, 160x120, 25 fps H.264 + 48 kHz AAC MP4."""
-    path = tmp_path_factory.mktemp("clip") / "clip.mp4"
-    subprocess.run(
-        [
-            *("ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error"),
-            *("-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25"),
-            *("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"),
-            *("-t", "2", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"),
-            *("-c:a", "aac", "-shortest", str(path)),
-        ],
-        check=True,
-        timeout=30,
-    )
-    return path
+@pytest.fixture
+def clip(clip_cache: dict[float, Path]) -> Path:
+    """The shared 2 s, 160x120, 25 fps H.264 + 48 kHz AAC MP4 (made once per session)."""
+    return clip_cache[2.0]
 
 
 def fake_ffprobe(folder: Path, body: str) -> str:
@@ -120,7 +107,7 @@ async def test_slow_ffprobe_raises_probe_failed_after_the_timeout(
 async def test_silent_failure_reports_the_exit_status(clip: Path, tmp_path: Path) -> None:
     silent = fake_ffprobe(tmp_path, "sys.exit(3)")
 
-    with pytest.raises(ProbeFailed, match="^ffprobe exited with status 3$"):
+    with pytest.raises(ProbeFailed, match=r"^ffprobe exited with status 3$"):
         await probe_file(clip, ffprobe=silent)
 
 

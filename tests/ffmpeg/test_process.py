@@ -111,16 +111,21 @@ def exit_watch(pids: Sequence[int]) -> Iterator[list[int]]:
             os.close(fd)
 
 
-async def all_exited(fds: Sequence[int], timeout: float = 5.0) -> None:
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+async def all_exited(fds: Sequence[int]) -> None:
     """Wait until every pidfd reports its process exited; a hang fails the test."""
     loop = asyncio.get_running_loop()
     waiters = []
     for fd in fds:
-        exited = loop.create_future()
-        loop.add_reader(fd, lambda future=exited: future.done() or future.set_result(None))
+        exited: asyncio.Future[None] = loop.create_future()
+        loop.add_reader(fd, _resolve, exited)
         waiters.append(exited)
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(5):
             await asyncio.gather(*waiters)
     finally:
         for fd in fds:
@@ -128,7 +133,9 @@ async def all_exited(fds: Sequence[int], timeout: float = 5.0) -> None:
 
 
 async def test_run_capture_returns_stdout_exit_status_and_elapsed_seconds() -> None:
-    run = await run_capture(python("import sys; sys.stdout.write('hello'); sys.exit(3)"), timeout=10)
+    run = await run_capture(
+        python("import sys; sys.stdout.write('hello'); sys.exit(3)"), timeout=10
+    )
 
     assert run.returncode == 3
     assert run.stdout == b"hello"
@@ -167,14 +174,18 @@ def test_stderr_tail_is_the_last_lines_however_the_stream_is_chunked(
         previous = max(previous, cut)
     tail.close()
 
-    assert tail.text() == "\n".join(lines[len(lines) - keep :] if keep else [])
+    assert tail.text() == "\n".join(lines[max(0, len(lines) - keep) :] if keep else [])
 
 
 async def test_output_beyond_the_cap_raises_and_the_child_is_stopped(ready: ReadyLines) -> None:
-    flood = (
-        "import os, socket, sys\n"
-        "socket.create_connection(('127.0.0.1', int(sys.argv[1]))).sendall(b'%d\\n' % os.getpid())\n"
-        "while True: sys.stdout.buffer.write(b'x' * 65536)\n"
+    flood = textwrap.dedent(
+        """
+        import os, socket, sys
+        with socket.create_connection(("127.0.0.1", int(sys.argv[1]))) as ready:
+            ready.sendall(b"%d\\n" % os.getpid())
+        while True:
+            sys.stdout.buffer.write(b"x" * 65536)
+        """
     )
     run = asyncio.create_task(
         run_capture(python(flood, str(ready.port)), timeout=10, max_output_bytes=1_000_000)

@@ -40,9 +40,15 @@ def _episode(meta: MediaMetadata) -> tuple[object, ...]:
         ("Show Name/Season 2/E05 - Ozymandias.mkv", ("Show Name", 2, 5, "Ozymandias", OK, FOLDER)),
         ("Show Name/Season 2/05 - Ozymandias.mkv", ("Show Name", 2, 5, "Ozymandias", OK, FOLDER)),
         ("Show Name/Series 3/anything S03E04.mkv", ("Show Name", 3, 4, "Show Name", OK, FOLDER)),
-        ("Show Name/Specials/Show Name - S00E01 - Making Of.mkv", ("Show Name", 0, 1, "Making Of", OK, FOLDER)),
+        (
+            "Show Name/Specials/Show Name - S00E01 - Making Of.mkv",
+            ("Show Name", 0, 1, "Making Of", OK, FOLDER),
+        ),
         ("Show Name/Specials/E03.mkv", ("Show Name", 0, 3, "Show Name", OK, FOLDER)),
-        ("Show Name/S01/Show.Name.S01E07.720p.HDTV.x264-GRP.mkv", ("Show Name", 1, 7, "Show Name", OK, FOLDER)),
+        (
+            "Show Name/S01/Show.Name.S01E07.720p.HDTV.x264-GRP.mkv",
+            ("Show Name", 1, 7, "Show Name", OK, FOLDER),
+        ),
     ],
 )
 def test_show_and_season_folders_name_the_show_and_season(
@@ -86,6 +92,12 @@ def test_season_folder_without_episode_number_is_a_placeholder_episode() -> None
     assert _episode(meta) == ("Show Name", 2, None, "Behind the scenes", PLACEHOLDER, FOLDER)
 
 
+def test_season_in_the_file_name_wins_over_the_season_folder() -> None:
+    meta = _parse("Show Name/Season 2/Show Name - S01E05.mkv")
+
+    assert (meta.season, meta.episode) == (1, 5)
+
+
 def test_season_folder_at_library_root_takes_the_show_from_the_file_name() -> None:
     meta = _parse("Season 1/Firefly - S01E01 - Serenity.mkv")
 
@@ -105,9 +117,15 @@ def test_season_folder_at_library_root_takes_the_show_from_the_file_name() -> No
         ("Show.Name.S01E02-E03.Title.mkv", ("Show Name", 1, 2, "Title", OK, FILENAME)),
         ("Show Name S01 E02.mkv", ("Show Name", 1, 2, "Show Name", OK, FILENAME)),
         ("Show.Name.S01E02.720p.HDTV.x264-GRP.mkv", ("Show Name", 1, 2, "Show Name", OK, FILENAME)),
-        ("Show.Name.S01E02.Title.PROPER.WEB.h264-GRP.mkv", ("Show Name", 1, 2, "Title", OK, FILENAME)),
+        (
+            "Show.Name.S01E02.Title.PROPER.WEB.h264-GRP.mkv",
+            ("Show Name", 1, 2, "Title", OK, FILENAME),
+        ),
         ("Show.Name.S01E02.The.Web.1080p.mkv", ("Show Name", 1, 2, "The Web", OK, FILENAME)),
-        ("[SubGroup] Show Name - S01E02 [ABCD1234].mkv", ("Show Name", 1, 2, "Show Name", OK, FILENAME)),
+        (
+            "[SubGroup] Show Name - S01E02 [ABCD1234].mkv",
+            ("Show Name", 1, 2, "Show Name", OK, FILENAME),
+        ),
     ],
 )
 def test_episode_file_names_give_show_numbers_and_title(
@@ -136,7 +154,14 @@ def test_date_based_episode_has_no_numbers_and_is_titled_with_show_and_date() ->
     meta = _parse("The Daily Show 2021-03-04.mkv")
 
     assert meta.kind is MediaKind.EPISODE
-    assert _episode(meta) == ("The Daily Show", None, None, "The Daily Show 2021-03-04", OK, FILENAME)
+    assert _episode(meta) == (
+        "The Daily Show",
+        None,
+        None,
+        "The Daily Show 2021-03-04",
+        OK,
+        FILENAME,
+    )
     assert meta.year == 2021
 
 
@@ -212,6 +237,13 @@ def test_name_without_structure_takes_the_kind_hint() -> None:
 
 def test_name_that_is_only_release_junk_keeps_the_raw_stem() -> None:
     assert _parse("1080p.mkv").title == "1080p"
+
+
+def test_overlong_name_skips_guessit_and_is_a_placeholder() -> None:
+    # guessit takes seconds on long repetitive names; none this long exists on disk.
+    meta = _parse("s01e" * 2500 + ".mkv")
+
+    assert (meta.kind, meta.status) == (MediaKind.OTHER, PLACEHOLDER)
 
 
 def test_empty_path_is_untitled() -> None:

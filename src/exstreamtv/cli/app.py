@@ -67,7 +67,7 @@ def _settings(config: Path | None, data_dir: Path | None, **overrides: Any) -> S
     try:
         return load_settings(config, overrides=given)
     except ConfigError as err:
-        err_console.print(f"[red]error:[/red] {err.message}", highlight=False, markup=True)
+        typer.echo(f"error: {err.message}", err=True)
         raise typer.Exit(USAGE_ERROR) from None
 
 
@@ -76,10 +76,10 @@ def _run(work: Callable[[], Awaitable[T]]) -> T:
     try:
         return asyncio.run(_awaited(work))
     except (ConfigError, DataDirError) as err:
-        err_console.print(f"error: {err.message}", highlight=False, markup=False)
+        typer.echo(f"error: {err.message}", err=True)
         raise typer.Exit(USAGE_ERROR) from None
     except ExStreamTVError as err:
-        err_console.print(f"error: {err.message}", highlight=False, markup=False)
+        typer.echo(f"error: {err.message}", err=True)
         raise typer.Exit(1) from None
 
 

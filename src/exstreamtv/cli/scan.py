@@ -9,7 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from exstreamtv.config import Settings
 from exstreamtv.domain.libraries import Library, ScanStatus
-from exstreamtv.errors import NotFound
+from exstreamtv.errors import LibraryPathInvalid, NotFound
 from exstreamtv.services.container import Container, open_container
 from exstreamtv.services.library import ScanProgress
 
@@ -19,7 +19,9 @@ REFRESH_SEC = 0.2
 async def scan_libraries(settings: Settings, wanted: str | None, console: Console) -> int:
     """Scan the named library (name or id) or all; returns the number of failed scans."""
     async with open_container(settings) as container:
-        await container.libraries.ensure_configured()
+        problems = await container.libraries.ensure_configured()
+        if problems:
+            raise LibraryPathInvalid("; ".join(problems))
         libraries = _select(await container.libraries.libraries(), wanted)
         failures = 0
         for library in libraries:

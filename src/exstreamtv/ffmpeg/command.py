@@ -108,7 +108,9 @@ def _card_text(title: str, height: int) -> str:
     return f"{title_text}:y=(h-text_h)/2,{clock_text}:y=h-text_h-{clock_size}"
 
 
-def _check_clip(*, colour: str, tone_hz: int, seconds: float, size: tuple[int, int], fps: int) -> None:
+def _check_clip(
+    *, colour: str, tone_hz: int, seconds: float, size: tuple[int, int], fps: int
+) -> None:
     """Raise ``InvalidInput`` naming the first clip parameter FFmpeg would reject."""
     if not _COLOUR.fullmatch(colour):
         raise InvalidInput(f"colour {colour!r} is not a colour name or 0xRRGGBB")

@@ -16,14 +16,19 @@ _MAX_JSON_BYTES = 8 * 1024 * 1024
 _LOG_CONTEXT = re.compile(r"^\[[^\]]*@ 0x[0-9a-fA-F]+\]\s*")
 
 
-async def probe_file(path: Path, *, ffprobe: str = "ffprobe", timeout: float = 30.0) -> TechnicalInfo:
+async def probe_file(
+    path: Path,
+    *,
+    ffprobe: str = "ffprobe",
+    timeout: float = 30.0,  # noqa: ASYNC109 - passed on to run_capture
+) -> TechnicalInfo:
     """Probe the media file at ``path`` (made absolute against the working directory).
 
     ``timeout`` is in seconds. Raises ``ProbeFailed`` with a short reason (at most 300
     characters, naming no path) when ffprobe is missing, times out, exits non-zero, or prints
     output that ``parse_ffprobe`` rejects.
     """
-    location = str(path.absolute())
+    location = str(path.absolute())  # noqa: ASYNC240 - getcwd only, no disk access
     try:
         argv = probe_argv(ffprobe, location)
         run = await run_capture(argv, timeout=timeout, max_output_bytes=_MAX_JSON_BYTES)

@@ -94,7 +94,8 @@ async def start_process(argv: Sequence[str]) -> asyncio.subprocess.Process:
         raise ProcessError("cannot start a process from an empty argv")
     try:
         # argv is a list built by the pure builders in exstreamtv.ffmpeg.command; no shell.
-        return await asyncio.create_subprocess_exec(  # noqa: S603
+        # (ruff's S603 covers only the subprocess module, so no noqa is needed here.)
+        return await asyncio.create_subprocess_exec(
             *argv,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
@@ -123,7 +124,8 @@ async def stop_process_group(proc: asyncio.subprocess.Process, *, grace: float =
                 await proc.wait()
     finally:
         # The group id is the leader's pid (new session). Linux does not reuse a pid while a
-        # group with that id still has members, so this reaches only our own stragglers.
+        # group with that id has members, so stragglers are ours; once the group is empty
+        # only pid wrap-around between the reap and this call could hit a stranger.
         _signal_group(proc.pid, signal.SIGKILL)
     await proc.wait()
 
@@ -131,7 +133,9 @@ async def stop_process_group(proc: asyncio.subprocess.Process, *, grace: float =
 async def run_capture(
     argv: Sequence[str],
     *,
-    timeout: float,
+    # A parameter rather than the caller's asyncio.timeout: the error then names the
+    # program and the limit, and the group is stopped before it propagates.
+    timeout: float,  # noqa: ASYNC109
     max_output_bytes: int = 16 * 1024 * 1024,
     stderr_lines: int = 200,
 ) -> CompletedRun:

@@ -68,6 +68,7 @@ _SPACES = re.compile(r"\s+")
 _LEAD_TRIM = " -\u2013\u2014_.,:;|~+)"
 _TAIL_TRIM = " -\u2013\u2014_.,:;|~+("
 _UNTITLED = "Untitled"
+_NAME_MAX = 255  # longest file name on common file systems
 
 
 class _Token(NamedTuple):
@@ -345,6 +346,9 @@ def _from_guessit(name: str, stem: str, kind_hint: MediaKind | None) -> MediaMet
 
 
 def _guess(name: str, kind_hint: MediaKind | None) -> dict[str, object]:
+    if len(name) > _NAME_MAX:
+        # No real file name is longer, and guessit's time grows steeply with length.
+        return {}
     options: dict[str, str] = {}
     if kind_hint is MediaKind.EPISODE:
         options["type"] = "episode"

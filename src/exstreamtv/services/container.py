@@ -128,7 +128,8 @@ async def start_up(container: Container) -> str | None:
         stale = await LibraryRepository(session).fail_interrupted_scans(container.clock.now())
     if stale:
         log.warning("%d scan(s) were interrupted by the last shutdown and marked failed", stale)
-    await container.libraries.ensure_configured()
+    for problem in await container.libraries.ensure_configured():
+        log.error("%s", problem)
     if await container.demo.needed():
         await container.demo.install()
     elif container.settings.libraries:

@@ -142,20 +142,26 @@ class LibraryService:
             await LibraryRepository(session).delete(library_id)
         self._progress.pop(library_id, None)
 
-    async def ensure_configured(self) -> list[Library]:
-        """Create the libraries declared in the config file that do not exist yet."""
-        created = []
+    async def ensure_configured(self) -> list[str]:
+        """Create the libraries declared in the config file that do not exist yet.
+
+        A declared library whose folder is unavailable (an unmounted drive) must not stop
+        the server from starting, so problems are returned as messages, not raised.
+        """
+        problems = []
         for declared in self._settings.libraries:
             async with self._sessions() as session:
                 existing = await LibraryRepository(session).by_name(declared.name)
-            if existing is None:
-                paths = [str(p) for p in declared.paths]
-                created.append(
-                    await self.create(
-                        declared.name, LibraryKind(declared.kind), paths, managed_by_config=True
-                    )
+            if existing is not None:
+                continue
+            paths = [str(p) for p in declared.paths]
+            try:
+                await self.create(
+                    declared.name, LibraryKind(declared.kind), paths, managed_by_config=True
                 )
-        return created
+            except LibraryPathInvalid as err:
+                problems.append(f"library {declared.name!r} from the config file: {err.message}")
+        return problems
 
     async def problems(self, library_id: int) -> list[ScanProblem]:
         async with self._sessions() as session:

@@ -139,6 +139,9 @@ def _visit(
 ) -> None:
     if entry.name.startswith("."):
         return
+    if not _storable(entry.name):
+        out.problems.append(ScanProblem(_printable(entry.path), "name is not valid UTF-8"))
+        return
     try:
         if entry.is_dir():
             _walk_dir(root, Path(entry.path), show_nfo, out, seen)
@@ -156,6 +159,19 @@ def _visit(
     mtime = max(info.st_mtime_ns, _mtime_ns(sidecars.nfo))
     relative = PurePosixPath(Path(entry.path).relative_to(root).as_posix())
     out.files.append(FoundFile(entry.path, relative, FileStamp(info.st_size, mtime), sidecars))
+
+
+def _storable(name: str) -> bool:
+    """False for names with undecodable bytes (surrogate escapes) the database cannot hold."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(path: str) -> str:
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def _folder_artwork(names: dict[str, str]) -> Artwork:

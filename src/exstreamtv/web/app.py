@@ -1,0 +1,31 @@
+"""The FastAPI application, built from a container (nothing happens at import time)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from exstreamtv import __version__
+from exstreamtv.services.container import Container
+from exstreamtv.web.problems import install_problem_handlers
+from exstreamtv.web.routes import channels, collections, health, libraries, media
+
+
+def create_app(container: Container) -> FastAPI:
+    """The HTTP app serving ``container``'s services.
+
+    The container is owned by the caller (opened before, closed after serving); the app
+    only keeps it on ``app.state.container``. OpenAPI is at ``/openapi.json`` and ``/docs``.
+    """
+    app = FastAPI(
+        title="EXStreamTV",
+        version=__version__,
+        description="Your media as live TV channels.",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+        redoc_url=None,
+    )
+    app.state.container = container
+    install_problem_handlers(app, container.metrics)
+    for module in (health, libraries, media, collections, channels):
+        app.include_router(module.router)
+    return app

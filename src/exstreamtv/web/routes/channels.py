@@ -1,0 +1,52 @@
+"""``/api/channels``: channels, addressed by their number (``5`` or ``5.1``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Response, status
+
+from exstreamtv.domain.channels import ChannelNumber
+from exstreamtv.web.deps import ContainerDep, require_admin
+from exstreamtv.web.schemas import ChannelIn, ChannelOut
+
+router = APIRouter(prefix="/api/channels", tags=["channels"], dependencies=[Depends(require_admin)])
+
+
+def channel_number(
+    number: Annotated[str, Path(max_length=20, examples=["5", "5.1"])],
+) -> ChannelNumber:
+    """The path's channel number; an invalid one is a 422 (InvalidInput)."""
+    return ChannelNumber.parse(number)
+
+
+NumberPath = Annotated[ChannelNumber, Depends(channel_number)]
+
+
+@router.get("")
+async def list_channels(app: ContainerDep) -> list[ChannelOut]:
+    """Every channel in number order."""
+    return [ChannelOut.of(c) for c in await app.channels.channels()]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_channel(body: ChannelIn, app: ContainerDep) -> ChannelOut:
+    """Create a channel; 409 when the number is taken."""
+    return ChannelOut.of(await app.channels.create(body.to_fields()))
+
+
+@router.get("/{number}")
+async def get_channel(number: NumberPath, app: ContainerDep) -> ChannelOut:
+    return ChannelOut.of(await app.channels.channel(number))
+
+
+@router.put("/{number}")
+async def update_channel(number: NumberPath, body: ChannelIn, app: ContainerDep) -> ChannelOut:
+    """Replace a channel's fields; the number may change (409 if the new one is taken)."""
+    return ChannelOut.of(await app.channels.update(number, body.to_fields()))
+
+
+@router.delete("/{number}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_channel(number: NumberPath, app: ContainerDep) -> Response:
+    await app.channels.delete(number)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

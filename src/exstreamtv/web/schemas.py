@@ -1,0 +1,295 @@
+"""Request and response bodies of the JSON API (pydantic v2).
+
+Input models forbid unknown fields, so a misspelt field is a 422 that names it. Each
+model converts to or from one domain value; routes never build domain values by hand.
+Datetimes are aware UTC and serialise as ISO-8601 with ``Z``. Ids are bounded to what
+the database can hold, so hostile numbers are a 422 rather than a database error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Annotated, Any, Generic, Self, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from exstreamtv.domain.channels import Channel, ChannelNumber
+from exstreamtv.domain.collections import Collection, CollectionKind, SmartQuery
+from exstreamtv.domain.libraries import Library, LibraryKind, ScanStatus, SourceKind
+from exstreamtv.domain.media import MediaItem, MediaKind, MediaState, MetadataSource, MetadataStatus
+from exstreamtv.errors import InvalidInput
+from exstreamtv.services.library import ScanProgress
+from exstreamtv.store.channels import ChannelFields
+
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+ShortText = Annotated[str, Field(max_length=200)]
+Year = Annotated[int, Field(ge=0, le=9999)]
+Number = Annotated[int, Field(ge=0, le=99_999)]
+T = TypeVar("T")
+
+
+class Input(BaseModel):
+    """Base of request bodies: unknown fields are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a listing: ``items`` from ``offset`` (at most ``limit``) of ``total``."""
+
+    items: list[T]
+    total: int
+    offset: int
+    limit: int
+
+
+class LibraryIn(Input):
+    name: Name
+    kind: LibraryKind = LibraryKind.MIXED
+    paths: list[Annotated[str, Field(max_length=4096)]] = Field(max_length=100)
+
+
+class ScanCountsOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    total: int
+    processed: int
+    added: int
+    updated: int
+    unchanged: int
+    failed: int
+    missing: int
+
+
+class ScanProgressOut(BaseModel):
+    """A scan's live state. ``percent`` is processed/total (0-100; 100 once finished)."""
+
+    status: ScanStatus
+    started_at: datetime
+    finished_at: datetime | None
+    counts: ScanCountsOut
+    percent: float
+    error: str | None
+
+    @classmethod
+    def of(cls, progress: ScanProgress) -> ScanProgressOut:
+        counts = progress.counts
+        if counts.total:
+            percent = min(100.0, 100.0 * counts.processed / counts.total)
+        else:
+            percent = 0.0 if progress.status is ScanStatus.RUNNING else 100.0
+        fields = {name: getattr(progress, name) for name in cls.model_fields if name != "percent"}
+        return cls.model_validate({**fields, "percent": round(percent, 1)})
+
+
+class LibraryOut(BaseModel):
+    id: int
+    name: str
+    kind: LibraryKind
+    source_kind: SourceKind
+    paths: list[str]
+    managed_by_config: bool
+    last_scan_at: datetime | None
+    scan: ScanProgressOut | None = None
+
+    @classmethod
+    def of(cls, library: Library, progress: ScanProgress | None) -> LibraryOut:
+        scan = ScanProgressOut.of(progress) if progress else None
+        return cls.model_validate(library, from_attributes=True).model_copy(update={"scan": scan})
+
+
+class ScanProblemOut(BaseModel):
+    """A path the latest scan could not use, and why."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    path: str
+    reason: str
+
+
+class ChapterOut(BaseModel):
+    start_ms: int
+    end_ms: int
+    title: str | None
+
+
+class ArtworkOut(BaseModel):
+    poster: str | None
+    thumb: str | None
+    fanart: str | None
+
+
+class MetadataOut(BaseModel):
+    status: MetadataStatus
+    source: MetadataSource
+    reason: str | None
+
+
+class MediaItemOut(BaseModel):
+    """A media item. Technical fields are ``null`` until a probe succeeded."""
+
+    id: int
+    library_id: int
+    path: str
+    state: MediaState
+    missing_since: datetime | None
+    duration_ms: int
+    container: str | None = None
+    video_codec: str | None = None
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    pixel_format: str | None = None
+    audio_codec: str | None = None
+    audio_channels: int | None = None
+    sample_rate: int | None = None
+    chapters: list[ChapterOut] = []
+    kind: MediaKind
+    title: str
+    show: str | None
+    season: int | None
+    episode: int | None
+    year: int | None
+    plot: str | None
+    genres: list[str]
+    content_rating: str | None
+    artwork: ArtworkOut
+    external_ids: dict[str, str]
+    metadata: MetadataOut
+
+    @classmethod
+    def of(cls, item: MediaItem) -> MediaItemOut:
+        meta = item.metadata
+        technical = asdict(item.technical) if item.technical else {"duration_ms": 0}
+        return cls.model_validate(
+            {
+                **asdict(meta),
+                **technical,
+                "external_ids": dict(meta.external_ids),
+                "metadata": {"status": meta.status, "source": meta.source, "reason": meta.reason},
+                "id": item.id,
+                "library_id": item.library_id,
+                "path": item.path,
+                "state": item.state,
+                "missing_since": item.missing_since,
+            }
+        )
+
+
+def media_page(items: list[MediaItem], total: int, offset: int, limit: int) -> Page[MediaItemOut]:
+    """A page of media items as a response body."""
+    return Page[MediaItemOut](
+        items=[MediaItemOut.of(i) for i in items], total=total, offset=offset, limit=limit
+    )
+
+
+class SmartQueryIn(Input):
+    """A smart-collection query: empty fields do not filter, all filters AND together."""
+
+    kinds: list[MediaKind] = []
+    text: ShortText | None = None
+    show: ShortText | None = None
+    season: Number | None = None
+    genres: list[ShortText] = Field(default=[], max_length=50)
+    year_min: Year | None = None
+    year_max: Year | None = None
+    content_ratings: list[ShortText] = Field(default=[], max_length=50)
+    library_ids: list[Id] = Field(default=[], max_length=100)
+    statuses: list[MetadataStatus] = []
+
+    def to_domain(self) -> SmartQuery:
+        fields = self.model_dump().items()
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in fields}
+        return SmartQuery(**values)
+
+
+class CollectionIn(Input):
+    """A collection. ``show`` needs ``show``; ``season`` needs ``show`` and ``season``;
+    ``smart`` needs ``query``; ``manual`` lists ``item_ids`` in order."""
+
+    name: Name
+    kind: CollectionKind
+    show: ShortText | None = None
+    season: Number | None = None
+    query: SmartQueryIn | None = None
+    item_ids: list[Id] = Field(default=[], max_length=10_000)
+
+    @model_validator(mode="after")
+    def _fits_kind(self) -> Self:
+        kind = self.kind
+        if kind in {CollectionKind.SHOW, CollectionKind.SEASON} and not self.show:
+            raise ValueError(f"a {kind} collection needs 'show'")
+        if kind is CollectionKind.SEASON and self.season is None:
+            raise ValueError("a season collection needs 'season'")
+        if kind is CollectionKind.SMART and self.query is None:
+            raise ValueError("a smart collection needs 'query'")
+        if kind is not CollectionKind.MANUAL and self.item_ids:
+            raise ValueError("only a manual collection lists 'item_ids'")
+        if kind is not CollectionKind.SMART and self.query is not None:
+            raise ValueError("only a smart collection has a 'query'")
+        return self
+
+    def to_domain(self) -> Collection:
+        """The collection to store (``id`` 0: assigned by the store)."""
+        return Collection(
+            id=0,
+            name=self.name,
+            kind=self.kind,
+            show=self.show if self.kind in {CollectionKind.SHOW, CollectionKind.SEASON} else None,
+            season=self.season if self.kind is CollectionKind.SEASON else None,
+            query=self.query.to_domain() if self.query else None,
+            item_ids=tuple(self.item_ids),
+        )
+
+
+class CollectionOut(BaseModel):
+    id: int
+    name: str
+    kind: CollectionKind
+    show: str | None
+    season: int | None
+    query: SmartQueryIn | None
+    item_ids: list[int]
+
+    @classmethod
+    def of(cls, collection: Collection) -> CollectionOut:
+        return cls.model_validate(collection, from_attributes=True)
+
+
+class ChannelIn(Input):
+    """A channel. ``number`` is a string such as ``"5"`` or ``"5.1"``."""
+
+    number: Annotated[str, Field(max_length=20, examples=["5", "5.1"])]
+    name: Name
+    group: ShortText | None = None
+    logo: Annotated[str, Field(max_length=2048)] | None = None
+    enabled: bool = True
+    stream_profile_id: Id | None = None
+
+    @field_validator("number")
+    @classmethod
+    def _valid_number(cls, value: str) -> str:
+        try:
+            return str(ChannelNumber.parse(value))
+        except InvalidInput as err:
+            raise ValueError(err.message) from None
+
+    def to_fields(self) -> ChannelFields:
+        return ChannelFields(**{**self.model_dump(), "number": ChannelNumber.parse(self.number)})
+
+
+class ChannelOut(BaseModel):
+    id: int
+    number: Annotated[str, BeforeValidator(str)]
+    name: str
+    group: str | None
+    logo: str | None
+    enabled: bool
+    stream_profile_id: int | None
+
+    @classmethod
+    def of(cls, channel: Channel) -> ChannelOut:
+        return cls.model_validate(channel, from_attributes=True)

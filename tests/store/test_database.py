@@ -1,0 +1,88 @@
+"""The database layer on SQLite and PostgreSQL: migrations, UTC timestamps, pooling."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import StatementError
+
+from exstreamtv.domain.libraries import LibraryKind
+from exstreamtv.errors import ConfigError, Conflict
+from exstreamtv.services.container import Container
+from exstreamtv.store.database import create_engine, schema_revision, transaction, upgrade_schema
+from exstreamtv.store.libraries import LibraryRepository
+from exstreamtv.store.tables import LibraryRow
+
+
+async def test_migrations_reach_head_and_are_idempotent(container: Container) -> None:
+    assert await schema_revision(container.engine) == "0001"
+    await upgrade_schema(container.engine)
+    assert await schema_revision(container.engine) == "0001"
+
+
+async def test_timestamps_come_back_aware_utc_whatever_zone_went_in(container: Container) -> None:
+    tokyo = timezone(timedelta(hours=9))
+    written = datetime(2026, 3, 29, 1, 30, 15, 123456, tzinfo=tokyo)
+    async with transaction(container.sessions) as session:
+        library = await LibraryRepository(session).create_local(
+            "tz", LibraryKind.MIXED, ["/x"], written
+        )
+    async with container.sessions() as session:
+        created = await session.scalar(
+            select(LibraryRow.created_at).where(LibraryRow.id == library.id)
+        )
+    assert created is not None
+    assert created.tzinfo is not None and created.utcoffset() == timedelta(0)
+    assert created == written
+    assert created.hour == 16  # 01:30 +09:00 is 16:30 UTC the day before
+
+
+async def test_naive_datetimes_are_refused(container: Container) -> None:
+    naive = datetime(2026, 1, 1, 12, 0)  # noqa: DTZ001 - the point of the test
+    with pytest.raises(StatementError, match="naive datetime"):
+        async with transaction(container.sessions) as session:
+            await LibraryRepository(session).create_local("n", LibraryKind.MIXED, ["/x"], naive)
+
+
+async def test_failed_transaction_loses_nothing_already_stored(container: Container) -> None:
+    now = datetime.now(UTC)
+    async with transaction(container.sessions) as session:
+        await LibraryRepository(session).create_local("kept", LibraryKind.MIXED, ["/a"], now)
+    with pytest.raises(Conflict, match="already exists"):
+        async with transaction(container.sessions) as session:
+            await LibraryRepository(session).create_local("other", LibraryKind.MIXED, ["/b"], now)
+            await LibraryRepository(session).create_local("kept", LibraryKind.MIXED, ["/c"], now)
+    async with container.sessions() as session:
+        names = [lib.name for lib in await LibraryRepository(session).all()]
+    assert names == ["kept"]
+
+
+async def test_sessions_run_concurrently_on_separate_connections(container: Container) -> None:
+    async def read() -> int:
+        async with container.sessions() as session:
+            result = await session.execute(text("SELECT 1"))
+            return int(result.scalar_one())
+
+    assert await asyncio.gather(*(read() for _ in range(20))) == [1] * 20
+    assert container.engine.pool.__class__.__name__ != "StaticPool"
+
+
+async def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'wal.db'}")
+    try:
+        async with engine.connect() as conn:
+            mode = (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar_one()
+            keys = (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar_one()
+    finally:
+        await engine.dispose()
+    assert (mode, keys) == ("wal", 1)
+
+
+@pytest.mark.parametrize("url", ["mysql://u@h/db", "not a url at all", "oracle+cx://x"])
+def test_unsupported_database_urls_are_config_errors(url: str) -> None:
+    with pytest.raises(ConfigError, match=r"database\.url"):
+        create_engine(url)

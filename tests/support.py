@@ -1,0 +1,81 @@
+"""Test support: tiny real media, free ports, a throw-away PostgreSQL, test settings."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from exstreamtv.config import Settings
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def make_clip(path: Path, seconds: float = 2.0, *, colour: str = "blue", tone: int = 440) -> Path:
+    """A real H.264/AAC MP4 clip at ``path`` (160x120, 25 fps)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+            "-f", "lavfi", "-i", f"color=c={colour}:size=160x120:rate=25",
+            "-f", "lavfi", "-i", f"sine=frequency={tone}:sample_rate=48000",
+            "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+            "-g", "50", "-c:a", "aac", "-shortest", str(path),
+        ],
+        check=True,
+        timeout=60,
+    )  # fmt: skip
+    return path
+
+
+class PostgresCluster:
+    """A private PostgreSQL cluster on loopback, owned by the test session."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="exstreamtv-pg-"))
+        self.port = free_port()
+        self._as_user: list[str] = []
+        if os.geteuid() == 0:  # initdb refuses to run as root
+            pg = pwd.getpwnam("postgres")
+            os.chown(self.dir, pg.pw_uid, pg.pw_gid)
+            self._as_user = ["runuser", "-u", "postgres", "--"]
+
+    def _run(self, *argv: str) -> None:
+        subprocess.run([*self._as_user, *argv], check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        data = str(self.dir / "data")
+        self._run(str(PG_BIN / "initdb"), "-D", data, "-A", "trust", "-U", "app", "-E", "UTF8")
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(str(PG_BIN / "pg_ctl"), "-D", data, "-o", options, "-w", "-l",
+                  str(self.dir / "log"), "start")  # fmt: skip
+
+    def stop(self) -> None:
+        try:
+            self._run(
+                str(PG_BIN / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate", "stop"
+            )
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def url(self, database: str) -> str:
+        return f"postgresql+asyncpg://app@127.0.0.1:{self.port}/{database}"
+
+
+def build_settings(data_dir: Path, database_url: str | None = None, **sections: Any) -> Settings:
+    """Settings for a test: demo off unless asked, the given database and sections."""
+    data: dict[str, Any] = {"data_dir": data_dir, "demo": {"enabled": False}, **sections}
+    if database_url is not None:
+        data["database"] = {"url": database_url, **data.get("database", {})}
+    return Settings.model_validate(data)

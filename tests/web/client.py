@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -35,11 +36,11 @@ async def create_and_scan(
     return library_id
 
 
-def assert_problem(response: httpx.Response, status: int) -> dict[str, object]:
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     """Check that ``response`` is an RFC 9457 problem with ``status``; return its body."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == PROBLEM_JSON
-    body: dict[str, object] = response.json()
+    body: dict[str, Any] = response.json()
     assert body["status"] == status
     assert str(body["type"]).startswith("urn:exstreamtv:problem:")
     assert body["title"]

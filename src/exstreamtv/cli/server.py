@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
+from collections.abc import Iterator
 
 import uvicorn
 from rich.console import Console
@@ -39,7 +43,31 @@ async def run_server(settings: Settings, console: Console) -> None:
             settings.server.port,
             settings.data_dir,
         )
-        await uvicorn.Server(config).serve()
+        server = _GracefulServer(config)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, server.request_stop)
+        try:
+            await server.serve()
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+    log.info("EXStreamTV stopped")
+
+
+class _GracefulServer(uvicorn.Server):
+    """uvicorn, but our signal handlers: uvicorn re-raises a captured SIGTERM after its own
+    shutdown, which would kill the process before our clean-up (scans, database) runs."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    def request_stop(self) -> None:
+        """First signal: stop gracefully. Second: stop without waiting for connections."""
+        if self.should_exit:
+            self.force_exit = True
+        self.should_exit = True
 
 
 def _announce_key(console: Console, key: str, settings: Settings) -> None:

@@ -1,0 +1,1 @@
+"""Troubleshooting and bounded automation (off by default)."""

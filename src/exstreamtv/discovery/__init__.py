@@ -1,0 +1,1 @@
+"""Network discovery: HDHomeRun UDP and SSDP."""

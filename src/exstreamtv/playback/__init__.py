@@ -1,0 +1,1 @@
+"""Live streams: channel sessions, the FFmpeg supervisor, tuners and HLS."""

@@ -1,0 +1,1 @@
+"""The pure playout engine: schedules in, timelines out."""

@@ -1,0 +1,109 @@
+"""A newcomer's first run: the real `exstreamtv serve` process, the demo, real HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import free_port
+
+START_TIMEOUT_SEC = 180.0
+
+
+class Server:
+    """`exstreamtv serve` as a child process on a free loopback port."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = data_dir.parent / f"server-{self.port}.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("EXSTREAMTV_")}
+        argv = [sys.executable, "-m", "exstreamtv", "serve", "--data-dir", str(data_dir),
+                "--port", str(self.port)]  # fmt: skip
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_SEC
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.output()
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.2)
+        pytest.fail(f"server did not start in {START_TIMEOUT_SEC}s:\n{self.output()}")
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=30)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def server(data_dir: Path) -> Iterator[Server]:
+    running = Server(data_dir)
+    try:
+        running.wait_ready()
+        yield running
+    finally:
+        running.stop()
+
+
+def test_first_run_serves_demo_channels_and_media(server: Server, data_dir: Path) -> None:
+    channels = httpx.get(f"{server.url}/api/channels").json()
+    assert [(c["number"], c["name"]) for c in channels] == [("1", "Demo Shows"), ("2", "Demo Movies")]
+
+    episodes = httpx.get(f"{server.url}/api/media", params={"kind": "episode", "limit": 100}).json()
+    assert episodes["total"] == 9
+    shows = {(e["show"], e["season"], e["episode"]) for e in episodes["items"]}
+    assert ("Color Bars Theater", 2, 2) in shows and ("Tone Patrol", 1, 4) in shows
+    for episode in episodes["items"]:
+        assert episode["metadata"]["status"] == "ok"
+        assert episode["video_codec"] == "h264" and episode["audio_codec"] == "aac"
+    durations = {e["show"]: e["duration_ms"] for e in episodes["items"] if e["season"] == 1}
+    assert abs(durations["Color Bars Theater"] - 30_000) <= 100
+    assert abs(durations["Tone Patrol"] - 20_000) <= 100
+
+    movies = httpx.get(f"{server.url}/api/media", params={"kind": "movie"}).json()
+    by_title = {m["title"]: m for m in movies["items"]}
+    assert by_title["The Long Test"]["metadata"]["source"] == "nfo"
+    assert abs(by_title["The Long Test"]["duration_ms"] - 120_000) <= 100
+
+    metrics = httpx.get(f"{server.url}/metrics").text
+    assert 'exstreamtv_library_scans_total{library="1",outcome="completed"} 1.0' in metrics
+    assert "process_resident_memory_bytes" in metrics
+    assert httpx.get(f"{server.url}/readyz").status_code == 200
+    assert "Admin API key" in server.output()
+    assert server.stop() == 0
+    assert "Finished server process" in server.output()
+
+
+def test_restart_keeps_data_and_does_not_regenerate(server: Server, data_dir: Path) -> None:
+    first = httpx.get(f"{server.url}/api/media", params={"limit": 500}).json()
+    assert server.stop() == 0
+    again = Server(data_dir)
+    try:
+        again.wait_ready()
+        assert httpx.get(f"{again.url}/api/media", params={"limit": 500}).json() == first
+        assert len(httpx.get(f"{again.url}/api/channels").json()) == 2
+        assert "Admin API key" not in again.output()
+        assert "generating the demo" not in again.output()
+    finally:
+        assert again.stop() == 0

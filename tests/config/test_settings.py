@@ -75,7 +75,10 @@ def test_environment_flag_reaches_nested_section(monkeypatch: pytest.MonkeyPatch
     [
         ("server:\n  port: 99999\n", "server.port"),
         ("server:\n  port: eighty\n", "server.port"),
-        ("epg:\n  plex_xmltv_mismatch_ratio_threshold: 1.5\n", "plex_xmltv_mismatch_ratio_threshold"),
+        (
+            "epg:\n  plex_xmltv_mismatch_ratio_threshold: 1.5\n",
+            "plex_xmltv_mismatch_ratio_threshold",
+        ),
         ("server:\n  trusted_proxies: ['not-an-ip']\n", "not-an-ip"),
         ("server:\n  base_url: ftp://x\n", "server.base_url"),
         ("libraries:\n  - name: x\n    paths: []\n", "libraries.0.paths"),

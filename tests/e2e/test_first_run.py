@@ -68,7 +68,10 @@ def server(data_dir: Path) -> Iterator[Server]:
 
 def test_first_run_serves_demo_channels_and_media(server: Server, data_dir: Path) -> None:
     channels = httpx.get(f"{server.url}/api/channels").json()
-    assert [(c["number"], c["name"]) for c in channels] == [("1", "Demo Shows"), ("2", "Demo Movies")]
+    assert [(c["number"], c["name"]) for c in channels] == [
+        ("1", "Demo Shows"),
+        ("2", "Demo Movies"),
+    ]
 
     episodes = httpx.get(f"{server.url}/api/media", params={"kind": "episode", "limit": 100}).json()
     assert episodes["total"] == 9

@@ -19,7 +19,6 @@ from exstreamtv.services.container import Container, open_container, start_up
 from exstreamtv.store.database import transaction
 from exstreamtv.store.libraries import LibraryRepository
 from exstreamtv.store.media import MediaFilter
-
 from tests.support import build_settings
 
 Place = Callable[[Path, float], Path]
@@ -165,7 +164,9 @@ async def test_hostile_nfo_marks_metadata_failed_but_keeps_the_item(
         '<!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><movie><title>&lol2;</title></movie>'
     )
     place_clip(root / "Good (1999).mp4", 1.0)
-    (root / "Good (1999).nfo").write_text("<movie><title>Good Film</title><year>1999</year></movie>")
+    (root / "Good (1999).nfo").write_text(
+        "<movie><title>Good Film</title><year>1999</year></movie>"
+    )
     library = await container.libraries.create("NFO", LibraryKind.MOVIES, [str(root)])
     await container.libraries.scan(library.id)
     items = await items_of(container, library)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
@@ -52,10 +52,14 @@ async def test_failed_transaction_loses_nothing_already_stored(container: Contai
     now = datetime.now(UTC)
     async with transaction(container.sessions) as session:
         await LibraryRepository(session).create_local("kept", LibraryKind.MIXED, ["/a"], now)
-    with pytest.raises(Conflict, match="already exists"):
+
+    async def create_two() -> None:
         async with transaction(container.sessions) as session:
             await LibraryRepository(session).create_local("other", LibraryKind.MIXED, ["/b"], now)
             await LibraryRepository(session).create_local("kept", LibraryKind.MIXED, ["/c"], now)
+
+    with pytest.raises(Conflict, match="already exists"):
+        await create_two()
     async with container.sessions() as session:
         names = [lib.name for lib in await LibraryRepository(session).all()]
     assert names == ["kept"]

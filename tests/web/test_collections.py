@@ -40,9 +40,9 @@ async def test_smart_preview_returns_matches_without_saving_anything(
 ) -> None:
     query = {"kinds": ["episode"], "text": "t"}
     page = (await client.post("/api/collections/preview", json=query)).json()
-    assert [i["title"] for i in page["items"]] == ["Start", "Title", "Return"]
-    assert page["total"] == 3
-    second = await client.post("/api/collections/preview", params={"offset": 2}, json=query)
+    assert [i["title"] for i in page["items"]] == ["Start", "Pilot", "Title", "Return"]
+    assert page["total"] == 4
+    second = await client.post("/api/collections/preview", params={"offset": 3}, json=query)
     assert [i["title"] for i in second.json()["items"]] == ["Return"]
     assert (await client.get("/api/collections")).json() == []
 

@@ -42,8 +42,9 @@ class DemoClip:
     seconds: float
 
 
-def _episodes(show: str, season: int, titles: list[str], colours: list[str], base_hz: int,
-              seconds: float) -> list[DemoClip]:
+def _episodes(
+    show: str, season: int, titles: list[str], *, colours: list[str], base_hz: int, seconds: float
+) -> list[DemoClip]:
     return [
         DemoClip(
             f"Shows/{show}/Season {season:02d}/{show} - S{season:02d}E{n:02d} - {title}.mp4",
@@ -57,16 +58,44 @@ def _episodes(show: str, season: int, titles: list[str], colours: list[str], bas
 
 
 DEMO_CLIPS: tuple[DemoClip, ...] = (
-    *_episodes("Color Bars Theater", 1, ["Red Alert", "Green Light", "Blue Monday"],
-               ["darkred", "darkgreen", "navy"], 300, 30),
-    *_episodes("Color Bars Theater", 2, ["Orange Crush", "Purple Haze"],
-               ["darkorange", "purple"], 500, 45),
-    *_episodes("Tone Patrol", 1, ["The Low Note", "Middle C", "High Pitch", "Feedback"],
-               ["teal", "olive", "maroon", "slateblue"], 200, 20),
-    DemoClip("Movies/The Long Test (2024)/The Long Test (2024).mp4", "The Long Test (2024)",
-             "midnightblue", 220, 120),
-    DemoClip("Movies/Pattern Night (2023)/Pattern Night (2023).mp4", "Pattern Night (2023)",
-             "darkslategray", 330, 90),
+    *_episodes(
+        "Color Bars Theater",
+        1,
+        ["Red Alert", "Green Light", "Blue Monday"],
+        colours=["darkred", "darkgreen", "navy"],
+        base_hz=300,
+        seconds=30,
+    ),
+    *_episodes(
+        "Color Bars Theater",
+        2,
+        ["Orange Crush", "Purple Haze"],
+        colours=["darkorange", "purple"],
+        base_hz=500,
+        seconds=45,
+    ),
+    *_episodes(
+        "Tone Patrol",
+        1,
+        ["The Low Note", "Middle C", "High Pitch", "Feedback"],
+        colours=["teal", "olive", "maroon", "slateblue"],
+        base_hz=200,
+        seconds=20,
+    ),
+    DemoClip(
+        "Movies/The Long Test (2024)/The Long Test (2024).mp4",
+        "The Long Test (2024)",
+        "midnightblue",
+        220,
+        120,
+    ),
+    DemoClip(
+        "Movies/Pattern Night (2023)/Pattern Night (2023).mp4",
+        "Pattern Night (2023)",
+        "darkslategray",
+        330,
+        90,
+    ),
     DemoClip("Interstitials/Station Ident.mp4", "EXStreamTV", "black", 880, 10),
 )
 
@@ -118,8 +147,13 @@ async def _make_clip(ffmpeg: str, clip: DemoClip, target: Path) -> None:
     partial = target.with_name(f".{target.name}.partial.mp4")
     for with_text in (True, False):
         argv = demo_clip_argv(
-            ffmpeg, partial, title=clip.title, colour=clip.colour, tone_hz=clip.tone_hz,
-            seconds=clip.seconds, with_text=with_text,
+            ffmpeg,
+            partial,
+            title=clip.title,
+            colour=clip.colour,
+            tone_hz=clip.tone_hz,
+            seconds=clip.seconds,
+            with_text=with_text,
         )
         result = await run_capture(argv, timeout=CLIP_TIMEOUT_SEC)
         if result.returncode == 0:
@@ -166,10 +200,15 @@ class DemoSetup:
         for collection in (
             Collection(0, "Color Bars Theater", CollectionKind.SHOW, show="Color Bars Theater"),
             Collection(0, "Tone Patrol", CollectionKind.SHOW, show="Tone Patrol"),
-            Collection(0, "Demo Movies", CollectionKind.SMART,
-                       query=SmartQuery(kinds=(MediaKind.MOVIE,))),
-            Collection(0, "Demo Episodes", CollectionKind.SMART,
-                       query=SmartQuery(kinds=(MediaKind.EPISODE,))),
+            Collection(
+                0, "Demo Movies", CollectionKind.SMART, query=SmartQuery(kinds=(MediaKind.MOVIE,))
+            ),
+            Collection(
+                0,
+                "Demo Episodes",
+                CollectionKind.SMART,
+                query=SmartQuery(kinds=(MediaKind.EPISODE,)),
+            ),
         ):
             await self._catalog.create_collection(collection)
 

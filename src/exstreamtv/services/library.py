@@ -51,9 +51,7 @@ class ScanProgress:
     def bump(self, **deltas: int) -> None:
         """Add to counters (``total=``, ``processed=``, ``failed=``, ...)."""
         current = self.counts
-        self.counts = replace(
-            current, **{k: getattr(current, k) + v for k, v in deltas.items()}
-        )
+        self.counts = replace(current, **{k: getattr(current, k) + v for k, v in deltas.items()})
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +133,9 @@ class LibraryService:
         """Delete a library and its items; refused while declared in the config or scanning."""
         library = await self.get(library_id)
         if library.managed_by_config:
-            raise Conflict(f"library {library.name!r} is declared in the config file; remove it there")
+            raise Conflict(
+                f"library {library.name!r} is declared in the config file; remove it there"
+            )
         if self.is_scanning(library_id):
             raise Conflict(f"library {library.name!r} is being scanned; try again when it finishes")
         async with transaction(self._sessions) as session:
@@ -249,13 +249,18 @@ class LibraryService:
         try:
             library = await self.get(library_id)
             async with transaction(self._sessions) as session:
-                run_id = await LibraryRepository(session).start_scan(library_id, progress.started_at)
+                run_id = await LibraryRepository(session).start_scan(
+                    library_id, progress.started_at
+                )
             await self._scan_files(library, progress)
         except (SourceUnavailable, NotFound) as err:
             status, error = ScanStatus.FAILED, err.message
         except Exception as err:  # a scan task's top level: record it, never crash the server
             log.exception("scan of library %s failed", library_id, extra={"library": library_id})
-            status, error = ScanStatus.FAILED, f"unexpected {type(err).__name__}; see the server log"
+            status, error = (
+                ScanStatus.FAILED,
+                f"unexpected {type(err).__name__}; see the server log",
+            )
         progress.status, progress.error = status, error
         if run_id is not None:
             async with transaction(self._sessions) as session:

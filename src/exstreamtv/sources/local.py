@@ -31,8 +31,27 @@ from exstreamtv.formats.filename import parse_media_path
 from exstreamtv.formats.nfo import NfoMetadata, apply_nfo, parse_nfo
 
 MEDIA_EXTENSIONS = frozenset(
-    ".mp4 .m4v .mkv .avi .mov .wmv .ts .m2ts .mts .mpg .mpeg .webm .flv .ogv .3gp .vob .divx"
-    " .mxf .asf".split()
+    [
+        ".mp4",
+        ".m4v",
+        ".mkv",
+        ".avi",
+        ".mov",
+        ".wmv",
+        ".ts",
+        ".m2ts",
+        ".mts",
+        ".mpg",
+        ".mpeg",
+        ".webm",
+        ".flv",
+        ".ogv",
+        ".3gp",
+        ".vob",
+        ".divx",
+        ".mxf",
+        ".asf",
+    ]
 )
 POSTER_NAMES = ("poster", "folder", "cover")
 MAX_NFO_BYTES = 1024 * 1024
@@ -99,66 +118,89 @@ async def walk_library(roots: Iterable[str]) -> WalkResult:
 
 
 def _walk_roots(roots: list[str]) -> WalkResult:
-    result = WalkResult()
-    seen_dirs: set[tuple[int, int]] = set()
+    walker = _Walker()
     for root in roots:
-        _walk_dir(Path(root), Path(root), None, result, seen_dirs)
-    return result
+        walker.walk(Path(root))
+    return walker.result
 
 
-def _walk_dir(
-    root: Path, folder: Path, show_nfo: str | None, out: WalkResult, seen: set[tuple[int, int]]
-) -> None:
-    try:
-        info = folder.stat()
-        key = (info.st_dev, info.st_ino)
-        if key in seen:
-            out.problems.append(ScanProblem(str(folder), "symlink loop: folder already scanned"))
+@dataclass(frozen=True, slots=True)
+class _Folder:
+    """A folder's listing, and what its media files inherit (show NFO, folder artwork)."""
+
+    root: Path
+    names: dict[str, str]
+    show_nfo: str | None
+    artwork: Artwork
+
+
+class _Walker:
+    """An iterative (no recursion limit) depth-first walk that never visits a folder twice."""
+
+    def __init__(self) -> None:
+        self.result = WalkResult()
+        self._seen: set[tuple[int, int]] = set()
+
+    def walk(self, root: Path) -> None:
+        stack: list[tuple[Path, str | None]] = [(root, None)]
+        while stack:
+            folder, show_nfo = stack.pop()
+            entries = self._list(folder)
+            if entries is None:
+                continue
+            names = {entry.name.lower(): entry.path for entry in entries}
+            here = _Folder(root, names, names.get("tvshow.nfo", show_nfo), _folder_artwork(names))
+            subfolders = [sub for entry in entries if (sub := self._visit(entry, here))]
+            stack.extend((sub, here.show_nfo) for sub in reversed(subfolders))
+
+    def _list(self, folder: Path) -> list[os.DirEntry[str]] | None:
+        try:
+            info = folder.stat()
+            if (info.st_dev, info.st_ino) in self._seen:
+                self._problem(str(folder), "symlink loop: folder already scanned")
+                return None
+            self._seen.add((info.st_dev, info.st_ino))
+            with os.scandir(folder) as listing:
+                return sorted(listing, key=lambda e: e.name)
+        except OSError as err:
+            self._problem(str(folder), f"folder cannot be read: {err.strerror}")
+            return None
+
+    def _visit(self, entry: os.DirEntry[str], folder: _Folder) -> Path | None:
+        """Record a media file; return the path when the entry is a folder to descend."""
+        if not self._wanted(entry):
+            return None
+        try:
+            if entry.is_dir():
+                return Path(entry.path)
+            if Path(entry.name).suffix.lower() not in MEDIA_EXTENSIONS:
+                return None
+            info = entry.stat()
+        except OSError as err:
+            self._problem(entry.path, f"cannot be read: {err.strerror}")
+            return None
+        self._add_file(entry, info, folder)
+        return None
+
+    def _wanted(self, entry: os.DirEntry[str]) -> bool:
+        if entry.name.startswith("."):
+            return False
+        if not _storable(entry.name):
+            self._problem(_printable(entry.path), "name is not valid UTF-8")
+            return False
+        return True
+
+    def _add_file(self, entry: os.DirEntry[str], info: os.stat_result, folder: _Folder) -> None:
+        if not stat.S_ISREG(info.st_mode):
+            self._problem(entry.path, "not a regular file")
             return
-        seen.add(key)
-        with os.scandir(folder) as listing:
-            entries = sorted(listing, key=lambda e: e.name)
-    except OSError as err:
-        out.problems.append(ScanProblem(str(folder), f"folder cannot be read: {err.strerror}"))
-        return
-    names = {entry.name.lower(): entry.path for entry in entries}
-    show_nfo = names.get("tvshow.nfo", show_nfo)
-    folder_art = _folder_artwork(names)
-    for entry in entries:
-        _visit(root, entry, names, show_nfo, folder_art, out, seen)
+        sidecars = _sidecars(entry.name, folder.names, folder.show_nfo, folder.artwork)
+        stamp = FileStamp(info.st_size, max(info.st_mtime_ns, _mtime_ns(sidecars.nfo)))
+        relative = PurePosixPath(Path(entry.path).relative_to(folder.root).as_posix())
+        self.result.files.append(FoundFile(entry.path, relative, stamp, sidecars))
 
-
-def _visit(
-    root: Path,
-    entry: os.DirEntry[str],
-    names: dict[str, str],
-    show_nfo: str | None,
-    folder_art: Artwork,
-    out: WalkResult,
-    seen: set[tuple[int, int]],
-) -> None:
-    if entry.name.startswith("."):
-        return
-    if not _storable(entry.name):
-        out.problems.append(ScanProblem(_printable(entry.path), "name is not valid UTF-8"))
-        return
-    try:
-        if entry.is_dir():
-            _walk_dir(root, Path(entry.path), show_nfo, out, seen)
-            return
-        if Path(entry.name).suffix.lower() not in MEDIA_EXTENSIONS:
-            return
-        info = entry.stat()
-    except OSError as err:
-        out.problems.append(ScanProblem(entry.path, f"cannot be read: {err.strerror}"))
-        return
-    if not stat.S_ISREG(info.st_mode):
-        out.problems.append(ScanProblem(entry.path, "not a regular file"))
-        return
-    sidecars = _sidecars(entry.name, names, show_nfo, folder_art)
-    mtime = max(info.st_mtime_ns, _mtime_ns(sidecars.nfo))
-    relative = PurePosixPath(Path(entry.path).relative_to(root).as_posix())
-    out.files.append(FoundFile(entry.path, relative, FileStamp(info.st_size, mtime), sidecars))
+    def _problem(self, path: str, reason: str) -> None:
+        self.result.problems.append(ScanProblem(path, reason))
 
 
 def _storable(name: str) -> bool:
@@ -207,7 +249,7 @@ def _mtime_ns(path: str | None) -> int:
     if path is None:
         return 0
     try:
-        return os.stat(path).st_mtime_ns
+        return Path(path).stat().st_mtime_ns
     except OSError:
         return 0
 
@@ -256,7 +298,7 @@ def _read_nfo(path: str | None) -> NfoMetadata | None:
     if path is None:
         return None
     try:
-        with open(path, "rb") as handle:
+        with Path(path).open("rb") as handle:
             data = handle.read(MAX_NFO_BYTES + 1)
     except OSError as err:
         raise MetadataParseError(f"{Path(path).name} cannot be read: {err.strerror}") from err

@@ -81,7 +81,9 @@ class CollectionRepository:
         if len(set(item_ids)) != len(item_ids):
             raise InvalidInput("a manual collection cannot list the same item twice")
         existing = set(
-            await self._session.scalars(select(MediaItemRow.id).where(MediaItemRow.id.in_(item_ids)))
+            await self._session.scalars(
+                select(MediaItemRow.id).where(MediaItemRow.id.in_(item_ids))
+            )
         )
         unknown = [i for i in item_ids if i not in existing]
         if unknown:

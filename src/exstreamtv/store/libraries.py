@@ -51,7 +51,9 @@ class LibraryRepository:
         return _to_library(found[0], found[1])
 
     async def by_name(self, name: str) -> Library | None:
-        library_id = await self._session.scalar(select(LibraryRow.id).where(LibraryRow.name == name))
+        library_id = await self._session.scalar(
+            select(LibraryRow.id).where(LibraryRow.name == name)
+        )
         return None if library_id is None else await self.get(library_id)
 
     async def create_local(
@@ -131,7 +133,12 @@ class LibraryRepository:
         run = await self._session.get(ScanRunRow, run_id)
         if run is None:
             raise NotFound(f"scan {run_id} does not exist")
-        run.status, run.counts, run.finished_at, run.error = status.value, asdict(counts), now, error
+        run.status, run.counts, run.finished_at, run.error = (
+            status.value,
+            asdict(counts),
+            now,
+            error,
+        )
         if status is ScanStatus.COMPLETED:
             library = await self._row(run.library_id)
             library.last_scan_at = now

@@ -24,8 +24,8 @@ from exstreamtv.domain.media import (
     MediaMetadata,
     MediaState,
     MetadataSource,
-    ScannedFile,
     MetadataStatus,
+    ScannedFile,
     TechnicalInfo,
 )
 from exstreamtv.store.tables import MediaItemRow
@@ -77,7 +77,11 @@ class MediaRepository:
         }
 
     async def save_scanned(
-        self, library_id: int, files: Sequence[ScannedFile], known: dict[str, KnownFile], now: datetime
+        self,
+        library_id: int,
+        files: Sequence[ScannedFile],
+        known: dict[str, KnownFile],
+        now: datetime,
     ) -> None:
         """Insert new files and overwrite changed ones (by path), marking them present."""
         inserts: list[dict[str, Any]] = []
@@ -104,7 +108,12 @@ class MediaRepository:
         await self._set_state(ids, MediaState.PRESENT, missing_since=None, now=now)
 
     async def _set_state(
-        self, ids: Iterable[int], state: MediaState, *, missing_since: datetime | None, now: datetime
+        self,
+        ids: Iterable[int],
+        state: MediaState,
+        *,
+        missing_since: datetime | None,
+        now: datetime,
     ) -> None:
         id_list = list(ids)
         for start in range(0, len(id_list), 500):

@@ -14,8 +14,9 @@ import pytest
 
 from exstreamtv.domain.libraries import Library, LibraryKind, ScanStatus
 from exstreamtv.domain.media import MediaItem, MediaKind, MediaState, MetadataStatus
-from exstreamtv.errors import Conflict, LibraryPathInvalid
+from exstreamtv.errors import Conflict, LibraryPathInvalid, NotFound
 from exstreamtv.services.container import Container, open_container, start_up
+from exstreamtv.services.library import ScanProgress
 from exstreamtv.store.database import transaction
 from exstreamtv.store.libraries import LibraryRepository
 from exstreamtv.store.media import MediaFilter
@@ -219,9 +220,13 @@ async def test_second_scan_of_the_same_library_is_refused_while_running(
     container: Container, media_root: Path
 ) -> None:
     library = await container.libraries.create("TV", LibraryKind.MIXED, [str(media_root)])
-    container.libraries.start_scan(library.id)
-    with pytest.raises(Conflict, match="already being scanned"):
-        container.libraries.start_scan(library.id)
+    first, second = await asyncio.gather(
+        container.libraries.start_scan(library.id),
+        container.libraries.start_scan(library.id),
+        return_exceptions=True,
+    )
+    assert isinstance(first, ScanProgress)
+    assert isinstance(second, Conflict) and "already being scanned" in second.message
     assert (await container.libraries.wait(library.id)).status is ScanStatus.COMPLETED
 
 
@@ -272,3 +277,58 @@ async def test_configured_libraries_are_created_and_scanned_at_start_up(
         assert result.counts.added == 3
         with pytest.raises(Conflict, match="config file"):
             await container.libraries.delete(library.id)
+        with pytest.raises(Conflict, match="config file"):
+            await container.libraries.update(library.id, "x", LibraryKind.MIXED, library.paths)
+
+
+async def test_artwork_and_show_nfo_are_picked_up(
+    container: Container, tmp_path: Path, place_clip: Place
+) -> None:
+    root = tmp_path / "art"
+    show = root / "Bluey (2018)"
+    place_clip(show / "Season 01" / "Bluey - S01E01 - Magic Xylophone.mp4", 1.0)
+    (show / "tvshow.nfo").write_text(
+        "<tvshow><title>Bluey</title><genre>Animation</genre><mpaa>TV-Y</mpaa></tvshow>"
+    )
+    (show / "Season 01" / "poster.jpg").write_bytes(b"jpg")
+    (show / "Season 01" / "Bluey - S01E01 - Magic Xylophone-thumb.jpg").write_bytes(b"jpg")
+    place_clip(root / "Movies" / "Up (2009)" / "Up (2009).mp4", 1.0)
+    (root / "Movies" / "Up (2009)" / "fanart.png").write_bytes(b"png")
+    (root / "Movies" / "Up (2009)" / "folder.jpg").write_bytes(b"jpg")
+    library = await container.libraries.create("Art", LibraryKind.MIXED, [str(root)])
+    await container.libraries.scan(library.id)
+    items = await items_of(container, library)
+    episode = items["Bluey (2018)/Season 01/Bluey - S01E01 - Magic Xylophone.mp4"].metadata
+    assert (episode.show, episode.genres, episode.content_rating) == (
+        "Bluey",
+        ("Animation",),
+        "TV-Y",
+    )
+    assert episode.artwork.poster == str(show / "Season 01" / "poster.jpg")
+    assert episode.artwork.thumb is not None and episode.artwork.thumb.endswith("-thumb.jpg")
+    movie = items["Movies/Up (2009)/Up (2009).mp4"].metadata
+    assert movie.artwork.poster is not None and movie.artwork.poster.endswith("folder.jpg")
+    assert movie.artwork.fanart is not None and movie.artwork.fanart.endswith("fanart.png")
+    assert (movie.kind, movie.title, movie.year) == (MediaKind.MOVIE, "Up", 2009)
+
+
+async def test_scan_of_unknown_library_is_refused_and_leaves_no_state(
+    container: Container,
+) -> None:
+    with pytest.raises(NotFound, match="library 999 does not exist"):
+        await container.libraries.start_scan(999)
+    assert container.libraries.progress(999) is None
+
+
+async def test_library_cannot_be_edited_while_scanning(
+    container: Container, media_root: Path
+) -> None:
+    library = await container.libraries.create("TV", LibraryKind.MIXED, [str(media_root)])
+    await container.libraries.start_scan(library.id)
+    with pytest.raises(Conflict, match="being scanned"):
+        await container.libraries.update(library.id, "Renamed", LibraryKind.SHOWS, library.paths)
+    await container.libraries.wait(library.id)
+    renamed = await container.libraries.update(
+        library.id, "Renamed", LibraryKind.SHOWS, library.paths
+    )
+    assert (renamed.name, renamed.kind) == ("Renamed", LibraryKind.SHOWS)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
 
 import httpx
 import pytest
@@ -15,7 +14,7 @@ from exstreamtv.web.problems import install_problem_handlers
 from tests.web.client import assert_problem, open_client
 from tests.web.conftest import SettingsFactory
 
-ALL_INTERFACES = "0.0.0.0"  # noqa: S104 - the setting under test, nothing binds to it
+ALL_INTERFACES = "0.0.0.0"  # only the setting under test: nothing binds to it
 
 
 @pytest.fixture
@@ -61,6 +60,29 @@ async def test_loopback_only_server_needs_no_key(client: httpx.AsyncClient) -> N
     assert (await client.get("/api/libraries")).status_code == 200
 
 
+@pytest.mark.parametrize(
+    "header",
+    [{"X-Forwarded-For": "203.0.113.9"}, {"Forwarded": "for=203.0.113.9"}, {"X-Real-IP": "::1"}],
+)
+async def test_proxied_request_to_a_loopback_server_needs_the_key(
+    client: httpx.AsyncClient, header: dict[str, str]
+) -> None:
+    assert_problem(await client.get("/api/channels", headers=header), 401)
+
+
+async def test_key_rotated_by_another_process_applies_without_restart(
+    make_settings: SettingsFactory,
+) -> None:
+    settings = make_settings(server={"host": ALL_INTERFACES})
+    async with open_container(settings) as server, open_container(settings) as cli:
+        old = await server.admin_keys.ensure()
+        new = await cli.admin_keys.rotate()
+        async with open_client(server) as client:
+            assert_problem(await client.get("/api/channels", headers={"X-API-Key": str(old)}), 401)
+            ok = await client.get("/api/channels", headers={"X-API-Key": new})
+            assert ok.status_code == 200
+
+
 def token_app(container: Container) -> FastAPI:
     """A tiny app with one route behind ``require_access_token``."""
     app = FastAPI()
@@ -74,10 +96,15 @@ def token_app(container: Container) -> FastAPI:
     return app
 
 
-async def fetch(container: Container, **kwargs: Annotated[object, "httpx options"]) -> httpx.Response:
+async def fetch(
+    container: Container,
+    params: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    """GET the token-protected route of a fresh tiny app."""
     transport = httpx.ASGITransport(app=token_app(container))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        return await client.get("/playlist", **kwargs)  # type: ignore[arg-type]
+        return await client.get("/playlist", params=params, headers=headers)
 
 
 async def test_without_an_access_token_configured_player_urls_are_open(
@@ -98,4 +125,6 @@ async def test_configured_access_token_is_required_as_query_or_header(
         assert_problem(await fetch(container, params={"token": "s3cret-tokén"}), 401)
         assert_problem(await fetch(container, headers={"X-Access-Token": "s3cret"}), 401)
         assert (await fetch(container, params={"token": "s3cret-token"})).status_code == 200
-        assert (await fetch(container, headers={"X-Access-Token": "s3cret-token"})).status_code == 200
+        assert (
+            await fetch(container, headers={"X-Access-Token": "s3cret-token"})
+        ).status_code == 200

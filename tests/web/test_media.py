@@ -63,11 +63,19 @@ async def test_media_item_is_fetched_by_id_and_unknown_ids_are_404(
     ],
 )
 async def test_hostile_listing_parameters_are_a_422(
-    client: httpx.AsyncClient, params: dict[str, object]
+    client: httpx.AsyncClient, params: dict[str, int | str]
 ) -> None:
     problem = assert_problem(await client.get("/api/media", params=params), 422)
     (name,) = params
     assert [error["loc"] for error in problem["errors"]] == [f"query.{name}"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/media/0", f"/api/media/{10**30}", f"/api/libraries/{2**31}", "/api/collections/-1"],
+)
+async def test_out_of_range_ids_in_paths_are_a_422(client: httpx.AsyncClient, path: str) -> None:
+    assert_problem(await client.get(path), 422)
 
 
 async def test_text_search_matches_wildcards_quotes_and_emoji_literally(

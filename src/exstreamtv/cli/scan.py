@@ -52,7 +52,7 @@ def _select(libraries: list[Library], wanted: str | None) -> list[Library]:
 
 
 async def _scan_with_bar(container: Container, library: Library, console: Console) -> ScanProgress:
-    progress = container.libraries.start_scan(library.id)
+    progress = await container.libraries.start_scan(library.id)
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),

@@ -23,22 +23,23 @@ def _digest(key: str) -> str:
 
 
 class AdminKeys:
-    """Checks admin API keys against the stored hash."""
+    """Creates, rotates and checks the admin API key.
+
+    ``verify`` reads the stored hash on every call (one primary-key lookup), so a key
+    rotated from the command line takes effect in a running server at once.
+    """
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
-        self._digest: str | None = None
 
     async def ensure(self) -> str | None:
         """Create the key on first run. Returns the new key (to print once), else ``None``."""
         async with transaction(self._sessions) as session:
             state = AppStateRepository(session)
-            self._digest = await state.get(STATE_KEY)
-            if self._digest is not None:
+            if await state.get(STATE_KEY) is not None:
                 return None
             key = secrets.token_urlsafe(32)
-            self._digest = _digest(key)
-            await state.set(STATE_KEY, self._digest)
+            await state.set(STATE_KEY, _digest(key))
             return key
 
     async def rotate(self) -> str:
@@ -46,11 +47,12 @@ class AdminKeys:
         key = secrets.token_urlsafe(32)
         async with transaction(self._sessions) as session:
             await AppStateRepository(session).set(STATE_KEY, _digest(key))
-        self._digest = _digest(key)
         return key
 
-    def verify(self, presented: str | None) -> bool:
+    async def verify(self, presented: str | None) -> bool:
         """True when ``presented`` is the admin key (constant-time comparison)."""
-        if not presented or self._digest is None:
+        if not presented:
             return False
-        return hmac.compare_digest(_digest(presented), self._digest)
+        async with self._sessions() as session:
+            stored = await AppStateRepository(session).get(STATE_KEY)
+        return stored is not None and hmac.compare_digest(_digest(presented), stored)

@@ -135,5 +135,5 @@ async def start_up(container: Container) -> str | None:
     elif container.settings.libraries:
         for library in await container.libraries.libraries():
             if library.managed_by_config and not container.libraries.is_scanning(library.id):
-                container.libraries.start_scan(library.id)
+                await container.libraries.start_scan(library.id)
     return new_key

@@ -123,6 +123,14 @@ class LibraryService:
     async def update(
         self, library_id: int, name: str, kind: LibraryKind, paths: Sequence[str]
     ) -> Library:
+        """Edit a library; refused for libraries declared in the config or being scanned."""
+        library = await self.get(library_id)
+        if library.managed_by_config:
+            raise Conflict(
+                f"library {library.name!r} is declared in the config file; edit it there"
+            )
+        if self.is_scanning(library_id):
+            raise Conflict(f"library {library.name!r} is being scanned; try again when it finishes")
         checked = await asyncio.to_thread(check_library_paths, paths)
         async with transaction(self._sessions) as session:
             return await LibraryRepository(session).update(
@@ -175,13 +183,15 @@ class LibraryService:
         progress = self._progress.get(library_id)
         return progress is not None and progress.status is ScanStatus.RUNNING
 
-    def start_scan(self, library_id: int) -> ScanProgress:
+    async def start_scan(self, library_id: int) -> ScanProgress:
         """Start a scan in the background and return its live progress.
 
-        Raises :class:`Conflict` when one is already running for this library. The check
-        and the registration happen without an ``await`` between them, so two concurrent
+        Raises :class:`NotFound` for an unknown library (so no progress entry is kept for
+        it) and :class:`Conflict` when a scan is already running. The running check and
+        the registration happen without an ``await`` between them, so two concurrent
         requests cannot both start a scan.
         """
+        await self.get(library_id)
         if self.is_scanning(library_id):
             raise Conflict(f"library {library_id} is already being scanned")
         progress = ScanProgress(library_id, ScanStatus.RUNNING, self._clock.now())
@@ -193,7 +203,7 @@ class LibraryService:
 
     async def scan(self, library_id: int) -> ScanProgress:
         """Scan now and wait for the result (used by the CLI and at start-up)."""
-        self.start_scan(library_id)
+        await self.start_scan(library_id)
         return await self.wait(library_id)
 
     async def wait(self, library_id: int) -> ScanProgress:

@@ -55,19 +55,27 @@ def page_params(
 PageDep = Annotated[PageParams, Depends(page_params)]
 
 
+# Headers a reverse proxy adds. A loopback-only server that receives them is being reached
+# through a proxy, possibly from anywhere, so it must not treat the caller as local.
+_PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
+
+
 async def require_admin(
+    request: Request,
     app: ContainerDep,
     api_key: Annotated[str | None, Depends(_api_key_header)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
-    """Allow the request when loopback-only, or when it carries the admin key.
+    """Allow the request when the server is loopback-only and the request was not
+    forwarded by a proxy, or when it carries the admin key.
 
     Raises :class:`Unauthorized` otherwise (a 401 with ``WWW-Authenticate: Bearer``).
     """
-    if app.settings.is_loopback_only:
+    proxied = any(name in request.headers for name in _PROXY_HEADERS)
+    if app.settings.is_loopback_only and not proxied:
         return
     presented = api_key or (bearer.credentials if bearer else None)
-    if not app.admin_keys.verify(presented):
+    if not await app.admin_keys.verify(presented):
         raise Unauthorized("admin API key required: send X-API-Key or Authorization: Bearer")
 
 

@@ -70,7 +70,7 @@ class Problems:
         self._metrics.http_errors.labels(str(status), slug).inc()
         body: dict[str, Any] = {
             "type": TYPE_PREFIX + slug,
-            "title": HTTPStatus(status).phrase,
+            "title": _phrase(status),
             "status": status,
             "detail": detail,
             "instance": request.url.path,
@@ -94,7 +94,7 @@ class Problems:
     async def http_error(self, request: Request, exc: HTTPException) -> JSONResponse:
         """Starlette's HTTP exceptions (unknown route, wrong method...) as problems."""
         status = exc.status_code
-        phrase = HTTPStatus(status).phrase
+        phrase = _phrase(status)
         detail = (
             exc.detail if exc.detail and exc.detail != phrase else _default_detail(request, status)
         )
@@ -191,4 +191,11 @@ def _default_detail(request: Request, status: int) -> str:
         return f"no endpoint at {request.url.path}"
     if status == 405:
         return f"{request.method} is not allowed on {request.url.path}"
-    return HTTPStatus(status).phrase
+    return _phrase(status)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:  # a non-standard code raised by a library
+        return f"HTTP {status}"

@@ -51,8 +51,7 @@ async def delete_library(library_id: IdPath, app: ContainerDep) -> Response:
 @router.post("/{library_id}/scan", status_code=status.HTTP_202_ACCEPTED)
 async def start_scan(library_id: IdPath, app: ContainerDep) -> ScanProgressOut:
     """Start a scan in the background; 409 when one is already running."""
-    await app.libraries.get(library_id)  # 404 for an unknown library, before starting a task
-    return ScanProgressOut.of(app.libraries.start_scan(library_id))
+    return ScanProgressOut.of(await app.libraries.start_scan(library_id))
 
 
 @router.get("/{library_id}/scan")

@@ -26,7 +26,9 @@ def media_filter(
     ] = None,
 ) -> MediaFilter:
     """The listing's filters; unset ones do not filter."""
-    return MediaFilter(library_id, kind, show, status, state, q)
+    return MediaFilter(
+        library_id=library_id, kind=kind, show=show, status=status, state=state, text=q
+    )
 
 
 @router.get("")

@@ -176,6 +176,13 @@ class Settings(BaseSettings):
     ai_agent: AIAgentConfig = AIAgentConfig()
     llm: LLMConfig = LLMConfig()
 
+    @field_validator("data_dir")
+    @classmethod
+    def _data_dir_is_absolute(cls, value: Path) -> Path:
+        # Made absolute once, here: everything derived from it (the SQLite path, the demo
+        # library's folder) must not depend on the working directory of a later step.
+        return value.expanduser().absolute()
+
     @property
     def database_url(self) -> str:
         """The SQLAlchemy URL in use (SQLite in the data directory by default). Secret."""

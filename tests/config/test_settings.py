@@ -132,3 +132,12 @@ def test_loopback_detection(tmp_path: Path) -> None:
 
     assert loopback("127.0.0.1") and loopback("::1") and loopback("localhost")
     assert not loopback("0.0.0.0") and not loopback("192.168.1.5") and not loopback("::")
+
+
+def test_relative_data_dir_is_made_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(overrides={"data_dir": "data"}, environ={})
+    assert settings.data_dir == tmp_path / "data"
+    assert settings.database_url.endswith(f"{tmp_path}/data/exstreamtv.db")

@@ -26,10 +26,13 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir.parent / f"server-{self.port}.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("EXSTREAMTV_")}
-        argv = [sys.executable, "-m", "exstreamtv", "serve", "--data-dir", str(data_dir),
+        # A relative --data-dir, as `make run` passes it.
+        argv = [sys.executable, "-m", "exstreamtv", "serve", "--data-dir", data_dir.name,
                 "--port", str(self.port)]  # fmt: skip
         with self.log.open("wb") as log:
-            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
+            self.process = subprocess.Popen(
+                argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=data_dir.parent
+            )
 
     def wait_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_SEC

@@ -1,0 +1,352 @@
+"""The playout engine: a schedule, its collections and a cursor in; timeline entries out.
+
+Pure: no I/O, no clock, no global randomness. ``build`` emits entries from
+``state.next_ms`` (or ``start``) until the timeline reaches ``until``, one *step* at a time.
+A step emits exactly one guide group (a programme with its filler, or one gap) and depends
+only on the cursor, never on ``until``; so building to T1 and then continuing to T2 gives
+exactly what building to T2 at once gives.
+
+Invariants (property-tested): entries are contiguous (each finish is the next start), every
+entry is at least 1 ms long, filler never exceeds the gap it fills, and a degenerate input
+(empty or deleted collection, zero durations, all media missing) yields offline or fallback
+entries with a warning instead of looping or leaving a hole.
+
+Rounding policy: nothing is ever stretched. Whatever part of a gap no filler fits, even a
+few milliseconds, becomes an ``offline`` entry; the stream shows the offline slate for it
+and the guide folds short ones into the programme before them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from exstreamtv.domain.playout import (
+    BuildWarning,
+    EntryKind,
+    Playable,
+    PlayoutEntry,
+    to_ms,
+)
+from exstreamtv.domain.schedules import (
+    ContentSource,
+    FillerPreset,
+    FillerSet,
+    Schedule,
+    ScheduleKind,
+)
+from exstreamtv.scheduling.enumerators import Enumerator, enumerator_for
+from exstreamtv.scheduling.filler import (
+    FillerMemory,
+    FillerPool,
+    choose,
+    mid_roll_breaks,
+    tail_target_ms,
+)
+from exstreamtv.scheduling.localtime import utc_offset_ms, zone
+from exstreamtv.scheduling.state import BuildState
+
+# An element whose source has nothing to play still has to move time forward: it yields a
+# gap of this length (or up to its window's end, if it has one).
+EMPTY_SOURCE_GAP_MS = 60 * 60 * 1000
+FILLER_SEED_SALT = 0x5EED
+
+
+@dataclass(frozen=True, slots=True)
+class BuildInputs:
+    """What a build reads: the schedule, collection contents and filler presets by id."""
+
+    schedule: Schedule
+    collections: Mapping[int, Sequence[Playable]]
+    presets: Mapping[int, FillerPreset] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class BuildResult:
+    """Entries to add, the cursor after each guide group's last entry (``None`` inside a
+    group), the final cursor, and warnings (deduplicated, in first-seen order)."""
+
+    entries: list[PlayoutEntry]
+    cursors: list[BuildState | None]
+    state: BuildState
+    warnings: list[BuildWarning]
+
+
+class Builder:
+    """Mutable state of one build, and the primitives every schedule kind uses."""
+
+    def __init__(self, inputs: BuildInputs, state: BuildState) -> None:
+        self.inputs = inputs
+        self.schedule = inputs.schedule
+        self.tz = zone(self.schedule.timezone)
+        self.now = state.next_ms
+        self.position = state.position
+        self.remaining = state.remaining
+        self.element_start = state.element_start_ms
+        self.group = state.guide_group
+        self.extra = dict(state.extra)
+        self._saved_enumerators = dict(state.enumerators)
+        self._enumerators: dict[str, Enumerator] = {}
+        self._pools: dict[int, FillerPool] = {}
+        self.memory = FillerMemory.from_state(state)
+        self.entries: list[PlayoutEntry] = []
+        self.cursors: list[BuildState | None] = []
+        self._warnings: dict[tuple[str, str], BuildWarning] = {}
+        self._filler_seed = self.schedule.seed ^ FILLER_SEED_SALT
+        self.memo: dict[object, object] = {}  # per-build caches of the schedule kinds
+
+    # --- cursor -------------------------------------------------------------------
+
+    def snapshot(self) -> BuildState:
+        enumerators = dict(self._saved_enumerators)
+        enumerators.update((key, e.state) for key, e in self._enumerators.items())
+        return BuildState(
+            next_ms=self.now,
+            position=self.position,
+            remaining=self.remaining,
+            element_start_ms=self.element_start,
+            enumerators=tuple(sorted(enumerators.items())),
+            filler_last_played=self.memory.export(self.now, self._longest_cooldown_ms()),
+            guide_group=self.group,
+            draws=self.memory.draws,
+            extra=tuple(sorted(self.extra.items())),
+        )
+
+    def _longest_cooldown_ms(self) -> int:
+        cooldowns = [p.cooldown_minutes for p in self.inputs.presets.values()]
+        return max(cooldowns, default=0) * 60_000
+
+    def warn(self, code: str, message: str) -> None:
+        self._warnings.setdefault((code, message), BuildWarning(code, message))
+
+    def result(self) -> BuildResult:
+        return BuildResult(self.entries, self.cursors, self.snapshot(), list(self._warnings.values()))
+
+    # --- sources ------------------------------------------------------------------
+
+    def content(self, source: ContentSource) -> Enumerator:
+        """The enumerator of ``source``, created once per build from the saved cursor."""
+        found = self._enumerators.get(source.key)
+        if found is None:
+            self._check_source(source)
+            found = enumerator_for(
+                source,
+                self.inputs.collections,
+                self._saved_enumerators.get(source.key),
+                self.schedule.seed,
+            )
+            self._enumerators[source.key] = found
+        return found
+
+    def _check_source(self, source: ContentSource) -> None:
+        for collection_id in source.collection_ids:
+            items = self.inputs.collections.get(collection_id)
+            if items is None:
+                self.warn("missing_collection", f"collection {collection_id} does not exist")
+            elif not items:
+                self.warn("empty_collection", f"collection {collection_id} has no media")
+            elif all(item.duration_ms <= 0 for item in items):
+                self.warn(
+                    "no_durations",
+                    f"collection {collection_id} has no media with a known duration",
+                )
+
+    def pool(self, preset_id: int | None) -> FillerPool | None:
+        if preset_id is None:
+            return None
+        found = self._pools.get(preset_id)
+        if found is None:
+            preset = self.inputs.presets.get(preset_id)
+            if preset is None:
+                self.warn("missing_filler", f"filler preset {preset_id} does not exist")
+                return None
+            found = FillerPool(preset, self.inputs.collections)
+            self._pools[preset_id] = found
+        return None if found.empty else found
+
+    # --- emitting -----------------------------------------------------------------
+
+    def emit(
+        self,
+        kind: EntryKind,
+        media: Playable | None,
+        length_ms: int,
+        *,
+        in_point_ms: int = 0,
+        title: str | None = None,
+        source: str = "",
+    ) -> None:
+        """Append an entry of ``length_ms`` (>0) at the end of the timeline."""
+        self.entries.append(
+            PlayoutEntry(
+                start_ms=self.now,
+                finish_ms=self.now + length_ms,
+                kind=kind,
+                media_id=None if media is None else media.id,
+                in_point_ms=in_point_ms,
+                out_point_ms=in_point_ms + length_ms,
+                guide_group=self.group,
+                guide_title=title,
+                source=source,
+            )
+        )
+        self.cursors.append(None)
+        self.now += length_ms
+
+    def close_group(self) -> None:
+        """End the current guide group: record the cursor after it, start a new group."""
+        self.group += 1
+        if self.cursors:
+            self.cursors[-1] = self.snapshot()
+
+    def filler(
+        self, kind: EntryKind, pool: FillerPool | None, *, budget_ms: int | None,
+        count: int | None, title: str | None, source: str,
+    ) -> None:  # fmt: skip
+        """Play filler from ``pool`` within ``budget_ms`` and/or ``count`` items."""
+        if pool is None or (budget_ms is not None and budget_ms <= 0):
+            return
+        picks = choose(
+            pool, self.memory, self._filler_seed, at_ms=self.now, budget_ms=budget_ms, count=count
+        )
+        for pick in picks:
+            self.emit(kind, pick, pick.duration_ms, title=title, source=source)
+
+    def gap(self, until_ms: int, fillers: FillerSet, source: str) -> None:
+        """Cover ``[now, until_ms)`` as its own guide group: fallback filler, then offline."""
+        if until_ms <= self.now:
+            return
+        fallback = self.pool(fillers.fallback) or self.pool(self.schedule.fallback)
+        self.filler(
+            EntryKind.FALLBACK, fallback, budget_ms=until_ms - self.now, count=None,
+            title=None, source=source,
+        )  # fmt: skip
+        if until_ms > self.now:
+            self.emit(EntryKind.OFFLINE, None, until_ms - self.now, source=source)
+        self.close_group()
+
+    def pad(self, until_ms: int, fillers: FillerSet, source: str, title: str | None = None) -> None:
+        """Pad ``[now, until_ms)`` as one group: tail filler, then fallback, then offline."""
+        if until_ms <= self.now:
+            return
+        self.filler(
+            EntryKind.TAIL, self.pool(fillers.tail), budget_ms=until_ms - self.now, count=None,
+            title=title, source=source,
+        )  # fmt: skip
+        if until_ms > self.now:
+            self.gap(until_ms, fillers, source)
+        else:
+            self.close_group()
+
+    def empty_gap(self, source: str, window_end_ms: int | None, fillers: FillerSet) -> None:
+        """The gap an element with nothing to play leaves (to its window end, if any)."""
+        end = window_end_ms if window_end_ms is not None else self.now + EMPTY_SOURCE_GAP_MS
+        self.gap(max(end, self.now + 1), fillers, source)
+
+    def programme(
+        self,
+        media: Playable,
+        fillers: FillerSet,
+        *,
+        title: str | None,
+        source: str,
+        deadline_ms: int | None = None,
+    ) -> None:
+        """One content item with its pre-roll, mid-rolls, post-roll and tail, as one group.
+
+        With ``deadline_ms`` nothing goes past it: content is cut there and filler only
+        fills what is left. Without one, filler adds to the programme's length.
+        """
+        length = media.duration_ms
+        if deadline_ms is not None:
+            length = min(length, deadline_ms - self.now)
+        if length <= 0:
+            return
+        pre = self.pool(fillers.pre_roll)
+        spare = None if deadline_ms is None else deadline_ms - self.now - length
+        if pre is not None:
+            self.filler(
+                EntryKind.PRE_ROLL, pre, budget_ms=spare, count=pre.preset.count,
+                title=title, source=source,
+            )  # fmt: skip
+        self._content(media, length, fillers, title=title, source=source, deadline_ms=deadline_ms)
+        self._after(fillers, title=title, source=source, deadline_ms=deadline_ms)
+        self.close_group()
+
+    def _content(
+        self, media: Playable, length: int, fillers: FillerSet, *, title: str | None,
+        source: str, deadline_ms: int | None,
+    ) -> None:  # fmt: skip
+        mid = self.pool(fillers.mid_roll)
+        breaks = [b for b in mid_roll_breaks(media, mid.preset) if b < length] if mid else []
+        cut = 0
+        for point in (*breaks, length):
+            self.emit(EntryKind.CONTENT, media, point - cut, in_point_ms=cut, title=title,
+                      source=source)  # fmt: skip
+            if point < length and mid is not None:
+                budget = None if deadline_ms is None else deadline_ms - self.now - (length - point)
+                self.filler(
+                    EntryKind.MID_ROLL, mid, budget_ms=budget, count=mid.preset.count,
+                    title=title, source=source,
+                )  # fmt: skip
+            cut = point
+
+    def _after(
+        self, fillers: FillerSet, *, title: str | None, source: str, deadline_ms: int | None
+    ) -> None:
+        post = self.pool(fillers.post_roll)
+        if post is not None:
+            budget = None if deadline_ms is None else deadline_ms - self.now
+            self.filler(
+                EntryKind.POST_ROLL, post, budget_ms=budget, count=post.preset.count,
+                title=title, source=source,
+            )  # fmt: skip
+        tail = self.pool(fillers.tail)
+        if tail is None:
+            return
+        target = tail_target_ms(self.now, tail.preset, utc_offset_ms(self.tz, self.now))
+        if deadline_ms is not None:
+            target = min(target, deadline_ms)
+        if target > self.now:
+            self.filler(
+                EntryKind.TAIL, tail, budget_ms=target - self.now, count=None, title=title,
+                source=source,
+            )  # fmt: skip
+            if target > self.now:
+                self.emit(EntryKind.OFFLINE, None, target - self.now, title=title, source=source)
+
+
+Step = Callable[[Builder], None]
+
+
+def _step_for(kind: ScheduleKind) -> Step:
+    # Imported here: each schedule kind's module builds on this one.
+    from exstreamtv.scheduling import blocks, items, slots  # noqa: PLC0415
+
+    return {ScheduleKind.ITEMS: items.step, ScheduleKind.SLOTS: slots.step,
+            ScheduleKind.BLOCKS: blocks.step}[kind]  # fmt: skip
+
+
+def build(
+    inputs: BuildInputs, state: BuildState | None, start: datetime, until: datetime
+) -> BuildResult:
+    """Extend a timeline until it reaches ``until``.
+
+    ``state`` is the cursor after the last existing entry (``None`` for a new timeline,
+    which then begins at ``start``; ``start`` is ignored otherwise). The last entry may
+    end after ``until``: programmes are never cut to fit a build's horizon.
+    """
+    if state is None:
+        state = BuildState(next_ms=to_ms(start))
+    builder = Builder(inputs, state)
+    step = _step_for(inputs.schedule.kind)
+    until_ms = to_ms(until)
+    while builder.now < until_ms:
+        before = builder.now
+        step(builder)
+        if builder.now <= before:  # a step must always move time; never loop in place
+            builder.empty_gap("stalled", None, FillerSet())
+            builder.warn("stalled", "the schedule produced nothing; filled with offline time")
+    return builder.result()
+

@@ -34,7 +34,9 @@ def clips(seconds: Sequence[int], *, first_id: int = 900) -> list[Playable]:
     return [Playable(first_id + n, s * 1000, f"clip {n}") for n, s in enumerate(seconds)]
 
 
-def source(*collection_ids: int, order: PlaybackOrder = PlaybackOrder.SEASON_EPISODE) -> ContentSource:
+def source(
+    *collection_ids: int, order: PlaybackOrder = PlaybackOrder.SEASON_EPISODE
+) -> ContentSource:
     return ContentSource(tuple(collection_ids), order)
 
 

@@ -121,7 +121,9 @@ class Builder:
         self._warnings.setdefault((code, message), BuildWarning(code, message))
 
     def result(self) -> BuildResult:
-        return BuildResult(self.entries, self.cursors, self.snapshot(), list(self._warnings.values()))
+        return BuildResult(
+            self.entries, self.cursors, self.snapshot(), list(self._warnings.values())
+        )
 
     # --- sources ------------------------------------------------------------------
 
@@ -195,9 +197,16 @@ class Builder:
         self.now += length_ms
 
     def close_group(self) -> None:
-        """End the current guide group: record the cursor after it, start a new group."""
+        """End the current guide group; the next entry starts a new one."""
         self.group += 1
-        if self.cursors:
+
+    def end_step(self) -> None:
+        """Record the cursor on the step's last entry, after every change the step made.
+
+        A step emits exactly one guide group, so this is the cursor after that group: the
+        point a refresh resumes from.
+        """
+        if self.entries:
             self.cursors[-1] = self.snapshot()
 
     def filler(
@@ -348,5 +357,5 @@ def build(
         if builder.now <= before:  # a step must always move time; never loop in place
             builder.empty_gap("stalled", None, FillerSet())
             builder.warn("stalled", "the schedule produced nothing; filled with offline time")
+        builder.end_step()
     return builder.result()
-

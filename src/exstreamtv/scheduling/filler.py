@@ -55,7 +55,7 @@ class FillerMemory:
         """The memory a build continues from."""
         return cls(draws=state.draws, last_played=dict(state.filler_last_played))
 
-    def export(self, now_ms: int, longest_cooldown_ms: int) -> tuple[tuple[int, ...], ...]:
+    def export(self, now_ms: int, longest_cooldown_ms: int) -> tuple[tuple[int, int], ...]:
         """``(id, finish_ms)`` pairs sorted by id, for :attr:`BuildState.filler_last_played`.
 
         Entries that cannot hold back any play at or after ``now_ms`` (finish at or before

@@ -69,9 +69,7 @@ def _start(b: Builder, item: ScheduleItem, source: str) -> bool:
             _finish(b)
             return False
     b.element_start = b.now
-    b.remaining = {PlayMode.ONE: 1, PlayMode.MULTIPLE: max(1, item.count)}.get(
-        item.mode, UNBOUNDED
-    )
+    b.remaining = {PlayMode.ONE: 1, PlayMode.MULTIPLE: max(1, item.count)}.get(item.mode, UNBOUNDED)
     return True
 
 
@@ -134,8 +132,8 @@ def _counted(b: Builder, item: ScheduleItem, source: str) -> None:
 
 
 def _duration(b: Builder, item: ScheduleItem, source: str) -> None:
-    assert b.element_start is not None  # set by _start
-    window_end = b.element_start + max(1, item.duration_minutes or 0) * 60_000
+    started = b.now if b.element_start is None else b.element_start  # set by _start
+    window_end = started + max(1, item.duration_minutes or 0) * 60_000
     cut = _hard_deadline(b)
     if cut is not None:
         window_end = min(window_end, cut)

@@ -27,7 +27,9 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as err:
-        raise InvalidInput(f"unknown time zone {name!r} (use an IANA name like Europe/Paris)") from err
+        raise InvalidInput(
+            f"unknown time zone {name!r} (use an IANA name like Europe/Paris)"
+        ) from err
 
 
 def occurrence_ms(tz: ZoneInfo, day: date, at: time) -> int:

@@ -121,7 +121,9 @@ class BuildState:
                     for k, v in data.get("enumerators", {}).items()
                 )
             ),
-            filler_last_played=tuple((int(m), int(t)) for m, t in data.get("filler_last_played", ())),
+            filler_last_played=tuple(
+                (int(m), int(t)) for m, t in data.get("filler_last_played", ())
+            ),
             guide_group=int(data.get("guide_group", 0)),
             draws=int(data.get("draws", 0)),
             extra=tuple(sorted((str(k), int(v)) for k, v in data.get("extra", {}).items())),

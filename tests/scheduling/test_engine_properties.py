@@ -1,0 +1,348 @@
+"""Properties of the engine over generated schedules, collections and start times.
+
+* the timeline covers [start, until) with no gap and no overlap;
+* the same inputs give byte-identical output;
+* building to T1 and continuing to T2 equals building to T2 at once (through the JSON
+  form of the cursor, as the database stores it);
+* filler never exceeds its gap: flood and cut-previous fixed starts are always on time;
+* fixed starts are on time or follow their lateness policy;
+* every time is timezone-aware UTC;
+* slot boundaries are right across DST changes.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from exstreamtv.domain.playout import EntryKind, Playable, PlayoutEntry, Timeline, to_ms
+from exstreamtv.domain.schedules import (
+    Block,
+    BlockEntry,
+    BlockPlacement,
+    BlockTemplate,
+    ContentSource,
+    FillerKind,
+    FillerPreset,
+    FillerSet,
+    Lateness,
+    PlaybackOrder,
+    PlayMode,
+    Schedule,
+    ScheduleItem,
+    ScheduleKind,
+    TailMode,
+    TimeSlot,
+    WeightedCollection,
+)
+from exstreamtv.scheduling.engine import BuildInputs, build
+from exstreamtv.scheduling.state import BuildState
+from tests.scheduling.timelines import assert_contiguous
+
+ZONES = ["UTC", "America/New_York", "Europe/London", "Asia/Kolkata", "Australia/Lord_Howe"]
+# Starts near DST changes: New York and Europe (spring and autumn), Lord Howe (30 min).
+BASES = [
+    datetime(2026, 3, 7, 18, 0, tzinfo=UTC),
+    datetime(2026, 3, 28, 20, 0, tzinfo=UTC),
+    datetime(2026, 10, 24, 20, 0, tzinfo=UTC),
+    datetime(2026, 10, 31, 20, 0, tzinfo=UTC),
+    datetime(2026, 4, 4, 12, 0, tzinfo=UTC),
+]
+FILLER_COLLECTION = 4
+FIXED_COLLECTION = 5
+FIXED = ContentSource((FIXED_COLLECTION,))
+PROPERTY_SETTINGS = settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+def playables(collection_id: int, durations: list[int]) -> list[Playable]:
+    return [
+        Playable(collection_id * 1000 + n, seconds * 1000, f"t{n}", "AB"[n % 2], 1 + n // 3, n)
+        for n, seconds in enumerate(durations)
+    ]
+
+
+content_durations = st.lists(st.sampled_from([0, 300, 600, 1320, 2700, 5400]), max_size=6)
+collections = st.builds(
+    lambda a, b, c, f: {
+        1: playables(1, a),
+        2: playables(2, b),
+        3: playables(3, c),
+        FILLER_COLLECTION: playables(FILLER_COLLECTION, f),
+        FIXED_COLLECTION: playables(FIXED_COLLECTION, [600, 1800]),
+    },  # fmt: skip
+    content_durations,
+    content_durations,
+    content_durations,
+    st.lists(st.integers(min_value=30, max_value=180), max_size=5),
+)
+sources = st.builds(
+    ContentSource,
+    st.lists(st.sampled_from([1, 2, 3, 99]), min_size=1, max_size=2, unique=True).map(tuple),
+    st.sampled_from(list(PlaybackOrder)),
+)
+filler_sets = st.builds(
+    FillerSet,
+    pre_roll=st.none() | st.just(11),
+    mid_roll=st.none() | st.just(12),
+    post_roll=st.none() | st.just(13),
+    tail=st.none() | st.just(14),
+    fallback=st.none() | st.just(15),
+)
+local_times = st.builds(time, st.integers(0, 23), st.sampled_from([0, 15, 30, 45]))
+
+
+def presets(
+    tail_boundary: int | None, mid_every: int | None, cooldown: int
+) -> dict[int, FillerPreset]:
+    pool = (WeightedCollection(FILLER_COLLECTION),)
+    return {
+        11: FillerPreset(11, "pre", FillerKind.PRE_ROLL, pool, cooldown_minutes=cooldown),
+        12: FillerPreset(12, "mid", FillerKind.MID_ROLL, pool, mid_roll_every_minutes=mid_every),
+        13: FillerPreset(13, "post", FillerKind.POST_ROLL, pool, count=2),
+        14: FillerPreset(14, "tail", FillerKind.TAIL, pool, tail_boundary_minutes=tail_boundary),
+        15: FillerPreset(15, "fallback", FillerKind.FALLBACK, pool, cooldown_minutes=cooldown),
+    }
+
+
+preset_maps = st.builds(
+    presets,
+    st.sampled_from([None, 15, 30]),
+    st.sampled_from([None, 10]),
+    st.sampled_from([0, 5]),
+)
+schedule_items = st.builds(
+    ScheduleItem,
+    source=sources,
+    mode=st.sampled_from(list(PlayMode)),
+    count=st.integers(1, 3),
+    duration_minutes=st.integers(10, 120),
+    tail_mode=st.sampled_from(list(TailMode)),
+    fixed_start=st.none() | local_times,
+    lateness=st.sampled_from(list(Lateness)),
+    filler=filler_sets,
+)
+time_slots = st.builds(
+    TimeSlot,
+    start=local_times,
+    source=sources,
+    weekdays=st.frozensets(st.integers(0, 6), max_size=3),
+    mode=st.sampled_from([PlayMode.FLOOD, PlayMode.ONE, PlayMode.MULTIPLE]),
+    count=st.integers(1, 3),
+    lateness=st.sampled_from(list(Lateness)),
+    filler=filler_sets,
+)
+
+
+@st.composite
+def schedules(draw: st.DrawFn) -> Schedule:
+    kind = draw(st.sampled_from(list(ScheduleKind)))
+    common = {"timezone": draw(st.sampled_from(ZONES)), "seed": draw(st.integers(0, 2**32)),
+              "fallback": draw(st.none() | st.just(15))}  # fmt: skip
+    if kind is ScheduleKind.ITEMS:
+        items = tuple(draw(st.lists(schedule_items, min_size=1, max_size=4)))
+        return Schedule(1, "p", kind, items=items, **common)  # type: ignore[arg-type]
+    if kind is ScheduleKind.SLOTS:
+        slots = tuple(draw(st.lists(time_slots, min_size=1, max_size=4)))
+        return Schedule(1, "p", kind, slots=slots, **common)  # type: ignore[arg-type]
+    entries = tuple(draw(st.lists(st.builds(BlockEntry, sources, st.integers(1, 3)), min_size=1,
+                                  max_size=3)))  # fmt: skip
+    blocks = (Block("a", "A", draw(st.integers(15, 120)), entries, draw(filler_sets)),
+              Block("b", "B", draw(st.integers(15, 120)), entries[:1]))  # fmt: skip
+    placements = st.builds(BlockPlacement, local_times, st.sampled_from(["a", "b"]))
+    templates = tuple(
+        draw(st.lists(st.builds(BlockTemplate, st.lists(placements, min_size=1, max_size=3).map(
+            tuple), st.frozensets(st.integers(0, 6), max_size=4)), min_size=1, max_size=2))
+    )  # fmt: skip
+    return Schedule(1, "p", kind, blocks=blocks, templates=templates, **common)  # type: ignore[arg-type]
+
+
+starts = st.builds(
+    lambda base, minutes: base + timedelta(minutes=minutes),
+    st.sampled_from(BASES),
+    st.integers(0, 48 * 60),
+)
+
+
+def build_inputs(schedule: Schedule, media: dict[int, list[Playable]],
+                 filler: dict[int, FillerPreset]) -> BuildInputs:  # fmt: skip
+    return BuildInputs(schedule, media, filler)
+
+
+@PROPERTY_SETTINGS
+@given(schedules(), collections, preset_maps, starts, st.integers(1, 30))
+def test_timeline_covers_the_window_without_gaps_or_overlaps(
+    schedule: Schedule, media: dict[int, list[Playable]], filler: dict[int, FillerPreset],
+    start: datetime, hours: int,
+) -> None:  # fmt: skip
+    until = start + timedelta(hours=hours)
+    result = build(build_inputs(schedule, media, filler), None, start, until)
+    assert_contiguous(result.entries, to_ms(start))
+    assert result.entries[-1].finish >= until
+    assert result.cursors[-1] == result.state
+    for index, (entry, following) in enumerate(zip(result.entries, result.entries[1:])):
+        closes_group = entry.guide_group != following.guide_group
+        assert (result.cursors[index] is not None) == closes_group
+    for entry in result.entries:
+        assert entry.start.tzinfo is UTC or entry.start.utcoffset() == timedelta(0)
+        assert (entry.media_id is None) == (entry.kind is EntryKind.OFFLINE)
+
+
+@PROPERTY_SETTINGS
+@given(schedules(), collections, preset_maps, starts, st.integers(1, 24))
+def test_same_inputs_give_byte_identical_output(
+    schedule: Schedule, media: dict[int, list[Playable]], filler: dict[int, FillerPreset],
+    start: datetime, hours: int,
+) -> None:  # fmt: skip
+    inputs = build_inputs(schedule, media, filler)
+    until = start + timedelta(hours=hours)
+    first, second = build(inputs, None, start, until), build(inputs, None, start, until)
+    assert serialise(first.entries) == serialise(second.entries)
+    assert json.dumps(first.state.to_json()) == json.dumps(second.state.to_json())
+
+
+@PROPERTY_SETTINGS
+@given(schedules(), collections, preset_maps, starts, st.integers(1, 20), st.integers(1, 20))
+def test_building_to_t1_then_continuing_to_t2_equals_building_to_t2(
+    schedule: Schedule, media: dict[int, list[Playable]], filler: dict[int, FillerPreset],
+    start: datetime, first_hours: int, more_hours: int,
+) -> None:  # fmt: skip
+    inputs = build_inputs(schedule, media, filler)
+    t1, t2 = start + timedelta(hours=first_hours), start + timedelta(hours=first_hours + more_hours)
+    whole = build(inputs, None, start, t2)
+    part = build(inputs, None, start, t1)
+    stored = BuildState.from_json(json.loads(json.dumps(part.state.to_json())))
+    rest = build(inputs, stored, start, t2)
+    assert serialise(part.entries + rest.entries) == serialise(whole.entries)
+    assert rest.state == whole.state
+
+
+@PROPERTY_SETTINGS
+@given(
+    sources, filler_sets, local_times, st.sampled_from(list(Lateness)),
+    st.sampled_from(ZONES), collections, preset_maps, starts,
+)  # fmt: skip
+def test_flood_and_its_filler_never_run_past_the_fixed_start(
+    flood: ContentSource, fillers: FillerSet, at: time,
+    lateness: Lateness, tz: str, media: dict[int, list[Playable]],
+    filler: dict[int, FillerPreset], start: datetime,
+) -> None:  # fmt: skip
+    schedule = Schedule(1, "p", ScheduleKind.ITEMS, tz, items=(
+        ScheduleItem(flood, PlayMode.FLOOD, filler=fillers),
+        ScheduleItem(FIXED, PlayMode.ONE, fixed_start=at, lateness=lateness),
+    ), fallback=15)  # fmt: skip
+    result = build(build_inputs(schedule, media, filler), None, start, start + timedelta(days=2))
+    starts_of_fixed = first_entries_of(result.entries, "item:1")
+    assert starts_of_fixed, "the fixed item airs at least once in two days"
+    for entry in starts_of_fixed:
+        assert entry.start == expected_instant(entry, at, tz)
+
+
+@PROPERTY_SETTINGS
+@given(sources, local_times, st.sampled_from(list(Lateness)), st.sampled_from(ZONES),
+       collections, preset_maps, starts)  # fmt: skip
+def test_fixed_start_is_on_time_or_follows_its_lateness_policy(
+    before: ContentSource, at: time, lateness: Lateness, tz: str,
+    media: dict[int, list[Playable]], filler: dict[int, FillerPreset], start: datetime,
+) -> None:  # fmt: skip
+    schedule = Schedule(1, "p", ScheduleKind.ITEMS, tz, items=(
+        ScheduleItem(before, PlayMode.MULTIPLE, count=3),
+        ScheduleItem(FIXED, PlayMode.ONE, fixed_start=at, lateness=lateness),
+    ))  # fmt: skip
+    result = build(build_inputs(schedule, media, filler), None, start, start + timedelta(days=2))
+    fixed_starts = first_entries_of(result.entries, "item:1")
+    assert fixed_starts or lateness is Lateness.SKIP
+    for entry in fixed_starts:
+        on_time = expected_instant(entry, at, tz)
+        if entry.start != on_time:
+            assert lateness is Lateness.START_LATE, (entry, on_time)
+            assert entry.start > on_time  # late only because earlier content overran
+        if lateness is Lateness.CUT_PREVIOUS:
+            assert entry.start == on_time
+
+
+@PROPERTY_SETTINGS
+@given(st.lists(local_times, min_size=1, max_size=4, unique=True), sources, filler_sets,
+       st.sampled_from(ZONES), collections, preset_maps, starts)  # fmt: skip
+def test_flood_slots_respect_local_slot_boundaries_across_dst(
+    times: list[time], content: ContentSource, fillers: FillerSet, tz: str,
+    media: dict[int, list[Playable]], filler: dict[int, FillerPreset], start: datetime,
+) -> None:  # fmt: skip
+    slots = tuple(TimeSlot(t, content, filler=fillers) for t in times)
+    schedule = Schedule(1, "p", ScheduleKind.SLOTS, tz, slots=slots, fallback=15)
+    until = start + timedelta(hours=30)
+    result = build(build_inputs(schedule, media, filler), None, start, until)
+    for boundary in slot_boundaries(times, tz, start, until):
+        for entry in result.entries:
+            assert not entry.start_ms < to_ms(boundary) < entry.finish_ms, (boundary, entry)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(1, 10_000), min_size=1, max_size=50), st.integers(-100, 600_000))
+def test_timeline_at_agrees_with_a_linear_scan(lengths: list[int], probe: int) -> None:
+    entries, at_ms = [], 0
+    for n, length in enumerate(lengths):
+        entries.append(PlayoutEntry(at_ms, at_ms + length, EntryKind.CONTENT, n, 7, 7 + length, n))
+        at_ms += length
+    found = Timeline(entries).at_ms(probe)
+    expected = next((e for e in entries if e.start_ms <= probe < e.finish_ms), None)
+    assert (found.entry if found else None) == expected
+    if found is not None:
+        assert found.offset_ms == probe - found.entry.start_ms
+        assert found.seek_ms == found.entry.in_point_ms + found.offset_ms
+
+
+def serialise(entries: list[PlayoutEntry]) -> bytes:
+    return json.dumps(
+        [
+            [
+                e.start_ms,
+                e.finish_ms,
+                e.kind.value,
+                e.media_id,
+                e.in_point_ms,
+                e.out_point_ms,
+                e.guide_group,
+                e.guide_title,
+                e.source,
+            ]
+            for e in entries
+        ]  # fmt: skip
+    ).encode()
+
+
+def first_entries_of(entries: list[PlayoutEntry], source: str) -> list[PlayoutEntry]:
+    """The first entry of each group produced by ``source`` that holds content."""
+    groups: dict[int, PlayoutEntry] = {}
+    for entry in entries:
+        if entry.source == source and entry.kind is not EntryKind.OFFLINE:
+            groups.setdefault(entry.guide_group, entry)
+    return [e for e in groups.values() if e.kind in (EntryKind.CONTENT, EntryKind.PRE_ROLL)]
+
+
+def expected_instant(entry: PlayoutEntry, at: time, tz: str) -> datetime:
+    """The occurrence of local ``at`` nearest before-or-at the entry (fold=0 rules)."""
+    zone = ZoneInfo(tz)
+    day = entry.start.astimezone(zone).date()
+    candidates = [
+        datetime.combine(day + timedelta(days=d), at, tzinfo=zone).astimezone(UTC)
+        for d in (-1, 0, 1)
+    ]
+    return max(c for c in candidates if c <= entry.start)
+
+
+def slot_boundaries(times: list[time], tz: str, start: datetime, until: datetime) -> list[datetime]:
+    zone = ZoneInfo(tz)
+    first = start.astimezone(zone).date() - timedelta(days=1)
+    days = (until - start).days + 3
+    found = {
+        datetime.combine(first + timedelta(days=d), t, tzinfo=zone).astimezone(UTC)
+        for d in range(days)
+        for t in times
+    }
+    return sorted(b for b in found if start < b < until)

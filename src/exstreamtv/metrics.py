@@ -50,6 +50,19 @@ class Metrics:
         self.scans_running = Gauge(
             "exstreamtv_library_scans_running", "Library scans in progress.", registry=r
         )
+        self.playout_builds = Counter(
+            "exstreamtv_playout_builds_total",
+            "Playout builds, by channel, mode (continue, refresh, reset) and outcome.",
+            ["channel", "mode", "outcome"],
+            registry=r,
+        )
+        self.playout_build_duration = Histogram(
+            "exstreamtv_playout_build_duration_seconds",
+            "Wall time of one channel's playout build (load, engine, write).",
+            ["mode"],
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
+            registry=r,
+        )
         self.http_errors = Counter(
             "exstreamtv_http_errors_total",
             "Error responses by status and problem type.",

@@ -75,7 +75,7 @@ collections = st.builds(
         3: playables(3, c),
         FILLER_COLLECTION: playables(FILLER_COLLECTION, f),
         FIXED_COLLECTION: playables(FIXED_COLLECTION, [600, 1800]),
-    },  # fmt: skip
+    },
     content_durations,
     content_durations,
     content_durations,
@@ -185,7 +185,9 @@ def test_timeline_covers_the_window_without_gaps_or_overlaps(
     assert_contiguous(result.entries, to_ms(start))
     assert result.entries[-1].finish >= until
     assert result.cursors[-1] == result.state
-    for index, (entry, following) in enumerate(zip(result.entries, result.entries[1:])):
+    for index, (entry, following) in enumerate(
+        zip(result.entries, result.entries[1:], strict=False)
+    ):
         closes_group = entry.guide_group != following.guide_group
         assert (result.cursors[index] is not None) == closes_group
     for entry in result.entries:
@@ -312,7 +314,7 @@ def serialise(entries: list[PlayoutEntry]) -> bytes:
                 e.source,
             ]
             for e in entries
-        ]  # fmt: skip
+        ]
     ).encode()
 
 

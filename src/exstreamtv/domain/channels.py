@@ -49,7 +49,8 @@ class ChannelNumber:
 
 @dataclass(frozen=True, slots=True)
 class Channel:
-    """A stored channel. ``logo`` is a path under the data directory or a URL, if any."""
+    """A stored channel. ``logo`` is a path under the data directory or a URL, if any.
+    ``schedule_id`` is the schedule its playout is built from (``None``: nothing is built)."""
 
     id: int
     number: ChannelNumber
@@ -58,3 +59,4 @@ class Channel:
     logo: str | None
     enabled: bool
     stream_profile_id: int | None
+    schedule_id: int | None = None

@@ -6,14 +6,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from exstreamtv.clock import Clock
 from exstreamtv.domain.channels import Channel, ChannelNumber
+from exstreamtv.services.channel_locks import ChannelLocks
 from exstreamtv.store.channels import ChannelFields, ChannelRepository
 from exstreamtv.store.database import transaction
 
 
 class ChannelService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+    """Channel CRUD. Deleting a channel also drops its build lock (``locks``), which keeps
+    the per-channel lock map bounded by the set of channels."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], clock: Clock, locks: ChannelLocks
+    ) -> None:
         self._sessions = sessions
         self._clock = clock
+        self._locks = locks
 
     async def channels(self) -> list[Channel]:
         async with self._sessions() as session:
@@ -32,5 +39,9 @@ class ChannelService:
             return await ChannelRepository(session).update(number, fields, self._clock.now())
 
     async def delete(self, number: ChannelNumber) -> None:
+        """Delete a channel with its playout (raises NotFound)."""
         async with transaction(self._sessions) as session:
-            await ChannelRepository(session).delete(number)
+            repo = ChannelRepository(session)
+            channel = await repo.get(number)
+            await repo.delete(number)
+        self._locks.drop(channel.id)

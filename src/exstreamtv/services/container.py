@@ -24,9 +24,13 @@ from exstreamtv.logs import SecretRedactor
 from exstreamtv.metrics import Metrics
 from exstreamtv.services.admin_key import AdminKeys
 from exstreamtv.services.catalog import CatalogService
+from exstreamtv.services.channel_locks import ChannelLocks
 from exstreamtv.services.channels import ChannelService
 from exstreamtv.services.demo import DemoSetup
 from exstreamtv.services.library import LibraryService
+from exstreamtv.services.playout_extender import PlayoutExtender
+from exstreamtv.services.playouts import PlayoutService
+from exstreamtv.services.schedules import ScheduleService
 from exstreamtv.store.database import create_engine, session_factory, transaction, upgrade_schema
 from exstreamtv.store.libraries import LibraryRepository
 
@@ -46,6 +50,9 @@ class Container:
     libraries: LibraryService
     catalog: CatalogService
     channels: ChannelService
+    schedules: ScheduleService
+    playouts: PlayoutService
+    extender: PlayoutExtender
     admin_keys: AdminKeys
     demo: DemoSetup
 
@@ -83,7 +90,8 @@ async def open_container(
     clock: Clock | None = None,
     redactor: SecretRedactor | None = None,
 ) -> AsyncIterator[Container]:
-    """Build the container, apply migrations, yield it, then close everything."""
+    """Build the container, apply migrations, yield it, then close everything (the
+    playout extender, if :func:`start_up` started it, is stopped and awaited)."""
     prepare_data_dir(settings.data_dir)
     redactor = redactor or SecretRedactor()
     redactor.register(secrets_of(settings))
@@ -95,7 +103,11 @@ async def open_container(
         sessions = session_factory(engine)
         libraries = LibraryService(sessions, settings, clock, metrics)
         catalog = CatalogService(sessions, clock)
-        channels = ChannelService(sessions, clock)
+        locks = ChannelLocks()
+        channels = ChannelService(sessions, clock, locks)
+        playouts = PlayoutService(sessions, settings, clock, metrics, locks)
+        schedules = ScheduleService(sessions, clock, playouts)
+        extender = PlayoutExtender(playouts)
         container = Container(
             settings=settings,
             clock=clock,
@@ -106,22 +118,28 @@ async def open_container(
             libraries=libraries,
             catalog=catalog,
             channels=channels,
+            schedules=schedules,
+            playouts=playouts,
+            extender=extender,
             admin_keys=AdminKeys(sessions),
-            demo=DemoSetup(settings, libraries, catalog, channels),
+            demo=DemoSetup(settings, libraries, catalog, channels, schedules, playouts),
         )
         try:
             yield container
         finally:
+            await extender.stop()
             await libraries.close()
     finally:
         await engine.dispose()
 
 
-async def start_up(container: Container) -> str | None:
+async def start_up(container: Container, *, extend_playouts: bool = True) -> str | None:
     """One-time start-up work before serving. Returns a newly created admin key, if any.
 
     Marks scans interrupted by a previous crash as failed, creates libraries declared in
-    the config (and scans them in the background), and installs the demo on first run.
+    the config (and scans them in the background), installs the demo on first run, and
+    starts the playout extender (its first pass builds every playout to the horizon;
+    ``extend_playouts=False`` leaves it stopped).
     """
     new_key = await container.admin_keys.ensure()
     async with transaction(container.sessions) as session:
@@ -136,4 +154,6 @@ async def start_up(container: Container) -> str | None:
         for library in await container.libraries.libraries():
             if library.managed_by_config and not container.libraries.is_scanning(library.id):
                 await container.libraries.start_scan(library.id)
+    if extend_playouts:
+        container.extender.start()
     return new_key

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,17 +19,29 @@ from exstreamtv.domain.channels import ChannelNumber
 from exstreamtv.domain.collections import Collection, CollectionKind, SmartQuery
 from exstreamtv.domain.libraries import Library, LibraryKind
 from exstreamtv.domain.media import MediaKind
+from exstreamtv.domain.schedules import Schedule
 from exstreamtv.errors import ProcessError
 from exstreamtv.ffmpeg.command import demo_clip_argv
 from exstreamtv.ffmpeg.process import run_capture
 from exstreamtv.services.catalog import CatalogService
 from exstreamtv.services.channels import ChannelService
+from exstreamtv.services.demo_schedules import (
+    FILLER_COLLECTION,
+    DemoFiller,
+    demo_presets,
+    movies_schedule,
+    shows_schedule,
+)
 from exstreamtv.services.library import LibraryService
+from exstreamtv.services.playouts import PlayoutService
+from exstreamtv.services.schedules import ScheduleService
 from exstreamtv.store.channels import ChannelFields
+from exstreamtv.store.media import MediaFilter
 
 log = logging.getLogger(__name__)
 DEMO_LIBRARY = "Demo"
 CLIP_TIMEOUT_SEC = 120.0
+IDENT_CLIP = "Interstitials/Station Ident.mp4"
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +178,8 @@ async def _make_clip(ffmpeg: str, clip: DemoClip, target: Path) -> None:
 
 
 class DemoSetup:
-    """Creates the demo library, collections and channels when nothing is configured."""
+    """Creates the demo library, collections, filler, schedules and channels (with their
+    playouts built) when nothing is configured."""
 
     def __init__(
         self,
@@ -173,11 +187,15 @@ class DemoSetup:
         libraries: LibraryService,
         catalog: CatalogService,
         channels: ChannelService,
+        schedules: ScheduleService,
+        playouts: PlayoutService,
     ) -> None:
         self._settings = settings
         self._libraries = libraries
         self._catalog = catalog
         self._channels = channels
+        self._schedules = schedules
+        self._playouts = playouts
 
     async def needed(self) -> bool:
         """True when the demo is enabled and no library exists or is configured."""
@@ -192,11 +210,22 @@ class DemoSetup:
         await generate_demo_media(self._settings, folder)
         library = await self._libraries.create(DEMO_LIBRARY, LibraryKind.MIXED, [str(folder)])
         await self._libraries.scan(library.id)
-        await self._create_collections()
-        await self._create_channels()
+        collections = await self._create_collections(library)
+        filler = await self._create_filler(collections[FILLER_COLLECTION])
+        shows = shows_schedule(
+            (collections["Color Bars Theater"], collections["Tone Patrol"]), filler
+        )
+        movies = movies_schedule(collections["Demo Movies"], filler, secrets.randbelow(2**31))
+        await self._create_channels(
+            [await self._schedules.create(shows), await self._schedules.create(movies)]
+        )
         return library
 
-    async def _create_collections(self) -> None:
+    async def _create_collections(self, library: Library) -> dict[str, int]:
+        """The demo collections, by name (the filler collection holds the ident)."""
+        found, _ = await self._catalog.search(MediaFilter(library_id=library.id), 0, 500)
+        ident = tuple(item.id for item in found if item.path.endswith(f"/{IDENT_CLIP}"))
+        ids: dict[str, int] = {}
         for collection in (
             Collection(0, "Color Bars Theater", CollectionKind.SHOW, show="Color Bars Theater"),
             Collection(0, "Tone Patrol", CollectionKind.SHOW, show="Tone Patrol"),
@@ -209,14 +238,24 @@ class DemoSetup:
                 CollectionKind.SMART,
                 query=SmartQuery(kinds=(MediaKind.EPISODE,)),
             ),
+            Collection(0, FILLER_COLLECTION, CollectionKind.MANUAL, item_ids=ident),
         ):
-            await self._catalog.create_collection(collection)
+            ids[collection.name] = (await self._catalog.create_collection(collection)).id
+        return ids
 
-    async def _create_channels(self) -> None:
-        for number, name, group in (
-            ("1", "Demo Shows", "Demo"),
-            ("2", "Demo Movies", "Demo"),
+    async def _create_filler(self, collection_id: int) -> DemoFiller:
+        tail, pre_roll, fallback = [
+            (await self._schedules.create_preset(preset)).id
+            for preset in demo_presets(collection_id)
+        ]
+        return DemoFiller(tail=tail, pre_roll=pre_roll, fallback=fallback)
+
+    async def _create_channels(self, schedules: list[Schedule]) -> None:
+        """Channels 1 and 2 on the two schedules; attaching builds their playouts."""
+        for (number, name), schedule in zip(
+            (("1", "Demo Shows"), ("2", "Demo Movies")), schedules, strict=True
         ):
-            await self._channels.create(
-                ChannelFields(number=ChannelNumber.parse(number), name=name, group=group)
+            channel = await self._channels.create(
+                ChannelFields(number=ChannelNumber.parse(number), name=name, group="Demo")
             )
+            await self._playouts.attach(channel.number, schedule.id)

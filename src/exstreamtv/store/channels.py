@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exstreamtv.domain.channels import Channel, ChannelNumber
 from exstreamtv.errors import Conflict, InvalidInput, NotFound
-from exstreamtv.store.tables import ChannelRow, StreamProfileRow
+from exstreamtv.store.tables import ChannelRow, ScheduleRow, StreamProfileRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +61,34 @@ class ChannelRepository:
         await self._flush(fields.number)
         return _to_channel(row)
 
+    async def by_id(self, channel_id: int) -> Channel:
+        """The channel with this id; raises :class:`NotFound`."""
+        row = await self._session.get(ChannelRow, channel_id)
+        if row is None:
+            raise NotFound(f"channel id {channel_id} does not exist")
+        return _to_channel(row)
+
+    async def scheduled(self) -> list[Channel]:
+        """Enabled channels that have a schedule, in channel-number order."""
+        return [c for c in await self.all() if c.enabled and c.schedule_id is not None]
+
+    async def using_schedule(self, schedule_id: int) -> list[Channel]:
+        """Channels (enabled or not) whose playout is built from the schedule."""
+        return [c for c in await self.all() if c.schedule_id == schedule_id]
+
+    async def set_schedule(
+        self, number: ChannelNumber, schedule_id: int | None, now: datetime
+    ) -> Channel:
+        """Attach a schedule (``None`` detaches); raises NotFound for the channel and
+        :class:`InvalidInput` for an unknown schedule."""
+        row = await self._row(number)
+        if schedule_id is not None and await self._session.get(ScheduleRow, schedule_id) is None:
+            raise InvalidInput(f"schedule_id: schedule {schedule_id} does not exist")
+        row.schedule_id = schedule_id
+        row.updated_at = now
+        await self._session.flush()
+        return _to_channel(row)
+
     async def delete(self, number: ChannelNumber) -> None:
         await self._session.delete(await self._row(number))
         await self._session.flush()
@@ -102,4 +130,5 @@ def _to_channel(row: ChannelRow) -> Channel:
         logo=row.logo,
         enabled=row.enabled,
         stream_profile_id=row.stream_profile_id,
+        schedule_id=row.schedule_id,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -46,6 +47,16 @@ class CollectionRepository:
     async def delete(self, collection_id: int) -> None:
         await self._session.delete(await self._row(collection_id))
         await self._session.flush()
+
+    async def existing_ids(self, ids: Iterable[int]) -> set[int]:
+        """Those of ``ids`` that name a stored collection."""
+        wanted = list(set(ids))
+        if not wanted:
+            return set()
+        found = await self._session.scalars(
+            select(CollectionRow.id).where(CollectionRow.id.in_(wanted))
+        )
+        return set(found)
 
     async def items(self, collection: Collection) -> list[MediaItem]:
         """The present media items of the collection, in its natural order."""

@@ -198,5 +198,73 @@ class ChannelRow(Base):
     stream_profile_id: Mapped[int | None] = mapped_column(
         ForeignKey("stream_profiles.id", ondelete="SET NULL")
     )
+    schedule_id: Mapped[int | None] = mapped_column(
+        ForeignKey("schedules.id", ondelete="SET NULL", name="fk_channels_schedule_id_schedules")
+    )
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class FillerPresetRow(Base):
+    """A filler preset; ``body`` holds its collections and parameters (see schedule_json)."""
+
+    __tablename__ = "filler_presets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ScheduleRow(Base):
+    """A schedule; ``body`` holds items, slots, blocks, templates and fallback as JSON."""
+
+    __tablename__ = "schedules"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    timezone: Mapped[str] = mapped_column(String(64))
+    seed: Mapped[int] = mapped_column(BigInteger)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class PlayoutEntryRow(Base):
+    """One playout entry: absolute UTC ``start``/``finish``. ``cursor`` (the build state
+    after the entry) is set only on the entry that closes a guide group."""
+
+    __tablename__ = "playout_entries"
+    __table_args__ = (
+        Index("ix_playout_entries_channel_start", "channel_id", "start", unique=True),
+        Index("ix_playout_entries_channel_group", "channel_id", "guide_group"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    start: Mapped[datetime]
+    finish: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(16))
+    media_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("media_items.id", ondelete="SET NULL")
+    )
+    in_point_ms: Mapped[int] = mapped_column(BigInteger)
+    out_point_ms: Mapped[int] = mapped_column(BigInteger)
+    guide_group: Mapped[int] = mapped_column(BigInteger)
+    guide_title: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    cursor: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class PlayoutRow(Base):
+    """A channel's latest build: when, in which mode, from which schedule, and its warnings
+    (a list of ``{"code", "message"}``)."""
+
+    __tablename__ = "playouts"
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True
+    )
+    schedule_id: Mapped[int | None] = mapped_column(
+        ForeignKey("schedules.id", ondelete="SET NULL")
+    )
+    last_build_at: Mapped[datetime]
+    last_mode: Mapped[str] = mapped_column(String(16))
+    warnings: Mapped[list[dict[str, str]]] = mapped_column(JSON)

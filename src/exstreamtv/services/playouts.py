@@ -1,0 +1,333 @@
+"""Playout use cases: build channel playouts, read what is on, preview schedules.
+
+A build loads the schedule and its collections, runs the pure engine in a worker thread
+(nothing CPU-heavy runs on the event loop) and applies the result in one transaction:
+replace the entries after the plan's boundary (see ``playout_plan``), drop entries that
+finished more than :data:`TRIM_AFTER` ago, and record the build and its warnings. Builds
+of one channel are serialised by a per-channel lock; builds of different channels run
+concurrently. All times are aware UTC.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from exstreamtv.clock import Clock
+from exstreamtv.config import Settings
+from exstreamtv.domain.channels import Channel, ChannelNumber
+from exstreamtv.domain.playout import (
+    BuildWarning,
+    NowPlaying,
+    Playable,
+    PlayoutEntry,
+    from_ms,
+    to_ms,
+)
+from exstreamtv.domain.schedules import Schedule
+from exstreamtv.errors import Conflict, InvalidInput
+from exstreamtv.metrics import Metrics
+from exstreamtv.scheduling.engine import BuildInputs, BuildResult, build
+from exstreamtv.scheduling.localtime import zone
+from exstreamtv.services.channel_locks import ChannelLocks
+from exstreamtv.services.playout_inputs import load_inputs, playables_by_id
+from exstreamtv.services.playout_plan import BuildMode, BuildPlan, plan_build
+from exstreamtv.store.channels import ChannelRepository
+from exstreamtv.store.database import transaction
+from exstreamtv.store.playouts import ListedEntry, MediaSummary, PlayoutInfo, PlayoutRepository
+from exstreamtv.store.schedules import ScheduleRepository
+
+log = logging.getLogger(__name__)
+TRIM_AFTER = timedelta(hours=6)
+DEFAULT_WINDOW = timedelta(hours=6)
+MAX_WINDOW = timedelta(days=7)
+MAX_PREVIEW_HOURS = 168
+
+
+@dataclass(frozen=True, slots=True)
+class BuildSummary:
+    """What a build did: entries replaced (``removed``), old ones dropped (``trimmed``),
+    entries added and the span they cover (UTC; ``None`` when nothing was added)."""
+
+    channel: str
+    mode: BuildMode
+    removed: int
+    trimmed: int
+    added: int
+    first: datetime | None
+    last: datetime | None
+    warnings: tuple[BuildWarning, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BuildReport:
+    """How many channels a batch of builds built, and how many failed (logged)."""
+
+    built: int
+    failed: int
+
+
+@dataclass(frozen=True, slots=True)
+class OnAir:
+    """What is on at a moment (as ``Timeline.at`` says) and its media's summary."""
+
+    playing: NowPlaying
+    media: MediaSummary | None
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A channel after a schedule was attached (with the reset build) or detached."""
+
+    channel: Channel
+    build: BuildSummary | None
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """Entries a schedule would produce (nothing saved), with the build's warnings."""
+
+    entries: list[ListedEntry]
+    warnings: list[BuildWarning]
+
+
+class PlayoutService:
+    """Builds and reads channel playouts."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        clock: Clock,
+        metrics: Metrics,
+        locks: ChannelLocks,
+    ) -> None:
+        self._sessions = sessions
+        self._horizon = timedelta(hours=settings.playout.horizon_hours)
+        self._clock = clock
+        self._metrics = metrics
+        self._locks = locks
+
+    async def build(self, number: ChannelNumber, mode: BuildMode) -> BuildSummary:
+        """Build the channel's playout up to now + the horizon, in ``mode``.
+
+        Raises :class:`NotFound` for an unknown channel and :class:`Conflict` for a channel
+        without a schedule.
+        """
+        return await self._build(await self._channel(number), mode)
+
+    async def attach(self, number: ChannelNumber, schedule_id: int | None) -> Attachment:
+        """Attach a schedule and reset the playout from the end of the airing programme;
+        or, with ``None``, detach it and drop everything after the airing programme.
+
+        Raises NotFound for the channel and :class:`InvalidInput` for an unknown schedule.
+        """
+        async with transaction(self._sessions) as session:
+            repo = ChannelRepository(session)
+            channel = await repo.set_schedule(number, schedule_id, self._clock.now())
+        if schedule_id is None:
+            async with self._locks.lock(channel.id):
+                await self._cut_after_airing(channel.id)
+            return Attachment(channel, None)
+        return Attachment(channel, await self._build(channel, BuildMode.RESET))
+
+    async def extend_all(self) -> BuildReport:
+        """``continue`` every enabled channel that has a schedule. A failing channel is
+        logged and counted; it never stops the others."""
+        async with self._sessions() as session:
+            channels = await ChannelRepository(session).scheduled()
+        return await self.build_each(channels, BuildMode.CONTINUE)
+
+    async def build_each(self, channels: Sequence[Channel], mode: BuildMode) -> BuildReport:
+        """Build each channel in ``mode``, one after another; failures are logged and
+        counted, never raised."""
+        built = failed = 0
+        for channel in channels:
+            try:
+                await self._build(channel, mode)
+                built += 1
+            except Exception:  # the top of one channel's build in a batch: log, count, go on
+                failed += 1
+                log.exception(
+                    "playout %s of channel %s failed",
+                    mode.value,
+                    channel.number,
+                    extra={"channel": str(channel.number)},
+                )
+        return BuildReport(built, failed)
+
+    async def now(self, number: ChannelNumber, moment: datetime | None = None) -> OnAir | None:
+        """What is on at ``moment`` (default now, aware) or ``None`` when nothing is
+        scheduled; equal to ``Timeline(stored entries).at(moment)``."""
+        at = self._aware(moment or self._clock.now(), "at")
+        async with self._sessions() as session:
+            channel = await ChannelRepository(session).get(number)
+            found = await PlayoutRepository(session).entry_at(channel.id, at)
+        if found is None:
+            return None
+        return OnAir(NowPlaying(found.entry, to_ms(at) - found.entry.start_ms), found.media)
+
+    async def entries(
+        self, number: ChannelNumber, start: datetime | None = None, end: datetime | None = None
+    ) -> list[ListedEntry]:
+        """Entries overlapping ``[start, end)`` (default now to now + 6 h), in order.
+
+        Raises :class:`InvalidInput` when ``end`` is not after ``start`` or the window is
+        longer than 7 days.
+        """
+        start = self._aware(start or self._clock.now(), "from")
+        end = self._aware(end or start + DEFAULT_WINDOW, "to")
+        if end <= start:
+            raise InvalidInput("to: must be after from")
+        if end - start > MAX_WINDOW:
+            raise InvalidInput("to: the window from..to is at most 7 days")
+        async with self._sessions() as session:
+            channel = await ChannelRepository(session).get(number)
+            return await PlayoutRepository(session).entries(channel.id, start, end)
+
+    async def info(self, number: ChannelNumber) -> PlayoutInfo:
+        """The channel's latest build (mode, time, warnings) and its stored extent."""
+        async with self._sessions() as session:
+            channel = await ChannelRepository(session).get(number)
+            return await PlayoutRepository(session).playout_info(channel.id)
+
+    async def preview(
+        self, schedule: Schedule, hours: int, start: datetime | None = None
+    ) -> Preview:
+        """Build ``hours`` (1-168) of ``schedule`` from ``start`` (default now) without
+        saving anything. Raises :class:`InvalidInput` for bad hours or an unknown zone."""
+        if not 1 <= hours <= MAX_PREVIEW_HOURS:
+            raise InvalidInput(f"hours: must be between 1 and {MAX_PREVIEW_HOURS}")
+        zone(schedule.timezone)
+        begin = self._aware(start or self._clock.now(), "start")
+        async with self._sessions() as session:
+            inputs = await load_inputs(session, schedule)
+        result = await self._run(inputs, None, begin, begin + timedelta(hours=hours))
+        media = playables_by_id(inputs.collections)
+        entries = [ListedEntry(e, _summary(media.get(e.media_id or 0))) for e in result.entries]
+        return Preview(entries, result.warnings)
+
+    async def preview_saved(
+        self, schedule_id: int, hours: int, start: datetime | None = None
+    ) -> Preview:
+        """:meth:`preview` of a stored schedule (NotFound if there is none)."""
+        async with self._sessions() as session:
+            schedule = await ScheduleRepository(session).get(schedule_id)
+        return await self.preview(schedule, hours, start)
+
+    async def _channel(self, number: ChannelNumber) -> Channel:
+        async with self._sessions() as session:
+            return await ChannelRepository(session).get(number)
+
+    async def _build(self, channel: Channel, mode: BuildMode) -> BuildSummary:
+        started = self._clock.monotonic()
+        label = str(channel.number)
+        try:
+            async with self._locks.lock(channel.id):
+                summary = await self._build_locked(channel.id, mode)
+        except Exception:
+            self._metrics.playout_builds.labels(label, mode.value, "failed").inc()
+            raise
+        self._metrics.playout_builds.labels(label, mode.value, "built").inc()
+        self._metrics.playout_build_duration.labels(mode.value).observe(
+            self._clock.monotonic() - started
+        )
+        log.info(
+            "playout %s of channel %s: %d removed, %d added, %d warning(s)",
+            mode.value, label, summary.removed, summary.added, len(summary.warnings),
+            extra={"channel": label},
+        )  # fmt: skip
+        return summary
+
+    async def _build_locked(self, channel_id: int, mode: BuildMode) -> BuildSummary:
+        now = self._clock.now()
+        until = now + self._horizon
+        async with self._sessions() as session:
+            channel = await ChannelRepository(session).by_id(channel_id)
+            if channel.schedule_id is None:
+                raise Conflict(f"channel {channel.number} has no schedule; attach one first")
+            plan = await _plan(PlayoutRepository(session), channel_id, mode, to_ms(now))
+            inputs = None
+            if plan.state.next_ms < to_ms(until):
+                schedule = await ScheduleRepository(session).get(channel.schedule_id)
+                inputs = await load_inputs(session, schedule)
+        result = None
+        if inputs is not None:
+            result = await self._run(inputs, plan, from_ms(plan.boundary_ms), until)
+        entries = result.entries if result else []
+        warnings = tuple(result.warnings) if result else ()
+        async with transaction(self._sessions) as session:
+            repo = PlayoutRepository(session)
+            removed = await repo.replace_from(
+                channel_id, from_ms(plan.boundary_ms), entries, result.cursors if result else []
+            )
+            trimmed = await repo.trim_before(channel_id, now - TRIM_AFTER)
+            if mode is not BuildMode.CONTINUE or entries:
+                await repo.record_build(channel_id, channel.schedule_id, mode.value, now, warnings)
+        return _summarise(channel, mode, removed, trimmed, entries, warnings)
+
+    async def _run(
+        self, inputs: BuildInputs, plan: BuildPlan | None, start: datetime, until: datetime
+    ) -> BuildResult:
+        """The pure engine, in a worker thread."""
+        state = None if plan is None else plan.state
+        return await asyncio.to_thread(build, inputs, state, start, until)
+
+    async def _cut_after_airing(self, channel_id: int) -> None:
+        """Drop every entry after the guide group on air now (all of them if none airs)."""
+        now = self._clock.now()
+        async with transaction(self._sessions) as session:
+            repo = PlayoutRepository(session)
+            airing = await repo.entry_at(channel_id, now)
+            end = None if airing is None else await repo.group_end(
+                channel_id, airing.entry.guide_group
+            )  # fmt: skip
+            boundary = now if end is None else end.entry.finish
+            await repo.replace_from(channel_id, boundary, [], [])
+
+    @staticmethod
+    def _aware(moment: datetime, name: str) -> datetime:
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise InvalidInput(f"{name}: a time zone is required (for example 2026-01-01T00:00Z)")
+        return moment
+
+
+async def _plan(repo: PlayoutRepository, channel_id: int, mode: BuildMode, now_ms: int) -> BuildPlan:
+    last = await repo.last_entry(channel_id)
+    airing_end = None
+    if mode is not BuildMode.CONTINUE:
+        airing = await repo.entry_at(channel_id, from_ms(now_ms))
+        if airing is not None:
+            airing_end = await repo.group_end(channel_id, airing.entry.guide_group)
+    return plan_build(mode, now_ms, last=last, airing_end=airing_end)
+
+
+def _summarise(
+    channel: Channel,
+    mode: BuildMode,
+    removed: int,
+    trimmed: int,
+    entries: Sequence[PlayoutEntry],
+    warnings: tuple[BuildWarning, ...],
+) -> BuildSummary:
+    return BuildSummary(
+        channel=str(channel.number),
+        mode=mode,
+        removed=removed,
+        trimmed=trimmed,
+        added=len(entries),
+        first=entries[0].start if entries else None,
+        last=entries[-1].finish if entries else None,
+        warnings=warnings,
+    )
+
+
+def _summary(media: Playable | None) -> MediaSummary | None:
+    if media is None:
+        return None
+    return MediaSummary(media.title, media.show, media.season, media.episode)

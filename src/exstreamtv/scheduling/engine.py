@@ -87,35 +87,42 @@ class Builder:
         self.group = state.guide_group
         self.extra = dict(state.extra)
         self._saved_enumerators = dict(state.enumerators)
-        self._enumerators: dict[str, Enumerator] = {}
+        self._enumerators: dict[ContentSource, Enumerator] = {}
+        self._enumerator_keys: list[tuple[str, ContentSource | None]] = sorted(
+            (key, None) for key in self._saved_enumerators
+        )
         self._pools: dict[int, FillerPool] = {}
         self.memory = FillerMemory.from_state(state)
         self.entries: list[PlayoutEntry] = []
         self.cursors: list[BuildState | None] = []
         self._warnings: dict[tuple[str, str], BuildWarning] = {}
         self._filler_seed = self.schedule.seed ^ FILLER_SEED_SALT
+        cooldowns = [p.cooldown_minutes for p in inputs.presets.values()]
+        self._longest_cooldown_ms = max(cooldowns, default=0) * 60_000
         self.memo: dict[object, object] = {}  # per-build caches of the schedule kinds
 
     # --- cursor -------------------------------------------------------------------
 
     def snapshot(self) -> BuildState:
-        enumerators = dict(self._saved_enumerators)
-        enumerators.update((key, e.state) for key, e in self._enumerators.items())
+        """The cursor as it stands (cheap: it is taken after every step)."""
+        enumerators = tuple(
+            (
+                key,
+                self._saved_enumerators[key] if source is None else self._enumerators[source].state,
+            )
+            for key, source in self._enumerator_keys
+        )
         return BuildState(
             next_ms=self.now,
             position=self.position,
             remaining=self.remaining,
             element_start_ms=self.element_start,
-            enumerators=tuple(sorted(enumerators.items())),
-            filler_last_played=self.memory.export(self.now, self._longest_cooldown_ms()),
+            enumerators=enumerators,
+            filler_last_played=self.memory.export(self.now, self._longest_cooldown_ms),
             guide_group=self.group,
             draws=self.memory.draws,
             extra=tuple(sorted(self.extra.items())),
         )
-
-    def _longest_cooldown_ms(self) -> int:
-        cooldowns = [p.cooldown_minutes for p in self.inputs.presets.values()]
-        return max(cooldowns, default=0) * 60_000
 
     def warn(self, code: str, message: str) -> None:
         self._warnings.setdefault((code, message), BuildWarning(code, message))
@@ -129,16 +136,19 @@ class Builder:
 
     def content(self, source: ContentSource) -> Enumerator:
         """The enumerator of ``source``, created once per build from the saved cursor."""
-        found = self._enumerators.get(source.key)
+        found = self._enumerators.get(source)
         if found is None:
             self._check_source(source)
+            key = source.key
             found = enumerator_for(
                 source,
                 self.inputs.collections,
-                self._saved_enumerators.get(source.key),
+                self._saved_enumerators.get(key),
                 self.schedule.seed,
             )
-            self._enumerators[source.key] = found
+            self._enumerators[source] = found
+            others = [(k, s) for k, s in self._enumerator_keys if k != key]
+            self._enumerator_keys = sorted([*others, (key, source)], key=lambda pair: pair[0])
         return found
 
     def _check_source(self, source: ContentSource) -> None:

@@ -60,6 +60,7 @@ unit: $(STAMP_TEST)
 
 bench: system-test $(STAMP_TEST)
 	$(BIN)/python bench/scan.py
+	$(BIN)/python bench/playout.py
 
 docs:
 	@echo "User documentation lives in README.md and docs/ (plain Markdown, no build step)."

@@ -112,8 +112,18 @@ class PlayoutConfig(Section):
 
 
 class EpgConfig(Section):
+    """The XMLTV guide and how it is validated."""
+
     episode_num_required: bool = False
     plex_xmltv_mismatch_ratio_threshold: float = Field(default=0.15, ge=0.0, le=1.0)
+    fold_gaps_shorter_than_minutes: int = Field(
+        default=30,
+        ge=0,
+        le=24 * 60,
+        description="Filler/offline gaps shorter than this fold into the programme before them.",
+    )
+    offline_title: str = Field(default="Offline", min_length=1, max_length=200)
+    cache_ttl_sec: float = Field(default=60.0, ge=0, le=3600)
 
 
 class HdhomerunConfig(Section):

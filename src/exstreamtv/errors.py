@@ -15,6 +15,7 @@ silent degradation.
     ├── Conflict                    the thing already exists or is in use (HTTP 409)
     ├── Unauthorized                missing or wrong credentials (HTTP 401)
     ├── LimitReached                a capacity limit refuses the request (HTTP 503)
+    ├── XMLTVValidationError        the guide failed validation; never served (HTTP 503)
     ├── MediaError                  a media file could not be used
     │   ├── ProbeFailed             ffprobe failed, timed out or printed nonsense
     │   └── MetadataParseError      a sidecar (NFO) is malformed or hostile
@@ -68,6 +69,22 @@ class LimitReached(ExStreamTVError):
 
     def __init__(self, message: str, retry_after: int = 30) -> None:
         super().__init__(message)
+        self.retry_after = retry_after
+
+
+class XMLTVValidationError(ExStreamTVError):
+    """The guide (or the lineup behind it) is invalid, so it is not served.
+
+    ``channel`` names the channel at fault when there is one; ``reason`` is a stable code
+    (``empty_title``, ``overlap``, ``duplicate_number``...) for metrics.
+    """
+
+    def __init__(
+        self, message: str, *, reason: str, channel: str | None = None, retry_after: int = 60
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.channel = channel
         self.retry_after = retry_after
 
 

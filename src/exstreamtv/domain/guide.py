@@ -1,0 +1,85 @@
+"""The guide: channels and programmes as IPTV clients and DVRs see them.
+
+Programmes are derived from playout entries (the same rows the stream plays) by
+``formats.xmltv.programmes_from_entries``; nothing here keeps its own idea of time.
+Times are UTC milliseconds since the epoch.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class ProgrammeKind(enum.StrEnum):
+    CONTENT = "content"
+    FILLER = "filler"  # a long stretch of fallback filler shown as its own programme
+    OFFLINE = "offline"
+
+
+@dataclass(frozen=True, slots=True)
+class GuideChannel:
+    """A channel in the M3U and the XMLTV guide.
+
+    ``id`` is stable for the life of the channel (it never changes when the channel is
+    renamed or renumbered), and is both the XMLTV channel id and the M3U ``tvg-id``.
+    """
+
+    id: str
+    number: str
+    name: str
+    group: str | None
+    logo_url: str
+    stream_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class GuideMedia:
+    """What the guide shows about a media item."""
+
+    title: str
+    kind: str  # MediaKind value: movie, episode, music_video, other
+    show: str | None = None
+    season: int | None = None  # one-based, as on screen
+    episode: int | None = None
+    year: int | None = None
+    plot: str | None = None
+    genres: tuple[str, ...] = ()
+    content_rating: str | None = None
+    poster_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Programme:
+    """One guide entry. ``title`` is the show (for episodes) or the item's title;
+    ``sub_title`` the episode title. ``season``/``episode`` are one-based."""
+
+    channel_id: str
+    start_ms: int
+    stop_ms: int
+    title: str
+    kind: ProgrammeKind = ProgrammeKind.CONTENT
+    sub_title: str | None = None
+    description: str | None = None
+    categories: tuple[str, ...] = ()
+    year: int | None = None
+    season: int | None = None
+    episode: int | None = None
+    episodic: bool = False
+    icon_url: str | None = None
+    previously_shown: bool = False
+    rating: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GuidePolicy:
+    """How playout entries fold into programmes.
+
+    A gap (fallback filler or offline time between programmes) shorter than
+    ``fold_gaps_shorter_than_ms`` extends the programme before it; a longer one is shown
+    as its own programme titled ``offline_title`` (or ``filler_title`` when it is filler).
+    """
+
+    fold_gaps_shorter_than_ms: int = 30 * 60_000
+    offline_title: str = "Offline"
+    filler_title: str = "Filler"

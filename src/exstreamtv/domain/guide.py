@@ -1,7 +1,7 @@
 """The guide: channels and programmes as IPTV clients and DVRs see them.
 
 Programmes are derived from playout entries (the same rows the stream plays) by
-``formats.xmltv.programmes_from_entries``; nothing here keeps its own idea of time.
+``formats.guide_folding.programmes_from_entries``; nothing here keeps its own idea of time.
 Times are UTC milliseconds since the epoch.
 """
 

@@ -1,0 +1,298 @@
+"""XMLTV: validate a guide, and render it as a stream of UTF-8 chunks.
+
+Pure: channels and programmes in, bytes out. Callers validate with :func:`validate_guide`
+and serve nothing when it raises; :func:`render_xmltv` writes the same values unchecked.
+
+Every text and attribute value: characters XML 1.0 forbids are stripped (C0 controls but
+tab/LF/CR, U+FFFE/U+FFFF, lone surrogates), and so are DEL and the C1 controls (legal XML,
+but ``tv_validate_file`` rejects their UTF-8 bytes); the rest is NFC-normalised, keeping
+emoji, RTL text and combining marks; ``& < >`` are escaped (and ``"``, tab, LF, CR in
+attributes, CR in text, so parsers keep them), which makes ``]]>`` and markup inert.
+Times are ``YYYYMMDDhhmmss +0000`` (UTC, whole seconds, floored).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+import time
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from exstreamtv.domain.guide import GuideChannel, Programme, ProgrammeKind
+from exstreamtv.errors import XMLTVValidationError
+from exstreamtv.formats.guide_folding import UNKNOWN_TITLE
+
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_PLACEHOLDER = re.compile(r"Item \d+")  # the upstream's "title" for an item without one
+# tv_validate_file reads raw bytes: it reports U+FFFD followed by "]", and the mojibake
+# "ï¿½", as bad UTF-8 although both are valid; a character reference dodges the match.
+_VALIDATOR_QUIRKS = (("\ufffd]", "\ufffd&#93;"), ("\u00ef\u00bf\u00bd", "\u00ef&#191;\u00bd"))
+# tv_validate_file's channel id rule (the RFC 2838 "broadcast" form, e.g. "5.exstreamtv").
+_CHANNEL_ID = re.compile(r"[-a-zA-Z0-9]+(?:\.[-a-zA-Z0-9]+)+")
+_MAX_MS = 4_102_444_800_000  # 2100-01-01T00:00:00Z
+_MEMO_LIMIT = 65_536
+_COUNTED = "missing_episode_num missing_year unknown_titles filler_programmes offline_programmes"
+_Label = tuple[str, str]  # a channel's (number, name), for messages
+_HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE tv SYSTEM "xmltv.dtd">\n'
+
+
+def _clean(value: str) -> str:
+    """``value`` as the guide shows it: XML-forbidden and C1 characters removed, NFC."""
+    if not value.isascii() or _FORBIDDEN.search(value):
+        value = unicodedata.normalize("NFC", _FORBIDDEN.sub("", value))
+    return value
+
+
+def _text(value: str) -> str:
+    """Cleaned and escaped for a text node."""
+    value = _clean(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    value = value.replace("\r", "&#13;")
+    if not value.isascii():
+        for quirk, safe in _VALIDATOR_QUIRKS:
+            value = value.replace(quirk, safe)
+    return value
+
+
+def _attr(value: str) -> str:
+    """Cleaned and escaped for a double-quoted attribute value."""
+    value = _text(value).replace('"', "&quot;")
+    return value.replace("\t", "&#9;").replace("\n", "&#10;")
+
+
+def _stamp(ms: int) -> str:
+    return time.strftime("%Y%m%d%H%M%S +0000", time.gmtime(ms // 1000))
+
+
+@dataclass(frozen=True, slots=True)
+class GuideStats:
+    """Counts from a guide that passed validation, for metrics.
+
+    ``missing_episode_num``: episodic programmes without an episode number (an error when
+    numbers are required). ``missing_year``: content programmes without a year.
+    ``unknown_titles``: programmes titled ``UNKNOWN_TITLE`` (their media was deleted).
+    ``channels_without_programmes``: channels with nothing to list (``tv_validate_file``
+    complains about those, so callers should list them as offline).
+    """
+
+    channels: int
+    programmes: int
+    missing_episode_num: int = 0
+    missing_year: int = 0
+    unknown_titles: int = 0
+    filler_programmes: int = 0
+    offline_programmes: int = 0
+    channels_without_programmes: int = 0
+
+
+def validate_guide(
+    channels: Sequence[GuideChannel],
+    programmes: Iterable[Programme],
+    *,
+    episode_num_required: bool,
+) -> GuideStats:
+    """Check a lineup and its programmes (read once: pass a sequence to render it after);
+    return counts, or raise on the first fault.
+
+    Raises :class:`XMLTVValidationError` with ``reason`` one of ``no_channels``,
+    ``empty_channel_name``, ``invalid_channel_id`` (not the ``name.domain`` form XMLTV
+    validators require), ``duplicate_channel_id``, ``duplicate_channel_number``,
+    ``unknown_channel``, ``start_not_before_stop``, ``time_out_of_range`` (outside
+    1970-01-01..2100-01-01 UTC), ``empty_title``, ``placeholder_title`` (``Item 123``, or
+    blank once cleaned), ``missing_episode_num`` (only when ``episode_num_required``) or
+    ``overlap`` (within a channel, ordered by start). The message names the channel by
+    number and name; ``channel`` is its number (the unknown id for ``unknown_channel``).
+    """
+    labels = _validate_lineup(channels)
+    listings: dict[str, list[Programme]] = {channel.id: [] for channel in channels}
+    counts = dict.fromkeys(_COUNTED.split(), 0)
+    for programme in programmes:
+        listing = listings.get(programme.channel_id)
+        if listing is None:
+            raise XMLTVValidationError(
+                f"programme {programme.title!r} is for channel id {programme.channel_id!r}, "
+                "which is not in the lineup",
+                reason="unknown_channel",
+                channel=programme.channel_id,
+            )
+        fault = _programme_fault(programme, episode_num_required)
+        if fault is not None:
+            what = f"programme {programme.title!r} at {_when(programme.start_ms)} {fault[1]}"
+            raise _fail(labels[programme.channel_id], what, fault[0])
+        if programme.kind is ProgrammeKind.CONTENT:
+            counts["missing_episode_num"] += programme.episodic and programme.episode is None
+            counts["missing_year"] += programme.year is None
+            counts["unknown_titles"] += programme.title == UNKNOWN_TITLE
+        else:
+            counts[f"{programme.kind}_programmes"] += 1
+        listing.append(programme)
+    for channel_id, listing in listings.items():
+        _check_overlaps(listing, labels[channel_id])
+    return GuideStats(
+        channels=len(channels),
+        programmes=sum(len(listing) for listing in listings.values()),
+        channels_without_programmes=sum(not listing for listing in listings.values()),
+        **counts,
+    )
+
+
+def _fail(label: _Label, what: str, reason: str) -> XMLTVValidationError:
+    message = f"channel {label[0]} ({label[1]!r}): {what}"
+    return XMLTVValidationError(message, reason=reason, channel=label[0])
+
+
+def _validate_lineup(channels: Sequence[GuideChannel]) -> dict[str, _Label]:
+    """Channel id → (number, name), after checking the lineup itself."""
+    if not channels:
+        raise XMLTVValidationError("the lineup has no enabled channels", reason="no_channels")
+    labels: dict[str, _Label] = {}
+    numbers: set[str] = set()
+    for channel in channels:
+        label = (channel.number, channel.name)
+        if not _clean(channel.name).strip():
+            raise _fail(label, "the channel name is empty", "empty_channel_name")
+        if not _CHANNEL_ID.fullmatch(channel.id):
+            what = f"channel id {channel.id!r} is not of the form 'name.domain'"
+            raise _fail(label, what, "invalid_channel_id")
+        if channel.id in labels:
+            raise _fail(label, f"channel id {channel.id!r} is used twice", "duplicate_channel_id")
+        if channel.number in numbers:
+            raise _fail(label, "the channel number is used twice", "duplicate_channel_number")
+        labels[channel.id] = label
+        numbers.add(channel.number)
+    return labels
+
+
+def _programme_fault(programme: Programme, required: bool) -> tuple[str, str] | None:
+    """(reason, what is wrong) when ``programme`` is invalid on its own, else ``None``."""
+    if programme.start_ms >= programme.stop_ms:
+        return "start_not_before_stop", "does not start before it stops"
+    if programme.start_ms < 0 or programme.stop_ms > _MAX_MS:
+        return "time_out_of_range", "is outside 1970-01-01..2100-01-01 UTC"
+    if not programme.title.strip():
+        return "empty_title", "has an empty title"
+    cleaned = _clean(programme.title).strip()
+    if not cleaned or (cleaned.startswith("Item ") and _PLACEHOLDER.fullmatch(cleaned)):
+        return "placeholder_title", "has a placeholder title"
+    if required and programme.episodic and programme.episode is None:
+        return "missing_episode_num", "is episodic but has no episode number"
+    return None
+
+
+def _when(ms: int) -> str:
+    return _stamp(ms) if 0 <= ms <= _MAX_MS else f"{ms} ms after the epoch"
+
+
+def _check_overlaps(listing: list[Programme], label: _Label) -> None:
+    listing.sort(key=lambda programme: programme.start_ms)  # usually sorted: linear
+    for before, after in itertools.pairwise(listing):
+        if after.start_ms < before.stop_ms:
+            what = f"programme {after.title!r} at {_stamp(after.start_ms)} overlaps"
+            raise _fail(label, f"{what} {before.title!r}", "overlap")
+
+
+def render_xmltv(
+    channels: Sequence[GuideChannel],
+    programmes: Iterable[Programme],
+    *,
+    generator: str = "EXStreamTV",
+) -> Iterator[bytes]:
+    """The XMLTV document as UTF-8 chunks: the header, one chunk per channel, one per
+    programme (in the order given: grouped by channel, by start), then the footer.
+
+    Nothing is validated here (see :func:`validate_guide`), but every text is escaped, so
+    the output is well-formed XML whatever the values hold.
+    """
+    yield f'{_HEADER}<tv generator-info-name="{_attr(generator)}">\n'.encode()
+    lines = _Lines()
+    for channel in channels:
+        yield _channel_xml(channel, lines).encode()
+    last_ms, last_stamp = -1, ""
+    for programme in programmes:
+        # Contiguous programmes share a boundary: reuse the previous stop's stamp.
+        start = last_stamp if programme.start_ms == last_ms else _stamp(programme.start_ms)
+        last_ms, last_stamp = programme.stop_ms, _stamp(programme.stop_ms)
+        yield _programme_xml(programme, start, last_stamp, lines).encode()
+    yield b"</tv>\n"
+
+
+class _Lines:
+    """Escaped element lines memoised for one render (titles, genres and plots repeat);
+    cleared whenever it holds ``_MEMO_LIMIT`` entries, so its memory stays bounded."""
+
+    __slots__ = ("_memo",)
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple[str, str], str] = {}
+
+    def __call__(self, tag: str, value: str | None) -> str:
+        """The line for ``<tag>value</tag>``: empty when ``value`` is blank once cleaned
+        (``tv_validate_file`` rejects an empty desc), except for the required title."""
+        if value is None:
+            return ""
+        line = self._memo.get((tag, value))
+        if line is None:
+            if len(self._memo) >= _MEMO_LIMIT:
+                self._memo.clear()
+            line = self._memo[tag, value] = _line(tag, value)
+        return line
+
+
+def _line(tag: str, value: str) -> str:
+    text = _text(value)
+    if not text.strip() and tag != "title":
+        return ""
+    if tag == "icon":
+        return f'    <icon src="{_attr(value)}"/>\n'
+    if tag == "rating":
+        return f"    <rating>\n      <value>{text}</value>\n    </rating>\n"
+    if tag == "@channel":
+        return f'channel="{_attr(value)}">\n'
+    return f"    <{tag}>{text}</{tag}>\n"
+
+
+def _channel_xml(channel: GuideChannel, lines: _Lines) -> str:
+    names = lines("display-name", channel.name) + lines("display-name", channel.number)
+    icon = lines("icon", channel.logo_url)
+    return f'  <channel id="{_attr(channel.id)}">\n{names}{icon}  </channel>\n'
+
+
+def _programme_xml(programme: Programme, start: str, stop: str, lines: _Lines) -> str:
+    """One ``<programme>`` with its children in DTD order."""
+    year = programme.year
+    return "".join(
+        (
+            f'  <programme start="{start}" stop="{stop}" ',
+            lines("@channel", programme.channel_id),
+            lines("title", programme.title),
+            lines("sub-title", programme.sub_title),
+            lines("desc", programme.description),
+            "" if year is None else f"    <date>{year:04d}</date>\n",
+            *[lines("category", category) for category in programme.categories],
+            lines("icon", programme.icon_url),
+            _episode_nums(programme.season, programme.episode),
+            "    <previously-shown/>\n" if programme.previously_shown else "",
+            lines("rating", programme.rating),
+            "  </programme>\n",
+        )
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _episode_nums(season: int | None, episode: int | None) -> str:
+    """``xmltv_ns`` (zero-based ``season.episode.``: S02E05 is ``1.4.``) and ``onscreen``
+    (``S02E05``) lines. Season 0 (specials) has no zero-based form, so ``xmltv_ns`` omits
+    it; with neither number known there are no lines."""
+    if season is None and episode is None:
+        return ""
+    ns_season = str(season - 1) if season is not None and season >= 1 else ""
+    ns_episode = str(episode - 1) if episode is not None and episode >= 1 else ""
+    onscreen = "" if season is None else f"S{season:02d}"
+    onscreen += "" if episode is None else f"E{episode:02d}"
+    lines = f'    <episode-num system="onscreen">{onscreen}</episode-num>\n'
+    if ns_season or ns_episode:
+        ns = f"{ns_season}.{ns_episode}."
+        lines = f'    <episode-num system="xmltv_ns">{ns}</episode-num>\n{lines}'
+    return lines

@@ -1,0 +1,212 @@
+"""Behaviour of folding playout entries into guide programmes."""
+
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from exstreamtv.domain.guide import GuideMedia, GuidePolicy, Programme, ProgrammeKind
+from exstreamtv.domain.playout import EntryKind, PlayoutEntry
+from exstreamtv.formats.guide_folding import UNKNOWN_TITLE, programmes_from_entries
+
+MIN = 60_000
+T0 = 1_700_000_000_000
+CHANNEL = "1.exstreamtv"
+POLICY = GuidePolicy(fold_gaps_shorter_than_ms=30 * MIN)
+
+EPISODE = GuideMedia(
+    title="Datalore",
+    kind="episode",
+    show="Star Trek: The Next Generation",
+    season=1,
+    episode=13,
+    year=1988,
+    plot="Data meets his brother.",
+    genres=("Science Fiction",),
+    content_rating="TV-PG",
+    poster_url="http://img.test/tng.jpg",
+)
+MOVIE = GuideMedia(title="Heat", kind="movie", year=1995, genres=("Crime", "Drama"))
+BUMPER = GuideMedia(title="Bumper", kind="other")
+MEDIA = {1: EPISODE, 2: MOVIE, 9: BUMPER}
+
+
+def timeline(*parts: tuple[EntryKind, int | None, int, int]) -> list[PlayoutEntry]:
+    """Contiguous entries from (kind, media id, minutes, guide group) parts, from T0."""
+    entries, start = [], T0
+    for kind, media_id, minutes, group in parts:
+        finish = start + minutes * MIN
+        entries.append(
+            PlayoutEntry(start, finish, kind, media_id, 0, finish - start, guide_group=group)
+        )
+        start = finish
+    return entries
+
+
+def fold(entries: list[PlayoutEntry], policy: GuidePolicy = POLICY) -> list[Programme]:
+    return programmes_from_entries(CHANNEL, entries, MEDIA, policy)
+
+
+def test_content_with_its_rolls_and_tail_is_one_programme_spanning_the_group() -> None:
+    entries = timeline(
+        (EntryKind.PRE_ROLL, 9, 1, 0),
+        (EntryKind.CONTENT, 1, 20, 0),
+        (EntryKind.MID_ROLL, 9, 2, 0),
+        (EntryKind.CONTENT, 1, 20, 0),
+        (EntryKind.POST_ROLL, 9, 1, 0),
+        (EntryKind.TAIL, 9, 2, 0),
+    )
+
+    [programme] = fold(entries)
+
+    assert (programme.start_ms, programme.stop_ms) == (T0, T0 + 46 * MIN)
+    assert programme.title == "Star Trek: The Next Generation"
+
+
+def test_episode_is_titled_by_its_show_with_the_episode_title_as_sub_title() -> None:
+    [programme] = fold(timeline((EntryKind.CONTENT, 1, 45, 0)))
+
+    assert programme.title == "Star Trek: The Next Generation"
+    assert programme.sub_title == "Datalore"
+    assert (programme.season, programme.episode, programme.episodic) == (1, 13, True)
+    assert programme.categories == ("Science Fiction", "Series")
+    assert programme.description == "Data meets his brother."
+    assert programme.icon_url == "http://img.test/tng.jpg"
+    assert programme.rating == "TV-PG"
+    assert programme.previously_shown
+
+
+def test_episode_without_a_show_is_titled_by_its_own_title() -> None:
+    media = {1: GuideMedia(title="Pilot", kind="episode", episode=1)}
+
+    [programme] = programmes_from_entries(
+        CHANNEL, timeline((EntryKind.CONTENT, 1, 30, 0)), media, POLICY
+    )
+
+    assert (programme.title, programme.sub_title) == ("Pilot", None)
+
+
+def test_movie_has_its_title_year_and_the_movie_category() -> None:
+    [programme] = fold(timeline((EntryKind.CONTENT, 2, 120, 0)))
+
+    assert (programme.title, programme.year, programme.episodic) == ("Heat", 1995, False)
+    assert programme.categories == ("Crime", "Drama", "Movie")
+    assert programme.previously_shown
+
+
+def test_guide_title_of_the_entries_overrides_the_media_title() -> None:
+    entries = [PlayoutEntry(T0, T0 + 30 * MIN, EntryKind.CONTENT, 2, 0, 30 * MIN, 0, "Movie Night")]
+
+    [programme] = fold(entries)
+
+    assert programme.title == "Movie Night"
+
+
+def test_deleted_media_is_titled_by_guide_title_else_to_be_announced() -> None:
+    with_override = [
+        PlayoutEntry(T0, T0 + 30 * MIN, EntryKind.CONTENT, 404, 0, 30 * MIN, 0, "Cartoons")
+    ]
+
+    assert fold(with_override)[0].title == "Cartoons"
+    assert fold(timeline((EntryKind.CONTENT, 404, 30, 0)))[0].title == UNKNOWN_TITLE
+
+
+def test_short_gap_extends_the_previous_programme() -> None:
+    entries = timeline((EntryKind.CONTENT, 2, 100, 0), (EntryKind.OFFLINE, None, 20, 1))
+
+    [programme] = fold(entries)
+
+    assert (programme.title, programme.stop_ms) == ("Heat", T0 + 120 * MIN)
+
+
+def test_long_offline_gap_becomes_an_offline_programme() -> None:
+    entries = timeline((EntryKind.CONTENT, 2, 100, 0), (EntryKind.OFFLINE, None, 30, 1))
+
+    movie, offline = fold(entries)
+
+    assert movie.stop_ms == T0 + 100 * MIN
+    assert (offline.title, offline.kind) == ("Offline", ProgrammeKind.OFFLINE)
+    assert (offline.start_ms, offline.stop_ms) == (T0 + 100 * MIN, T0 + 130 * MIN)
+    assert not offline.previously_shown
+
+
+def test_long_fallback_filler_gap_becomes_a_filler_programme_with_the_policy_title() -> None:
+    policy = GuidePolicy(fold_gaps_shorter_than_ms=10 * MIN, filler_title="Intermission")
+    entries = timeline((EntryKind.CONTENT, 2, 100, 0), (EntryKind.FALLBACK, 9, 40, 1))
+
+    _, filler = fold(entries, policy)
+
+    assert (filler.title, filler.kind) == ("Intermission", ProgrammeKind.FILLER)
+
+
+def test_adjacent_gap_groups_merge_into_one_programme() -> None:
+    entries = timeline(
+        (EntryKind.CONTENT, 2, 100, 0),
+        (EntryKind.OFFLINE, None, 40, 1),
+        (EntryKind.FALLBACK, 9, 40, 2),
+        (EntryKind.OFFLINE, None, 40, 3),
+    )
+
+    _, gap = fold(entries)
+
+    assert (gap.start_ms, gap.stop_ms) == (T0 + 100 * MIN, T0 + 220 * MIN)
+    assert gap.kind is ProgrammeKind.FILLER
+
+
+def test_many_short_gap_groups_that_add_up_to_a_long_gap_are_not_hidden() -> None:
+    clips = [(EntryKind.FALLBACK, 9, 5, group) for group in range(1, 13)]
+    entries = timeline((EntryKind.CONTENT, 2, 100, 0), *clips)
+
+    movie, filler = fold(entries)
+
+    assert movie.stop_ms == T0 + 100 * MIN
+    assert (filler.kind, filler.stop_ms) == (ProgrammeKind.FILLER, T0 + 160 * MIN)
+
+
+def test_first_short_gap_of_the_timeline_becomes_its_own_programme() -> None:
+    entries = timeline((EntryKind.OFFLINE, None, 5, 0), (EntryKind.CONTENT, 2, 100, 1))
+
+    offline, movie = fold(entries)
+
+    assert (offline.kind, offline.stop_ms) == (ProgrammeKind.OFFLINE, T0 + 5 * MIN)
+    assert movie.start_ms == T0 + 5 * MIN
+
+
+def test_no_entries_give_no_programmes() -> None:
+    assert fold([]) == []
+
+
+GROUP_KINDS = st.sampled_from(
+    [
+        (EntryKind.CONTENT,),
+        (EntryKind.PRE_ROLL, EntryKind.CONTENT, EntryKind.POST_ROLL),
+        (EntryKind.CONTENT, EntryKind.TAIL),
+        (EntryKind.OFFLINE,),
+        (EntryKind.FALLBACK,),
+        (EntryKind.FALLBACK, EntryKind.OFFLINE),
+    ]
+)
+
+
+@given(
+    st.lists(st.tuples(GROUP_KINDS, st.integers(1, 90)), min_size=1, max_size=30),
+    st.integers(0, 120),
+)
+def test_programmes_are_contiguous_and_cover_the_whole_timeline(
+    groups: list[tuple[tuple[EntryKind, ...], int]], fold_minutes: int
+) -> None:
+    parts = [
+        (kind, None if kind is EntryKind.OFFLINE else 1, minutes, group)
+        for group, (kinds, minutes) in enumerate(groups)
+        for kind in kinds
+    ]
+    entries = timeline(*parts)
+
+    programmes = fold(entries, GuidePolicy(fold_gaps_shorter_than_ms=fold_minutes * MIN))
+
+    assert programmes[0].start_ms == entries[0].start_ms
+    assert programmes[-1].stop_ms == entries[-1].finish_ms
+    assert all(p.start_ms < p.stop_ms for p in programmes)
+    assert all(a.stop_ms == b.start_ms for a, b in itertools.pairwise(programmes))

@@ -70,6 +70,21 @@ class Metrics:
             registry=r,
         )
 
+        self.hdhomerun_discovery_requests = Counter(
+            "exstreamtv_hdhomerun_discovery_requests_total",
+            "HDHomeRun UDP discovery datagrams, by result (answered, ignored, malformed,"
+            " rate_limited, error).",
+            ["result"],
+            registry=r,
+        )
+        self.ssdp_requests = Counter(
+            "exstreamtv_ssdp_requests_total",
+            "SSDP datagrams received, by result (answered, ignored, malformed, rate_limited,"
+            " error).",
+            ["result"],
+            registry=r,
+        )
+
     def render(self) -> bytes:
         """The text exposition format."""
         return generate_latest(self.registry)

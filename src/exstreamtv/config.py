@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from exstreamtv.errors import ConfigError
+from exstreamtv.formats.hdhomerun import device_id_valid
 
 ENV_PREFIX = "EXSTREAMTV_"
 CONFIG_FILE_NAME = "exstreamtv.yaml"
@@ -128,11 +129,23 @@ class EpgConfig(Section):
 
 class HdhomerunConfig(Section):
     device_id: str | None = Field(default=None, description="8 hex digits; generated if unset.")
+    device_auth: str = Field(default="exstreamtv", min_length=1, max_length=24)
     tuner_count: int = Field(default=4, ge=1, le=64)
     friendly_name: str = "EXStreamTV"
     discovery_enabled: bool = True
     discovery_port: int = Field(default=65001, ge=1, le=65535)
     ssdp_enabled: bool = True
+    discovery_host: str = Field(default="0.0.0.0", description="Address UDP discovery binds.")  # noqa: S104
+
+    @field_validator("device_id")
+    @classmethod
+    def _device_id_checksum(cls, value: str | None) -> str | None:
+        if value is not None and not device_id_valid(value):
+            raise ValueError(
+                "must be 8 hex digits with a valid HDHomeRun checksum (e.g. 12345674); "
+                "leave it unset to have one generated"
+            )
+        return None if value is None else value.upper()
 
 
 class StreamingConfig(Section):

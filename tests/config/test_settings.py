@@ -141,3 +141,14 @@ def test_relative_data_dir_is_made_absolute(
     settings = load_settings(overrides={"data_dir": "data"}, environ={})
     assert settings.data_dir == tmp_path / "data"
     assert settings.database_url.endswith(f"{tmp_path}/data/exstreamtv.db")
+
+
+def test_invalid_device_id_override_is_a_config_error(tmp_path: Path) -> None:
+    config = write(tmp_path / "c.yaml", "hdhomerun:\n  device_id: '12345678'\n")
+    with pytest.raises(ConfigError, match=r"hdhomerun\.device_id: .*checksum"):
+        load_settings(config, environ={})
+
+
+def test_valid_device_id_override_is_kept_in_upper_case(tmp_path: Path) -> None:
+    config = write(tmp_path / "c.yaml", "hdhomerun:\n  device_id: 1a2b3c46\n")
+    assert load_settings(config, environ={}).hdhomerun.device_id == "1A2B3C46"

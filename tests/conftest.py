@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from exstreamtv.config import Settings
 from exstreamtv.services.container import Container, open_container
+from tests.seeding import ManualClock
 from tests.support import PG_BIN, PostgresCluster, build_settings, make_clip
 
 
@@ -80,4 +81,17 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 async def container(settings: Settings) -> AsyncIterator[Container]:
     """An open container on a migrated database (SQLite and PostgreSQL)."""
     async with open_container(settings) as opened:
+        yield opened
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A clock that stands at ``tests.seeding.T0`` until the test moves it."""
+    return ManualClock()
+
+
+@pytest.fixture
+async def clocked(settings: Settings, clock: ManualClock) -> AsyncIterator[Container]:
+    """Like ``container`` (SQLite and PostgreSQL), but on the hand-moved ``clock``."""
+    async with open_container(settings, clock=clock) as opened:
         yield opened

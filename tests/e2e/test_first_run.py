@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -91,6 +92,15 @@ def test_first_run_serves_demo_channels_and_media(server: Server, data_dir: Path
     by_title = {m["title"]: m for m in movies["items"]}
     assert by_title["The Long Test"]["metadata"]["source"] == "nfo"
     assert abs(by_title["The Long Test"]["duration_ms"] - 120_000) <= 100
+
+    for number in ("1", "2"):
+        now = httpx.get(f"{server.url}/api/channels/{number}/now").json()
+        assert now["entry"] is not None, now
+        start, finish = (datetime.fromisoformat(now["entry"][k]) for k in ("start", "finish"))
+        assert start <= datetime.fromisoformat(now["at"]) < finish
+        assert (
+            httpx.get(f"{server.url}/api/channels/{number}/playout/info").json()["warnings"] == []
+        )
 
     metrics = httpx.get(f"{server.url}/metrics").text
     assert 'exstreamtv_library_scans_total{library="1",outcome="completed"} 1.0' in metrics

@@ -73,9 +73,16 @@ def test_flood_fills_until_the_fixed_start_then_pads_with_fallback() -> None:
 
 def test_fixed_start_waits_with_offline_time_when_there_is_no_filler() -> None:
     schedule = items_schedule(ScheduleItem(source(1), PlayMode.ONE, fixed_start=time(12, 30)))
-    result = run(schedule, SHOW, hours=24)
-    assert shape(result.entries[:3]) == [("offline", None, 1800), ("content", 1, 1200),
-                                         ("offline", None, 86400 - 1200)]  # fmt: skip
+    result = run(schedule, SHOW, hours=25)
+    assert shape(result.entries[:2]) == [("offline", None, 1800), ("content", 1, 1200)]
+    waiting = result.entries[2:]
+    second = next(e for e in waiting if e.kind is EntryKind.CONTENT)
+    assert second.start == at(12, 30) + timedelta(days=1)
+    before = [e for e in waiting if e.start < second.start]
+    assert {e.kind for e in before} == {EntryKind.OFFLINE}
+    # A long wait is cut into guide groups of at most 30 minutes (a refresh never waits long).
+    assert max(e.duration_ms for e in before) == 30 * MIN
+    assert len({e.guide_group for e in before}) == len(before)
 
 
 def test_late_fixed_start_starts_late_by_default() -> None:

@@ -24,6 +24,7 @@ async def test_channels_are_created_listed_in_number_order_updated_and_deleted(
         "logo": None,
         "enabled": True,
         "stream_profile_id": None,
+        "schedule_id": None,
     }
     moved = await client.put(
         "/api/channels/5.1", json={"number": "6", "name": "Six", "enabled": False}

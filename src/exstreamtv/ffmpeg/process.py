@@ -28,6 +28,7 @@ from pathlib import Path
 
 from exstreamtv.errors import ProcessError
 
+_DRAIN_TIMEOUT = 2.0
 _READ_CHUNK = 64 * 1024
 _FFMPEG_PROGRAMS = frozenset({"ffmpeg", "ffprobe"})
 
@@ -160,6 +161,7 @@ async def run_capture(
     finally:
         if not finished:
             await stop_process_group(proc)
+            await _drain_to_eof(proc)
     return CompletedRun(returncode, stdout, tail.text(), time.monotonic() - started)
 
 
@@ -181,6 +183,21 @@ async def _collect(
         with contextlib.suppress(asyncio.CancelledError):
             await stderr_task
     return stdout, await proc.wait()
+
+
+async def _drain_to_eof(proc: asyncio.subprocess.Process) -> None:
+    """Read what is left of a stopped process's pipes, so asyncio closes them.
+
+    A pipe transport closes only at EOF; one abandoned mid-stream (output cap, timeout,
+    cancellation) would otherwise stay open until garbage collection.
+    """
+    for stream in (proc.stdout, proc.stderr):
+        if stream is None:
+            continue
+        with contextlib.suppress(TimeoutError, ValueError, RuntimeError):
+            async with asyncio.timeout(_DRAIN_TIMEOUT):
+                while await stream.read(_READ_CHUNK):
+                    pass
 
 
 async def _read_capped(stream: asyncio.StreamReader, limit: int, program: str) -> bytes:

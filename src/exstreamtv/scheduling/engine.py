@@ -50,6 +50,9 @@ from exstreamtv.scheduling.state import BuildState
 # An element whose source has nothing to play still has to move time forward: it yields a
 # gap of this length (or up to its window's end, if it has one).
 EMPTY_SOURCE_GAP_MS = 60 * 60 * 1000
+# A gap is emitted in guide groups of at most this length, one per step, so a refresh
+# (which keeps the guide group on air) never has to wait for a days-long gap to end.
+GAP_GROUP_MS = 30 * 60 * 1000
 FILLER_SEED_SALT = 0x5EED
 
 
@@ -233,9 +236,11 @@ class Builder:
             self.emit(kind, pick, pick.duration_ms, title=title, source=source)
 
     def gap(self, until_ms: int, fillers: FillerSet, source: str) -> None:
-        """Cover ``[now, until_ms)`` as its own guide group: fallback filler, then offline."""
+        """Cover ``[now, until_ms)`` with fallback filler, then offline time, as one guide
+        group of at most ``GAP_GROUP_MS``; the next step continues a longer gap."""
         if until_ms <= self.now:
             return
+        until_ms = min(until_ms, self.now + GAP_GROUP_MS)
         fallback = self.pool(fillers.fallback) or self.pool(self.schedule.fallback)
         self.filler(
             EntryKind.FALLBACK, fallback, budget_ms=until_ms - self.now, count=None,

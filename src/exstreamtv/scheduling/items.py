@@ -95,10 +95,11 @@ def _hard_deadline(b: Builder) -> int | None:
 def _flood(b: Builder, item: ScheduleItem, source: str) -> None:
     deadline, _ = _next_fixed(b)
     if deadline is None:
-        b.warn(
-            "flood_without_fixed_start",
-            f"{source} floods but the next item has no fixed start: it fills the whole timeline",
-        )
+        if len(b.schedule.items) > 1:  # a lone flood item filling everything is the intent
+            b.warn(
+                "flood_without_fixed_start",
+                f"{source} floods but the next item has no fixed start: it fills the timeline",
+            )
     elif b.now >= deadline:
         _finish(b)
         return

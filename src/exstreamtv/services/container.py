@@ -122,7 +122,9 @@ async def open_container(
             playouts=playouts,
             extender=extender,
             admin_keys=AdminKeys(sessions),
-            demo=DemoSetup(settings, libraries, catalog, channels, schedules, playouts),
+            demo=DemoSetup(
+                settings, libraries, catalog, channels, schedules=schedules, playouts=playouts
+            ),
         )
         try:
             yield container

@@ -187,6 +187,7 @@ class DemoSetup:
         libraries: LibraryService,
         catalog: CatalogService,
         channels: ChannelService,
+        *,
         schedules: ScheduleService,
         playouts: PlayoutService,
     ) -> None:

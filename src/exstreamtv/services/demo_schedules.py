@@ -46,9 +46,13 @@ def demo_presets(filler_collection_id: int) -> list[FillerPreset]:
     ident = (WeightedCollection(filler_collection_id),)
     return [
         FillerPreset(
-            0, "Demo Ident (tail)", FillerKind.TAIL, ident,
-            tail_boundary_minutes=None, tail_fixed_seconds=IDENT_SECONDS,
-        ),  # fmt: skip
+            0,
+            "Demo Ident (tail)",
+            FillerKind.TAIL,
+            ident,
+            tail_boundary_minutes=None,
+            tail_fixed_seconds=IDENT_SECONDS,
+        ),
         FillerPreset(0, "Demo Ident (pre-roll)", FillerKind.PRE_ROLL, ident),
         FillerPreset(0, "Demo Ident (fallback)", FillerKind.FALLBACK, ident),
     ]

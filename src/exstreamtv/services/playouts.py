@@ -25,15 +25,15 @@ from exstreamtv.domain.playout import (
     BuildWarning,
     NowPlaying,
     Playable,
-    PlayoutEntry,
     from_ms,
     to_ms,
 )
 from exstreamtv.domain.schedules import Schedule
-from exstreamtv.errors import Conflict, InvalidInput
+from exstreamtv.errors import Conflict, InvalidInput, NotFound
 from exstreamtv.metrics import Metrics
 from exstreamtv.scheduling.engine import BuildInputs, BuildResult, build
 from exstreamtv.scheduling.localtime import zone
+from exstreamtv.scheduling.state import BuildState
 from exstreamtv.services.channel_locks import ChannelLocks
 from exstreamtv.services.playout_inputs import load_inputs, playables_by_id
 from exstreamtv.services.playout_plan import BuildMode, BuildPlan, plan_build
@@ -116,8 +116,9 @@ class PlayoutService:
     async def build(self, number: ChannelNumber, mode: BuildMode) -> BuildSummary:
         """Build the channel's playout up to now + the horizon, in ``mode``.
 
-        Raises :class:`NotFound` for an unknown channel and :class:`Conflict` for a channel
-        without a schedule.
+        The build is recorded (time, mode, warnings) unless it is a ``continue`` that had
+        nothing to add. Raises :class:`NotFound` for an unknown channel and
+        :class:`Conflict` for a channel without a schedule.
         """
         return await self._build(await self._channel(number), mode)
 
@@ -247,35 +248,46 @@ class PlayoutService:
     async def _build_locked(self, channel_id: int, mode: BuildMode) -> BuildSummary:
         now = self._clock.now()
         until = now + self._horizon
-        async with self._sessions() as session:
-            channel = await ChannelRepository(session).by_id(channel_id)
-            if channel.schedule_id is None:
-                raise Conflict(f"channel {channel.number} has no schedule; attach one first")
-            plan = await _plan(PlayoutRepository(session), channel_id, mode, to_ms(now))
-            inputs = None
-            if plan.state.next_ms < to_ms(until):
-                schedule = await ScheduleRepository(session).get(channel.schedule_id)
-                inputs = await load_inputs(session, schedule)
-        result = None
-        if inputs is not None:
-            result = await self._run(inputs, plan, from_ms(plan.boundary_ms), until)
-        entries = result.entries if result else []
-        warnings = tuple(result.warnings) if result else ()
+        channel, plan, inputs = await self._prepare(channel_id, mode, now, until)
+        if inputs is None:  # already built far enough: nothing for the engine to do
+            result = BuildResult([], [], plan.state, [])
+        else:
+            result = await self._run(inputs, plan.state, from_ms(plan.boundary_ms), until)
         async with transaction(self._sessions) as session:
             repo = PlayoutRepository(session)
             removed = await repo.replace_from(
-                channel_id, from_ms(plan.boundary_ms), entries, result.cursors if result else []
+                channel_id, from_ms(plan.boundary_ms), result.entries, result.cursors
             )
             trimmed = await repo.trim_before(channel_id, now - TRIM_AFTER)
-            if mode is not BuildMode.CONTINUE or entries:
-                await repo.record_build(channel_id, channel.schedule_id, mode.value, now, warnings)
-        return _summarise(channel, mode, removed, trimmed, entries, warnings)
+            if mode is not BuildMode.CONTINUE or result.entries:
+                await repo.record_build(
+                    channel_id, channel.schedule_id, mode.value, now, result.warnings
+                )
+        return _summarise(channel, mode, removed=removed, trimmed=trimmed, result=result)
+
+    async def _prepare(
+        self, channel_id: int, mode: BuildMode, now: datetime, until: datetime
+    ) -> tuple[Channel, BuildPlan, BuildInputs | None]:
+        """The channel, the plan, and the engine's inputs (``None`` when the plan already
+        reaches ``until``). Raises NotFound (channel gone) or Conflict (no schedule)."""
+        async with self._sessions() as session:
+            try:
+                channel = await ChannelRepository(session).by_id(channel_id)
+            except NotFound:
+                self._locks.drop(channel_id)  # deleted meanwhile: keep the lock map bounded
+                raise
+            if channel.schedule_id is None:
+                raise Conflict(f"channel {channel.number} has no schedule; attach one first")
+            plan = await _plan(PlayoutRepository(session), channel_id, mode, to_ms(now))
+            if plan.state.next_ms >= to_ms(until):
+                return channel, plan, None
+            schedule = await ScheduleRepository(session).get(channel.schedule_id)
+            return channel, plan, await load_inputs(session, schedule)
 
     async def _run(
-        self, inputs: BuildInputs, plan: BuildPlan | None, start: datetime, until: datetime
+        self, inputs: BuildInputs, state: BuildState | None, start: datetime, until: datetime
     ) -> BuildResult:
-        """The pure engine, in a worker thread."""
-        state = None if plan is None else plan.state
+        """The pure engine, in a worker thread (it is CPU-bound)."""
         return await asyncio.to_thread(build, inputs, state, start, until)
 
     async def _cut_after_airing(self, channel_id: int) -> None:
@@ -293,11 +305,13 @@ class PlayoutService:
     @staticmethod
     def _aware(moment: datetime, name: str) -> datetime:
         if moment.tzinfo is None or moment.utcoffset() is None:
-            raise InvalidInput(f"{name}: a time zone is required (for example 2026-01-01T00:00Z)")
+            raise InvalidInput(f"{name}: a time zone is required (like 2026-01-01T00:00Z)")
         return moment
 
 
-async def _plan(repo: PlayoutRepository, channel_id: int, mode: BuildMode, now_ms: int) -> BuildPlan:
+async def _plan(
+    repo: PlayoutRepository, channel_id: int, mode: BuildMode, now_ms: int
+) -> BuildPlan:
     last = await repo.last_entry(channel_id)
     airing_end = None
     if mode is not BuildMode.CONTINUE:
@@ -308,13 +322,9 @@ async def _plan(repo: PlayoutRepository, channel_id: int, mode: BuildMode, now_m
 
 
 def _summarise(
-    channel: Channel,
-    mode: BuildMode,
-    removed: int,
-    trimmed: int,
-    entries: Sequence[PlayoutEntry],
-    warnings: tuple[BuildWarning, ...],
+    channel: Channel, mode: BuildMode, *, removed: int, trimmed: int, result: BuildResult
 ) -> BuildSummary:
+    entries = result.entries
     return BuildSummary(
         channel=str(channel.number),
         mode=mode,
@@ -323,7 +333,7 @@ def _summarise(
         added=len(entries),
         first=entries[0].start if entries else None,
         last=entries[-1].finish if entries else None,
-        warnings=warnings,
+        warnings=tuple(result.warnings),
     )
 
 

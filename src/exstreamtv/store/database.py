@@ -87,10 +87,10 @@ def _alembic_config(connection: Connection) -> AlembicConfig:
     return config
 
 
-async def upgrade_schema(engine: AsyncEngine) -> None:
-    """Apply every pending Alembic migration (idempotent)."""
+async def upgrade_schema(engine: AsyncEngine, revision: str = "head") -> None:
+    """Apply the pending Alembic migrations up to ``revision`` (idempotent)."""
     async with engine.begin() as connection:
-        await connection.run_sync(lambda sync: command.upgrade(_alembic_config(sync), "head"))
+        await connection.run_sync(lambda sync: command.upgrade(_alembic_config(sync), revision))
 
 
 async def schema_revision(engine: AsyncEngine) -> str | None:

@@ -97,9 +97,7 @@ class PlayoutRepository:
         One indexed lookup: the latest entry starting at or before ``moment``; its finish
         is checked here rather than in SQL, so an expired playout is not scanned backwards.
         """
-        stmt = (
-            _listed(channel_id).where(_E.start <= moment).order_by(_E.start.desc()).limit(1)
-        )
+        stmt = _listed(channel_id).where(_E.start <= moment).order_by(_E.start.desc()).limit(1)
         found = _to_listed((await self._session.execute(stmt)).first())
         if found is None or found.entry.finish_ms <= to_ms(moment):
             return None
@@ -123,9 +121,7 @@ class PlayoutRepository:
         """
         airing = await self.entry_at(channel_id, start)
         first = airing.entry.start if airing is not None else start
-        stmt = (
-            _listed(channel_id).where(_E.start >= first, _E.start < end).order_by(_E.start)
-        )
+        stmt = _listed(channel_id).where(_E.start >= first, _E.start < end).order_by(_E.start)
         return [_listed_entry(row) for row in await self._session.execute(stmt)]
 
     async def replace_from(
@@ -174,7 +170,9 @@ class PlayoutRepository:
             )
         )
         count, first, last = stats.one()
-        warnings = tuple(BuildWarning(w["code"], w["message"]) for w in (row.warnings if row else ()))
+        warnings = tuple(
+            BuildWarning(w["code"], w["message"]) for w in (row.warnings if row else ())
+        )
         return PlayoutInfo(
             schedule_id=row.schedule_id if row else None,
             last_build_at=row.last_build_at if row else None,
@@ -187,9 +185,7 @@ class PlayoutRepository:
 
     async def _delete(self, channel_id: int, *where: Any) -> int:
         stmt = delete(_E).where(_E.channel_id == channel_id, *where)
-        result = await self._session.execute(
-            stmt.execution_options(synchronize_session=False)
-        )
+        result = await self._session.execute(stmt.execution_options(synchronize_session=False))
         return int(cast("CursorResult[Any]", result).rowcount)
 
 
@@ -251,4 +247,3 @@ def _row_values(channel_id: int, entry: PlayoutEntry, cursor: BuildState | None)
         "source": entry.source,
         "cursor": None if cursor is None else cursor.to_json(),
     }
-

@@ -212,9 +212,7 @@ def _block_to_json(block: Block) -> Json:
         "key": block.key,
         "name": block.name,
         "minutes": block.minutes,
-        "entries": [
-            {"source": _source_to_json(e.source), "count": e.count} for e in block.entries
-        ],
+        "entries": [{"source": _source_to_json(e.source), "count": e.count} for e in block.entries],
         "filler": _filler_to_json(block.filler),
     }
 

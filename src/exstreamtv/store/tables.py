@@ -251,7 +251,8 @@ class PlayoutEntryRow(Base):
     guide_group: Mapped[int] = mapped_column(BigInteger)
     guide_title: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(Text)
-    cursor: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # SQL NULL (not JSON null) inside a group, so "has a cursor" is a plain IS NOT NULL.
+    cursor: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
 
 class PlayoutRow(Base):
@@ -262,9 +263,7 @@ class PlayoutRow(Base):
     channel_id: Mapped[int] = mapped_column(
         ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True
     )
-    schedule_id: Mapped[int | None] = mapped_column(
-        ForeignKey("schedules.id", ondelete="SET NULL")
-    )
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("schedules.id", ondelete="SET NULL"))
     last_build_at: Mapped[datetime]
     last_mode: Mapped[str] = mapped_column(String(16))
     warnings: Mapped[list[dict[str, str]]] = mapped_column(JSON)

@@ -7,7 +7,16 @@ from fastapi import FastAPI
 from exstreamtv import __version__
 from exstreamtv.services.container import Container
 from exstreamtv.web.problems import install_problem_handlers
-from exstreamtv.web.routes import channels, collections, health, libraries, media
+from exstreamtv.web.routes import (
+    channels,
+    collections,
+    filler_presets,
+    health,
+    libraries,
+    media,
+    playouts,
+    schedules,
+)
 
 
 def create_app(container: Container) -> FastAPI:
@@ -26,6 +35,8 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     install_problem_handlers(app, container.metrics)
-    for module in (health, libraries, media, collections, channels):
+    for module in (
+        health, libraries, media, collections, channels, playouts, schedules, filler_presets,
+    ):  # fmt: skip
         app.include_router(module.router)
     return app

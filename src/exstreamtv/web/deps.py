@@ -16,6 +16,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Path, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from exstreamtv.domain.channels import ChannelNumber
 from exstreamtv.errors import Unauthorized
 from exstreamtv.services.container import Container
 from exstreamtv.web.schemas import MAX_ID
@@ -32,6 +33,16 @@ def container(request: Request) -> Container:
 
 ContainerDep = Annotated[Container, Depends(container)]
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="A stored id.")]
+
+
+def channel_number(
+    number: Annotated[str, Path(max_length=20, examples=["5", "5.1"])],
+) -> ChannelNumber:
+    """The path's channel number; an invalid one is a 422 (InvalidInput)."""
+    return ChannelNumber.parse(number)
+
+
+NumberPath = Annotated[ChannelNumber, Depends(channel_number)]
 MAX_OFFSET = 10**9
 MAX_LIMIT = 500
 

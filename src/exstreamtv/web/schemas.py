@@ -289,6 +289,7 @@ class ChannelOut(BaseModel):
     logo: str | None
     enabled: bool
     stream_profile_id: int | None
+    schedule_id: int | None
 
     @classmethod
     def of(cls, channel: Channel) -> ChannelOut:

@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, Depends, Response, status
 
-from fastapi import APIRouter, Depends, Path, Response, status
-
-from exstreamtv.domain.channels import ChannelNumber
-from exstreamtv.web.deps import ContainerDep, require_admin
+from exstreamtv.web.deps import ContainerDep, NumberPath, require_admin
 from exstreamtv.web.schemas import ChannelIn, ChannelOut
 
 router = APIRouter(prefix="/api/channels", tags=["channels"], dependencies=[Depends(require_admin)])
-
-
-def channel_number(
-    number: Annotated[str, Path(max_length=20, examples=["5", "5.1"])],
-) -> ChannelNumber:
-    """The path's channel number; an invalid one is a 422 (InvalidInput)."""
-    return ChannelNumber.parse(number)
-
-
-NumberPath = Annotated[ChannelNumber, Depends(channel_number)]
 
 
 @router.get("")
@@ -48,5 +35,6 @@ async def update_channel(number: NumberPath, body: ChannelIn, app: ContainerDep)
 
 @router.delete("/{number}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_channel(number: NumberPath, app: ContainerDep) -> Response:
+    """Delete a channel and its playout."""
     await app.channels.delete(number)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

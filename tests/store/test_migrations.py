@@ -1,0 +1,44 @@
+"""Upgrading a database that already holds data (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import text
+
+from exstreamtv.domain.channels import ChannelNumber
+from exstreamtv.services.container import open_container
+from exstreamtv.store.database import create_engine, schema_revision, upgrade_schema
+from tests.seeding import add_collection, items_schedule
+from tests.support import build_settings
+
+INSERT_CHANNEL = (
+    "INSERT INTO channels (number, number_major, number_minor, name, enabled, created_at,"
+    " updated_at) VALUES ('7', 7, -1, 'Seven', :on, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+)
+
+
+async def test_upgrade_from_0001_keeps_channels_and_lets_them_take_a_schedule(
+    database_url: str, tmp_path: Path
+) -> None:
+    engine = create_engine(database_url)
+    try:
+        await upgrade_schema(engine, "0001")
+        async with engine.begin() as conn:
+            await conn.execute(text(INSERT_CHANNEL), {"on": True})
+        assert await schema_revision(engine) == "0001"
+        await upgrade_schema(engine)
+        assert await schema_revision(engine) == "0002"
+    finally:
+        await engine.dispose()
+
+    async with open_container(build_settings(tmp_path / "data", database_url)) as container:
+        (channel,) = await container.channels.channels()
+        assert (str(channel.number), channel.name, channel.schedule_id) == ("7", "Seven", None)
+        empty = await add_collection(container, "Nothing yet", [])
+        schedule = await container.schedules.create(items_schedule("Seven", empty))
+        attached = await container.playouts.attach(ChannelNumber(7), schedule.id)
+        assert attached.channel.schedule_id == schedule.id
+        info = await container.playouts.info(ChannelNumber(7))
+        assert info.entry_count > 0
+        assert [w.code for w in info.warnings] == ["empty_collection"]

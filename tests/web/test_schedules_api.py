@@ -1,0 +1,150 @@
+"""``/api/schedules`` and ``/api/filler-presets``: CRUD, validation, previews (SQLite)."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from exstreamtv.services.container import Container
+from exstreamtv.store.tables import PlayoutEntryRow, PlayoutRow
+from tests.seeding import add_collection, add_show
+from tests.web.client import assert_problem
+
+
+async def show_collection(container: Container, name: str = "A") -> int:
+    return await add_collection(container, name, await add_show(container, name, [20, 21, 22]))
+
+
+def slots_body(collection_id: int, **changes: Any) -> dict[str, Any]:
+    slot = {"start": "06:00", "source": {"collection_ids": [collection_id]}, "weekdays": [0, 6]}
+    return {"name": "Grid", "kind": "slots", "timezone": "Europe/Paris", "seed": 7,
+            "slots": [slot], **changes}  # fmt: skip
+
+
+async def test_filler_presets_are_created_read_updated_and_deleted(
+    client: httpx.AsyncClient, sqlite_container: Container
+) -> None:
+    ident = await show_collection(sqlite_container, "Ident")
+    body = {"name": "Bumps", "kind": "tail", "collections": [{"collection_id": ident}],
+            "tail_boundary_minutes": 15}  # fmt: skip
+    created = await client.post("/api/filler-presets", json=body)
+    assert created.status_code == 201, created.text
+    preset = created.json()
+    assert preset == {
+        **body, "id": preset["id"], "collections": [{"collection_id": ident, "weight": 1}],
+        "cooldown_minutes": 0, "count": 1, "mid_roll_every_minutes": None,
+        "tail_fixed_seconds": None,
+    }  # fmt: skip
+    changed = await client.put(f"/api/filler-presets/{preset['id']}", json={**body, "count": 3})
+    assert changed.json()["count"] == 3
+    assert [p["name"] for p in (await client.get("/api/filler-presets")).json()] == ["Bumps"]
+    missing = {**body, "name": "Other", "collections": [{"collection_id": 999}]}
+    problem = assert_problem(await client.post("/api/filler-presets", json=missing), 422)
+    assert "collections.0.collection_id: collection 999" in problem["detail"]
+    assert (await client.delete(f"/api/filler-presets/{preset['id']}")).status_code == 204
+    assert_problem(await client.get(f"/api/filler-presets/{preset['id']}"), 404)
+
+
+async def test_schedules_round_trip_their_json_and_refuse_deleting_one_in_use(
+    client: httpx.AsyncClient, sqlite_container: Container
+) -> None:
+    collection = await show_collection(sqlite_container)
+    created = await client.post("/api/schedules", json=slots_body(collection))
+    assert created.status_code == 201, created.text
+    schedule = created.json()
+    assert schedule["slots"][0]["weekdays"] == [0, 6]
+    assert schedule["slots"][0]["source"]["order"] == "season_episode"
+    assert (await client.get(f"/api/schedules/{schedule['id']}")).json() == schedule
+    renamed = await client.put(
+        f"/api/schedules/{schedule['id']}", json=slots_body(collection, name="Renamed")
+    )
+    assert {**renamed.json(), "name": "Grid"} == schedule
+    await client.post("/api/channels", json={"number": "4", "name": "Four"})
+    body = {"schedule_id": schedule["id"]}
+    assert (await client.put("/api/channels/4/schedule", json=body)).status_code == 200
+    problem = assert_problem(await client.delete(f"/api/schedules/{schedule['id']}"), 409)
+    assert "channel(s) 4" in problem["detail"]
+    await client.put("/api/channels/4/schedule", json={"schedule_id": None})
+    assert (await client.delete(f"/api/schedules/{schedule['id']}")).status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("changes", "loc", "words"),
+    [
+        ({"timezone": "Mars/Olympus"}, "body.timezone", "unknown time zone 'Mars/Olympus'"),
+        ({"slots": [{"start": "06:00", "source": {"collection_ids": [1]}, "weekdays": [7]}]},
+         "body.slots.0.weekdays.0", "less than or equal to 6"),
+        ({"slots": [{"start": "24:00", "source": {"collection_ids": [1]}}]},
+         "body.slots.0.start", "pattern"),
+        ({"slots": []}, "body", "a slots schedule needs 'slots'"),
+        ({"items": [{"source": {"collection_ids": [1]}}]}, "body", "has no 'items'"),
+        ({"kind": "blocks", "slots": [], "templates": [{"placements": [
+            {"start": "08:00", "block_key": "am"}]}], "blocks": [{"key": "am", "name": "AM",
+            "minutes": 0, "entries": [{"source": {"collection_ids": [1]}}]}]},
+         "body.blocks.0.minutes", "greater than or equal to 1"),
+        ({"kind": "items", "slots": [], "items": [
+            {"source": {"collection_ids": [1]}, "mode": "duration"}]},
+         "body.items.0", "needs 'duration_minutes'"),
+        ({"seed": -1}, "body.seed", "greater than or equal to 0"),
+    ],
+)  # fmt: skip
+async def test_invalid_schedules_are_422_problems_naming_the_field(
+    client: httpx.AsyncClient, changes: dict[str, Any], loc: str, words: str
+) -> None:
+    problem = assert_problem(
+        await client.post("/api/schedules", json=slots_body(1, **changes)), 422
+    )
+    assert [e["loc"] for e in problem["errors"]] == [loc]
+    assert words in problem["errors"][0]["message"]
+
+
+async def test_references_to_missing_collections_and_presets_are_422_naming_the_field(
+    client: httpx.AsyncClient, sqlite_container: Container
+) -> None:
+    collection = await show_collection(sqlite_container)
+    unknown = slots_body(collection)
+    unknown["slots"][0]["source"]["collection_ids"] = [collection, 999]
+    problem = assert_problem(await client.post("/api/schedules", json=unknown), 422)
+    assert problem["detail"] == "slots.0.source.collection_ids.1: collection 999 does not exist"
+    no_preset = slots_body(collection, fallback=55)
+    problem = assert_problem(await client.post("/api/schedules", json=no_preset), 422)
+    assert problem["detail"] == "fallback: filler preset 55 does not exist"
+    assert (await client.get("/api/schedules")).json() == []
+
+
+async def test_preview_builds_the_hours_asked_and_saves_nothing(
+    client: httpx.AsyncClient, sqlite_container: Container
+) -> None:
+    collection = await show_collection(sqlite_container)
+    body = {"name": "Try", "kind": "items", "items": [{"source": {"collection_ids": [collection]}}]}
+    start = "2026-03-02T12:00:00Z"
+    preview = await client.post("/api/schedules/preview", params={"hours": 3, "start": start},
+                                json=body)  # fmt: skip
+    assert preview.status_code == 200, preview.text
+    entries = preview.json()["entries"]
+    assert entries[0]["start"] == start
+    assert entries[-1]["finish"] >= "2026-03-02T15:00:00Z"
+    assert all(a["finish"] == b["start"] for a, b in pairwise(entries))
+    assert [(e["show"], e["episode"]) for e in entries[:4]] == [
+        ("A", 1),
+        ("A", 2),
+        ("A", 3),
+        ("A", 1),
+    ]
+    assert preview.json()["warnings"] == []
+    assert (await client.get("/api/schedules")).json() == []
+    async with sqlite_container.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(PlayoutEntryRow)) == 0
+        assert await session.scalar(select(func.count()).select_from(PlayoutRow)) == 0
+    for hours in (0, 169):
+        problem = assert_problem(
+            await client.post("/api/schedules/preview", params={"hours": hours}, json=body), 422
+        )
+        assert problem["errors"][0]["loc"] == "query.hours"
+    saved = (await client.post("/api/schedules", json=body)).json()
+    again = await client.get(f"/api/schedules/{saved['id']}/preview", params={"start": start})
+    assert again.json()["entries"][: len(entries)] == entries  # 24 h by default

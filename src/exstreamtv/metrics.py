@@ -85,6 +85,25 @@ class Metrics:
             registry=r,
         )
 
+        self.guide_validation_failures = Counter(
+            "exstreamtv_guide_validation_failures_total",
+            "Guides refused (HTTP 503) because validation failed, by reason.",
+            ["reason"],
+            registry=r,
+        )
+        self.guide_generation = Histogram(
+            "exstreamtv_guide_generation_seconds",
+            "Time to render and compress an XMLTV guide.",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
+            registry=r,
+        )
+        self.tune_refusals = Counter(
+            "exstreamtv_tune_refusals_total",
+            "Stream requests refused, by reason (tuners busy, unknown channel, unavailable).",
+            ["reason"],
+            registry=r,
+        )
+
     def render(self) -> bytes:
         """The text exposition format."""
         return generate_latest(self.registry)

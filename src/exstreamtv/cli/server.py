@@ -12,6 +12,7 @@ import uvicorn
 from rich.console import Console
 from rich.panel import Panel
 
+from exstreamtv.cli.announce import announcements
 from exstreamtv.config import Settings
 from exstreamtv.logs import SecretRedactor, configure_logging
 from exstreamtv.services.container import open_container, start_up
@@ -48,7 +49,8 @@ async def run_server(settings: Settings, console: Console) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, server.request_stop)
         try:
-            await server.serve()
+            async with announcements(container):
+                await server.serve()
         finally:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(signum)

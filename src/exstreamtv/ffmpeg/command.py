@@ -125,3 +125,26 @@ def _check_clip(
 def _output_url(path: Path) -> str:
     """``file:`` keeps a name like ``-x.mp4`` or ``a:b.mp4`` from being an option or protocol."""
     return f"file:{path}"
+
+
+def logo_argv(
+    ffmpeg: str, output: Path, *, text: str, colour: str, with_text: bool = True
+) -> list[str]:
+    """argv for a 256x256 PNG channel logo: ``text`` (the channel number) on ``colour``.
+
+    Without a usable font drawtext fails; retry with ``with_text=False`` for a plain tile.
+    """
+    _check_clip(colour=colour, tone_hz=1, seconds=1, size=(256, 256), fps=1)
+    video = f"color=c={colour}:size=256x256:rate=1"
+    draw = (
+        f"drawtext=text={escape_drawtext(text)}:fontcolor=white:fontsize=96:"
+        "x=(w-text_w)/2:y=(h-text_h)/2"
+    )
+    return [
+        ffmpeg,
+        *("-nostdin", "-hide_banner", "-loglevel", "error"),
+        *("-f", "lavfi", "-i", video),
+        *(("-vf", draw) if with_text else ()),
+        *("-frames:v", "1", "-f", "image2", "-y"),
+        _output_url(output),
+    ]

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from exstreamtv.clock import Clock
 from exstreamtv.domain.channels import Channel, ChannelNumber
+from exstreamtv.services.changes import GuideChanges
 from exstreamtv.services.channel_locks import ChannelLocks
 from exstreamtv.store.channels import ChannelFields, ChannelRepository
 from exstreamtv.store.database import transaction
@@ -16,11 +17,16 @@ class ChannelService:
     the per-channel lock map bounded by the set of channels."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], clock: Clock, locks: ChannelLocks
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        locks: ChannelLocks,
+        changes: GuideChanges | None = None,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
         self._locks = locks
+        self._changes = changes or GuideChanges()
 
     async def channels(self) -> list[Channel]:
         async with self._sessions() as session:
@@ -32,11 +38,15 @@ class ChannelService:
 
     async def create(self, fields: ChannelFields) -> Channel:
         async with transaction(self._sessions) as session:
-            return await ChannelRepository(session).create(fields, self._clock.now())
+            created = await ChannelRepository(session).create(fields, self._clock.now())
+        self._changes.bump()
+        return created
 
     async def update(self, number: ChannelNumber, fields: ChannelFields) -> Channel:
         async with transaction(self._sessions) as session:
-            return await ChannelRepository(session).update(number, fields, self._clock.now())
+            updated = await ChannelRepository(session).update(number, fields, self._clock.now())
+        self._changes.bump()
+        return updated
 
     async def delete(self, number: ChannelNumber) -> None:
         """Delete a channel with its playout (raises NotFound)."""
@@ -45,3 +55,4 @@ class ChannelService:
             channel = await repo.get(number)
             await repo.delete(number)
         self._locks.drop(channel.id)
+        self._changes.bump()

@@ -22,15 +22,21 @@ from exstreamtv.config import Settings
 from exstreamtv.errors import DataDirError
 from exstreamtv.logs import SecretRedactor
 from exstreamtv.metrics import Metrics
+from exstreamtv.playback.tuners import TunerPool
 from exstreamtv.services.admin_key import AdminKeys
 from exstreamtv.services.catalog import CatalogService
+from exstreamtv.services.changes import GuideChanges
 from exstreamtv.services.channel_locks import ChannelLocks
 from exstreamtv.services.channels import ChannelService
 from exstreamtv.services.demo import DemoSetup
+from exstreamtv.services.device import DeviceIdentity
+from exstreamtv.services.guide import GuideService
 from exstreamtv.services.library import LibraryService
+from exstreamtv.services.logos import LogoService
 from exstreamtv.services.playout_extender import PlayoutExtender
 from exstreamtv.services.playouts import PlayoutService
 from exstreamtv.services.schedules import ScheduleService
+from exstreamtv.services.streaming import StreamingService, UnavailableSource
 from exstreamtv.store.database import create_engine, session_factory, transaction, upgrade_schema
 from exstreamtv.store.libraries import LibraryRepository
 
@@ -54,6 +60,10 @@ class Container:
     playouts: PlayoutService
     extender: PlayoutExtender
     admin_keys: AdminKeys
+    guide: GuideService
+    device: DeviceIdentity
+    streaming: StreamingService
+    logos: LogoService
     demo: DemoSetup
 
 
@@ -104,8 +114,9 @@ async def open_container(
         libraries = LibraryService(sessions, settings, clock, metrics)
         catalog = CatalogService(sessions, clock)
         locks = ChannelLocks()
-        channels = ChannelService(sessions, clock, locks)
-        playouts = PlayoutService(sessions, settings, clock, metrics, locks)
+        changes = GuideChanges()
+        channels = ChannelService(sessions, clock, locks, changes)
+        playouts = PlayoutService(sessions, settings, clock, metrics, locks, changes=changes)
         schedules = ScheduleService(sessions, clock, playouts)
         extender = PlayoutExtender(playouts)
         container = Container(
@@ -122,6 +133,12 @@ async def open_container(
             playouts=playouts,
             extender=extender,
             admin_keys=AdminKeys(sessions),
+            guide=GuideService(sessions, settings, clock, metrics, changes),
+            device=DeviceIdentity(sessions, settings),
+            streaming=StreamingService(
+                channels, TunerPool(settings.hdhomerun.tuner_count), UnavailableSource(), metrics
+            ),
+            logos=LogoService(settings),
             demo=DemoSetup(
                 settings, libraries, catalog, channels, schedules=schedules, playouts=playouts
             ),
@@ -144,6 +161,7 @@ async def start_up(container: Container, *, extend_playouts: bool = True) -> str
     ``extend_playouts=False`` leaves it stopped).
     """
     new_key = await container.admin_keys.ensure()
+    await container.device.ensure()  # the DeviceID is fixed before any client can see it
     async with transaction(container.sessions) as session:
         stale = await LibraryRepository(session).fail_interrupted_scans(container.clock.now())
     if stale:

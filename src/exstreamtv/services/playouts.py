@@ -34,6 +34,7 @@ from exstreamtv.metrics import Metrics
 from exstreamtv.scheduling.engine import BuildInputs, BuildResult, build
 from exstreamtv.scheduling.localtime import zone
 from exstreamtv.scheduling.state import BuildState
+from exstreamtv.services.changes import GuideChanges
 from exstreamtv.services.channel_locks import ChannelLocks
 from exstreamtv.services.playout_inputs import load_inputs, playables_by_id
 from exstreamtv.services.playout_plan import BuildMode, BuildPlan, plan_build
@@ -106,7 +107,10 @@ class PlayoutService:
         clock: Clock,
         metrics: Metrics,
         locks: ChannelLocks,
+        *,
+        changes: GuideChanges | None = None,
     ) -> None:
+        self._changes = changes or GuideChanges()
         self._sessions = sessions
         self._horizon = timedelta(hours=settings.playout.horizon_hours)
         self._clock = clock
@@ -263,6 +267,8 @@ class PlayoutService:
                 await repo.record_build(
                     channel_id, channel.schedule_id, mode.value, now, result.warnings
                 )
+        if removed or trimmed or result.entries:
+            self._changes.bump()
         return _summarise(channel, mode, removed=removed, trimmed=trimmed, result=result)
 
     async def _prepare(
@@ -301,6 +307,7 @@ class PlayoutService:
             )  # fmt: skip
             boundary = now if end is None else end.entry.finish
             await repo.replace_from(channel_id, boundary, [], [])
+        self._changes.bump()
 
     @staticmethod
     def _aware(moment: datetime, name: str) -> datetime:

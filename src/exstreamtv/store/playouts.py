@@ -183,6 +183,18 @@ class PlayoutRepository:
             last_finish=last,
         )
 
+    async def all_entries(self, start: datetime, end: datetime) -> dict[int, list[PlayoutEntry]]:
+        """Every channel's entries overlapping ``[start, end)``, by channel id, in order."""
+        rows = await self._session.execute(
+            select(_E.channel_id, *_ENTRY_COLUMNS)
+            .where(_E.finish > start, _E.start < end)
+            .order_by(_E.channel_id, _E.start)
+        )
+        found: dict[int, list[PlayoutEntry]] = {}
+        for row in rows:
+            found.setdefault(row.channel_id, []).append(_entry(row))
+        return found
+
     async def _delete(self, channel_id: int, *where: Any) -> int:
         stmt = delete(_E).where(_E.channel_id == channel_id, *where)
         result = await self._session.execute(stmt.execution_options(synchronize_session=False))

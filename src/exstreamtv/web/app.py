@@ -11,7 +11,9 @@ from exstreamtv.web.routes import (
     channels,
     collections,
     filler_presets,
+    hdhomerun,
     health,
+    iptv,
     libraries,
     media,
     playouts,
@@ -37,6 +39,7 @@ def create_app(container: Container) -> FastAPI:
     install_problem_handlers(app, container.metrics)
     for module in (
         health, libraries, media, collections, channels, playouts, schedules, filler_presets,
+        iptv, hdhomerun,
     ):  # fmt: skip
         app.include_router(module.router)
     return app

@@ -28,8 +28,10 @@ from exstreamtv.errors import (
     NotFound,
     SourceUnavailable,
     Unauthorized,
+    XMLTVValidationError,
 )
 from exstreamtv.metrics import Metrics
+from exstreamtv.playback.tuners import ALL_TUNERS_IN_USE, TunersBusy
 
 log = logging.getLogger(__name__)
 E = TypeVar("E", bound=Exception)
@@ -45,7 +47,9 @@ _ERROR_STATUS: tuple[tuple[type[ExStreamTVError], int, str], ...] = (
     (NotFound, 404, "not-found"),
     (Conflict, 409, "conflict"),
     (Unauthorized, 401, "unauthorized"),
+    (TunersBusy, 503, "all-tuners-in-use"),
     (LimitReached, 503, "limit-reached"),
+    (XMLTVValidationError, 503, "guide-invalid"),
     (SourceUnavailable, 503, "source-unavailable"),
 )
 
@@ -83,7 +87,12 @@ class Problems:
         status, slug = _status_of(exc)
         if status == 500:
             log.error("request %s failed: %s", request.url.path, exc.message)
-        return self.response(request, status, slug, exc.message, headers=_headers_of(exc))
+        extra = None
+        if isinstance(exc, XMLTVValidationError):
+            extra = {"reason": exc.reason, "channel": exc.channel}
+        return self.response(
+            request, status, slug, exc.message, headers=_headers_of(exc), extra=extra
+        )
 
     async def validation_error(self, request: Request, exc: RequestValidationError) -> JSONResponse:
         """FastAPI's request validation error as a 422 naming each field, without values."""
@@ -169,6 +178,10 @@ def _status_of(exc: ExStreamTVError) -> tuple[int, str]:
 def _headers_of(exc: ExStreamTVError) -> dict[str, str] | None:
     if isinstance(exc, Unauthorized):
         return {"WWW-Authenticate": "Bearer"}
+    if isinstance(exc, TunersBusy):  # what a real HDHomeRun answers; DVRs read this header
+        return {"Retry-After": str(exc.retry_after), "X-HDHomeRun-Error": ALL_TUNERS_IN_USE}
+    if isinstance(exc, XMLTVValidationError):
+        return {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, LimitReached):
         return {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, SourceUnavailable):

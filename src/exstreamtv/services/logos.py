@@ -1,0 +1,68 @@
+"""Channel logos: the channel's own image when it has one, else a generated tile.
+
+Generated tiles (the channel number on a colour picked from the channel's id) are made
+once with FFmpeg and cached in ``<data dir>/logos/generated``; the file name carries the
+number, so renumbering a channel makes a new tile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from pathlib import Path
+
+from exstreamtv.config import Settings
+from exstreamtv.domain.channels import Channel
+from exstreamtv.errors import ProcessError
+from exstreamtv.ffmpeg.command import logo_argv
+from exstreamtv.ffmpeg.process import run_capture
+
+PALETTE = ("0x1b4965", "0x5c2751", "0x2d6a4f", "0x9c2c2c", "0x3d405b", "0x6b4f1d", "0x264653")
+
+
+class LogoService:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._folder = settings.data_dir / "logos"
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def logo(self, channel: Channel) -> Path:
+        """A PNG file for the channel (raises ProcessError if one cannot be generated)."""
+        own = self._own(channel)
+        if own is not None:
+            return own
+        return await self._generated(channel)
+
+    def _own(self, channel: Channel) -> Path | None:
+        """An uploaded logo: a file inside the logos folder (never a path outside it)."""
+        if not channel.logo or "://" in channel.logo:
+            return None
+        candidate = (self._folder / channel.logo).resolve()
+        folder = self._folder.resolve()
+        if folder not in candidate.parents or not candidate.is_file():
+            return None
+        return candidate
+
+    async def _generated(self, channel: Channel) -> Path:
+        number = str(channel.number)
+        target = self._folder / "generated" / f"{channel.id}-{number}.png"
+        if target.exists():
+            return target
+        lock = self._locks.setdefault(target.name, asyncio.Lock())
+        async with lock:
+            if not target.exists():
+                await self._make(target, number, channel.id)
+        self._locks.pop(target.name, None)
+        return target
+
+    async def _make(self, target: Path, number: str, key: int) -> None:
+        await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
+        colour = PALETTE[int(hashlib.sha256(str(key).encode()).hexdigest(), 16) % len(PALETTE)]
+        partial = target.with_suffix(".partial.png")
+        ffmpeg = self._settings.ffmpeg.ffmpeg_path
+        for with_text in (True, False):
+            argv = logo_argv(ffmpeg, partial, text=number, colour=colour, with_text=with_text)
+            if (await run_capture(argv, timeout=30)).returncode == 0:
+                await asyncio.to_thread(partial.replace, target)
+                return
+        raise ProcessError(f"ffmpeg could not draw a logo for channel {number}")

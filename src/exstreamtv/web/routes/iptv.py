@@ -1,0 +1,85 @@
+"""What IPTV players read: the M3U playlist, the XMLTV guide, logos and stream URLs.
+
+Open on the LAN (players cannot log in), guarded by the optional access token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from email.utils import format_datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import FileResponse, StreamingResponse
+
+from exstreamtv.domain.channels import ChannelNumber
+from exstreamtv.services.guide import GuideDocument, GuideLinks
+from exstreamtv.web.base_url import base_url
+from exstreamtv.web.deps import ContainerDep, require_access_token
+
+router = APIRouter(tags=["iptv"], dependencies=[Depends(require_access_token)])
+M3U_TYPE = "audio/x-mpegurl"
+XML_TYPE = "application/xml; charset=utf-8"
+Mode = Annotated[str, Query(pattern="^(ts|hls)$", description="Stream URLs: ts or hls.")]
+
+
+def links(request: Request, app: ContainerDep, mode: str = "ts") -> GuideLinks:
+    token = request.query_params.get("token")
+    return GuideLinks(base_url(request, app.settings), hls=mode == "hls", token=token)
+
+
+@router.get("/iptv/channels.m3u", response_class=Response)
+@router.get("/iptv.m3u", response_class=Response, include_in_schema=False)
+async def playlist(request: Request, app: ContainerDep, mode: Mode = "ts") -> Response:
+    """The M3U playlist; ``?mode=hls`` lists HLS URLs instead of MPEG-TS."""
+    text = await app.guide.m3u(links(request, app, mode))
+    return Response(text, media_type=M3U_TYPE, headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/iptv/xmltv.xml", response_class=Response)
+@router.get("/xmltv.xml", response_class=Response, include_in_schema=False)
+async def guide(request: Request, app: ContainerDep) -> Response:
+    """The XMLTV guide, streamed, gzip when accepted, with ETag/Last-Modified.
+
+    An invalid guide is a 503 problem with Retry-After naming the channel and reason.
+    """
+    document = await app.guide.xmltv(links(request, app))
+    headers = {
+        "ETag": document.etag,
+        "Last-Modified": format_datetime(document.last_modified, usegmt=True),
+        "Cache-Control": f"max-age={int(app.settings.epg.cache_ttl_sec)}",
+        "Vary": "Accept-Encoding",
+    }
+    if request.headers.get("if-none-match") == document.etag:
+        return Response(status_code=304, headers=headers)
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        return StreamingResponse(_gzip(document), media_type=XML_TYPE, headers=headers)
+    return StreamingResponse(document.plain_stream(), media_type=XML_TYPE, headers=headers)
+
+
+async def _gzip(document: GuideDocument) -> AsyncIterator[bytes]:
+    async for chunk in document.gzip_stream():
+        yield chunk
+
+
+@router.get("/iptv/logos/{number}.png", response_class=FileResponse)
+async def logo(number: str, app: ContainerDep) -> FileResponse:
+    """The channel's logo, or a generated tile with its number."""
+    channel = await app.channels.channel(ChannelNumber.parse(number))
+    path = await app.logos.logo(channel)
+    return FileResponse(path, media_type="image/png", headers={"Cache-Control": "max-age=3600"})
+
+
+@router.get("/iptv/channel/{number}.ts", response_class=StreamingResponse)
+async def stream_ts(number: str, app: ContainerDep) -> StreamingResponse:
+    """The channel as continuous MPEG-TS (takes a tuner; 503 when all are busy)."""
+    tuned = await app.streaming.tune(ChannelNumber.parse(number))
+    return StreamingResponse(aiter(tuned), media_type="video/mp2t")
+
+
+@router.get("/iptv/channel/{number}.m3u8", response_class=StreamingResponse)
+async def stream_hls(number: str, app: ContainerDep) -> StreamingResponse:
+    """The channel as a live HLS playlist."""
+    tuned = await app.streaming.tune(ChannelNumber.parse(number), hls=True)
+    return StreamingResponse(aiter(tuned), media_type="application/vnd.apple.mpegurl")

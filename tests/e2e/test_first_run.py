@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -27,6 +28,8 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir.parent / f"server-{self.port}.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("EXSTREAMTV_")}
+        # UDP 65001 is the one fixed port; the real-client discovery test owns it.
+        env["EXSTREAMTV_HDHOMERUN__DISCOVERY_ENABLED"] = "false"
         # A relative --data-dir, as `make run` passes it.
         argv = [sys.executable, "-m", "exstreamtv", "serve", "--data-dir", data_dir.name,
                 "--port", str(self.port)]  # fmt: skip
@@ -113,13 +116,21 @@ def test_first_run_serves_demo_channels_and_media(server: Server, data_dir: Path
 
 def test_restart_keeps_data_and_does_not_regenerate(server: Server, data_dir: Path) -> None:
     first = httpx.get(f"{server.url}/api/media", params={"limit": 500}).json()
+    device = httpx.get(f"{server.url}/discover.json").json()["DeviceID"]
+    tvg_ids = tvg_ids_of(httpx.get(f"{server.url}/iptv/channels.m3u").text)
     assert server.stop() == 0
     again = Server(data_dir)
     try:
         again.wait_ready()
         assert httpx.get(f"{again.url}/api/media", params={"limit": 500}).json() == first
         assert len(httpx.get(f"{again.url}/api/channels").json()) == 2
+        assert httpx.get(f"{again.url}/discover.json").json()["DeviceID"] == device
+        assert tvg_ids_of(httpx.get(f"{again.url}/iptv/channels.m3u").text) == tvg_ids
         assert "Admin API key" not in again.output()
         assert "generating the demo" not in again.output()
     finally:
         assert again.stop() == 0
+
+
+def tvg_ids_of(playlist: str) -> list[str]:
+    return re.findall(r'tvg-id="([^"]+)"', playlist)

@@ -15,6 +15,7 @@ from rich.panel import Panel
 from exstreamtv.cli.announce import announcements
 from exstreamtv.config import Settings
 from exstreamtv.logs import SecretRedactor, configure_logging
+from exstreamtv.runtime import tune_garbage_collector
 from exstreamtv.services.container import open_container, start_up
 from exstreamtv.web.app import create_app
 
@@ -29,6 +30,7 @@ async def run_server(settings: Settings, console: Console) -> None:
         new_key = await start_up(container)
         if new_key is not None:
             _announce_key(console, new_key, settings)
+        tune_garbage_collector()
         config = uvicorn.Config(
             create_app(container),
             host=settings.server.host,

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
 
 
 def to_ms(moment: datetime) -> int:
     """Milliseconds since the Unix epoch of an aware datetime (exact, no float rounding)."""
     if moment.tzinfo is None:
         raise ValueError(f"naive datetime {moment!r}: playout times must be aware UTC")
-    return (moment - EPOCH) // timedelta(milliseconds=1)
+    return (moment - EPOCH) // _MS
 
 
 def from_ms(ms: int) -> datetime:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exstreamtv.domain.playout import BuildWarning, EntryKind, PlayoutEntry, from_ms, to_ms
 from exstreamtv.scheduling.state import BuildState
-from exstreamtv.store.tables import MediaItemRow, PlayoutEntryRow, PlayoutRow
+from exstreamtv.store.tables import MediaItemRow, PlayoutEntryRow, PlayoutRow, epoch_ms
 
 INSERT_CHUNK = 1000  # rows per INSERT: well under SQLite's and asyncpg's parameter limits
 
@@ -184,15 +184,27 @@ class PlayoutRepository:
         )
 
     async def all_entries(self, start: datetime, end: datetime) -> dict[int, list[PlayoutEntry]]:
-        """Every channel's entries overlapping ``[start, end)``, by channel id, in order."""
+        """Every channel's entries overlapping ``[start, end)``, by channel id, in order.
+
+        The guide reads every row of the horizon here, so times come back from the
+        database as epoch milliseconds and rows map positionally (no per-row datetimes).
+        """
         rows = await self._session.execute(
-            select(_E.channel_id, *_ENTRY_COLUMNS)
+            select(
+                _E.channel_id, epoch_ms(_E.start), epoch_ms(_E.finish), _E.kind,
+                _E.media_item_id, _E.in_point_ms, _E.out_point_ms, _E.guide_group,
+                _E.guide_title, _E.source,
+            )
             .where(_E.finish > start, _E.start < end)
             .order_by(_E.channel_id, _E.start)
-        )
+        )  # fmt: skip
         found: dict[int, list[PlayoutEntry]] = {}
-        for row in rows:
-            found.setdefault(row.channel_id, []).append(_entry(row))
+        kinds = _KINDS
+        for channel, start_ms, finish_ms, kind, *rest in rows.tuples():
+            entries = found.get(channel)
+            if entries is None:
+                entries = found[channel] = []
+            entries.append(PlayoutEntry(start_ms, finish_ms, kinds[kind], *rest))
         return found
 
     async def _delete(self, channel_id: int, *where: Any) -> int:
@@ -213,11 +225,14 @@ def _stored(channel_id: int) -> Select[*tuple[Any, ...]]:
     return select(*_ENTRY_COLUMNS, _E.cursor).where(_E.channel_id == channel_id)
 
 
+_KINDS = {kind.value: kind for kind in EntryKind}  # a dict lookup beats Enum() per row
+
+
 def _entry(row: Any) -> PlayoutEntry:
     return PlayoutEntry(
         start_ms=to_ms(row.start),
         finish_ms=to_ms(row.finish),
-        kind=EntryKind(row.kind),
+        kind=_KINDS[row.kind],
         media_id=row.media_item_id,
         in_point_ms=row.in_point_ms,
         out_point_ms=row.out_point_ms,

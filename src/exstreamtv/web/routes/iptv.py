@@ -24,7 +24,10 @@ Mode = Annotated[str, Query(pattern="^(ts|hls)$", description="Stream URLs: ts o
 
 
 def links(request: Request, app: ContainerDep, mode: str = "ts") -> GuideLinks:
-    token = request.query_params.get("token")
+    """The URLs carry the configured access token (the request has already proved it holds
+    it, by query or header); a token sent when none is configured is never echoed."""
+    secret = app.settings.server.access_token
+    token = secret.get_secret_value() if secret is not None else None
     return GuideLinks(base_url(request, app.settings), hls=mode == "hls", token=token)
 
 

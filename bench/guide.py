@@ -1,0 +1,183 @@
+"""Guide benchmark: 1,000 channels x 48 h of 22-minute episodes (~130k programmes).
+
+Seeds a fresh SQLite database through the real repositories (media rows, channels, and
+playout entries built by the real engine), then times the real HTTP app in process:
+
+* uncached XMLTV generation (load, fold, validate, render, gzip): target <= 2 s;
+* a cached XMLTV response (gzip): target <= 20 ms;
+* peak RSS increase over the whole run: target <= 150 MB;
+* ``lineup.json`` for 1,000 channels: target <= 50 ms.
+
+    .venv/bin/python bench/guide.py [--channels 1000] [--hours 48]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import tempfile
+import time
+import zlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+from exstreamtv.clock import SystemClock
+from exstreamtv.config import Settings
+from exstreamtv.domain.channels import ChannelNumber
+from exstreamtv.domain.libraries import LibraryKind
+from exstreamtv.domain.media import (
+    FileStamp,
+    MediaKind,
+    MediaMetadata,
+    ScannedFile,
+    TechnicalInfo,
+)
+from exstreamtv.domain.playout import Playable
+from exstreamtv.domain.schedules import (
+    ContentSource,
+    PlaybackOrder,
+    PlayMode,
+    Schedule,
+    ScheduleItem,
+    ScheduleKind,
+)
+from exstreamtv.runtime import tune_garbage_collector
+from exstreamtv.scheduling.engine import BuildInputs, build
+from exstreamtv.services.container import Container, open_container
+from exstreamtv.store.channels import ChannelFields, ChannelRepository
+from exstreamtv.store.database import transaction
+from exstreamtv.store.libraries import LibraryRepository
+from exstreamtv.store.media import MediaRepository
+from exstreamtv.store.playouts import PlayoutRepository
+from exstreamtv.web.app import create_app
+
+EPISODE_MS = 22 * 60_000
+SHOWS = 50
+EPISODES = 40
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def seed_media(container: Container, root: Path) -> list[list[Playable]]:
+    """SHOWS shows of EPISODES episodes each, as stored media rows."""
+    now = datetime.now(UTC)
+    async with transaction(container.sessions) as session:
+        library = await LibraryRepository(session).create_local(
+            "Bench", LibraryKind.SHOWS, [str(root)], now
+        )
+        files = [
+            ScannedFile(
+                f"{root}/Show {s}/S01E{e:02d}.mkv",
+                FileStamp(1, 1),
+                MediaMetadata(
+                    MediaKind.EPISODE,
+                    f"Episode {e}",
+                    show=f"Show {s}",
+                    season=1,
+                    episode=e,
+                    year=2000 + s,
+                    plot="A plot.",
+                    genres=("Drama",),
+                ),
+                TechnicalInfo(duration_ms=EPISODE_MS, video_codec="h264", audio_codec="aac"),
+            )
+            for s in range(SHOWS)
+            for e in range(1, EPISODES + 1)
+        ]
+        await MediaRepository(session).save_scanned(library.id, files, {}, now)
+        known = await MediaRepository(session).known_files(library.id)
+    by_show: list[list[Playable]] = [[] for _ in range(SHOWS)]
+    for index, scanned in enumerate(files):
+        media_id = known[scanned.path].id
+        meta = scanned.metadata
+        by_show[index // EPISODES].append(
+            Playable(media_id, EPISODE_MS, meta.title, meta.show, meta.season, meta.episode)
+        )
+    return by_show
+
+
+async def seed_channels(container: Container, shows: list[list[Playable]], count: int,
+                        hours: int) -> None:  # fmt: skip
+    start = datetime.now(UTC) - timedelta(hours=1)
+    until = start + timedelta(hours=hours + 1)
+    for n in range(1, count + 1):
+        media = shows[n % SHOWS]
+        item = ScheduleItem(ContentSource((1,), PlaybackOrder.SHUFFLE), PlayMode.ONE)
+        schedule = Schedule(n, f"s{n}", ScheduleKind.ITEMS, items=(item,), seed=n)
+        result = build(BuildInputs(schedule, {1: media}), None, start, until)
+        async with transaction(container.sessions) as session:
+            channel = await ChannelRepository(session).create(
+                ChannelFields(ChannelNumber(n), f"Channel {n}", group="Bench"), start
+            )
+            await PlayoutRepository(session).replace_from(
+                channel.id, start, result.entries, result.cursors
+            )
+
+
+async def timed(client: httpx.AsyncClient, url: str, **headers: str) -> tuple[float, int, bytes]:
+    """Seconds to the last byte, the status, and the raw (still compressed) body.
+
+    The client runs in the server's process, so it does nothing but receive: decoding is
+    left until after the clock stops."""
+    started = time.perf_counter()
+    async with client.stream("GET", url, headers=headers) as response:
+        body = b"".join([chunk async for chunk in response.aiter_raw()])
+    return time.perf_counter() - started, response.status_code, body
+
+
+async def run(channels: int, hours: int, work: Path) -> None:
+    settings = Settings.model_validate(
+        {"data_dir": work / "data", "demo": {"enabled": False},
+         "playout": {"horizon_hours": hours}, "epg": {"cache_ttl_sec": 600}}
+    )  # fmt: skip
+    rss_before = peak_rss_mb()
+    async with open_container(settings, clock=SystemClock()) as container:
+        started = time.perf_counter()
+        shows = await seed_media(container, work / "media")
+        await seed_channels(container, shows, channels, hours)
+        print(f"seeded {channels} channels in {time.perf_counter() - started:.1f}s")
+        tune_garbage_collector()  # as `exstreamtv serve` does once start-up is done
+        rss_seeded = peak_rss_mb()
+        transport = httpx.ASGITransport(app=create_app(container))
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            await timed(client, "/lineup.json")  # warm: the first request loads the channels
+            lineup_s, lineup_status, _ = await timed(client, "/lineup.json")
+            gzip = {"accept-encoding": "gzip"}
+            uncached_s, first, compressed = await timed(client, "/iptv/xmltv.xml", **gzip)
+            cached_s, again, _ = await timed(client, "/iptv/xmltv.xml", **gzip)
+    assert (lineup_status, first, again) == (200, 200, 200)
+    rss_growth = peak_rss_mb() - rss_seeded
+    xml = zlib.decompress(compressed, zlib.MAX_WBITS | 16)
+    programmes = xml.count(b"<programme ")
+
+    def verdict(ok: bool) -> str:
+        return "ok" if ok else "MISSED"
+
+    print(f"programmes:           {programmes} ({len(xml) / 1e6:.0f} MB of XML, "
+          f"{len(compressed) / 1e6:.1f} MB gzip)")  # fmt: skip
+    print(f"uncached XMLTV:       {uncached_s:.2f}s  (target <= 2 s: {verdict(uncached_s <= 2)})")
+    print(f"cached XMLTV (gzip):  {cached_s * 1000:.1f} ms  "
+          f"(target <= 20 ms: {verdict(cached_s <= 0.02)})")  # fmt: skip
+    print(f"lineup.json:          {lineup_s * 1000:.1f} ms  "
+          f"(target <= 50 ms: {verdict(lineup_s <= 0.05)})")  # fmt: skip
+    print(f"peak RSS increase:    {rss_growth:.0f} MB over the seeded database "
+          f"(target <= 150 MB: {verdict(rss_growth <= 150)})")  # fmt: skip
+    print(f"RSS at start:         {rss_before:.0f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--channels", type=int, default=1000)
+    parser.add_argument("--hours", type=int, default=48)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="exstreamtv-guide-") as work:
+        asyncio.run(run(args.channels, args.hours, Path(work)))
+
+
+if __name__ == "__main__":
+    main()

@@ -35,10 +35,11 @@ async def discover(request: Request, app: ContainerDep) -> dict[str, Any]:
 
 @router.get("/lineup.json")
 async def lineup(request: Request, app: ContainerDep) -> JSONResponse:
-    root = base_url(request, app.settings)
-    channels = await app.guide.lineup(GuideLinks(root))
+    links = GuideLinks(base_url(request, app.settings), token=request.query_params.get("token"))
+    channels = await app.guide.lineup(links)
     entries = [
-        hdhomerun.LineupEntry(c.number, c.name, f"{root}/auto/v{c.number}") for c in channels
+        hdhomerun.LineupEntry(c.number, c.name, f"{links.base_url}/auto/v{c.number}{links.query()}")
+        for c in channels
     ]
     return JSONResponse(hdhomerun.lineup_json(entries))
 

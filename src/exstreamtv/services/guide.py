@@ -182,9 +182,9 @@ class GuideService:
         version = self._changes.version
         channels = await self._enabled_channels()
         lineup = [self._guide_channel(c, links) for c in channels]
-        programmes = await self._programmes(channels, lineup)
+        programmes, unmatched = await self._programmes(channels, lineup)
         try:
-            await asyncio.to_thread(self._validate, lineup, programmes)
+            await asyncio.to_thread(self._validate, lineup, programmes, unmatched)
         except XMLTVValidationError as err:
             self._metrics.guide_validation_failures.labels(err.reason).inc()
             log.warning("guide refused: %s", err.message, extra={"channel": err.channel or "-"})
@@ -230,11 +230,31 @@ class GuideService:
                 document.ready.notify_all()
         self._metrics.guide_generation.observe(self._clock.monotonic() - started)
 
-    def _validate(self, lineup: list[GuideChannel], programmes: list[Programme]) -> None:
+    def _validate(
+        self, lineup: list[GuideChannel], programmes: list[Programme], unmatched: list[str]
+    ) -> None:
         self._check_lineup(lineup)
+        self._check_mismatch(lineup, unmatched)
         validate_guide(
             lineup, programmes, episode_num_required=self._settings.epg.episode_num_required
         )
+
+    def _check_mismatch(self, lineup: Sequence[GuideChannel], unmatched: list[str]) -> None:
+        """Refuse the guide when too many lineup.json channels have no guide data.
+
+        A channel with a schedule but no playout rows in the horizon (a failed or expired
+        build) has nothing real to show; Plex would map it to nothing. Channels without a
+        schedule are honestly offline and do not count.
+        """
+        threshold = self._settings.epg.plex_xmltv_mismatch_ratio_threshold
+        if lineup and len(unmatched) / len(lineup) > threshold:
+            shown = ", ".join(unmatched[:5]) + (" ..." if len(unmatched) > 5 else "")
+            raise XMLTVValidationError(
+                f"{len(unmatched)} of {len(lineup)} channels have a schedule but no guide data "
+                f"(channels {shown}); above the {threshold:.0%} mismatch threshold",
+                reason="lineup_mismatch",
+                channel=unmatched[0],
+            )
 
     def _check_lineup(self, lineup: Sequence[GuideChannel]) -> None:
         validate_guide(lineup, (), episode_num_required=False)
@@ -251,7 +271,9 @@ class GuideService:
 
     async def _programmes(
         self, channels: list[Channel], lineup: list[GuideChannel]
-    ) -> list[Programme]:
+    ) -> tuple[list[Programme], list[str]]:
+        """The programmes of every channel, and the numbers of channels that have a
+        schedule but no playout rows in the horizon."""
         now = self._clock.now()
         start, end = (
             now - timedelta(hours=1),
@@ -274,15 +296,18 @@ class GuideService:
         entries: dict[int, list[PlayoutEntry]],
         media: dict[int, GuideMedia],
         window: tuple[int, int],
-    ) -> list[Programme]:
+    ) -> tuple[list[Programme], list[str]]:
         start_ms, end_ms = window
         programmes: list[Programme] = []
+        unmatched: list[str] = []
         for channel, guide in zip(channels, lineup, strict=True):
             folded = programmes_from_entries(
                 guide.id, entries.get(channel.id, []), media, self._policy
             )
+            if not folded and channel.schedule_id is not None:
+                unmatched.append(guide.number)
             programmes.extend(folded or [_offline(guide.id, start_ms, end_ms, self._policy)])
-        return programmes
+        return programmes, unmatched
 
     def _guide_channel(self, channel: Channel, links: GuideLinks) -> GuideChannel:
         number = str(channel.number)

@@ -200,7 +200,7 @@ class PlayoutRepository:
         )  # fmt: skip
         found: dict[int, list[PlayoutEntry]] = {}
         kinds = _KINDS
-        for channel, start_ms, finish_ms, kind, *rest in rows.tuples():
+        for channel, start_ms, finish_ms, kind, *rest in rows:
             entries = found.get(channel)
             if entries is None:
                 entries = found[channel] = []

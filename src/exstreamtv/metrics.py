@@ -104,6 +104,28 @@ class Metrics:
             registry=r,
         )
 
+        self.ffmpeg_processes = Gauge(
+            "exstreamtv_ffmpeg_processes", "Streaming FFmpeg processes running.", registry=r
+        )
+        self.ffmpeg_spawn_refusals = Counter(
+            "exstreamtv_ffmpeg_spawn_refusals_total",
+            "FFmpeg spawns refused, by reason.",
+            ["reason"],
+            registry=r,
+        )
+        self.restarts = Counter(
+            "exstreamtv_channel_restarts_total",
+            "Channel restart requests, by reason and outcome (allowed or denied).",
+            ["reason", "outcome"],
+            registry=r,
+        )
+        self.breaker_state = Gauge(
+            "exstreamtv_channel_breaker_state",
+            "1 for the circuit breaker state each channel is in.",
+            ["channel", "state"],
+            registry=r,
+        )
+
     def render(self) -> bytes:
         """The text exposition format."""
         return generate_latest(self.registry)

@@ -18,17 +18,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import functools
 import os
 import signal
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from exstreamtv.errors import ProcessError
 
 _DRAIN_TIMEOUT = 2.0
+_PR_SET_PDEATHSIG = 1
 _READ_CHUNK = 64 * 1024
 _FFMPEG_PROGRAMS = frozenset({"ffmpeg", "ffprobe"})
 
@@ -84,12 +87,16 @@ class StderrTail:
             self._partial += piece[:room]
 
 
-async def start_process(argv: Sequence[str]) -> asyncio.subprocess.Process:
+async def start_process(
+    argv: Sequence[str], *, die_with_parent: bool = False
+) -> asyncio.subprocess.Process:
     """Start ``argv`` in its own process group with stdin closed and stdout/stderr piped.
 
-    The caller owns the process and must end it with ``stop_process_group`` (or read it to
-    its end and ``wait`` for it). Raises ``ProcessError`` when the executable is missing or
-    cannot be started.
+    With ``die_with_parent`` the kernel sends the child SIGKILL if this process dies (Linux
+    ``PR_SET_PDEATHSIG``), so a crashed server leaves no FFmpeg running. The caller owns
+    the process and must end it with ``stop_process_group`` (or read it to its end and
+    ``wait`` for it). Raises ``ProcessError`` when the executable is missing or cannot be
+    started.
     """
     if not argv:
         raise ProcessError("cannot start a process from an empty argv")
@@ -102,6 +109,7 @@ async def start_process(argv: Sequence[str]) -> asyncio.subprocess.Process:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
+            preexec_fn=_death_signal() if die_with_parent else None,
         )
     except FileNotFoundError as err:
         raise ProcessError(_not_found_message(argv[0])) from err
@@ -109,6 +117,25 @@ async def start_process(argv: Sequence[str]) -> asyncio.subprocess.Process:
         raise ProcessError(f"{argv[0]} is not executable") from err
     except OSError as err:
         raise ProcessError(f"{argv[0]} could not be started: {err.strerror}") from err
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)  # the C library already loaded in this process
+
+
+def _death_signal() -> Callable[[], None]:
+    """A pre-exec hook for the child: SIGKILL it when the parent dies.
+
+    The prctl function is looked up here, in the parent, so the child runs one foreign call
+    between fork and exec and nothing else.
+    """
+    prctl = _libc().prctl
+
+    def hook() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+    return hook
 
 
 async def stop_process_group(proc: asyncio.subprocess.Process, *, grace: float = 2.0) -> None:

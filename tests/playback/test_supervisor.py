@@ -1,0 +1,189 @@
+"""The supervisor on real processes: the cap, process groups, crash clean-up, dying with
+the server, the restart path and the watchdog."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from exstreamtv.errors import LimitReached
+from exstreamtv.metrics import Metrics
+from exstreamtv.playback.restarts import BreakerState
+from exstreamtv.playback.supervisor import Supervisor
+
+FFMPEG_FOREVER = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-re",
+                  "-f", "lavfi", "-i", "anullsrc", "-f", "null", "-"]  # fmt: skip
+
+
+class StepClock:
+    def __init__(self) -> None:
+        self.seconds = 1000.0
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.seconds, UTC)
+
+    def monotonic(self) -> float:
+        return self.seconds
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.fixture
+async def supervisor(tmp_path: Path) -> AsyncIterator[Supervisor]:
+    found = Supervisor(
+        max_processes=2, clock=StepClock(), metrics=Metrics(), registry=tmp_path / "ffmpeg.pids"
+    )
+    await found.start()
+    try:
+        yield found
+    finally:
+        await found.close()
+
+
+def sample(supervisor: Supervisor, name: str, **labels: str) -> float:
+    return supervisor._metrics.registry.get_sample_value(name, labels) or 0.0
+
+
+async def test_spawns_beyond_the_cap_are_refused_with_a_reason(supervisor: Supervisor) -> None:
+    first = await supervisor.spawn("1", FFMPEG_FOREVER, purpose="item")
+    await supervisor.spawn("2", FFMPEG_FOREVER, purpose="item")
+    assert supervisor.pool_pressure == 1.0
+    with pytest.raises(LimitReached, match=r"cap reached \(2/2\); channel 3"):
+        await supervisor.spawn("3", FFMPEG_FOREVER, purpose="item")
+    assert sample(supervisor, "exstreamtv_ffmpeg_spawn_refusals_total", reason="cap") == 1
+    await supervisor.stop(first)
+    await supervisor.spawn("3", FFMPEG_FOREVER, purpose="item")
+    assert supervisor.process_count == 2
+
+
+async def test_stop_ends_the_whole_group_and_updates_the_registry(
+    supervisor: Supervisor, tmp_path: Path
+) -> None:
+    managed = await supervisor.spawn("1", FFMPEG_FOREVER, purpose="item")
+    assert (tmp_path / "ffmpeg.pids").read_text().split() == [str(managed.pid)]
+    await supervisor.stop(managed)
+    assert not alive(managed.pid)
+    assert (tmp_path / "ffmpeg.pids").read_text() == ""
+    assert sample(supervisor, "exstreamtv_ffmpeg_processes") == 0
+
+
+async def test_close_stops_every_process(tmp_path: Path) -> None:
+    supervisor = Supervisor(max_processes=4, clock=StepClock(), metrics=Metrics(),
+                            registry=tmp_path / "p")  # fmt: skip
+    await supervisor.start()
+    pids = [(await supervisor.spawn(str(n), FFMPEG_FOREVER, purpose="item")).pid for n in range(3)]
+    await supervisor.close()
+    assert not any(alive(pid) for pid in pids)
+
+
+@pytest.fixture
+def orphan() -> subprocess.Popen[bytes]:
+    """An FFmpeg in its own group, as a crashed server would have left it."""
+    return subprocess.Popen(FFMPEG_FOREVER, start_new_session=True)
+
+
+async def test_groups_left_by_a_crash_are_killed_on_the_next_start(
+    tmp_path: Path, orphan: subprocess.Popen[bytes]
+) -> None:
+    registry = tmp_path / "ffmpeg.pids"
+    registry.write_text(f"{orphan.pid}\n{os.getpid()}\n")  # ours is no ffmpeg: left alone
+    supervisor = Supervisor(max_processes=2, clock=StepClock(), metrics=Metrics(),
+                            registry=registry)  # fmt: skip
+    try:
+        assert await supervisor.start() == 1
+        assert orphan.wait(timeout=10) == -signal.SIGKILL
+        assert registry.read_text() == ""
+    finally:
+        await supervisor.close()
+
+
+def test_processes_die_with_a_killed_server(tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        """
+        import asyncio, sys
+        from exstreamtv.ffmpeg.process import start_process
+        async def main():
+            child = await start_process(sys.argv[1:], die_with_parent=True)
+            print(child.pid, flush=True)
+            await asyncio.sleep(60)
+        asyncio.run(main())
+        """
+    )
+    with subprocess.Popen([sys.executable, "-c", script, *FFMPEG_FOREVER],
+                          stdout=subprocess.PIPE, text=True) as server:  # fmt: skip
+        assert server.stdout is not None
+        child = int(server.stdout.readline())
+        assert alive(child)
+        server.kill()  # SIGKILL: no clean-up code runs in the server
+        server.wait(timeout=10)
+    for _ in range(200):
+        if not alive(child):
+            break
+        subprocess.run(["sleep", "0.05"], check=True)
+    assert not alive(child)
+
+
+async def test_restart_path_applies_cooldown_and_counts(supervisor: Supervisor) -> None:
+    assert supervisor.restart("5", "crash").allowed
+    denied = supervisor.restart("5", "crash")
+    assert (denied.allowed, denied.reason) == (False, "channel cooldown")
+    assert sample(supervisor, "exstreamtv_channel_restarts_total", reason="crash",
+                  outcome="denied") == 1  # fmt: skip
+    assert supervisor.restart_velocity == 1.0
+
+
+async def test_five_failures_open_the_breaker_and_the_gauge_shows_it(
+    supervisor: Supervisor,
+) -> None:
+    for _ in range(5):
+        supervisor.record_failure("7")
+    assert supervisor.breaker_state("7") is BreakerState.OPEN
+    assert sample(supervisor, "exstreamtv_channel_breaker_state", channel="7", state="open") == 1
+    assert not supervisor.restart("7", "crash").allowed
+
+
+async def test_watchdog_restarts_a_silent_channel_once_per_silence(tmp_path: Path) -> None:
+    clock = StepClock()
+    supervisor = Supervisor(max_processes=2, clock=clock, metrics=Metrics(),
+                            registry=tmp_path / "p", watchdog_timeout=30.0)  # fmt: skip
+    stalled: list[str] = []
+
+    async def on_stall(channel: str) -> None:
+        stalled.append(channel)
+
+    supervisor.watch("4", on_stall)
+    supervisor.watch("5", on_stall)
+    clock.seconds += 20
+    supervisor.heartbeat("5")
+    clock.seconds += 11
+    assert await supervisor.check_stalls() == ["4"]
+    assert await supervisor.check_stalls() == []
+    clock.seconds += 25  # channel 5 now silent for 36 s; channel 4 restarted 25 s ago
+    assert await supervisor.check_stalls() == ["5"]
+    assert stalled == ["4", "5"]
+    supervisor.unwatch("4")
+    clock.seconds += 100
+    assert await supervisor.check_stalls() == ["5"]
+
+
+async def test_stderr_is_kept_in_a_bounded_tail(supervisor: Supervisor) -> None:
+    noisy = [sys.executable, "-c", "import sys\nfor n in range(5000): print(n, file=sys.stderr)"]
+    managed = await supervisor.spawn("1", noisy, purpose="item")
+    await supervisor.reap(managed)
+    lines = managed.stderr.text().splitlines()
+    assert len(lines) == 100 and lines[-1] == "4999"
+    await asyncio.sleep(0)

@@ -40,8 +40,10 @@ def episode(show: str, number: int, title: str | None = None) -> MediaMetadata:
     )
 
 
-def movie(title: str, **fields: object) -> MediaMetadata:
-    return MediaMetadata(MediaKind.MOVIE, title, **fields)  # type: ignore[arg-type]
+def movie(
+    title: str, *, year: int | None = None, plot: str | None = None, genres: tuple[str, ...] = ()
+) -> MediaMetadata:
+    return MediaMetadata(MediaKind.MOVIE, title, year=year, plot=plot, genres=genres)
 
 
 async def add_media(
@@ -103,9 +105,11 @@ def parse_guide(document: bytes) -> tuple[dict[str, list[str]], list[GuideProgra
     }
     programmes = [
         GuideProgramme(
-            str(p.get("channel")), str(p.get("start")), str(p.get("stop")),
+            str(p.get("channel")),
+            str(p.get("start")),
+            str(p.get("stop")),
             str(p.findtext("title")),
-        )  # fmt: skip
+        )
         for p in root.findall("programme")
     ]
     return channels, programmes

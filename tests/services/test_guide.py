@@ -52,7 +52,10 @@ async def test_guide_programmes_are_the_stored_playout_rows_grouped_for_the_guid
 
     channels, programmes = parse_guide(await read(await clocked.guide.xmltv(LINKS)))
 
-    assert channels == {"ch1.exstreamtv": ["Channel 1", "1"], "ch2.exstreamtv": ["Channel 2.1", "2.1"]}
+    assert channels == {
+        "ch1.exstreamtv": ["Channel 1", "1"],
+        "ch2.exstreamtv": ["Channel 2.1", "2.1"],
+    }
     for channel in (shows, movies):
         listed = await clocked.playouts.entries(
             channel.number, T0 - timedelta(hours=1), T0 + timedelta(hours=2)
@@ -202,4 +205,3 @@ async def test_a_lineup_of_hostile_names_and_titles_passes_tv_validate_file(
     assert names[1] == HOSTILE[1]  # emoji and RTL survive
     assert names[2] == "Control chars"  # forbidden characters are stripped
     assert {p.title for p in programmes} == {HOSTILE[0], HOSTILE[1], "Control chars", HOSTILE[3]}
-

@@ -81,7 +81,12 @@ async def test_lineup_json_lists_enabled_channels_with_plain_tune_urls(
     assert response.status_code == 200
     assert response.json() == [
         {"GuideNumber": "2", "GuideName": "Shows", "URL": "http://test/auto/v2", "HD": 1},
-        {"GuideNumber": "5.1", "GuideName": "Movies & More", "URL": "http://test/auto/v5.1", "HD": 1},
+        {
+            "GuideNumber": "5.1",
+            "GuideName": "Movies & More",
+            "URL": "http://test/auto/v5.1",
+            "HD": 1,
+        },
     ]
 
 
@@ -160,10 +165,10 @@ async def test_a_configured_device_id_overrides_the_stored_one(
     async with open_container(make_settings()) as container:
         stored = await container.device.ensure()
     assert stored != "12345674"
-    async with open_container(make_settings(hdhomerun={"device_id": "12345674"})) as container:
-        async with open_client(container) as client:
-            discovered = (await client.get("/discover.json")).json()["DeviceID"]
-            root = SafeET.fromstring((await client.get("/device.xml")).content)
+    configured = make_settings(hdhomerun={"device_id": "12345674"})
+    async with open_container(configured) as container, open_client(container) as client:
+        discovered = (await client.get("/discover.json")).json()["DeviceID"]
+        root = SafeET.fromstring((await client.get("/device.xml")).content)
     assert discovered == "12345674"
     assert root.findtext(f"{UPNP}device/{UPNP}serialNumber") == "12345674"
 
@@ -219,9 +224,7 @@ async def test_a_disabled_channel_cannot_be_tuned(dvr: httpx.AsyncClient) -> Non
 
 
 @pytest.mark.parametrize("tuner_index", ["3", "4", "99"])
-async def test_a_tuner_index_out_of_range_is_404(
-    dvr: httpx.AsyncClient, tuner_index: str
-) -> None:
+async def test_a_tuner_index_out_of_range_is_404(dvr: httpx.AsyncClient, tuner_index: str) -> None:
     await add_channel(dvr, "1", "One")
 
     body = assert_problem(await dvr.get(f"/tuner{tuner_index}/v1"), 404)

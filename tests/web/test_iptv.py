@@ -106,9 +106,9 @@ async def test_disabled_channels_are_left_out_of_the_playlist(player: httpx.Asyn
     await add_channel(player, "1", "On")
     await add_channel(player, "2", "Off", enabled=False)
 
-    assert [line.rsplit(",", 1)[1] for line in extinf_lines((await player.get("/iptv.m3u")).text)] == [
-        "On"
-    ]
+    lines = extinf_lines((await player.get("/iptv.m3u")).text)
+
+    assert [line.rsplit(",", 1)[1] for line in lines] == ["On"]
 
 
 async def test_a_real_parser_reads_the_playlist_and_its_ids_are_the_guide_ids(
@@ -152,6 +152,25 @@ async def test_access_token_is_required_and_carried_into_every_url(
     assert icons == ["http://test/iptv/logos/1.png?token=s3cret"]
 
 
+async def test_a_token_with_url_syntax_in_it_is_encoded_so_the_listed_urls_work(
+    make_settings: SettingsFactory,
+) -> None:
+    token = "a&b=c d/é"
+    settings = make_settings(server={"access_token": token}, playout={"horizon_hours": 2})
+    async with open_container(settings) as container, open_client(container) as client:
+        await on_air(container, "1", [movie("Film")])
+        text = (await client.get("/iptv.m3u", params={"token": token})).text
+        guide_url, _, logo_url, stream_url = urls_in(text)
+        guide = await client.get(guide_url)
+        logo = await client.get(logo_url)
+        stream = await client.get(stream_url)
+
+    assert stream_url == "http://test/iptv/channel/1.ts?token=a%26b%3Dc+d%2F%C3%A9"
+    assert guide.status_code == 200
+    assert logo.content.startswith(PNG_SIGNATURE)
+    assert assert_problem(stream, 503)["type"] == "urn:exstreamtv:problem:source-unavailable"
+
+
 async def test_a_token_sent_when_none_is_configured_is_not_copied_into_the_playlist(
     player: httpx.AsyncClient,
 ) -> None:
@@ -179,14 +198,21 @@ async def test_guide_programmes_are_the_playout_entries_the_api_lists(
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/xml; charset=utf-8"
     channels, programmes = parse_guide(response.content)
-    assert channels == {
-        f"ch{c['id']}.exstreamtv": [c["name"], c["number"]] for c in channel_list
+    assert channels == {f"ch{c['id']}.exstreamtv": [c["name"], c["number"]] for c in channel_list}
+    window = {
+        "from": (T0 - timedelta(hours=1)).isoformat(),
+        "to": (T0 + timedelta(hours=2)).isoformat(),
     }
-    window = {"from": (T0 - timedelta(hours=1)).isoformat(), "to": (T0 + timedelta(hours=2)).isoformat()}
     for channel in channel_list:
-        entries = (await player.get(f"/api/channels/{channel['number']}/playout", params=window)).json()
+        entries = (
+            await player.get(f"/api/channels/{channel['number']}/playout", params=window)
+        ).json()
         expected = [
-            (stamp(group[0]["start"]), stamp(group[-1]["finish"]), group[0]["show"] or group[0]["title"])
+            (
+                stamp(group[0]["start"]),
+                stamp(group[-1]["finish"]),
+                group[0]["show"] or group[0]["title"],
+            )
             for group in (list(g) for _, g in groupby(entries, lambda e: e["guide_group"]))
         ]
         guide_id = f"ch{channel['id']}.exstreamtv"
@@ -226,8 +252,8 @@ async def test_a_lineup_of_hostile_channel_names_and_titles_still_validates(
     tv: Container, player: httpx.AsyncClient, tmp_path: Path
 ) -> None:
     for index, text in enumerate(HOSTILE, start=1):
-        ids = [movie(text, plot=text, genres=(text,)), episode(text, 1, title=text)]
-        await on_air(tv, str(index), ids, name=f"{index} {text}")
+        media = [movie(text, plot=text, genres=(text,)), episode(text, 1, title=text)]
+        await on_air(tv, str(index), media, name=f"{index} {text}")
 
     document = (await player.get("/iptv/xmltv.xml")).content
     text = (await player.get("/iptv/channels.m3u")).text
@@ -277,6 +303,18 @@ async def test_guide_has_validators_and_answers_304_when_unchanged(
     other = await player.get("/iptv/xmltv.xml", headers={"If-None-Match": '"something-else"'})
     assert other.status_code == 200
     assert other.content == first.content
+
+
+@pytest.mark.parametrize("form", ["W/{etag}", '"other", {etag}', "*"])
+async def test_if_none_match_takes_weak_tags_lists_and_a_wildcard(
+    tv: Container, player: httpx.AsyncClient, form: str
+) -> None:
+    await on_air(tv, "1", [movie("Film")])
+    etag = (await player.get("/xmltv.xml")).headers["etag"]
+
+    again = await player.get("/xmltv.xml", headers={"If-None-Match": form.format(etag=etag)})
+
+    assert again.status_code == 304
 
 
 async def test_rebuilding_a_playout_changes_the_etag(
@@ -413,7 +451,8 @@ async def test_an_uploaded_logo_in_the_logos_folder_is_served(
 
 
 @pytest.mark.parametrize(
-    "logo", ["../../etc/passwd", "/etc/passwd", "../secret.png", "link.png", "../../../../etc/hostname"]
+    "logo",
+    ["../../etc/passwd", "/etc/passwd", "../secret.png", "link.png", "../../../../etc/hostname"],
 )
 async def test_a_logo_path_outside_the_logos_folder_is_never_served(
     tv: Container, player: httpx.AsyncClient, logo: str
@@ -537,9 +576,7 @@ async def test_stream_urls_answer_a_documented_503_and_free_the_tuner(
 
 
 @pytest.mark.parametrize("suffix", ["ts", "m3u8"])
-async def test_stream_urls_check_the_channel_first(
-    player: httpx.AsyncClient, suffix: str
-) -> None:
+async def test_stream_urls_check_the_channel_first(player: httpx.AsyncClient, suffix: str) -> None:
     await add_channel(player, "2", "Off", enabled=False)
 
     assert_problem(await player.get(f"/iptv/channel/9.{suffix}"), 404)

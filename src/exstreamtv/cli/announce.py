@@ -9,13 +9,12 @@ multicast, since nothing on the LAN could reach it anyway. A server on the LAN a
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
-import socket
 from collections.abc import AsyncIterator, Awaitable
 
 from exstreamtv.discovery.hdhomerun_udp import HdhomerunDiscovery
 from exstreamtv.discovery.ssdp import SsdpResponder
+from exstreamtv.network import listen_url
 from exstreamtv.services.container import Container
 
 log = logging.getLogger(__name__)
@@ -23,25 +22,7 @@ log = logging.getLogger(__name__)
 
 def advertised_base_url(container: Container) -> str:
     """The URL to announce: ``server.base_url``, else this machine's address and port."""
-    server = container.settings.server
-    if server.base_url:
-        return server.base_url
-    host = server.host
-    if container.settings.is_loopback_only:
-        host = "127.0.0.1"
-    elif host in ("0.0.0.0", "::", ""):  # noqa: S104 - comparing, not binding
-        host = _primary_address()
-    return f"http://{host}:{server.port}"
-
-
-def _primary_address() -> str:
-    """A non-loopback IPv4 address of this host from the resolver, else 127.0.0.1."""
-    with contextlib.suppress(OSError):
-        for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
-            address = str(info[4][0])
-            if not ipaddress.ip_address(address).is_loopback:
-                return address
-    return "127.0.0.1"
+    return container.settings.server.base_url or listen_url(container.settings)
 
 
 @contextlib.asynccontextmanager

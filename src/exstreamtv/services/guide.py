@@ -153,8 +153,14 @@ class GuideService:
         return [self._guide_channel(c, links) for c in await self._enabled_channels()]
 
     async def m3u(self, links: GuideLinks) -> str:
+        """The playlist; raises (and counts) :class:`XMLTVValidationError` for an invalid
+        lineup, as the guide would."""
         channels = await self.lineup(links)
-        self._check_lineup(channels)
+        try:
+            self._check_lineup(channels)
+        except XMLTVValidationError as err:
+            self._refused(err)
+            raise
         return render_m3u(channels, guide_url=links.guide)
 
     async def xmltv(self, links: GuideLinks) -> GuideDocument:
@@ -186,8 +192,7 @@ class GuideService:
         try:
             await asyncio.to_thread(self._validate, lineup, programmes, unmatched)
         except XMLTVValidationError as err:
-            self._metrics.guide_validation_failures.labels(err.reason).inc()
-            log.warning("guide refused: %s", err.message, extra={"channel": err.channel or "-"})
+            self._refused(err)
             raise
         now = self._clock.now()
         document = GuideDocument(
@@ -198,6 +203,10 @@ class GuideService:
         task = asyncio.create_task(self._render(document, lineup, programmes))
         task.add_done_callback(lambda t: None if t.cancelled() else t.exception())
         return document
+
+    def _refused(self, err: XMLTVValidationError) -> None:
+        self._metrics.guide_validation_failures.labels(err.reason).inc()
+        log.warning("guide refused: %s", err.message, extra={"channel": err.channel or "-"})
 
     def _remember(self, links: GuideLinks, document: GuideDocument) -> None:
         self._cache[links] = document

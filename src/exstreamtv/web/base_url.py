@@ -15,6 +15,7 @@ import re
 from fastapi import Request
 
 from exstreamtv.config import Settings
+from exstreamtv.network import listen_url
 
 _HOST = re.compile(r"(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253})(?::[0-9]{1,5})?")
 _PREFIX = re.compile(r"(?:/[A-Za-z0-9._~-]+)*")
@@ -45,7 +46,7 @@ def base_url(request: Request, settings: Settings) -> str:
     if scheme not in ("http", "https"):
         scheme = "http"
     if not _HOST.fullmatch(host):
-        host = f"{settings.server.host}:{settings.server.port}"
+        return listen_url(settings) + (prefix if _PREFIX.fullmatch(prefix) else "")
     if not _PREFIX.fullmatch(prefix):
         prefix = ""
     return f"{scheme}://{host}{prefix}"

@@ -12,7 +12,15 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Generic, Self, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from exstreamtv.domain.channels import Channel, ChannelNumber
 from exstreamtv.domain.collections import Collection, CollectionKind, SmartQuery
@@ -24,7 +32,9 @@ from exstreamtv.store.channels import ChannelFields
 
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+# Names are shown in guides and DVRs: surrounding blanks are dropped, and a blank name
+# (which would make the whole guide invalid) is refused here, naming the field.
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 ShortText = Annotated[str, Field(max_length=200)]
 Year = Annotated[int, Field(ge=0, le=9999)]
 Number = Annotated[int, Field(ge=0, le=99_999)]

@@ -14,9 +14,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from exstreamtv.domain.channels import ChannelNumber
 from exstreamtv.errors import NotFound
 from exstreamtv.formats import hdhomerun
-from exstreamtv.services.guide import GuideLinks
 from exstreamtv.web.base_url import base_url
 from exstreamtv.web.deps import ContainerDep, require_access_token
+from exstreamtv.web.routes.iptv import links as iptv_links
 
 router = APIRouter(tags=["hdhomerun"], dependencies=[Depends(require_access_token)])
 
@@ -35,7 +35,7 @@ async def discover(request: Request, app: ContainerDep) -> dict[str, Any]:
 
 @router.get("/lineup.json")
 async def lineup(request: Request, app: ContainerDep) -> JSONResponse:
-    links = GuideLinks(base_url(request, app.settings), token=request.query_params.get("token"))
+    links = iptv_links(request, app)
     channels = await app.guide.lineup(links)
     entries = [
         hdhomerun.LineupEntry(c.number, c.name, f"{links.base_url}/auto/v{c.number}{links.query()}")

@@ -53,12 +53,22 @@ async def guide(request: Request, app: ContainerDep) -> Response:
         "Cache-Control": f"max-age={int(app.settings.epg.cache_ttl_sec)}",
         "Vary": "Accept-Encoding",
     }
-    if request.headers.get("if-none-match") == document.etag:
+    if _none_match(request.headers.get("if-none-match"), document.etag):
         return Response(status_code=304, headers=headers)
     if "gzip" in request.headers.get("accept-encoding", ""):
         headers["Content-Encoding"] = "gzip"
         return StreamingResponse(_gzip(document), media_type=XML_TYPE, headers=headers)
     return StreamingResponse(document.plain_stream(), media_type=XML_TYPE, headers=headers)
+
+
+def _none_match(header: str | None, etag: str) -> bool:
+    """``If-None-Match`` holds ``etag``: ``*`` or a list of tags, compared weakly (RFC 9110
+    section 13.1.2), so a cache that sends ``W/"…"`` or several tags still gets a 304."""
+    if header is None:
+        return False
+    if header.strip() == "*":
+        return True
+    return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
 
 
 async def _gzip(document: GuideDocument) -> AsyncIterator[bytes]:

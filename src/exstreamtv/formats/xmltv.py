@@ -241,9 +241,10 @@ class _Lines:
 
 
 def _line(tag: str, value: str) -> str:
-    text = _text(value)
-    if not text.strip() and tag != "title":
+    # Blank is judged on the shown text, before escaping turns a lone CR into "&#13;".
+    if not _clean(value).strip() and tag != "title":
         return ""
+    text = _text(value)
     if tag == "icon":
         return f'    <icon src="{_attr(value)}"/>\n'
     if tag == "rating":

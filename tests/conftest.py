@@ -13,12 +13,19 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from exstreamtv.config import Settings
 from exstreamtv.services.container import Container, open_container
 from tests.seeding import ManualClock
 from tests.support import PG_BIN, PostgresCluster, build_settings, make_clip
+
+# CI runs the property tests on a fixed, reproducible set of examples; locally every run
+# explores new ones.
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from ipytv import playlist  # type: ignore[import-untyped]  # no stubs or py.typ
 
 from exstreamtv.domain.channels import ChannelNumber
 from exstreamtv.services.container import Container, open_container, start_up
+from exstreamtv.services.streaming import StreamingService, UnavailableSource
 from exstreamtv.store.channels import ChannelFields
 from exstreamtv.web.app import create_app
 from tests.lineups import HOSTILE, episode, movie, on_air, parse_guide, tv_validate
@@ -34,9 +35,14 @@ FAILURES = "exstreamtv_guide_validation_failures_total"
 
 @pytest.fixture
 async def tv(make_settings: SettingsFactory) -> AsyncIterator[Container]:
-    """A container (SQLite) with a 2 h horizon on a clock that stands at ``T0``."""
+    """A container (SQLite) with a 2 h horizon on a clock that stands at ``T0``, whose
+    stream source refuses every tune (no FFmpeg: these tests are about URLs and answers)."""
     settings = make_settings(playout={"horizon_hours": 2})
     async with open_container(settings, clock=ManualClock()) as opened:
+        refusing = StreamingService(
+            opened.channels, opened.streaming.tuners, UnavailableSource(), opened.metrics
+        )
+        object.__setattr__(opened, "streaming", refusing)  # the container is frozen
         yield opened
 
 
@@ -376,19 +382,18 @@ async def test_no_enabled_channels_is_a_503_with_retry_after(
     assert await failures(player, "no_channels") == 1
 
 
-async def test_a_blank_channel_name_is_a_503_naming_the_channel(
+async def test_a_blank_channel_name_is_refused_by_the_api_and_an_empty_one_is_a_503(
     tv: Container, player: httpx.AsyncClient
 ) -> None:
     await add_channel(player, "1", "Fine")
-    await add_channel(player, "2", "   ")  # the API accepts it; the guide must not
+    blank = await player.post("/api/channels", json={"number": "2", "name": "   "})
+    assert blank.status_code == 422 and "name" in blank.text  # the API refuses a blank name
     await tv.channels.create(ChannelFields(ChannelNumber(3), ""))  # only the store allows ""
 
-    body = assert_refused(await player.get("/iptv/xmltv.xml"), "empty_channel_name", "2")
+    body = assert_refused(await player.get("/iptv/xmltv.xml"), "empty_channel_name", "3")
 
-    assert "channel 2" in body["detail"]
-    assert_refused(await player.get("/iptv/channels.m3u"), "empty_channel_name", "2")
-    await player.delete("/api/channels/2")
-    assert_refused(await player.get("/xmltv.xml"), "empty_channel_name", "3")
+    assert "channel 3" in body["detail"]
+    assert_refused(await player.get("/iptv/channels.m3u"), "empty_channel_name", "3")
     assert await failures(player, "empty_channel_name") >= 2
 
 

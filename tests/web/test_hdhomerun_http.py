@@ -16,6 +16,7 @@ import pytest
 from exstreamtv.formats.hdhomerun import device_id_valid, device_udn
 from exstreamtv.services.container import Container, open_container
 from exstreamtv.services.device import STATE_KEY
+from exstreamtv.services.streaming import StreamingService, UnavailableSource
 from exstreamtv.store.app_state import AppStateRepository
 from exstreamtv.store.database import transaction
 from tests.support import build_settings
@@ -27,9 +28,14 @@ UPNP = "{urn:schemas-upnp-org:device-1-0}"
 
 @pytest.fixture
 async def tuner(make_settings: SettingsFactory) -> AsyncIterator[Container]:
-    """A container with three tuners and a friendly name of its own."""
+    """A container with three tuners and a friendly name of its own, whose stream source
+    refuses every tune (these tests are about the answers around the stream)."""
     settings = make_settings(hdhomerun={"tuner_count": 3, "friendly_name": "Living Room"})
     async with open_container(settings) as opened:
+        refusing = StreamingService(
+            opened.channels, opened.streaming.tuners, UnavailableSource(), opened.metrics
+        )
+        object.__setattr__(opened, "streaming", refusing)  # the container is frozen
         yield opened
 
 

@@ -164,6 +164,10 @@ async def test_a_token_with_url_syntax_in_it_is_encoded_so_the_listed_urls_work(
     token = "a&b=c d/é"
     settings = make_settings(server={"access_token": token}, playout={"horizon_hours": 2})
     async with open_container(settings) as container, open_client(container) as client:
+        refusing = StreamingService(
+            container.channels, container.streaming.tuners, UnavailableSource(), container.metrics
+        )
+        object.__setattr__(container, "streaming", refusing)  # no FFmpeg: a 503 is enough
         await on_air(container, "1", [movie("Film")])
         text = (await client.get("/iptv.m3u", params={"token": token})).text
         guide_url, _, logo_url, stream_url = urls_in(text)

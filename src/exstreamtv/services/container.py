@@ -11,6 +11,7 @@ import logging
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -19,9 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from exstreamtv.clock import Clock, SystemClock
 from exstreamtv.config import Settings
+from exstreamtv.domain.channels import ChannelNumber
+from exstreamtv.domain.playout import NowPlaying
 from exstreamtv.errors import DataDirError
 from exstreamtv.logs import SecretRedactor
 from exstreamtv.metrics import Metrics
+from exstreamtv.playback.channels import LiveChannels
+from exstreamtv.playback.supervisor import Supervisor
 from exstreamtv.playback.tuners import TunerPool
 from exstreamtv.services.admin_key import AdminKeys
 from exstreamtv.services.catalog import CatalogService
@@ -36,7 +41,7 @@ from exstreamtv.services.logos import LogoService
 from exstreamtv.services.playout_extender import PlayoutExtender
 from exstreamtv.services.playouts import PlayoutService
 from exstreamtv.services.schedules import ScheduleService
-from exstreamtv.services.streaming import StreamingService, UnavailableSource
+from exstreamtv.services.streaming import StreamingService
 from exstreamtv.store.database import create_engine, session_factory, transaction, upgrade_schema
 from exstreamtv.store.libraries import LibraryRepository
 
@@ -65,6 +70,8 @@ class Container:
     streaming: StreamingService
     logos: LogoService
     demo: DemoSetup
+    supervisor: Supervisor
+    live: LiveChannels
 
 
 def prepare_data_dir(path: Path) -> Path:
@@ -101,7 +108,11 @@ async def open_container(
     redactor: SecretRedactor | None = None,
 ) -> AsyncIterator[Container]:
     """Build the container, apply migrations, yield it, then close everything (the
-    playout extender, if :func:`start_up` started it, is stopped and awaited)."""
+    playout extender, if :func:`start_up` started it, is stopped and awaited; every live
+    channel and its FFmpeg is stopped before the database goes away).
+
+    The FFmpeg supervisor starts here (it first kills process groups a crashed previous run
+    left behind, listed in ``<data_dir>/ffmpeg.pids``)."""
     prepare_data_dir(settings.data_dir)
     redactor = redactor or SecretRedactor()
     redactor.register(secrets_of(settings))
@@ -119,6 +130,24 @@ async def open_container(
         playouts = PlayoutService(sessions, settings, clock, metrics, locks, changes=changes)
         schedules = ScheduleService(sessions, clock, playouts)
         extender = PlayoutExtender(playouts)
+        supervisor = Supervisor(
+            max_processes=settings.ffmpeg.max_processes,
+            clock=clock,
+            metrics=metrics,
+            registry=settings.data_dir / "ffmpeg.pids",
+        )
+
+        async def now_playing(number: ChannelNumber, at: datetime) -> NowPlaying | None:
+            on_air = await playouts.now(number, at)
+            return on_air.playing if on_air is not None else None
+
+        live = LiveChannels(
+            supervisor,
+            clock,
+            now=now_playing,
+            item=catalog.item,
+            ffmpeg=settings.ffmpeg.ffmpeg_path,
+        )
         container = Container(
             settings=settings,
             clock=clock,
@@ -136,16 +165,21 @@ async def open_container(
             guide=GuideService(sessions, settings, clock, metrics, changes),
             device=DeviceIdentity(sessions, settings),
             streaming=StreamingService(
-                channels, TunerPool(settings.hdhomerun.tuner_count), UnavailableSource(), metrics
+                channels, TunerPool(settings.hdhomerun.tuner_count), live, metrics
             ),
             logos=LogoService(settings),
             demo=DemoSetup(
                 settings, libraries, catalog, channels, schedules=schedules, playouts=playouts
             ),
+            supervisor=supervisor,
+            live=live,
         )
+        await supervisor.start()
         try:
             yield container
         finally:
+            await live.close()
+            await supervisor.close()
             await extender.stop()
             await libraries.close()
     finally:

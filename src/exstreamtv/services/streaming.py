@@ -4,9 +4,10 @@ The tuner is taken *before* any byte is sent, so a refusal is a proper HTTP answ
 for an unknown or disabled channel, 503 + ``X-HDHomeRun-Error: 805`` when every tuner is
 busy), and it is given back when the viewer goes away, however the response ends.
 
-The stream itself comes from a :class:`StreamSource`. Until the live pipeline is in place
-the server uses :class:`UnavailableSource`, which answers every tune with a documented
-503 ("live streaming is not available yet") after the channel and tuner checks.
+The stream itself comes from a :class:`StreamSource`: the server uses
+``exstreamtv.playback.channels.LiveChannels`` (one shared producer per channel).
+:class:`UnavailableSource` answers every tune with a documented 503 after the channel and
+tuner checks; tests use it where no FFmpeg should run.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class StreamSource(Protocol):
 
 
 class UnavailableSource:
-    """The stand-in until live streaming lands: every tune is a clear 503."""
+    """A source that refuses every tune with a clear 503 (a stand-in for tests)."""
 
     async def open(self, channel: Channel, *, hls: bool) -> AsyncIterator[bytes]:
         raise SourceUnavailable(

@@ -1,0 +1,111 @@
+"""Live channels: the stream source behind tuning, one shared :class:`ChannelSession` each.
+
+``LiveChannels`` satisfies ``exstreamtv.services.streaming.StreamSource`` structurally (this
+layer may not import the services). A session is created and registered with no ``await``
+in between, so two viewers tuning at once share one producer; it removes itself when it
+stops (idle timeout, or :meth:`close`).
+
+What is on comes from two injected lookups (the services layer wires them to
+``PlayoutService.now`` and ``CatalogService.item``); :func:`schedule_lookup` turns them into
+the session's ``what_plays``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+
+from exstreamtv.clock import Clock
+from exstreamtv.domain.channels import Channel, ChannelNumber
+from exstreamtv.domain.media import MediaItem
+from exstreamtv.domain.playout import NowPlaying
+from exstreamtv.domain.profiles import DEFAULT_PROFILE, StreamProfile
+from exstreamtv.errors import NotFound, SourceUnavailable
+from exstreamtv.playback.session import ChannelSession, Segment, WhatPlays
+from exstreamtv.playback.supervisor import Supervisor
+
+OFFLINE_MS = 30_000  # an offline slate with no known end is re-asked this often
+
+NowLookup = Callable[[ChannelNumber, datetime], Awaitable[NowPlaying | None]]
+ItemLookup = Callable[[int], Awaitable[MediaItem]]
+
+
+def schedule_lookup(channel: Channel, now: NowLookup, item: ItemLookup) -> WhatPlays:
+    """``what_plays`` for ``channel``: the entry on air at a moment, joined at its offset.
+
+    Nothing scheduled (or an offline entry) is an offline slate; an item that no longer
+    exists is a slate too (the session shows the error slate for a missing file itself).
+    """
+
+    async def what_plays(at: datetime) -> Segment:
+        playing = await now(channel.number, at)
+        if playing is None:
+            return Segment(None, 0, OFFLINE_MS, channel.name, "Off the air")
+        remaining = max(1, playing.entry.finish_ms - playing.entry.start_ms - playing.offset_ms)
+        if playing.entry.media_id is None:
+            return Segment(None, 0, remaining, channel.name, "Off the air")
+        try:
+            media = await item(playing.entry.media_id)
+        except NotFound:
+            return Segment(None, 0, min(remaining, 5_000), channel.name, "Unavailable")
+        return Segment(media.path, playing.seek_ms, remaining, technical=media.technical)
+
+    return what_plays
+
+
+class LiveChannels:
+    """One :class:`ChannelSession` per channel number, shared by every viewer."""
+
+    def __init__(
+        self,
+        supervisor: Supervisor,
+        clock: Clock,
+        *,
+        now: NowLookup,
+        item: ItemLookup,
+        ffmpeg: str = "ffmpeg",
+        profile: StreamProfile = DEFAULT_PROFILE,
+        idle_timeout: float = 10.0,
+        what_plays: Callable[[Channel], WhatPlays] | None = None,
+    ) -> None:
+        self._supervisor, self._clock = supervisor, clock
+        self._ffmpeg, self._profile, self._idle_timeout = ffmpeg, profile, idle_timeout
+        self._what_plays = what_plays or (lambda channel: schedule_lookup(channel, now, item))
+        self._sessions: dict[str, ChannelSession] = {}
+
+    @property
+    def sessions(self) -> dict[str, ChannelSession]:
+        """The running sessions by channel number (read-only use)."""
+        return self._sessions
+
+    async def open(self, channel: Channel, *, hls: bool = False) -> AsyncIterator[bytes]:
+        """Subscribe a viewer to ``channel``'s live MPEG-TS, starting the channel if needed.
+
+        Raises SourceUnavailable for HLS (not available yet) or when the FFmpeg cap is full.
+        """
+        if hls:
+            raise SourceUnavailable("HLS is not available yet; use the MPEG-TS stream")
+        key = str(channel.number)
+        session = self._sessions.get(key)
+        if session is None or session.stopped:
+            if self._supervisor.pool_pressure >= 1.0:
+                raise SourceUnavailable(
+                    f"channel {key} cannot start: the FFmpeg process cap is reached"
+                )
+            session = ChannelSession(
+                key, name=channel.name, supervisor=self._supervisor, clock=self._clock,
+                what_plays=self._what_plays(channel), profile=self._profile,
+                ffmpeg=self._ffmpeg, idle_timeout=self._idle_timeout, on_stopped=self._forget,
+            )  # fmt: skip
+            self._sessions[key] = session
+            session.start()
+        return session.subscribe()
+
+    async def close(self) -> None:
+        """Stop every channel (and so every FFmpeg of theirs)."""
+        await asyncio.gather(*(session.stop() for session in list(self._sessions.values())))
+
+    def _forget(self, session: ChannelSession) -> None:
+        if self._sessions.get(session.key) is session:
+            del self._sessions[session.key]

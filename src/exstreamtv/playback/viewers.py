@@ -1,0 +1,116 @@
+"""Fan-out: every viewer of a channel reads the same released bytes from its own bounded queue.
+
+The pacer pushes each released batch to every viewer without awaiting anything, so a slow
+viewer can never slow the channel or the other viewers: when a viewer's queue would grow
+beyond ``max_bytes`` it is dropped (its iterator ends) instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+
+CHUNK = 64 * 1024  # the most bytes handed to a viewer in one chunk
+VIEWER_QUEUE = 8 * 1024 * 1024
+
+
+class Viewer:
+    """One viewer's bounded queue; iterate it once. ``dropped`` tells why it ended early."""
+
+    def __init__(self, max_bytes: int, on_leave: Callable[[Viewer], None]) -> None:
+        self._chunks: deque[bytes] = deque()
+        self._queued = 0
+        self._max = max_bytes
+        self._ready = asyncio.Event()
+        self._closed = False
+        self._on_leave = on_leave
+        self.dropped = False
+
+    def push(self, data: bytes) -> bool:
+        """Queue ``data``; returns False (and ends the viewer) when the queue is full."""
+        if self._closed:
+            return False
+        if self._queued + len(data) > self._max:
+            self.dropped = True
+            self.close()
+            return False
+        self._chunks.append(data)
+        self._queued += len(data)
+        self._ready.set()
+        return True
+
+    def close(self) -> None:
+        """End the iterator once what is queued has been read (nothing more is accepted)."""
+        self._closed = True
+        if self.dropped:
+            self._chunks.clear()
+            self._queued = 0
+        self._ready.set()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            while True:
+                if not self._chunks:
+                    if self._closed:
+                        return
+                    self._ready.clear()
+                    await self._ready.wait()
+                    continue
+                yield self._take()
+        finally:
+            self._closed = True
+            self._chunks.clear()
+            self._on_leave(self)
+
+    def _take(self) -> bytes:
+        """Up to ``CHUNK`` bytes from the head of the queue (whole pushes are joined)."""
+        parts, size = [self._chunks.popleft()], 0
+        size = len(parts[0])
+        while self._chunks and size + len(self._chunks[0]) <= CHUNK:
+            size += len(self._chunks[0])
+            parts.append(self._chunks.popleft())
+        self._queued -= size
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+class FanOut:
+    """The set of a channel's viewers. ``on_empty`` runs when the last one leaves."""
+
+    def __init__(self, on_empty: Callable[[], None], max_bytes: int = VIEWER_QUEUE) -> None:
+        self._viewers: set[Viewer] = set()
+        self._on_empty = on_empty
+        self._max = max_bytes
+        self.dropped = 0
+
+    def __len__(self) -> int:
+        return len(self._viewers)
+
+    def add(self, prelude: bytes) -> Viewer:
+        """A new viewer whose first bytes are ``prelude`` (PAT, PMT and the current GOP)."""
+        viewer = Viewer(max(self._max, len(prelude)), self._leave)
+        if prelude:
+            viewer.push(prelude)
+        self._viewers.add(viewer)
+        return viewer
+
+    def send(self, data: bytes) -> None:
+        """Give ``data`` to every viewer now; full viewers are dropped."""
+        for viewer in list(self._viewers):
+            if not viewer.push(data):
+                self._viewers.discard(viewer)
+                self.dropped += viewer.dropped
+                if not self._viewers:
+                    self._on_empty()
+
+    def close(self) -> None:
+        """End every viewer (each iterator finishes after its queued bytes)."""
+        viewers, self._viewers = self._viewers, set()
+        for viewer in viewers:
+            viewer.close()
+
+    def _leave(self, viewer: Viewer) -> None:
+        if viewer in self._viewers:
+            self._viewers.discard(viewer)
+            if not self._viewers:
+                self._on_empty()

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import uvicorn
 from rich.console import Console
@@ -20,6 +20,7 @@ from exstreamtv.services.container import open_container, start_up
 from exstreamtv.web.app import create_app
 
 log = logging.getLogger(__name__)
+GRACEFUL_SHUTDOWN_SEC = 3
 
 
 async def run_server(settings: Settings, console: Console) -> None:
@@ -39,6 +40,9 @@ async def run_server(settings: Settings, console: Console) -> None:
             access_log=False,
             lifespan="off",
             server_header=False,
+            # Live streams never end on their own: give open connections a moment, then
+            # close them, so a stop never hangs on a viewer.
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SEC,
         )
         log.info(
             "EXStreamTV listening on http://%s:%d (data in %s)",
@@ -46,7 +50,7 @@ async def run_server(settings: Settings, console: Console) -> None:
             settings.server.port,
             settings.data_dir,
         )
-        server = _GracefulServer(config)
+        server = _GracefulServer(config, on_stop=container.live.close)
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, server.request_stop)
@@ -61,7 +65,16 @@ async def run_server(settings: Settings, console: Console) -> None:
 
 class _GracefulServer(uvicorn.Server):
     """uvicorn, but our signal handlers: uvicorn re-raises a captured SIGTERM after its own
-    shutdown, which would kill the process before our clean-up (scans, database) runs."""
+    shutdown, which would kill the process before our clean-up (scans, database) runs.
+
+    On the first signal the live channels are stopped first (``on_stop``): their viewers'
+    streams then end normally and uvicorn closes the connections without cancelling them.
+    """
+
+    def __init__(self, config: uvicorn.Config, *, on_stop: Callable[[], Awaitable[None]]) -> None:
+        super().__init__(config)
+        self._on_stop = on_stop
+        self._stopping: asyncio.Task[None] | None = None
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -72,6 +85,8 @@ class _GracefulServer(uvicorn.Server):
         if self.should_exit:
             self.force_exit = True
         self.should_exit = True
+        if self._stopping is None:
+            self._stopping = asyncio.ensure_future(self._on_stop())
 
 
 def _announce_key(console: Console, key: str, settings: Settings) -> None:

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import ctypes
 import functools
+import logging
 import os
 import signal
 import time
@@ -30,7 +31,9 @@ from pathlib import Path
 
 from exstreamtv.errors import ProcessError
 
+log = logging.getLogger(__name__)
 _DRAIN_TIMEOUT = 2.0
+_REAP_TIMEOUT = 10.0
 _PR_SET_PDEATHSIG = 1
 _READ_CHUNK = 64 * 1024
 _FFMPEG_PROGRAMS = frozenset({"ffmpeg", "ffprobe"})
@@ -155,7 +158,14 @@ async def stop_process_group(proc: asyncio.subprocess.Process, *, grace: float =
         # group with that id has members, so stragglers are ours; once the group is empty
         # only pid wrap-around between the reap and this call could hit a stranger.
         _signal_group(proc.pid, signal.SIGKILL)
-    await proc.wait()
+    try:
+        # After SIGKILL the exit is immediate; the bound is a last resort so that a lost
+        # exit notification (seen once while a shutdown cancelled many tasks) can never
+        # hang the caller.
+        async with asyncio.timeout(_REAP_TIMEOUT):
+            await proc.wait()
+    except TimeoutError:
+        log.warning("process %d did not report its exit after SIGKILL", proc.pid)
 
 
 async def run_capture(

@@ -147,6 +147,7 @@ async def open_container(
             now=now_playing,
             item=catalog.item,
             ffmpeg=settings.ffmpeg.ffmpeg_path,
+            idle_timeout=settings.streaming.idle_timeout_sec,
         )
         container = Container(
             settings=settings,

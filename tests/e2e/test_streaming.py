@@ -1,0 +1,115 @@
+"""Live streaming end to end: the real server, the demo channels, real FFmpeg, real clients."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from exstreamtv.formats.mpegts import (
+    PACKET_SIZE,
+    SYNC_BYTE,
+    PacketSplitter,
+    continuity_counter,
+    has_payload,
+    pid,
+)
+from tests.e2e.test_first_run import Server
+
+CAPTURE_BYTES = 1_500_000
+
+
+@pytest.fixture(scope="module")
+def streaming(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    server = Server(tmp_path_factory.mktemp("stream") / "data")
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+def capture(url: str, size: int = CAPTURE_BYTES) -> tuple[bytes, float]:
+    """The first ``size`` bytes of a stream and the seconds to its first byte."""
+    started, first, data = time.monotonic(), 0.0, bytearray()
+    with httpx.stream("GET", url, timeout=30) as response:
+        assert response.status_code == 200, response.read()
+        assert response.headers["content-type"] == "video/mp2t"
+        for chunk in response.iter_bytes():
+            first = first or time.monotonic() - started
+            data += chunk
+            if len(data) >= size:
+                break
+    return bytes(data), first
+
+
+def ffmpeg_children(server: Server) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(") ", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().split(b"\0", 1)[0]
+        except OSError:
+            continue
+        if int(stat[1]) == server.process.pid and command.endswith(b"ffmpeg"):
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_demo_channel_streams_clean_mpegts_quickly(streaming: Server, tmp_path: Path) -> None:
+    data, first_byte = capture(f"{streaming.url}/iptv/channel/1.ts")
+    assert first_byte < 3.0  # generous: the benchmark measures the real figure
+    packets = list(PacketSplitter().feed(data[: len(data) // PACKET_SIZE * PACKET_SIZE]))
+    assert packets and all(p[0] == SYNC_BYTE for p in packets)
+    last: dict[int, int] = {}
+    for packet in packets:
+        if has_payload(packet):
+            if pid(packet) in last:
+                assert continuity_counter(packet) == (last[pid(packet)] + 1) & 0x0F
+            last[pid(packet)] = continuity_counter(packet)
+    target = tmp_path / "capture.ts"
+    target.write_bytes(data)
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height,sample_rate",
+         "-of", "csv=p=0", str(target)],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert set(probe.stdout.split()) == {"h264,1280,720", "aac,48000"}
+
+
+def test_a_second_viewer_of_a_channel_starts_no_ffmpeg(streaming: Server) -> None:
+    url = f"{streaming.url}/auto/v2"
+    with httpx.Client(timeout=30) as one, httpx.Client(timeout=30) as two:
+        with one.stream("GET", url) as first:
+            next(first.iter_bytes())
+            running = set(ffmpeg_children(streaming))
+            assert running
+            with two.stream("GET", url) as second:
+                next(second.iter_bytes())
+                assert len(set(ffmpeg_children(streaming)) - running) == 0
+
+
+def test_streamlink_plays_the_stream(streaming: Server, tmp_path: Path) -> None:
+    output = tmp_path / "streamlink.ts"
+    streamlink = Path(sys.executable).with_name("streamlink")
+    argv = [str(streamlink), "--stdout", f"httpstream://{streaming.url}/iptv/channel/1.ts", "best"]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          env={**os.environ, "HOME": str(tmp_path)}) as player:  # fmt: skip
+        assert player.stdout is not None
+        output.write_bytes(player.stdout.read(500_000))
+        player.terminate()
+    assert output.stat().st_size == 500_000
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0",
+         str(output)],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert set(probe.stdout.split()) == {"h264", "aac"}

@@ -87,14 +87,17 @@ def test_a_demo_channel_streams_clean_mpegts_quickly(streaming: Server, tmp_path
 
 def test_a_second_viewer_of_a_channel_starts_no_ffmpeg(streaming: Server) -> None:
     url = f"{streaming.url}/auto/v2"
-    with httpx.Client(timeout=30) as one, httpx.Client(timeout=30) as two:
-        with one.stream("GET", url) as first:
-            next(first.iter_bytes())
-            running = set(ffmpeg_children(streaming))
-            assert running
-            with two.stream("GET", url) as second:
-                next(second.iter_bytes())
-                assert len(set(ffmpeg_children(streaming)) - running) == 0
+    with (
+        httpx.Client(timeout=30) as one,
+        httpx.Client(timeout=30) as two,
+        one.stream("GET", url) as first,
+    ):
+        next(first.iter_bytes())
+        running = set(ffmpeg_children(streaming))
+        assert running
+        with two.stream("GET", url) as second:
+            next(second.iter_bytes())
+            assert len(set(ffmpeg_children(streaming)) - running) == 0
 
 
 def test_streamlink_plays_the_stream(streaming: Server, tmp_path: Path) -> None:

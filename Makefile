@@ -61,6 +61,8 @@ unit: $(STAMP_TEST)
 bench: system-test $(STAMP_TEST)
 	$(BIN)/python bench/scan.py
 	$(BIN)/python bench/playout.py
+	$(BIN)/python bench/guide.py
+	$(BIN)/python bench/stream.py
 
 docs:
 	@echo "User documentation lives in README.md and docs/ (plain Markdown, no build step)."

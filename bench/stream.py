@@ -1,0 +1,146 @@
+"""Streaming benchmark against a real `exstreamtv serve` with the demo channels.
+
+Prints:
+
+* cold tune: time to the first byte and to the first keyframe (target <= 1.0 s / 1.5 s);
+* warm join: time to the first keyframe on a running channel (target <= 200 ms);
+* fan-out: the server's own CPU (beyond FFmpeg) with ``--viewers`` viewers of one
+  channel (target <= 0.5 core for 200);
+* overhead: the server's CPU per running channel next to its FFmpeg's CPU (target <= 3%
+  of a core for the server).
+
+    .venv/bin/python bench/stream.py [--viewers 200] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+
+from exstreamtv.formats.mpegts import PacketSplitter, pid, random_access
+
+VIDEO_PID = 0x100
+
+
+def start_server(data: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EXSTREAMTV_")}
+    env["EXSTREAMTV_HDHOMERUN__DISCOVERY_ENABLED"] = "false"
+    env["EXSTREAMTV_FFMPEG__MAX_PROCESSES"] = "8"
+    argv = [sys.executable, "-m", "exstreamtv", "serve", "--data-dir", str(data),
+            "--port", str(port)]  # fmt: skip
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+
+
+def wait_ready(url: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit("the server exited during start-up")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise SystemExit("the server did not start")
+
+
+async def tune(client: httpx.AsyncClient, url: str) -> tuple[float, float]:
+    """Seconds to the first byte and to the first video keyframe."""
+    started, first_byte = time.perf_counter(), 0.0
+    splitter = PacketSplitter()
+    async with client.stream("GET", url) as response:
+        async for chunk in response.aiter_raw():
+            first_byte = first_byte or time.perf_counter() - started
+            for packet in splitter.feed(chunk):
+                if pid(packet) == VIDEO_PID and random_access(packet):
+                    return first_byte, time.perf_counter() - started
+    raise SystemExit("the stream ended before a keyframe")
+
+
+async def viewer(client: httpx.AsyncClient, url: str, stop: asyncio.Event) -> int:
+    received = 0
+    async with client.stream("GET", url) as response:
+        async for chunk in response.aiter_raw():
+            received += len(chunk)
+            if stop.is_set():
+                break
+    return received
+
+
+def cpu_seconds(process: psutil.Process) -> tuple[float, float]:
+    """(server CPU seconds, CPU seconds of its FFmpeg children)."""
+    own = sum(process.cpu_times()[:2])
+    children = 0.0
+    for child in process.children(recursive=True):
+        try:
+            children += sum(child.cpu_times()[:2])
+        except psutil.NoSuchProcess:
+            continue
+    return own, children
+
+
+async def fan_out(
+    url: str, channel: str, viewers: int, seconds: float, server: psutil.Process
+) -> None:
+    limits = httpx.Limits(max_connections=viewers + 10)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        stop = asyncio.Event()
+        base = await tune(client, f"{url}/iptv/channel/{channel}.ts")  # warm the channel
+        tasks = [asyncio.create_task(viewer(client, f"{url}/iptv/channel/{channel}.ts", stop))
+                 for _ in range(viewers)]  # fmt: skip
+        await asyncio.sleep(2)  # all joined
+        own0, ff0 = cpu_seconds(server)
+        await asyncio.sleep(seconds)
+        own1, ff1 = cpu_seconds(server)
+        stop.set()
+        received = await asyncio.gather(*tasks)
+    print(f"fan-out:          {viewers} viewers, server {100 * (own1 - own0) / seconds:.0f}% "
+          f"of a core (target <= 50%), FFmpeg {100 * (ff1 - ff0) / seconds:.0f}%, "
+          f"{sum(received) / 1e6:.0f} MB delivered; first tune {base[0]:.2f}s")  # fmt: skip
+
+
+async def run(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="exstreamtv-stream-") as work:
+        port = 18400 + os.getpid() % 500
+        url = f"http://127.0.0.1:{port}"
+        server = start_server(Path(work) / "data", port)
+        try:
+            wait_ready(url, server)
+            process = psutil.Process(server.pid)
+            async with httpx.AsyncClient(timeout=30) as client:
+                cold = await tune(client, f"{url}/iptv/channel/1.ts")
+                async with client.stream("GET", f"{url}/iptv/channel/1.ts"):  # a viewer stays
+                    warm = await tune(client, f"{url}/iptv/channel/1.ts")
+                    own0, ff0 = cpu_seconds(process)
+                    await asyncio.sleep(args.seconds)
+                    own1, ff1 = cpu_seconds(process)
+            print(f"cold tune:        first byte {cold[0] * 1000:.0f} ms (target <= 1000), "
+                  f"first keyframe {cold[1] * 1000:.0f} ms (target <= 1500)")  # fmt: skip
+            print(f"warm join:        first keyframe {warm[1] * 1000:.0f} ms (target <= 200)")
+            print(f"overhead:         server {100 * (own1 - own0) / args.seconds:.1f}% of a core "
+                  f"for one channel (target <= 3%), its FFmpeg "
+                  f"{100 * (ff1 - ff0) / args.seconds:.0f}%")  # fmt: skip
+            await fan_out(url, "2", args.viewers, args.seconds, process)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--viewers", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

@@ -77,9 +77,10 @@ async def viewer(client: httpx.AsyncClient, url: str, stop: asyncio.Event) -> in
 
 
 def cpu_seconds(process: psutil.Process) -> tuple[float, float]:
-    """(server CPU seconds, CPU seconds of its FFmpeg children)."""
-    own = sum(process.cpu_times()[:2])
-    children = 0.0
+    """(server CPU seconds, CPU seconds of its FFmpeg children, running and finished)."""
+    times = process.cpu_times()
+    own = times.user + times.system
+    children = times.children_user + times.children_system
     for child in process.children(recursive=True):
         try:
             children += sum(child.cpu_times()[:2])

@@ -126,6 +126,25 @@ class Metrics:
             registry=r,
         )
 
+        self.live_channels = Gauge(
+            "exstreamtv_live_channels", "Channels streaming now.", registry=r
+        )
+        self.live_viewers = Gauge(
+            "exstreamtv_live_viewers", "Viewers connected to live streams now.", registry=r
+        )
+        self.stream_bytes = Counter(
+            "exstreamtv_stream_bytes_total",
+            "Bytes of live stream handed to viewers, by channel.",
+            ["channel"],
+            registry=r,
+        )
+        self.viewers_dropped = Counter(
+            "exstreamtv_stream_viewers_dropped_total",
+            "Viewers dropped because they fell too far behind, by channel.",
+            ["channel"],
+            registry=r,
+        )
+
     def render(self) -> bytes:
         """The text exposition format."""
         return generate_latest(self.registry)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -98,6 +99,43 @@ def test_a_second_viewer_of_a_channel_starts_no_ffmpeg(streaming: Server) -> Non
         with two.stream("GET", url) as second:
             next(second.iter_bytes())
             assert len(set(ffmpeg_children(streaming)) - running) == 0
+
+
+def test_live_metrics_count_viewers_and_bytes(streaming: Server) -> None:
+    url = f"{streaming.url}/iptv/channel/2.ts"
+    done = threading.Event()
+
+    def watch() -> None:  # a viewer that keeps reading, as a player does
+        with httpx.stream("GET", url, timeout=30) as response:
+            for _ in response.iter_bytes():
+                if done.is_set():
+                    return
+
+    viewers = [threading.Thread(target=watch) for _ in range(2)]
+    for thread in viewers:
+        thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            text = httpx.get(f"{streaming.url}/metrics").text
+            if metric(text, "exstreamtv_live_viewers") == 2:
+                break
+            time.sleep(0.1)
+        assert metric(text, "exstreamtv_live_viewers") == 2
+        assert metric(text, "exstreamtv_live_channels") >= 1
+        assert metric(text, 'exstreamtv_stream_bytes_total{channel="2"}') > 0
+    finally:
+        done.set()
+        for thread in viewers:
+            thread.join(timeout=30)
+
+
+def metric(text: str, name: str) -> float:
+    """The value of the sample ``name`` (with its labels) in a Prometheus exposition."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name} not in /metrics")
 
 
 def test_streamlink_plays_the_stream(streaming: Server, tmp_path: Path) -> None:

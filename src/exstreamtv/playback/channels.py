@@ -22,6 +22,7 @@ from exstreamtv.domain.media import MediaItem
 from exstreamtv.domain.playout import NowPlaying
 from exstreamtv.domain.profiles import DEFAULT_PROFILE, StreamProfile
 from exstreamtv.errors import NotFound, SourceUnavailable
+from exstreamtv.metrics import Metrics
 from exstreamtv.playback.session import ChannelSession, Segment, WhatPlays
 from exstreamtv.playback.supervisor import Supervisor
 
@@ -68,11 +69,13 @@ class LiveChannels:
         profile: StreamProfile = DEFAULT_PROFILE,
         idle_timeout: float = 10.0,
         what_plays: Callable[[Channel], WhatPlays] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._supervisor, self._clock = supervisor, clock
         self._ffmpeg, self._profile, self._idle_timeout = ffmpeg, profile, idle_timeout
         self._what_plays = what_plays or (lambda channel: schedule_lookup(channel, now, item))
         self._sessions: dict[str, ChannelSession] = {}
+        self._metrics = metrics
 
     @property
     def sessions(self) -> dict[str, ChannelSession]:
@@ -97,10 +100,21 @@ class LiveChannels:
                 key, name=channel.name, supervisor=self._supervisor, clock=self._clock,
                 what_plays=self._what_plays(channel), profile=self._profile,
                 ffmpeg=self._ffmpeg, idle_timeout=self._idle_timeout, on_stopped=self._forget,
+                on_sent=self._sent(key), on_dropped=self._dropped(key),
             )  # fmt: skip
             self._sessions[key] = session
             session.start()
         return session.subscribe()
+
+    def _sent(self, key: str) -> Callable[[int], None] | None:
+        return None if self._metrics is None else self._metrics.stream_bytes.labels(key).inc
+
+    def _dropped(self, key: str) -> Callable[[], None] | None:
+        return None if self._metrics is None else self._metrics.viewers_dropped.labels(key).inc
+
+    def viewer_count(self) -> int:
+        """Viewers of every running channel."""
+        return sum(session.viewers for session in self._sessions.values())
 
     async def close(self) -> None:
         """Stop every channel (and so every FFmpeg of theirs)."""

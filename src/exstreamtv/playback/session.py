@@ -123,13 +123,17 @@ class ChannelSession:
         work_ahead: float = 10.0,
         viewer_queue: int = VIEWER_QUEUE,
         on_stopped: Callable[[ChannelSession], None] | None = None,
+        on_sent: Callable[[int], None] | None = None,
+        on_dropped: Callable[[], None] | None = None,
     ) -> None:
         self.key, self._name = key, name
         self._supervisor, self._clock = supervisor, clock
         self._what_plays, self._profile, self._ffmpeg = what_plays, profile, ffmpeg
         self._idle_timeout = idle_timeout
         self._on_stopped = on_stopped
-        self._viewers = FanOut(self._last_viewer_left, viewer_queue)
+        self._viewers = FanOut(
+            self._last_viewer_left, viewer_queue, on_sent=on_sent, on_dropped=on_dropped
+        )
         self._pacer = Pacer(
             self._viewers.send, clock.monotonic, work_ahead=work_ahead, burst=profile.gop_seconds
         )

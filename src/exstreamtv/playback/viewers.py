@@ -77,10 +77,19 @@ class Viewer:
 class FanOut:
     """The set of a channel's viewers. ``on_empty`` runs when the last one leaves."""
 
-    def __init__(self, on_empty: Callable[[], None], max_bytes: int = VIEWER_QUEUE) -> None:
+    def __init__(
+        self,
+        on_empty: Callable[[], None],
+        max_bytes: int = VIEWER_QUEUE,
+        *,
+        on_sent: Callable[[int], None] | None = None,
+        on_dropped: Callable[[], None] | None = None,
+    ) -> None:
         self._viewers: set[Viewer] = set()
         self._on_empty = on_empty
         self._max = max_bytes
+        self._on_sent = on_sent
+        self._on_dropped = on_dropped
         self.dropped = 0
 
     def __len__(self) -> int:
@@ -96,12 +105,19 @@ class FanOut:
 
     def send(self, data: bytes) -> None:
         """Give ``data`` to every viewer now; full viewers are dropped."""
+        delivered = 0
         for viewer in list(self._viewers):
-            if not viewer.push(data):
-                self._viewers.discard(viewer)
-                self.dropped += viewer.dropped
-                if not self._viewers:
-                    self._on_empty()
+            if viewer.push(data):
+                delivered += len(data)
+                continue
+            self._viewers.discard(viewer)
+            self.dropped += viewer.dropped
+            if self._on_dropped is not None:
+                self._on_dropped()
+            if not self._viewers:
+                self._on_empty()
+        if delivered and self._on_sent is not None:
+            self._on_sent(delivered)
 
     def close(self) -> None:
         """End every viewer (each iterator finishes after its queued bytes)."""

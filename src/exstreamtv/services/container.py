@@ -148,7 +148,10 @@ async def open_container(
             item=catalog.item,
             ffmpeg=settings.ffmpeg.ffmpeg_path,
             idle_timeout=settings.streaming.idle_timeout_sec,
+            metrics=metrics,
         )
+        metrics.live_channels.set_function(lambda: len(live.sessions))
+        metrics.live_viewers.set_function(live.viewer_count)
         container = Container(
             settings=settings,
             clock=clock,

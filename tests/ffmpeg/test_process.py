@@ -279,3 +279,14 @@ async def test_missing_ffprobe_suggests_installing_ffmpeg(tmp_path: Path) -> Non
 async def test_empty_argv_is_refused() -> None:
     with pytest.raises(ProcessError, match="empty argv"):
         await run_capture([], timeout=5)
+
+
+async def test_a_process_blocked_on_unread_output_is_stopped_promptly() -> None:
+    """Python 3.11 only reports an exit once every pipe reached EOF: stopping must drain."""
+    flood = python("import sys\nwhile True: sys.stdout.write('x' * 65536)")
+    proc = await start_process(flood)
+    assert proc.stdout is not None
+    await proc.stdout.read(1)  # it runs and its pipe fills: nobody reads any more
+    async with asyncio.timeout(5):
+        await stop_process_group(proc)
+    assert proc.returncode is not None

@@ -81,12 +81,15 @@ class _GracefulServer(uvicorn.Server):
         yield
 
     def request_stop(self) -> None:
-        """First signal: stop gracefully. Second: stop without waiting for connections."""
-        if self.should_exit:
-            self.force_exit = True
+        """First signal: stop the live channels, then the server. Second: stop now."""
+        if self._stopping is not None:
+            self.should_exit = self.force_exit = True
+            return
+        self._stopping = asyncio.ensure_future(self._on_stop())
+        self._stopping.add_done_callback(self._exit)
+
+    def _exit(self, _: asyncio.Future[None]) -> None:
         self.should_exit = True
-        if self._stopping is None:
-            self._stopping = asyncio.ensure_future(self._on_stop())
 
 
 def _announce_key(console: Console, key: str, settings: Settings) -> None:

@@ -147,25 +147,32 @@ async def stop_process_group(proc: asyncio.subprocess.Process, *, grace: float =
     SIGKILL is sent to the group even when the leader exits in time, so a grandchild that
     ignores SIGTERM does not survive. Returns once the leader is reaped. Processes already
     gone are fine. If the caller is cancelled during the grace wait, SIGKILL is still sent.
+
+    What is left in the pipes is read and discarded while waiting: on Python 3.11,
+    ``Process.wait()`` only returns once every pipe has reached EOF, so a process stopped
+    with unread output (a paused stdout) would otherwise never be reported as exited.
     """
     _signal_group(proc.pid, signal.SIGTERM)
     try:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(grace):
-                await proc.wait()
+                await _wait_draining(proc)
     finally:
         # The group id is the leader's pid (new session). Linux does not reuse a pid while a
         # group with that id has members, so stragglers are ours; once the group is empty
         # only pid wrap-around between the reap and this call could hit a stranger.
         _signal_group(proc.pid, signal.SIGKILL)
     try:
-        # After SIGKILL the exit is immediate; the bound is a last resort so that a lost
-        # exit notification (seen once while a shutdown cancelled many tasks) can never
-        # hang the caller.
+        # After SIGKILL the exit is immediate; the bound is a last resort so that nothing
+        # (a pipe another task holds open, say) can ever hang the caller.
         async with asyncio.timeout(_REAP_TIMEOUT):
-            await proc.wait()
+            await _wait_draining(proc)
     except TimeoutError:
         log.warning("process %d did not report its exit after SIGKILL", proc.pid)
+
+
+async def _wait_draining(proc: asyncio.subprocess.Process) -> None:
+    await asyncio.gather(proc.wait(), drain_to_eof(proc))
 
 
 async def run_capture(
@@ -198,7 +205,7 @@ async def run_capture(
     finally:
         if not finished:
             await stop_process_group(proc)
-            await _drain_to_eof(proc)
+            await drain_to_eof(proc)
     return CompletedRun(returncode, stdout, tail.text(), time.monotonic() - started)
 
 
@@ -222,7 +229,7 @@ async def _collect(
     return stdout, await proc.wait()
 
 
-async def _drain_to_eof(proc: asyncio.subprocess.Process) -> None:
+async def drain_to_eof(proc: asyncio.subprocess.Process) -> None:
     """Read what is left of a stopped process's pipes, so asyncio closes them.
 
     A pipe transport closes only at EOF; one abandoned mid-stream (output cap, timeout,

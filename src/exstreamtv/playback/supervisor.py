@@ -29,7 +29,12 @@ from pathlib import Path
 
 from exstreamtv.clock import Clock
 from exstreamtv.errors import LimitReached
-from exstreamtv.ffmpeg.process import StderrTail, start_process, stop_process_group
+from exstreamtv.ffmpeg.process import (
+    StderrTail,
+    drain_to_eof,
+    start_process,
+    stop_process_group,
+)
 from exstreamtv.metrics import Metrics
 from exstreamtv.playback.restarts import BreakerState, RestartDecision, RestartPolicy
 
@@ -131,6 +136,7 @@ class Supervisor:
     async def stop(self, managed: ManagedProcess, *, grace: float = 2.0) -> int:
         """Stop a process group and forget it; returns the exit status."""
         await stop_process_group(managed.process, grace=grace)
+        await drain_to_eof(managed.process)  # so asyncio closes the pipes now, not at exit
         return await self.reap(managed)
 
     async def reap(self, managed: ManagedProcess) -> int:

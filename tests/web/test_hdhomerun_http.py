@@ -16,9 +16,10 @@ import pytest
 from exstreamtv.formats.hdhomerun import device_id_valid, device_udn
 from exstreamtv.services.container import Container, open_container
 from exstreamtv.services.device import STATE_KEY
-from exstreamtv.services.streaming import StreamingService, UnavailableSource
+from exstreamtv.services.streaming import StreamingService
 from exstreamtv.store.app_state import AppStateRepository
 from exstreamtv.store.database import transaction
+from tests.stream_sources import RefusingSource
 from tests.support import build_settings
 from tests.web.client import assert_problem, open_client
 from tests.web.conftest import SettingsFactory
@@ -33,7 +34,7 @@ async def tuner(make_settings: SettingsFactory) -> AsyncIterator[Container]:
     settings = make_settings(hdhomerun={"tuner_count": 3, "friendly_name": "Living Room"})
     async with open_container(settings) as opened:
         refusing = StreamingService(
-            opened.channels, opened.streaming.tuners, UnavailableSource(), opened.metrics
+            opened.channels, opened.streaming.tuners, RefusingSource(), opened.metrics
         )
         object.__setattr__(opened, "streaming", refusing)  # the container is frozen
         yield opened

@@ -19,11 +19,12 @@ from ipytv import playlist  # type: ignore[import-untyped]  # no stubs or py.typ
 
 from exstreamtv.domain.channels import ChannelNumber
 from exstreamtv.services.container import Container, open_container, start_up
-from exstreamtv.services.streaming import StreamingService, UnavailableSource
+from exstreamtv.services.streaming import StreamingService
 from exstreamtv.store.channels import ChannelFields
 from exstreamtv.web.app import create_app
 from tests.lineups import HOSTILE, episode, movie, on_air, parse_guide, tv_validate
 from tests.seeding import T0, ManualClock
+from tests.stream_sources import RefusingSource
 from tests.web.client import assert_problem, open_client
 from tests.web.conftest import SettingsFactory
 
@@ -40,7 +41,7 @@ async def tv(make_settings: SettingsFactory) -> AsyncIterator[Container]:
     settings = make_settings(playout={"horizon_hours": 2})
     async with open_container(settings, clock=ManualClock()) as opened:
         refusing = StreamingService(
-            opened.channels, opened.streaming.tuners, UnavailableSource(), opened.metrics
+            opened.channels, opened.streaming.tuners, RefusingSource(), opened.metrics
         )
         object.__setattr__(opened, "streaming", refusing)  # the container is frozen
         yield opened
@@ -165,7 +166,7 @@ async def test_a_token_with_url_syntax_in_it_is_encoded_so_the_listed_urls_work(
     settings = make_settings(server={"access_token": token}, playout={"horizon_hours": 2})
     async with open_container(settings) as container, open_client(container) as client:
         refusing = StreamingService(
-            container.channels, container.streaming.tuners, UnavailableSource(), container.metrics
+            container.channels, container.streaming.tuners, RefusingSource(), container.metrics
         )
         object.__setattr__(container, "streaming", refusing)  # no FFmpeg: a 503 is enough
         await on_air(container, "1", [movie("Film")])
@@ -570,7 +571,7 @@ async def test_configured_base_url_overrides_the_request(make_settings: Settings
 
 
 @pytest.mark.parametrize("suffix", ["ts", "m3u8"])
-async def test_stream_urls_answer_a_documented_503_and_free_the_tuner(
+async def test_a_refused_stream_is_a_503_problem_and_frees_the_tuner(
     tv: Container, player: httpx.AsyncClient, suffix: str
 ) -> None:
     await add_channel(player, "1", "One")
@@ -579,7 +580,7 @@ async def test_stream_urls_answer_a_documented_503_and_free_the_tuner(
 
     body = assert_problem(response, 503)
     assert body["type"] == "urn:exstreamtv:problem:source-unavailable"
-    assert "not available" in body["detail"]
+    assert "cannot be streamed" in body["detail"]
     assert int(response.headers["retry-after"]) > 0
     assert tv.streaming.tuners.status().in_use == 0
 

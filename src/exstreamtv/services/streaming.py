@@ -6,8 +6,6 @@ busy), and it is given back when the viewer goes away, however the response ends
 
 The stream itself comes from a :class:`StreamSource`: the server uses
 ``exstreamtv.playback.channels.LiveChannels`` (one shared producer per channel).
-:class:`UnavailableSource` answers every tune with a documented 503 after the channel and
-tuner checks; tests use it where no FFmpeg should run.
 """
 
 from __future__ import annotations
@@ -27,16 +25,6 @@ class StreamSource(Protocol):
     async def open(self, channel: Channel, *, hls: bool) -> AsyncIterator[bytes]:
         """Start streaming ``channel``; raises (before yielding) when it cannot."""
         ...
-
-
-class UnavailableSource:
-    """A source that refuses every tune with a clear 503 (a stand-in for tests)."""
-
-    async def open(self, channel: Channel, *, hls: bool) -> AsyncIterator[bytes]:
-        raise SourceUnavailable(
-            f"channel {channel.number} cannot be streamed: live streaming is not available "
-            "in this version yet (the guide, playlist and tuner discovery are)"
-        )
 
 
 @dataclass(slots=True)

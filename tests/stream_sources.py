@@ -1,0 +1,15 @@
+"""Stream sources for tests where no FFmpeg should run."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from exstreamtv.domain.channels import Channel
+from exstreamtv.errors import SourceUnavailable
+
+
+class RefusingSource:
+    """Refuses every tune with a 503, after the channel and tuner checks have run."""
+
+    async def open(self, channel: Channel, *, hls: bool) -> AsyncIterator[bytes]:
+        raise SourceUnavailable(f"channel {channel.number} cannot be streamed in this test")

@@ -79,3 +79,11 @@ def build_settings(data_dir: Path, database_url: str | None = None, **sections: 
     if database_url is not None:
         data["database"] = {"url": database_url, **data.get("database", {})}
     return Settings.model_validate(data)
+
+
+def alive(pid: int) -> bool:
+    """True while process ``pid`` runs (a zombie waiting to be reaped counts as gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -22,6 +22,12 @@ class Metrics:
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         r = self.registry
+        self._library(r)
+        self._guide_and_tuner(r)
+        self._streaming(r)
+
+    def _library(self, r: CollectorRegistry) -> None:
+        """Scans, probes and playout builds."""
         self.scans = Counter(
             "exstreamtv_library_scans_total",
             "Library scans finished, by outcome.",
@@ -63,6 +69,9 @@ class Metrics:
             buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
             registry=r,
         )
+
+    def _guide_and_tuner(self, r: CollectorRegistry) -> None:
+        """HTTP errors, the guide, discovery and tuning."""
         self.http_errors = Counter(
             "exstreamtv_http_errors_total",
             "Error responses by status and problem type.",
@@ -104,6 +113,8 @@ class Metrics:
             registry=r,
         )
 
+    def _streaming(self, r: CollectorRegistry) -> None:
+        """FFmpeg processes, restarts and live streams."""
         self.ffmpeg_processes = Gauge(
             "exstreamtv_ffmpeg_processes", "Streaming FFmpeg processes running.", registry=r
         )

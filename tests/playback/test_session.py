@@ -22,6 +22,7 @@ from exstreamtv.metrics import Metrics
 from exstreamtv.playback.channels import LiveChannels
 from exstreamtv.playback.session import ChannelSession, Segment, WhatPlays
 from exstreamtv.playback.supervisor import Supervisor
+from tests.support import alive
 
 TINY = StreamProfile(
     name="tiny", width=320, height=180, fps=25, video_bitrate_kbps=200, gop_seconds=1,
@@ -38,13 +39,6 @@ def walker(segments: list[Segment], *, loop: bool = True) -> WhatPlays:
         return next(source)
 
     return what_plays
-
-
-def alive(pid_: int) -> bool:
-    try:
-        return Path(f"/proc/{pid_}/stat").read_text().split(") ", 1)[1][0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from exstreamtv.errors import LimitReached
 from exstreamtv.metrics import Metrics
 from exstreamtv.playback.restarts import BreakerState
 from exstreamtv.playback.supervisor import Supervisor
+from tests.support import alive
 
 FFMPEG_FOREVER = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-re",
                   "-f", "lavfi", "-i", "anullsrc", "-f", "null", "-"]  # fmt: skip
@@ -33,13 +34,6 @@ class StepClock:
 
     def monotonic(self) -> float:
         return self.seconds
-
-
-def alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ import logging
 from typing import TYPE_CHECKING, cast
 
 from exstreamtv.clock import SystemClock
+from exstreamtv.discovery.datagrams import CountedDatagramProtocol
 from exstreamtv.discovery.rate_limit import SourceRateLimiter
 from exstreamtv.formats import hdhomerun
 from exstreamtv.formats.hdhomerun import MalformedPacket, decode_packet, discover_reply
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class HdhomerunDiscovery(asyncio.DatagramProtocol):
+class HdhomerunDiscovery(CountedDatagramProtocol):
     """Answers HDHomeRun discover requests on one UDP socket.
 
     Settings are injected (the container reads ``HdhomerunConfig``): ``device_id`` must be a
@@ -56,11 +57,10 @@ class HdhomerunDiscovery(asyncio.DatagramProtocol):
         self._base_url = base_url.rstrip("/")
         self._lineup_url = lineup_url or hdhomerun.lineup_url(self._base_url)
         self._device_auth = device_auth
-        self._requests = metrics.hdhomerun_discovery_requests
+        super().__init__(metrics.hdhomerun_discovery_requests, self._answer, "HDHomeRun discovery")
         self._enabled = enabled
         self._limiter = limiter if limiter is not None else SourceRateLimiter(SystemClock())
         self._transport: asyncio.DatagramTransport | None = None
-        self._bug_logged = False
 
     @property
     def address(self) -> tuple[str, int] | None:
@@ -93,17 +93,6 @@ class HdhomerunDiscovery(asyncio.DatagramProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # asyncio's selector datagram transport does not subclass DatagramTransport at runtime.
         self._transport = cast("asyncio.DatagramTransport", transport)
-
-    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
-        """Handle one datagram. Never raises: this is the top of a request."""
-        try:
-            result = self._answer(data, addr)
-        except Exception:
-            result = "error"
-            if not self._bug_logged:
-                self._bug_logged = True
-                log.exception("HDHomeRun discovery failed on a datagram (logged once)")
-        self._requests.labels(result=result).inc()
 
     def _answer(self, data: bytes, addr: tuple[str | int, ...]) -> str:
         try:

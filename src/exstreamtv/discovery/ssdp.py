@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, cast
 
 from exstreamtv import __version__
 from exstreamtv.clock import SystemClock
+from exstreamtv.discovery.datagrams import CountedDatagramProtocol
 from exstreamtv.discovery.rate_limit import SourceRateLimiter
 from exstreamtv.formats.hdhomerun import MEDIA_SERVER_TYPE, device_id_valid, device_udn
 
@@ -89,7 +90,7 @@ def parse_search(data: bytes) -> Search | None:
     return Search(st=headers["st"], mx=int(mx) if mx is not None else None)
 
 
-class SsdpResponder(asyncio.DatagramProtocol):
+class SsdpResponder(CountedDatagramProtocol):
     """Answers SSDP searches and advertises the tuner's ``device.xml``.
 
     ``join_group`` (production) joins ``SSDP_GROUP`` on ``multicast_interface`` with
@@ -121,7 +122,7 @@ class SsdpResponder(asyncio.DatagramProtocol):
             raise ValueError(f"unusable SSDP settings: {device_id=!r} {notify_interval=}")
         self._udn = device_udn(device_id)
         self._location = f"{base_url.rstrip('/')}/device.xml"
-        self._requests = metrics.ssdp_requests
+        super().__init__(metrics.ssdp_requests, self._answer, "SSDP")
         self._enabled = enabled
         self._notify_target = notify_target
         self._notify_interval = notify_interval
@@ -135,7 +136,6 @@ class SsdpResponder(asyncio.DatagramProtocol):
         self._advertiser: asyncio.Task[None] | None = None
         self._pending: dict[int, asyncio.TimerHandle] = {}
         self._batch_ids = itertools.count()
-        self._bug_logged = False
 
     @property
     def address(self) -> tuple[str, int] | None:
@@ -182,17 +182,6 @@ class SsdpResponder(asyncio.DatagramProtocol):
 
     def error_received(self, exc: Exception) -> None:  # ICMP errors for unconnected UDP
         log.debug("SSDP socket error", extra={"error": str(exc)})
-
-    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
-        """Handle one datagram. Never raises: this is the top of a request."""
-        try:
-            result = self._answer(data, addr)
-        except Exception:
-            result = "error"
-            if not self._bug_logged:
-                self._bug_logged = True
-                log.exception("SSDP failed on a datagram (logged once)")
-        self._requests.labels(result=result).inc()
 
     def _answer(self, data: bytes, addr: tuple[str | int, ...]) -> str:
         try:

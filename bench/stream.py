@@ -7,7 +7,8 @@ Prints:
 * fan-out: the server's own CPU (beyond FFmpeg) with ``--viewers`` viewers of one
   channel (target <= 0.5 core for 200);
 * overhead: the server's CPU per running channel next to its FFmpeg's CPU (target <= 3%
-  of a core for the server).
+  of a core for the server);
+* hls: time to the first playlist of a channel, cold and running.
 
     .venv/bin/python bench/stream.py [--viewers 200] [--seconds 10]
 """
@@ -64,6 +65,14 @@ async def tune(client: httpx.AsyncClient, url: str) -> tuple[float, float]:
                 if pid(packet) == VIDEO_PID and random_access(packet):
                     return first_byte, time.perf_counter() - started
     raise SystemExit("the stream ended before a keyframe")
+
+
+async def first_playlist(client: httpx.AsyncClient, url: str) -> float:
+    """Seconds until the HLS playlist answers with a segment."""
+    started = time.perf_counter()
+    response = await client.get(url)
+    response.raise_for_status()
+    return time.perf_counter() - started
 
 
 async def viewer(client: httpx.AsyncClient, url: str, stop: asyncio.Event) -> int:
@@ -130,6 +139,11 @@ async def run(args: argparse.Namespace) -> None:
             print(f"overhead:         server {100 * (own1 - own0) / args.seconds:.1f}% of a core "
                   f"for one channel (target <= 3%), its FFmpeg "
                   f"{100 * (ff1 - ff0) / args.seconds:.0f}%")  # fmt: skip
+            async with httpx.AsyncClient(timeout=30) as client:
+                hls_cold = await first_playlist(client, f"{url}/iptv/channel/2.m3u8")
+                hls_warm = await first_playlist(client, f"{url}/iptv/channel/2.m3u8")
+            print(f"hls:              first playlist {hls_cold * 1000:.0f} ms cold, "
+                  f"{hls_warm * 1000:.0f} ms on a running channel")  # fmt: skip
             await fan_out(url, "2", args.viewers, args.seconds, process)
         finally:
             server.terminate()

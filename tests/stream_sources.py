@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from exstreamtv.domain.channels import Channel
+from exstreamtv.domain.channels import Channel, ChannelNumber
 from exstreamtv.errors import SourceUnavailable
 
 
 class RefusingSource:
     """Refuses every tune with a 503, after the channel and tuner checks have run."""
 
-    async def open(self, channel: Channel, *, hls: bool) -> AsyncIterator[bytes]:
+    async def open(self, channel: Channel) -> AsyncIterator[bytes]:
         raise SourceUnavailable(f"channel {channel.number} cannot be streamed in this test")
+
+    async def playlist(self, channel: Channel, segment_url: str) -> str:
+        raise SourceUnavailable(f"channel {channel.number} cannot be streamed in this test")
+
+    def segment(self, number: ChannelNumber, sequence: int) -> bytes | None:
+        return None

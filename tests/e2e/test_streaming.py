@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -124,6 +127,7 @@ def test_live_metrics_count_viewers_and_bytes(streaming: Server) -> None:
         assert metric(text, "exstreamtv_live_viewers") == 2
         assert metric(text, "exstreamtv_live_channels") >= 1
         assert metric(text, 'exstreamtv_stream_bytes_total{channel="2"}') > 0
+        assert metric(text, 'exstreamtv_stream_join_seconds_count{kind="ts"}') >= 2
     finally:
         done.set()
         for thread in viewers:
@@ -154,3 +158,94 @@ def test_streamlink_plays_the_stream(streaming: Server, tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     assert set(probe.stdout.split()) == {"h264", "aac"}
+
+
+def probe_streams(target: str) -> set[str]:
+    """The codec names ffprobe finds in a file or URL."""
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0",
+         target],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    return set(probe.stdout.split())
+
+
+def test_hls_playlist_is_live_and_ffprobe_reads_it(streaming: Server) -> None:
+    url = f"{streaming.url}/iptv/channel/1.m3u8"
+    response = httpx.get(url, timeout=30)
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/vnd.apple.mpegurl"
+    assert response.headers["cache-control"] == "no-cache"
+    lines = response.text.splitlines()
+    assert lines[0] == "#EXTM3U" and "#EXT-X-ENDLIST" not in lines
+    segment = httpx.get(httpx.URL(url).join(lines[-1]), timeout=30)
+    assert segment.headers["content-type"] == "video/mp2t"
+    assert segment.content[0] == SYNC_BYTE and len(segment.content) % PACKET_SIZE == 0
+    assert probe_streams(url) == {"h264", "aac"}
+
+
+@pytest.mark.parametrize("path", ["1.ts", "1.m3u8"])
+def test_streamlink_plays_mpegts_and_hls(streaming: Server, tmp_path: Path, path: str) -> None:
+    output = tmp_path / "streamlink.ts"
+    streamlink = Path(sys.executable).with_name("streamlink")
+    plugin = "hls" if path.endswith("m3u8") else "httpstream"
+    argv = [str(streamlink), "--stdout", f"{plugin}://{streaming.url}/iptv/channel/{path}", "best"]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          env={**os.environ, "HOME": str(tmp_path)}) as player:  # fmt: skip
+        assert player.stdout is not None
+        output.write_bytes(player.stdout.read(300_000))
+        player.terminate()
+    assert output.stat().st_size == 300_000
+    assert probe_streams(str(output)) == {"h264", "aac"}
+
+
+@pytest.mark.parametrize("path", ["2.ts", "2.m3u8"])
+def test_vlc_as_an_ordinary_user_plays_mpegts_and_hls(streaming: Server, path: str) -> None:
+    """VLC refuses to run as root, so it runs as ``nobody`` here (as a desktop user would),
+    recording what it demuxed so the test can check it. pytest's own temporary folders are
+    private to root, so VLC writes to a world-writable folder of its own."""
+    with tempfile.TemporaryDirectory(prefix="exstreamtv-vlc-") as folder:
+        out = Path(folder)
+        out.chmod(0o777)
+        recorded = out / "recorded.ts"
+        argv = ["cvlc", "-I", "dummy", "--run-time=6", "--play-and-exit",
+                f"{streaming.url}/iptv/channel/{path}",
+                "--sout", f"#std{{access=file,mux=ts,dst={recorded}}}"]  # fmt: skip
+        if os.geteuid() == 0:
+            argv = ["runuser", "-u", "nobody", "--", *argv]
+        subprocess.run(argv, capture_output=True, timeout=60, check=True, cwd=out)
+        assert recorded.stat().st_size > 100_000
+        assert probe_streams(str(recorded)) == {"h264", "aac"}
+
+
+async def test_fifty_viewers_over_http_share_one_ffmpeg(streaming: Server) -> None:
+    url = f"{streaming.url}/iptv/channel/1.ts"
+    limits = httpx.Limits(max_connections=60)
+    got: list[int] = []
+    async with (
+        httpx.AsyncClient(timeout=30, limits=limits) as client,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        bodies = []
+        for _ in range(50):
+            response = await stack.enter_async_context(client.stream("GET", url))
+            assert response.status_code == 200
+            bodies.append(response.aiter_raw())
+
+        async def read(body: AsyncIterator[bytes]) -> int:
+            size = 0
+            async for chunk in body:
+                size += len(chunk)
+                if size >= 200_000:
+                    break
+            return size
+
+        async with asyncio.timeout(60):
+            got = list(await asyncio.gather(*(read(body) for body in bodies)))
+            children = ffmpeg_children(streaming)
+            text = (await client.get(f"{streaming.url}/metrics")).text
+    assert all(size >= 200_000 for size in got)
+    assert metric(text, "exstreamtv_live_viewers") >= 50
+    # one FFmpeg per live channel (another test's channel may still be idling out)
+    assert len(children) == metric(text, "exstreamtv_live_channels") <= 2

@@ -95,3 +95,27 @@ def test_never_more_than_the_global_limit_in_any_window(requests: list[tuple[str
     for start in granted:
         in_window = [t for t in granted if start <= t < start + limits.global_window]
         assert len(in_window) <= limits.global_max
+
+
+def test_a_stopped_channel_keeps_its_breaker_until_its_state_no_longer_matters() -> None:
+    policy = RestartPolicy()
+    for t in (0.0, 1.0, 2.0, 3.0, 4.0):
+        policy.record_failure("7", t)
+    assert not policy.forget("7", 5.0)  # open breaker: kept
+    assert policy.breaker_state("7", 5.0) is BreakerState.OPEN
+    assert not policy.forget("7", 200.0)  # half-open: kept
+    assert policy.allow("7", 200.0).allowed
+    policy.record_success("7")
+    assert not policy.forget("7", 210.0)  # closed, but the cooldown still runs
+    assert policy.forget("7", 231.0)
+    assert policy.breaker_state("7", 231.0) is BreakerState.CLOSED
+
+
+def test_a_stopped_channel_with_recent_failures_keeps_them() -> None:
+    policy = RestartPolicy()
+    for t in (0.0, 1.0, 2.0, 3.0):
+        policy.record_failure("7", t)
+    assert not policy.forget("7", 10.0)
+    policy.record_failure("7", 11.0)  # the fifth failure still counts after a re-tune
+    assert policy.breaker_state("7", 11.0) is BreakerState.OPEN
+    assert not policy.forget("7", 1000.0)  # half-open until a trial succeeds: kept

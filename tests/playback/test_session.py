@@ -4,11 +4,12 @@ clean stop. Tiny profile (320x180, 25 fps, ultrafast) to keep the CPU low."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import os
 import signal
 import subprocess
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -16,12 +17,14 @@ import pytest
 
 from exstreamtv.clock import SystemClock
 from exstreamtv.domain.channels import Channel, ChannelNumber
-from exstreamtv.domain.profiles import AUDIO_PID, VIDEO_PID, StreamProfile
+from exstreamtv.domain.media import TechnicalInfo
+from exstreamtv.domain.profiles import AUDIO_PID, VIDEO_PID, ProfileMode, StreamProfile
 from exstreamtv.formats.mpegts import NULL_PID, PACKET_SIZE, has_payload, pes_timestamps, pid
 from exstreamtv.metrics import Metrics
-from exstreamtv.playback.channels import LiveChannels
+from exstreamtv.playback.channels import LiveChannels, fixed_profile
+from exstreamtv.playback.restarts import BreakerState
 from exstreamtv.playback.session import ChannelSession, Segment, WhatPlays
-from exstreamtv.playback.supervisor import Supervisor
+from exstreamtv.playback.supervisor import ManagedProcess, Supervisor
 from tests.support import alive
 
 TINY = StreamProfile(
@@ -95,6 +98,12 @@ def check_packets(data: bytes) -> dict[int, list[int]]:
     return dts
 
 
+def sample(metrics: Metrics, name: str, **labels: str) -> float:
+    value = metrics.registry.get_sample_value(name, labels)
+    assert value is not None, name
+    return value
+
+
 async def read_until(chunks: AsyncIterator[bytes], done: Callable[[bytes], bool]) -> bytes:
     data = bytearray()
     async with asyncio.timeout(30):
@@ -117,7 +126,8 @@ async def test_splices_are_seamless_and_one_ffmpeg_serves_all(
         Segment(str(clip_cache[2.0]), 500, 1500),
         Segment(str(clip_cache[3.0]), 0, 3000),
     ]
-    session = make_session(segments)
+    metrics = Metrics()
+    session = make_session(segments, metrics=metrics)
     session.start()
     capture = session.subscribe()
     others = [session.subscribe() for _ in range(20)]
@@ -156,6 +166,12 @@ async def test_splices_are_seamless_and_one_ffmpeg_serves_all(
     assert checked.stderr == "", checked.stderr  # (b)
     assert session.spawns >= 4  # 3 transitions, one of them into and out of the slate
     assert most_processes == 1  # (d) 21 viewers, one FFmpeg at a time
+    gaps = sample(metrics, "exstreamtv_stream_transition_gap_seconds_count")
+    assert (
+        gaps >= 3
+        and sample(metrics, "exstreamtv_stream_transition_gap_seconds_bucket", le="0.04") == gaps
+    )  # every splice gap is under one frame (40 ms)
+    assert sample(metrics, "exstreamtv_stream_slate_seconds_total", channel="7") >= 1.0
     assert all(count > 0 for count in received)
     assert supervisor.process_count == 0
 
@@ -222,7 +238,7 @@ async def test_live_channels_share_a_session_and_close_stops_ffmpeg(
 
     live = LiveChannels(
         supervisor, SystemClock(), now=no_lookup, item=no_lookup,  # type: ignore[arg-type]
-        profile=TINY, idle_timeout=0, what_plays=lambda _: walker(segments),
+        profile_for=fixed_profile(TINY), idle_timeout=0, what_plays=lambda _: walker(segments),
     )  # fmt: skip
     one = await live.open(channel)
     two = await live.open(channel)
@@ -232,13 +248,14 @@ async def test_live_channels_share_a_session_and_close_stops_ffmpeg(
     await read_until(two, lambda data: len(data) > 8 * 1024)
     pid_ = session.current_pid
     assert session.spawns == 1 and supervisor.process_count == 1
-    with pytest.raises(Exception, match="HLS"):
-        await live.open(channel, hls=True)
+    await live.playlist(channel, "{sequence}.ts")  # HLS shares the running producer
+    assert live.sessions == {"5": session} and supervisor.process_count == 1
     await live.close()
     assert live.sessions == {}
     assert supervisor.process_count == 0  # (g) no FFmpeg remains
     assert pid_ is None or not alive(pid_)
-    assert [chunk async for chunk in one] == []
+    async with asyncio.timeout(5):  # the viewer's stream ends after what was queued
+        assert len(b"".join([chunk async for chunk in one])) % PACKET_SIZE == 0
 
 
 async def test_idle_channel_stops_when_the_last_viewer_leaves(
@@ -251,7 +268,7 @@ async def test_idle_channel_stops_when_the_last_viewer_leaves(
 
     live = LiveChannels(
         supervisor, SystemClock(), now=no_lookup, item=no_lookup,  # type: ignore[arg-type]
-        profile=TINY, idle_timeout=0,
+        profile_for=fixed_profile(TINY), idle_timeout=0,
         what_plays=lambda _: walker([Segment(str(clip_cache[3.0]), 0, 3000)]),
     )  # fmt: skip
     viewer = await live.open(channel)
@@ -272,3 +289,222 @@ async def test_idle_channel_stops_when_the_last_viewer_leaves(
         await stopped.wait()
     assert live.sessions == {}  # the channel stopped by itself
     assert supervisor.process_count == 0
+
+
+async def test_hls_segments_are_cut_from_the_live_stream_and_decode_cleanly(
+    make_session: Callable[..., ChannelSession], clip_cache: dict[float, Path], tmp_path: Path
+) -> None:
+    segments = [Segment(str(clip_cache[2.0]), 0, 2000), Segment(None, 0, 2000, "Seven", "Slate")]
+    session = make_session(segments, hls_target=1.0)
+    session.start()
+    try:
+        async with asyncio.timeout(30):
+            while True:
+                text = await session.playlist("seg-{sequence}.ts")
+                assert text is not None
+                names = [line for line in text.splitlines() if line.startswith("seg-")]
+                if len(names) >= 3:
+                    break
+                await asyncio.sleep(0.2)
+        parts = [session.segment(int(name[4:-3])) for name in names]
+    finally:
+        await session.stop()
+    assert text.startswith("#EXTM3U") and "#EXT-X-PROGRAM-DATE-TIME:" in text
+    for part in parts:
+        assert part is not None
+        assert (
+            pid(part[:PACKET_SIZE]) == 0 and pid(part[2 * PACKET_SIZE :][:PACKET_SIZE]) == VIDEO_PID
+        )
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(b"".join(part for part in parts if part))
+    checked = await asyncio.to_thread(
+        subprocess.run,
+        ["ffmpeg", "-v", "warning", "-nostdin", "-i", str(joined), "-f", "null", "-"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert checked.stderr == "", checked.stderr
+
+
+async def test_an_hls_only_channel_stops_once_its_players_stop_asking(
+    make_session: Callable[..., ChannelSession],
+    supervisor: Supervisor,
+    clip_cache: dict[float, Path],
+) -> None:
+    stopped = asyncio.Event()
+    session = make_session(
+        [Segment(str(clip_cache[3.0]), 0, 3000)], hls_target=0.3, on_stopped=lambda _: stopped.set()
+    )
+    session.start()
+    async with asyncio.timeout(30):
+        await session.playlist("{sequence}.ts")
+        asked = asyncio.get_running_loop().time()
+        await stopped.wait()
+    quiet = asyncio.get_running_loop().time() - asked
+    assert quiet >= session.hls_linger - 0.1  # not before its players could have come back
+    assert supervisor.process_count == 0
+
+
+@pytest.fixture(scope="module")
+def ramp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Six seconds whose grey level changes every quarter second, with keyframes only every
+    2 s, so a seek must decode from an earlier keyframe."""
+    target = tmp_path_factory.mktemp("ramp") / "ramp.mkv"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+         "-f", "lavfi", "-i", "color=c=black:s=320x180:r=25:d=6,"
+                             "geq=lum='16+9*floor(T*4)':cb=128:cr=128",
+         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=6",
+         "-c:v", "libx264", "-preset", "ultrafast", "-g", "50", "-pix_fmt", "yuv420p",
+         "-c:a", "aac", "-shortest", str(target)],
+        check=True, timeout=60,
+    )  # fmt: skip
+    return target
+
+
+def greys(source: Path, frames: int | None = None) -> bytes:
+    """The mean grey of each video frame of ``source`` (one byte per frame)."""
+    limit = ["-frames:v", str(frames)] if frames else []
+    return subprocess.run(
+        ["ffmpeg", "-v", "error", "-nostdin", "-i", str(source), *limit,
+         "-vf", "scale=1:1", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+        capture_output=True, timeout=60, check=True,
+    ).stdout  # fmt: skip
+
+
+@pytest.mark.parametrize("seek_ms", [0, 1_600, 3_600, 5_200])
+async def test_a_viewer_joining_mid_item_sees_the_frame_at_the_scheduled_offset(
+    make_session: Callable[..., ChannelSession], ramp: Path, tmp_path: Path, seek_ms: int
+) -> None:
+    session = make_session([Segment(str(ramp), seek_ms, 6_000 - seek_ms)], hls_target=1.0)
+    session.start()
+    try:
+        data = await read_until(session.subscribe(), lambda data: media_span(data) >= 0.5)
+    finally:
+        await session.stop()
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(data[: len(data) // PACKET_SIZE * PACKET_SIZE])
+    first = (await asyncio.to_thread(greys, joined, 1))[0]
+    source = await asyncio.to_thread(greys, ramp)
+    # the source frames that look like the first frame shown: one quarter-second run
+    matching = [n for n, grey in enumerate(source) if abs(grey - first) <= 3]
+    scheduled = seek_ms * 25 // 1000
+    assert matching, (first, source)
+    assert all(abs(n - scheduled) <= TINY.gop_frames for n in matching)  # within one GOP
+    assert scheduled in matching  # in fact frame-accurate: the very frame scheduled
+
+
+async def test_five_kills_open_the_breaker_and_the_viewer_keeps_receiving_a_stream(
+    make_session: Callable[..., ChannelSession],
+    supervisor: Supervisor,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    long_slate = [Segment(None, 0, 60_000, "Seven", "Long slate")]
+    session = make_session(long_slate, work_ahead=0.5)
+    session.start()
+    viewer = session.subscribe()
+    killed: list[int] = []
+    try:
+        for _ in range(5):  # the breaker opens after five failures in 300 s, not before
+            assert supervisor.breaker_state("7") is BreakerState.CLOSED
+            await read_until(viewer, lambda _: session.current_pid not in (None, *killed))
+            victim = session.current_pid
+            assert victim is not None
+            os.kill(victim, signal.SIGKILL)
+            killed.append(victim)
+        await read_until(viewer, lambda _: supervisor.breaker_state("7") is BreakerState.OPEN)
+        # the viewer stays connected: error slates keep coming while the breaker is open
+        after = await read_until(viewer, lambda data: media_span(data) >= 1.0)
+        assert not session.stopped and media_span(after) >= 1.0
+    finally:
+        await session.stop()
+    assert not any(alive(pid_) for pid_ in killed)
+    assert supervisor.breaker_state("7") is BreakerState.OPEN  # stopping does not reset it
+
+    caplog.clear()
+    retuned = make_session(long_slate, work_ahead=0.5)
+    retuned.start()
+    try:
+        await read_until(retuned.subscribe(), lambda data: media_span(data) >= 0.5)
+    finally:
+        await retuned.stop()
+    assert "restart of channel 7 denied: circuit breaker open" in caplog.text
+
+
+@pytest.fixture(scope="module")
+def matching_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2 s clip already in the tiny profile's format (320x180 H.264 25 fps, stereo AAC at
+    48 kHz, a keyframe every second), so a copy profile remuxes it."""
+    target = tmp_path_factory.mktemp("copy") / "matching.ts"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+         "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25",
+         "-f", "lavfi", "-i", "sine=frequency=660:sample_rate=48000", "-t", "2",
+         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "25",
+         "-c:a", "aac", "-ac", "2", "-ar", "48000", "-shortest", str(target)],
+        check=True, timeout=60,
+    )  # fmt: skip
+    return target
+
+
+async def test_transcode_copy_transcode_and_a_slate_splice_into_one_clean_stream(
+    supervisor: Supervisor,
+    clip_cache: dict[float, Path],
+    matching_clip: Path,
+    tmp_path: Path,
+) -> None:
+    copy_profile = dataclasses.replace(TINY, name="tiny-copy", mode=ProfileMode.COPY)
+    matching = TechnicalInfo(
+        2000, "mpegts", "h264", 320, 180, 25.0, "yuv420p", "aac", 2, 48000
+    )  # fmt: skip
+    segments = [
+        Segment(str(clip_cache[1.0]), 0, 1000),  # 160x120: transcoded
+        Segment(str(matching_clip), 0, 2000, technical=matching),  # remuxed
+        Segment(str(clip_cache[2.0]), 0, 2000),  # transcoded again
+        Segment(None, 0, 1000, "Seven", "Off the air"),
+    ]
+    argvs: list[list[str]] = []
+    spawn = supervisor.spawn
+
+    async def recording(channel: str, argv: Sequence[str], *, purpose: str) -> ManagedProcess:
+        argvs.append(list(argv))
+        return await spawn(channel, argv, purpose=purpose)
+
+    supervisor.spawn = recording  # type: ignore[method-assign]
+    session = ChannelSession(
+        "7", name="Seven", supervisor=supervisor, clock=SystemClock(),
+        what_plays=walker(segments), profile=copy_profile, idle_timeout=0,
+    )  # fmt: skip
+    session.start()
+    try:
+        data = await read_until(session.subscribe(), lambda data: media_span(data) >= 5.5)
+    finally:
+        await session.stop()
+    data = data[: len(data) // PACKET_SIZE * PACKET_SIZE]
+    assert ["copy" in argv for argv in argvs[:3]] == [False, True, False]
+
+    dts = check_packets(data)  # sync bytes and continuity counters per PID
+    for stream in (VIDEO_PID, AUDIO_PID):
+        assert all(b > a for a, b in itertools.pairwise(dts[stream])), f"{stream:#x}"
+    capture_file = tmp_path / "capture.ts"
+    capture_file.write_bytes(data)
+    checked = await asyncio.to_thread(
+        subprocess.run,
+        ["ffmpeg", "-v", "warning", "-nostdin", "-i", str(capture_file), "-f", "null", "-"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert checked.stderr == "", checked.stderr
+    frames = await asyncio.to_thread(
+        subprocess.run,
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+         "frame=width,height,pix_fmt", "-of", "csv=p=0", str(capture_file)],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    shapes = {line.strip(",") for line in frames.stdout.split()}
+    assert shapes == {"320,180,yuv420p"}  # constant across the splices
+    sound = await asyncio.to_thread(
+        subprocess.run,
+        ["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
+         "frame=channel_layout:stream=sample_rate", "-of", "csv=p=0", str(capture_file)],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert {line.strip(",") for line in sound.stdout.split()} == {"stereo", "48000"}

@@ -18,6 +18,7 @@ from exstreamtv.domain.schedules import (
     Schedule,
     WeightedCollection,
 )
+from exstreamtv.playback.channels import schedule_lookup
 from exstreamtv.scheduling.engine import build
 from exstreamtv.services.container import Container
 from exstreamtv.services.playout_inputs import load_inputs
@@ -27,6 +28,7 @@ from exstreamtv.store.database import transaction
 from exstreamtv.store.playouts import PlayoutRepository
 from exstreamtv.store.tables import ChannelRow, ScheduleRow
 from tests.seeding import (
+    MIN,
     T0,
     ManualClock,
     add_channel,
@@ -214,3 +216,32 @@ async def test_extend_all_builds_scheduled_channels_and_survives_a_broken_one(
         'exstreamtv_playout_builds_total{channel="2",mode="continue",outcome="failed"} 1.0'
         in metrics
     )
+
+
+async def test_the_stream_joins_the_programme_the_guide_shows_at_its_offset(
+    clocked: Container, clock: ManualClock
+) -> None:
+    setup = await on_air(clocked)
+    what_plays = schedule_lookup(setup.channel, clocked.playouts.playing, clocked.catalog.item)
+
+    at = clock.advance(timedelta(minutes=50, seconds=7))  # episode 3 started at 41 min
+    segment = await what_plays(at)
+    guide = await clocked.playouts.now(setup.channel.number, at)
+
+    assert guide is not None and guide.playing.entry.media_id == setup.show_a[2]
+    assert segment.path == "/media/lib-A/A/e3.mkv"
+    assert segment.seek_ms == 9 * MIN + 7_000
+    assert segment.duration_ms == 22 * MIN - segment.seek_ms
+    assert at + timedelta(milliseconds=segment.duration_ms) == guide.playing.entry.finish
+
+
+async def test_the_stream_shows_the_offline_slate_beyond_the_schedule(
+    clocked: Container, clock: ManualClock
+) -> None:
+    setup = await on_air(clocked)
+    what_plays = schedule_lookup(setup.channel, clocked.playouts.playing, clocked.catalog.item)
+
+    segment = await what_plays(clock.current + timedelta(days=30))  # past the horizon
+
+    assert segment.path is None and segment.message == "Off the air"
+    assert segment.title == setup.channel.name

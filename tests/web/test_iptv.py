@@ -17,7 +17,7 @@ import httpx
 import pytest
 from ipytv import playlist  # type: ignore[import-untyped]  # no stubs or py.typed
 
-from exstreamtv.domain.channels import ChannelNumber
+from exstreamtv.domain.channels import Channel, ChannelNumber
 from exstreamtv.services.container import Container, open_container, start_up
 from exstreamtv.services.streaming import StreamingService
 from exstreamtv.store.channels import ChannelFields
@@ -142,6 +142,7 @@ async def test_access_token_is_required_and_carried_into_every_url(
     async with open_container(settings) as container, open_client(container) as client:
         await on_air(container, "1", [movie("Film")])
         for path in (*PLAYLISTS, *GUIDES, "/iptv/logos/1.png", "/iptv/channel/1.ts",
+                     "/iptv/channel/1.m3u8", "/iptv/channel/1/hls/0.ts",
                      "/discover.json", "/lineup.json", "/auto/v1"):  # fmt: skip
             assert_problem(await client.get(path), 401)
             assert_problem(await client.get(path, params={"token": "wrong"}), 401)
@@ -592,3 +593,32 @@ async def test_stream_urls_check_the_channel_first(player: httpx.AsyncClient, su
     assert_problem(await player.get(f"/iptv/channel/9.{suffix}"), 404)
     assert_problem(await player.get(f"/iptv/channel/2.{suffix}"), 404)
     assert_problem(await player.get(f"/iptv/channel/x.{suffix}"), 422)
+
+
+async def test_hls_segment_urls_carry_the_access_token(make_settings: SettingsFactory) -> None:
+    token = "a&b=c d/é"
+    settings = make_settings(server={"access_token": token}, playout={"horizon_hours": 2})
+    async with open_container(settings) as container, open_client(container) as client:
+        held = StreamingService(
+            container.channels, container.streaming.tuners, OnePlaylist(), container.metrics
+        )
+        object.__setattr__(container, "streaming", held)
+        await on_air(container, "1", [movie("Film")])
+        playlist = await client.get("/iptv/channel/1.m3u8", params={"token": token})
+        segment_url = playlist.url.join(playlist.text.splitlines()[-1])
+        segment = await client.get(segment_url)
+
+    assert playlist.status_code == 200, playlist.text
+    assert segment_url.path == "/iptv/channel/1/hls/3.ts"
+    assert segment_url.params["token"] == token
+    assert segment.status_code == 200 and segment.content == b"G" + bytes(187)
+
+
+class OnePlaylist(RefusingSource):
+    """A live channel whose playlist lists one segment, number 3."""
+
+    async def playlist(self, channel: Channel, segment_url: str) -> str:
+        return f"#EXTM3U\n#EXTINF:4.000,\n{segment_url.format(sequence=3)}\n"
+
+    def segment(self, number: ChannelNumber, sequence: int) -> bytes | None:
+        return b"G" + bytes(187) if sequence == 3 else None

@@ -39,16 +39,25 @@ class HeldSource:
     def __init__(self) -> None:
         self.end = asyncio.Event()
         self.closed: asyncio.Queue[str] = asyncio.Queue()
-        self.opened: list[tuple[str, bool]] = []
+        self.opened: list[tuple[str, str]] = []
         self.opening = asyncio.Event()  # set when a tune reaches the source
         self.gate = asyncio.Event()  # cleared: tunes wait in ``open`` until it is set
         self.gate.set()
 
-    async def open(self, channel: Channel, *, hls: bool) -> AsyncIterator[bytes]:
+    async def open(self, channel: Channel) -> AsyncIterator[bytes]:
         self.opening.set()
         await self.gate.wait()
-        self.opened.append((str(channel.number), hls))
+        self.opened.append((str(channel.number), "ts"))
         return self._stream(str(channel.number))
+
+    async def playlist(self, channel: Channel, segment_url: str) -> str:
+        self.opening.set()
+        await self.gate.wait()
+        self.opened.append((str(channel.number), "hls"))
+        return f"#EXTM3U\n#EXTINF:4.000,\n{segment_url.format(sequence=7)}\n"
+
+    def segment(self, number: ChannelNumber, sequence: int) -> bytes | None:
+        return TS_PACKET if sequence == 7 else None
 
     async def _stream(self, number: str) -> AsyncIterator[bytes]:
         try:
@@ -133,7 +142,7 @@ class Viewers:
     """Open streams, each kept open until :meth:`leave` or the end of the test."""
 
     def __init__(self, client: httpx.AsyncClient, stack: contextlib.AsyncExitStack) -> None:
-        self._client = client
+        self.client = self._client = client
         self._stack = stack
         # The body iterators are kept: closing one (even by garbage collection after a
         # ``break``) closes the connection, which would let the viewer go early.
@@ -235,16 +244,55 @@ async def test_viewers_of_one_channel_share_its_tuner_until_the_last_leaves(
     assert tuners.status().channels == {"2": 1, "3": 1}
 
 
-async def test_hls_requests_open_the_source_for_hls_on_the_same_tuner(
+async def test_hls_audience_shares_the_channel_tuner_with_mpegts_viewers(
     two_tuners: Container, viewers: Viewers, source: HeldSource
 ) -> None:
-    hls = await viewers.tune("/iptv/channel/4.m3u8")
+    hls = await viewers.client.get("/iptv/channel/4.m3u8")
+    again = await viewers.client.get("/iptv/channel/4.m3u8")
     ts = await viewers.tune("/auto/v4")
 
     assert hls.headers["content-type"] == "application/vnd.apple.mpegurl"
-    assert ts.status_code == 200
-    assert source.opened == [("4", True), ("4", False)]
+    assert again.status_code == 200 and ts.status_code == 200
+    assert source.opened == [("4", "hls"), ("4", "hls"), ("4", "ts")]
+    # one slot for the HLS audience (however many reloads), one for the TS viewer
     assert two_tuners.streaming.tuners.status().channels == {"4": 2}
+
+
+async def test_hls_segments_are_served_relative_to_the_playlist(viewers: Viewers) -> None:
+    playlist = await viewers.client.get("/iptv/channel/4.m3u8")
+    url = httpx.URL(str(playlist.url)).join(playlist.text.splitlines()[-1])
+    segment = await viewers.client.get(url)
+    gone = await viewers.client.get("/iptv/channel/4/hls/6.ts")
+
+    assert url.path == "/iptv/channel/4/hls/7.ts"
+    assert segment.headers["content-type"] == "video/mp2t" and segment.content == TS_PACKET
+    assert gone.status_code == 404
+
+
+async def test_hls_playlist_is_refused_with_805_when_every_tuner_is_busy(
+    two_tuners: Container, viewers: Viewers
+) -> None:
+    await viewers.tune_all(["/auto/v1", "/auto/v2"])
+
+    refused = await viewers.client.get("/iptv/channel/3.m3u8")
+
+    assert_all_tuners_in_use(refused)
+    assert two_tuners.streaming.tuners.status().channels == {"1": 1, "2": 1}
+
+
+async def test_an_hls_audience_that_stops_asking_gives_its_tuner_back(
+    two_tuners: Container, viewers: Viewers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from exstreamtv.services import streaming
+
+    await viewers.client.get("/iptv/channel/1.m3u8")
+    await viewers.client.get("/iptv/channel/2.m3u8")
+    assert_all_tuners_in_use(await viewers.tune("/auto/v3"))
+
+    monkeypatch.setattr(streaming, "HLS_LEASE_SECONDS", 0.0)  # both audiences went quiet
+
+    assert (await viewers.tune("/auto/v3")).status_code == 200
+    assert two_tuners.streaming.tuners.status().channels == {"3": 1}
 
 
 async def test_every_tuner_is_given_back_when_the_streams_end(

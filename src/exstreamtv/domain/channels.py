@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from functools import total_ordering
 
+from exstreamtv.domain.profiles import WatermarkStyle
 from exstreamtv.errors import InvalidInput
 
 _NUMBER = re.compile(r"(?P<major>[0-9]{1,5})(?:\.(?P<minor>[0-9]{1,3}))?")
@@ -50,7 +51,8 @@ class ChannelNumber:
 @dataclass(frozen=True, slots=True)
 class Channel:
     """A stored channel. ``logo`` is a path under the data directory or a URL, if any.
-    ``schedule_id`` is the schedule its playout is built from (``None``: nothing is built)."""
+    ``schedule_id`` is the schedule its playout is built from (``None``: nothing is built).
+    ``watermark`` overlays the channel's logo on its picture (``None``: no overlay)."""
 
     id: int
     number: ChannelNumber
@@ -60,3 +62,4 @@ class Channel:
     enabled: bool
     stream_profile_id: int | None
     schedule_id: int | None = None
+    watermark: WatermarkStyle | None = None

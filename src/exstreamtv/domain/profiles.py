@@ -61,6 +61,24 @@ class Corner(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class WatermarkStyle:
+    """Where a channel's logo sits and how opaque it is (``opacity`` in (0, 1]); the image
+    itself is the channel's logo. Raises ``InvalidInput`` for anything else."""
+
+    corner: Corner = Corner.BOTTOM_RIGHT
+    opacity: float = 1.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "corner", _member(Corner, self.corner, "watermark corner"))
+        if not (math.isfinite(self.opacity) and 0 < self.opacity <= 1):
+            raise InvalidInput(f"watermark opacity {self.opacity} must be in (0, 1]")
+
+    def of(self, path: str) -> Watermark:
+        """This style applied to the image at ``path`` (absolute)."""
+        return Watermark(path, self.corner, self.opacity)
+
+
+@dataclass(frozen=True, slots=True)
 class Watermark:
     """A logo overlaid on the picture: ``path`` is an absolute image path (PNG with alpha),
     ``opacity`` in (0, 1]. Raises ``InvalidInput`` for anything else."""
@@ -72,9 +90,7 @@ class Watermark:
     def __post_init__(self) -> None:
         if not self.path.startswith("/") or "\0" in self.path:
             raise InvalidInput(f"watermark path {self.path!r} must be an absolute file path")
-        object.__setattr__(self, "corner", _member(Corner, self.corner, "watermark corner"))
-        if not (math.isfinite(self.opacity) and 0 < self.opacity <= 1):
-            raise InvalidInput(f"watermark opacity {self.opacity} must be in (0, 1]")
+        object.__setattr__(self, "corner", WatermarkStyle(self.corner, self.opacity).corner)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,9 @@ stops (idle timeout, or :meth:`close`).
 
 What is on comes from two injected lookups (the services layer wires them to
 ``PlayoutService.now`` and ``CatalogService.item``); :func:`schedule_lookup` turns them into
-the session's ``what_plays``.
+the session's ``what_plays``. The stream profile comes from a third, ``profile_for``
+(wired to ``ProfileService.for_channel``), awaited before a session is created; the running
+sessions are checked again after it, so a viewer who tuned meanwhile is not given a second.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from exstreamtv.domain.playout import NowPlaying
 from exstreamtv.domain.profiles import DEFAULT_PROFILE, StreamProfile
 from exstreamtv.errors import NotFound, SourceUnavailable
 from exstreamtv.metrics import Metrics
+from exstreamtv.playback.restarts import RestartDecision
 from exstreamtv.playback.session import ChannelSession, Segment, WhatPlays
 from exstreamtv.playback.supervisor import Supervisor
 
@@ -30,13 +33,25 @@ OFFLINE_MS = 30_000  # an offline slate with no known end is re-asked this often
 
 NowLookup = Callable[[ChannelNumber, datetime], Awaitable[NowPlaying | None]]
 ItemLookup = Callable[[int], Awaitable[MediaItem]]
+ProfileLookup = Callable[[Channel], Awaitable[StreamProfile]]
+
+
+def fixed_profile(profile: StreamProfile) -> ProfileLookup:
+    """A ``profile_for`` that gives every channel ``profile``."""
+
+    async def profile_for(channel: Channel) -> StreamProfile:
+        return profile
+
+    return profile_for
 
 
 def schedule_lookup(channel: Channel, now: NowLookup, item: ItemLookup) -> WhatPlays:
     """``what_plays`` for ``channel``: the entry on air at a moment, joined at its offset.
 
     Nothing scheduled (or an offline entry) is an offline slate; an item that no longer
-    exists is a slate too (the session shows the error slate for a missing file itself).
+    exists, or whose media server cannot be reached, is a short "Unavailable" slate, after
+    which the item is asked for again (the session shows the error slate for a missing file
+    itself).
     """
 
     async def what_plays(at: datetime) -> Segment:
@@ -48,7 +63,7 @@ def schedule_lookup(channel: Channel, now: NowLookup, item: ItemLookup) -> WhatP
             return Segment(None, 0, remaining, channel.name, "Off the air")
         try:
             media = await item(playing.entry.media_id)
-        except NotFound:
+        except (NotFound, SourceUnavailable):  # gone, or its media server is down
             return Segment(None, 0, min(remaining, 5_000), channel.name, "Unavailable")
         return Segment(media.path, playing.seek_ms, remaining, technical=media.technical)
 
@@ -66,13 +81,14 @@ class LiveChannels:
         now: NowLookup,
         item: ItemLookup,
         ffmpeg: str = "ffmpeg",
-        profile: StreamProfile = DEFAULT_PROFILE,
+        profile_for: ProfileLookup | None = None,
         idle_timeout: float = 10.0,
         what_plays: Callable[[Channel], WhatPlays] | None = None,
         metrics: Metrics | None = None,
     ) -> None:
         self._supervisor, self._clock = supervisor, clock
-        self._ffmpeg, self._profile, self._idle_timeout = ffmpeg, profile, idle_timeout
+        self._ffmpeg, self._idle_timeout = ffmpeg, idle_timeout
+        self._profile_for = profile_for or fixed_profile(DEFAULT_PROFILE)
         self._what_plays = what_plays or (lambda channel: schedule_lookup(channel, now, item))
         self._sessions: dict[str, ChannelSession] = {}
         self._metrics = metrics
@@ -82,13 +98,33 @@ class LiveChannels:
         """The running sessions by channel number (read-only use)."""
         return self._sessions
 
-    async def open(self, channel: Channel, *, hls: bool = False) -> AsyncIterator[bytes]:
+    async def open(self, channel: Channel) -> AsyncIterator[bytes]:
         """Subscribe a viewer to ``channel``'s live MPEG-TS, starting the channel if needed.
 
-        Raises SourceUnavailable for HLS (not available yet) or when the FFmpeg cap is full.
+        Raises SourceUnavailable when the FFmpeg cap is full.
         """
-        if hls:
-            raise SourceUnavailable("HLS is not available yet; use the MPEG-TS stream")
+        return (await self._session(channel)).subscribe()
+
+    async def playlist(self, channel: Channel, segment_url: str) -> str:
+        """``channel``'s live HLS playlist, starting the channel if needed and waiting for its
+        first segment (callers bound the wait). Raises SourceUnavailable when the FFmpeg cap
+        is full or the channel stopped before a segment was cut."""
+        session = await self._session(channel)
+        text = await session.playlist(segment_url)
+        if text is None:
+            raise SourceUnavailable(f"channel {channel.number} stopped before HLS started")
+        return text
+
+    def segment(self, number: ChannelNumber, sequence: int) -> bytes | None:
+        """A segment of a running channel's HLS window, or ``None`` (not running, or the
+        segment left the window)."""
+        session = self._sessions.get(str(number))
+        if session is None or session.stopped:
+            return None
+        return session.segment(sequence)
+
+    async def _session(self, channel: Channel) -> ChannelSession:
+        """The running session of ``channel``, started if there is none."""
         key = str(channel.number)
         session = self._sessions.get(key)
         if session is None or session.stopped:
@@ -96,15 +132,19 @@ class LiveChannels:
                 raise SourceUnavailable(
                     f"channel {key} cannot start: the FFmpeg process cap is reached"
                 )
+            profile = await self._profile_for(channel)
+            started = self._sessions.get(key)  # another viewer may have started it meanwhile
+            if started is not None and not started.stopped:
+                return started
             session = ChannelSession(
                 key, name=channel.name, supervisor=self._supervisor, clock=self._clock,
-                what_plays=self._what_plays(channel), profile=self._profile,
+                what_plays=self._what_plays(channel), profile=profile,
                 ffmpeg=self._ffmpeg, idle_timeout=self._idle_timeout, on_stopped=self._forget,
-                on_sent=self._sent(key), on_dropped=self._dropped(key),
+                on_sent=self._sent(key), on_dropped=self._dropped(key), metrics=self._metrics,
             )  # fmt: skip
             self._sessions[key] = session
             session.start()
-        return session.subscribe()
+        return session
 
     def _sent(self, key: str) -> Callable[[int], None] | None:
         return None if self._metrics is None else self._metrics.stream_bytes.labels(key).inc
@@ -115,6 +155,20 @@ class LiveChannels:
     def viewer_count(self) -> int:
         """Viewers of every running channel."""
         return sum(session.viewers for session in self._sessions.values())
+
+    async def restart(self, number: ChannelNumber, reason: str) -> RestartDecision | None:
+        """Restart a streaming channel's FFmpeg, only if ``Supervisor.restart`` allows it
+        (global throttle, cooldown, breaker). The process is stopped the way the watchdog
+        stops a stalled one, and the producer starts the next at once; viewers stay.
+        Returns the supervisor's decision, or ``None`` when the channel is not streaming."""
+        key = str(number)
+        session = self._sessions.get(key)
+        if session is None or session.stopped:
+            return None
+        decision = self._supervisor.restart(key, reason)
+        if decision.allowed:
+            await session.interrupt(f"restarting ({reason})")
+        return decision
 
     async def close(self) -> None:
         """Stop every channel (and so every FFmpeg of theirs)."""

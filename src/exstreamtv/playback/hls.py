@@ -1,7 +1,8 @@
 """HLS from the same packets as the MPEG-TS stream: segments cut in process, no second FFmpeg.
 
 The channel feeds every paced packet to :class:`SegmentRing`. A new segment starts at a
-video keyframe once the current one holds at least ``target_seconds`` of media, and every
+video keyframe once the current one holds at least ``target_seconds`` of media (the very
+first segment ends at the second keyframe, so HLS starts one GOP after it is asked), and every
 segment begins with the latest PAT and PMT, so each can be decoded on its own
 (``EXT-X-INDEPENDENT-SEGMENTS``). The ring keeps the last ``window`` segments; the
 playlist is a sliding window with ``EXT-X-PROGRAM-DATE-TIME`` (the wall-clock time the
@@ -18,10 +19,11 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from exstreamtv.formats.mpegts import PAT_PID, PCR_HZ, pcr, pid, random_access
+from exstreamtv.domain.profiles import PMT_PID, VIDEO_PID
+from exstreamtv.formats.mpegts import PACKET_SIZE, PAT_PID, PCR_HZ, pcr, pid, random_access
 
-VIDEO_PID = 0x100
-PMT_PID = 0x1000
+TARGET_SECONDS = 4.0
+WINDOW = 6
 
 
 @dataclass(slots=True)
@@ -44,13 +46,24 @@ class Segment:
 class SegmentRing:
     """The last ``window`` complete segments, and the one being filled."""
 
-    def __init__(self, *, target_seconds: float = 4.0, window: int = 6) -> None:
+    def __init__(self, *, target_seconds: float = TARGET_SECONDS, window: int = WINDOW) -> None:
         self._target = target_seconds
+        self.target_seconds = target_seconds
         self._segments: deque[Segment] = deque(maxlen=window)
         self._current: Segment | None = None
         self._pat: bytes | None = None
         self._pmt: bytes | None = None
         self._next_sequence = 0
+
+    @property
+    def completed(self) -> int:
+        """How many segments have been completed so far (grows by one per segment)."""
+        return self._next_sequence - (self._current is not None)
+
+    def feed_batch(self, data: bytes, now: datetime) -> None:
+        """Add whole 188-byte packets (``len(data)`` a multiple of 188) released at ``now``."""
+        for start in range(0, len(data), PACKET_SIZE):
+            self.feed(data[start : start + PACKET_SIZE], now)
 
     def feed(self, packet: bytes | bytearray, now: datetime) -> None:
         """Add one 188-byte packet released at wall-clock time ``now`` (aware UTC)."""
@@ -86,7 +99,14 @@ class SegmentRing:
         if segment.first_pcr is None:
             return False
         end = clock if clock is not None else segment.last_pcr
-        return end is not None and (end - segment.first_pcr) / PCR_HZ >= self._target
+        # The first segment ends at the next keyframe, however short: a player can start
+        # about one GOP after the first request instead of a whole target duration.
+        target = 0.0 if segment.sequence == 0 else self._target
+        return (
+            end is not None
+            and end > segment.first_pcr
+            and ((end - segment.first_pcr) / PCR_HZ >= target)
+        )
 
     def _close(self, segment: Segment | None, next_pcr: int | None) -> None:
         """Finish ``segment``; it lasts until the next segment's first PCR when known."""

@@ -11,7 +11,8 @@ its injected clock), so every limit is testable without sleeping.
   trial's success closes it, its failure opens it again.
 
 Memory is bounded: a deque per window holds at most its limit's worth of timestamps, and
-per-channel state is dropped with :meth:`RestartPolicy.forget` when a channel stops for good.
+per-channel state is dropped with :meth:`RestartPolicy.forget` when a channel stops and its
+state no longer matters (so a channel's entry lives at most one breaker window after it).
 """
 
 from __future__ import annotations
@@ -141,5 +142,18 @@ class RestartPolicy:
         self._trim(now)
         return len(self._recent) * 60.0 / self.limits.global_window
 
-    def forget(self, channel: str) -> None:
-        self._channels.pop(channel, None)
+    def forget(self, channel: str, now: float) -> bool:
+        """Drop ``channel``'s state when it has stopped, unless it still matters: a breaker
+        that is not closed, failures inside the breaker window, or a cooldown running. Kept
+        state means stopping and re-tuning a failing channel cannot reset its breaker; it is
+        bounded by the number of channels. Returns whether the state was dropped."""
+        found = self._channels.get(channel)
+        if found is None:
+            return True
+        breaker, limits = found.breaker, self.limits
+        recent = breaker.failures and now - breaker.failures[-1] <= limits.breaker_window
+        cooling = found.last_restart is not None and now - found.last_restart < limits.cooldown
+        if breaker.state(now) is not BreakerState.CLOSED or recent or cooling:
+            return False
+        del self._channels[channel]
+        return True

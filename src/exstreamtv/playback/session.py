@@ -17,8 +17,10 @@ Continuity counters are rewritten by one :class:`ContinuityRewriter` for the who
 each process's own PAT/PMT (identical PIDs, fixed by the profile) are kept.
 
 Failures: a process that exits non-zero (a crash, ``kill -9``) is recorded with the
-supervisor and a restart is asked through ``Supervisor.restart``; when it is denied, an error
-slate plays instead of the item for a few seconds and the item is tried again afterwards.
+supervisor and a restart is asked through ``Supervisor.restart``; while it is denied (channel
+cooldown, global throttle, open breaker) error slates of a few seconds play and the restart
+is asked again after each, so the schedule comes back only through that one path (after an
+open breaker, as its single half-open trial). An error slate never counts as a success.
 Viewers are never left without bytes. The supervisor's watchdog is fed on every read; on a
 stall the current process is stopped and the producer carries on.
 """
@@ -36,9 +38,9 @@ from pathlib import Path
 
 from exstreamtv.clock import Clock
 from exstreamtv.domain.media import TechnicalInfo
-from exstreamtv.domain.profiles import AUDIO_PID, VIDEO_PID, StreamProfile
+from exstreamtv.domain.profiles import AUDIO_PID, VIDEO_PID, StreamProfile, VideoEncoder
 from exstreamtv.errors import LimitReached
-from exstreamtv.ffmpeg.profiles import MediaInput, item_argv, slate_argv
+from exstreamtv.ffmpeg.profiles import MediaInput, item_argv, redact_argv, slate_argv
 from exstreamtv.formats.mpegts import (
     CLOCK_HZ,
     ContinuityRewriter,
@@ -46,7 +48,10 @@ from exstreamtv.formats.mpegts import (
     pes_timestamps,
     pid,
 )
+from exstreamtv.metrics import Metrics
+from exstreamtv.playback.hls import TARGET_SECONDS, SegmentRing
 from exstreamtv.playback.pacer import Pacer
+from exstreamtv.playback.restarts import BreakerState
 from exstreamtv.playback.supervisor import ManagedProcess, Supervisor
 from exstreamtv.playback.viewers import VIEWER_QUEUE, FanOut
 
@@ -56,6 +61,7 @@ ERROR_SLATE_MS = 5_000
 MISSING_SLATE_MS = 3_000
 _READ = 64 * 1024
 _PTS_WRAP = 1 << 33
+_REMOTE = ("http://", "https://")  # a media server's direct stream, not a local file
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +89,12 @@ class EndTracker:
         self._video = CLOCK_HZ / profile.fps
         self._frames = {VIDEO_PID: self._video, AUDIO_PID: 1024 * CLOCK_HZ / profile.sample_rate}
         self._end: float = start
+        self.first_video: int | None = None  # unwrapped PTS of the first video frame
 
     def observe(self, packet: bytes | bytearray) -> None:
         stamps = pes_timestamps(packet)
-        frame = self._frames.get(pid(packet)) if stamps else None
+        packet_pid = pid(packet)
+        frame = self._frames.get(packet_pid) if stamps else None
         if stamps is None or frame is None:
             return
         # Unwrap the 33-bit PTS relative to the start (a channel may run past 26.5 hours).
@@ -94,6 +102,13 @@ class EndTracker:
             self._start + ((stamps[0] - self._start + _PTS_WRAP // 2) % _PTS_WRAP) - _PTS_WRAP // 2
         )
         self._end = max(self._end, pts + frame)
+        if self.first_video is None and packet_pid == VIDEO_PID:
+            self.first_video = pts
+
+    @property
+    def gap_seconds(self) -> float | None:
+        """How late the first video frame starts after ``start`` (the splice point), in s."""
+        return None if self.first_video is None else (self.first_video - self._start) / CLOCK_HZ
 
     @property
     def end(self) -> int:
@@ -125,8 +140,11 @@ class ChannelSession:
         on_stopped: Callable[[ChannelSession], None] | None = None,
         on_sent: Callable[[int], None] | None = None,
         on_dropped: Callable[[], None] | None = None,
+        metrics: Metrics | None = None,
+        hls_target: float = TARGET_SECONDS,
     ) -> None:
         self.key, self._name = key, name
+        self._metrics = metrics
         self._supervisor, self._clock = supervisor, clock
         self._what_plays, self._profile, self._ffmpeg = what_plays, profile, ffmpeg
         self._idle_timeout = idle_timeout
@@ -135,8 +153,12 @@ class ChannelSession:
             self._last_viewer_left, viewer_queue, on_sent=on_sent, on_dropped=on_dropped
         )
         self._pacer = Pacer(
-            self._viewers.send, clock.monotonic, work_ahead=work_ahead, burst=profile.gop_seconds
+            self._release, clock.monotonic, work_ahead=work_ahead, burst=profile.gop_seconds
         )
+        self._hls_target = hls_target
+        self._ring: SegmentRing | None = None
+        self._hls_seen = 0.0  # loop time of the latest HLS request
+        self._segment_done = asyncio.Event()
         self._rewriter = ContinuityRewriter()
         self._tasks: list[asyncio.Task[None]] = []
         self._idle: asyncio.Task[None] | None = None
@@ -145,6 +167,9 @@ class ChannelSession:
         self._stopping = False
         self.spawns = 0
         self.media_ms = START_MEDIA_MS
+        self._encoder: str | None = None  # libx264 once a hardware encoder failed
+        self._last_codec: str | None = None  # the -c:v of the latest process (None: copy)
+        self._last_error = ""
 
     @property
     def current_pid(self) -> int | None:
@@ -169,6 +194,50 @@ class ChannelSession:
             asyncio.create_task(self._produce(), name=f"channel-{self.key}-producer"),
             asyncio.create_task(self._pacer.run(), name=f"channel-{self.key}-pacer"),
         ]
+
+    def _release(self, data: bytes) -> None:
+        """Paced bytes go to every MPEG-TS viewer and, once HLS was asked for, the ring."""
+        self._viewers.send(data)
+        ring = self._ring
+        if ring is not None:
+            done = ring.completed
+            ring.feed_batch(data, self._clock.now())
+            if ring.completed != done:
+                self._segment_done.set()
+
+    @property
+    def hls_linger(self) -> float:
+        """Seconds after its last request that an HLS viewer still counts as watching:
+        three target durations, the longest a live player waits between playlist reloads."""
+        return 3 * self._hls_target
+
+    def touch_hls(self) -> SegmentRing:
+        """An HLS request now: the channel's segment ring, created on first use and seeded
+        with the GOP cache (so its first segment starts at the current keyframe)."""
+        if self._stopping:
+            raise RuntimeError(f"channel {self.key} is stopping")
+        self._hls_seen = asyncio.get_running_loop().time()
+        if self._ring is None:
+            self._ring = SegmentRing(target_seconds=self._hls_target)
+            self._ring.feed_batch(self._pacer.cache.prelude(), self._clock.now())
+        if not self._viewers and self._idle is None:
+            self._idle = asyncio.create_task(self._stop_when_idle())
+        return self._ring
+
+    async def playlist(self, segment_url: str) -> str | None:
+        """The live HLS playlist, waiting for the first segment to be cut (callers bound the
+        wait); ``None`` if the channel stops first. ``segment_url`` holds ``{sequence}``."""
+        ring = self.touch_hls()
+        while (text := ring.playlist(segment_url)) is None and not self._stopping:
+            self._segment_done.clear()
+            await self._segment_done.wait()
+        self._hls_seen = asyncio.get_running_loop().time()  # the player has it from now on
+        return text
+
+    def segment(self, sequence: int) -> bytes | None:
+        """A complete HLS segment still in the window (``None`` when gone or not cut yet)."""
+        found = self.touch_hls().segment(sequence)
+        return None if found is None else bytes(found.data)
 
     def subscribe(self) -> AsyncIterator[bytes]:
         """A new viewer: PAT, PMT and the current GOP first, then the live edge."""
@@ -204,30 +273,54 @@ class ChannelSession:
             self._idle = asyncio.create_task(self._stop_when_idle())
 
     async def _stop_when_idle(self) -> None:
-        await asyncio.sleep(self._idle_timeout)
+        """Stop once there has been no MPEG-TS viewer for ``idle_timeout`` s and no HLS
+        request for ``hls_linger + idle_timeout`` s."""
+        loop = asyncio.get_running_loop()
+        while True:
+            wait = self._idle_timeout
+            if self._ring is not None:
+                wait = max(wait, self._hls_seen + self.hls_linger + wait - loop.time())
+            await asyncio.sleep(wait)
+            if self._viewers:
+                self._idle = None
+                return
+            quiet = loop.time() - self._hls_seen
+            if self._ring is None or quiet >= self.hls_linger + self._idle_timeout - 0.05:
+                break
         self._idle = None
-        if not self._viewers:
-            await self.stop()
+        await self.stop()
 
     async def _on_stall(self, channel: str) -> None:
         """The watchdog saw no output: stop the process; the producer carries on."""
+        await self.interrupt("stalled")
+
+    async def interrupt(self, reason: str) -> None:
+        """Stop the current FFmpeg (not counted as a failure); the producer starts the next
+        one at once and viewers stay connected. Callers have the supervisor's permission
+        (the watchdog, or a restart ``Supervisor.restart`` allowed)."""
         current = self._current
         if current is not None:
-            log.warning("channel %s stalled: stopping its FFmpeg", channel)
+            log.warning("channel %s %s: stopping its FFmpeg", self.key, reason)
             self._stalled = True
             await self._supervisor.stop(current)
 
     # --- the producer -----------------------------------------------------------------
 
     async def _produce(self) -> None:
-        wall, failing = self._clock.now(), False
+        # A channel re-tuned while its breaker is open starts on the restart path too.
+        wall = self._clock.now()
+        failing = self._supervisor.breaker_state(self.key) is not BreakerState.CLOSED
         while True:
-            if failing:  # the restart was denied: an error slate, then the schedule again
+            if failing:  # every retry after a failure goes through the one restart path
+                failing = not self._supervisor.restart(self.key, "crash").allowed
+            if failing:  # denied (cooldown, throttle, open breaker): an error slate meanwhile
                 segment = Segment(None, 0, ERROR_SLATE_MS, self._name, "Technical difficulties")
             else:
                 segment = await self._what_plays(wall)
-                if segment.path is not None and not await asyncio.to_thread(
-                    Path(segment.path).is_file
+                if (
+                    segment.path is not None
+                    and not segment.path.startswith(_REMOTE)  # a server stream: FFmpeg tries it
+                    and not await asyncio.to_thread(Path(segment.path).is_file)
                 ):
                     log.error("channel %s: media file %s is missing", self.key, segment.path)
                     segment = Segment(
@@ -240,28 +333,65 @@ class ChannelSession:
                 await asyncio.sleep(1.0)
                 continue
             wall += timedelta(milliseconds=produced)
-            failing = False
             if status == 0 or self._stalled:
                 self._stalled = False
-                if produced > 0:
+                if produced > 0 and not failing:  # an error slate proves nothing
                     self._supervisor.record_success(self.key)
-                elif segment.duration_ms > 0:
+                elif produced == 0 and segment.duration_ms > 0:
                     await asyncio.sleep(0.5)  # nothing came out: do not spin
                 continue
+            if self._fell_back(status):
+                continue  # the same moment again, now with libx264
             self._supervisor.record_failure(self.key)
-            failing = not self._supervisor.restart(self.key, "crash").allowed
+            failing = True
             if produced == 0:
                 await asyncio.sleep(0.5)
+
+    def _fell_back(self, status: int) -> bool:
+        """After a failed process that encoded with a hardware encoder, switch this session
+        to libx264 for good (logged with the reason, counted in
+        ``exstreamtv_encoder_fallbacks_total``) and return True; otherwise return False.
+
+        Such a failure is not recorded with the supervisor: its cause is the encoder or
+        device, not the channel's media, and the retry with libx264 is a fix rather than a
+        repeat of what failed. The switch happens at most once per session (libx264 is never
+        switched away from), so it cannot loop; if the software process fails too, that
+        failure is recorded as usual and the circuit breaker judges the channel on it.
+        """
+        codec = self._last_codec
+        if codec is None or codec == VideoEncoder.LIBX264.value:
+            return False
+        self._encoder = VideoEncoder.LIBX264.value
+        lines = [line for line in self._last_error.splitlines() if line.strip()]
+        reason = " / ".join(line.strip() for line in lines[-3:]) or f"exit status {status}"
+        log.warning(
+            "channel %s: hardware encoder %s failed (%s): using libx264 for the rest of "
+            "this session", self.key, codec, reason,
+        )  # fmt: skip
+        if self._metrics is not None:
+            self._metrics.encoder_fallbacks.labels(self.key).inc()
+        return True
+
+    def _measure(self, purpose: str, produced_ms: int, gap: float | None) -> None:
+        """Slate seconds, and the timestamp gap at every splice after the first process."""
+        if self._metrics is None:
+            return
+        if purpose == "slate":
+            self._metrics.slate_seconds.labels(self.key).inc(produced_ms / 1000)
+        if gap is not None and self.spawns > 1:
+            self._metrics.transition_gap.observe(max(0.0, gap))
 
     def _argv(self, segment: Segment) -> tuple[list[str], str]:
         if segment.path is None:
             argv = slate_argv(
                 self._ffmpeg, self._profile, title=segment.title or self._name,
                 message=segment.message or "Off the air", duration_ms=segment.duration_ms,
-                output_ts_offset_ms=self.media_ms,
+                output_ts_offset_ms=self.media_ms, encoder=self._encoder,
             )  # fmt: skip
+            self._last_codec = _video_codec(argv)
             return argv, "slate"
-        source = MediaInput(segment.path, segment.technical)
+        remote = segment.path.startswith(_REMOTE)
+        source = MediaInput(segment.path, segment.technical, remote=remote)
         # Seek to a frame boundary of the profile: a seek between two frames makes the fps
         # filter start a frame late, which would leave a gap in the video after the splice.
         fps = self._profile.fps
@@ -269,7 +399,9 @@ class ChannelSession:
         argv = item_argv(
             self._ffmpeg, self._profile, source, offset_ms=seek_ms,
             duration_ms=segment.duration_ms, output_ts_offset_ms=self.media_ms,
+            encoder=self._encoder,
         )  # fmt: skip
+        self._last_codec = _video_codec(argv)
         return argv, "item"
 
     async def _play(self, segment: Segment) -> tuple[int, int]:
@@ -295,9 +427,17 @@ class ChannelSession:
         end_ms = -(-tracker.end * 1000 // CLOCK_HZ)  # ceil: never overlap the next item
         produced = max(0, end_ms - self.media_ms)
         self.media_ms += produced
+        self._measure(purpose, produced, tracker.gap_seconds)
         if status != 0 and not self._stalled:
+            # A stream URL in FFmpeg's message carries a token: hide it.
+            self._last_error = redact_argv([managed.stderr.text()[-500:]])[0]
             log.warning(
                 "channel %s: FFmpeg (%s) exited with %s: %s",
-                self.key, purpose, status, managed.stderr.text()[-500:],
+                self.key, purpose, status, self._last_error,
             )  # fmt: skip
         return produced, status
+
+
+def _video_codec(argv: list[str]) -> str | None:
+    """The video encoder (``-c:v``) an FFmpeg argv uses; ``None`` when video is copied."""
+    return argv[argv.index("-c:v") + 1] if "-c:v" in argv else None

@@ -221,7 +221,7 @@ class Supervisor:
 
     def unwatch(self, channel: str) -> None:
         self._heartbeats.pop(channel, None)
-        self.policy.forget(channel)
+        self.policy.forget(channel, self._clock.monotonic())
 
     async def check_stalls(self) -> list[str]:
         """Restart (through :meth:`restart`) every watched channel silent for too long."""

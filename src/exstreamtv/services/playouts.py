@@ -177,6 +177,11 @@ class PlayoutService:
             return None
         return OnAir(NowPlaying(found.entry, to_ms(at) - found.entry.start_ms), found.media)
 
+    async def playing(self, number: ChannelNumber, at: datetime) -> NowPlaying | None:
+        """What the stream plays at ``at``: :meth:`now` without the media row."""
+        on_air = await self.now(number, at)
+        return on_air.playing if on_air is not None else None
+
     async def entries(
         self, number: ChannelNumber, start: datetime | None = None, end: datetime | None = None
     ) -> list[ListedEntry]:

@@ -4,12 +4,19 @@ The tuner is taken *before* any byte is sent, so a refusal is a proper HTTP answ
 for an unknown or disabled channel, 503 + ``X-HDHomeRun-Error: 805`` when every tuner is
 busy), and it is given back when the viewer goes away, however the response ends.
 
+HLS has no connection to watch: a player just fetches the playlist again every few seconds.
+So an HLS audience holds one viewer slot on its channel's tuner from its first playlist
+request until no playlist has been asked for during ``HLS_LEASE_SECONDS`` (three target
+durations, the longest a live player waits between reloads). Expired leases are swept
+before every tune, so an abandoned HLS player never keeps a tuner from someone else.
+
 The stream itself comes from a :class:`StreamSource`: the server uses
 ``exstreamtv.playback.channels.LiveChannels`` (one shared producer per channel).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -17,13 +24,26 @@ from typing import Protocol
 from exstreamtv.domain.channels import Channel, ChannelNumber
 from exstreamtv.errors import NotFound, SourceUnavailable
 from exstreamtv.metrics import Metrics
+from exstreamtv.playback.hls import TARGET_SECONDS
 from exstreamtv.playback.tuners import TunerPool, TunersBusy
 from exstreamtv.services.channels import ChannelService
 
+HLS_LEASE_SECONDS = 3 * TARGET_SECONDS
+FIRST_SEGMENT_TIMEOUT = 15.0
+
 
 class StreamSource(Protocol):
-    async def open(self, channel: Channel, *, hls: bool) -> AsyncIterator[bytes]:
-        """Start streaming ``channel``; raises (before yielding) when it cannot."""
+    async def open(self, channel: Channel) -> AsyncIterator[bytes]:
+        """Start streaming ``channel`` as MPEG-TS; raises (before yielding) when it cannot."""
+        ...
+
+    async def playlist(self, channel: Channel, segment_url: str) -> str:
+        """``channel``'s live HLS playlist (starting it if needed and waiting for its first
+        segment); raises when it cannot."""
+        ...
+
+    def segment(self, number: ChannelNumber, sequence: int) -> bytes | None:
+        """One HLS segment of a running channel, or ``None``."""
         ...
 
 
@@ -34,10 +54,17 @@ class Tuned:
     chunks: AsyncIterator[bytes]
     _release: TunerPool
     _key: str
+    _started: float = 0.0
+    _metrics: Metrics | None = None
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
+            first = True
             async for chunk in self.chunks:
+                if first and self._metrics is not None:
+                    elapsed = asyncio.get_running_loop().time() - self._started
+                    self._metrics.join_latency.labels("ts").observe(elapsed)
+                first = False
                 yield chunk
         finally:
             self._release.release(self._key)
@@ -51,25 +78,85 @@ class StreamingService:
         self.tuners = tuners
         self._source = source
         self._metrics = metrics
+        self._hls: dict[str, float] = {}  # channel -> loop time of its latest playlist request
 
-    async def tune(self, number: ChannelNumber, *, hls: bool = False) -> Tuned:
-        """Take a tuner for ``number`` and open its stream (raises NotFound, TunersBusy,
+    async def tune(self, number: ChannelNumber) -> Tuned:
+        """Take a tuner for ``number`` and open its MPEG-TS (raises NotFound, TunersBusy,
         SourceUnavailable; the tuner is released on any failure)."""
+        started = asyncio.get_running_loop().time()
+        channel = await self._enabled(number)
+        key = str(channel.number)
+        self._acquire(key)
+        try:
+            chunks = await self._source.open(channel)
+        except BaseException as err:
+            self._refused(key, err)
+            raise
+        return Tuned(chunks, self.tuners, key, started, self._metrics)
+
+    async def hls_playlist(self, number: ChannelNumber, segment_url: str) -> str:
+        """The live HLS playlist of ``number`` (``segment_url`` holds ``{sequence}``).
+
+        The first request of an HLS audience takes a tuner (raises TunersBusy like a tune);
+        later ones renew its lease. Raises NotFound and SourceUnavailable too."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        channel = await self._enabled(number)
+        key = str(channel.number)
+        fresh = key not in self._hls
+        if fresh:
+            self._acquire(key)
+        self._hls[key] = started
+        try:
+            async with asyncio.timeout(FIRST_SEGMENT_TIMEOUT):
+                text = await self._source.playlist(channel, segment_url)
+        except TimeoutError as err:
+            if fresh and self._hls.pop(key, None) is not None:
+                self._refused(key, None)
+            raise SourceUnavailable(f"channel {number} produced no HLS segment in time") from err
+        except BaseException as err:
+            if fresh and self._hls.pop(key, None) is not None:
+                self._refused(key, err)
+            raise
+        self._hls[key] = loop.time()
+        self._metrics.join_latency.labels("hls").observe(loop.time() - started)
+        return text
+
+    def hls_segment(self, number: ChannelNumber, sequence: int) -> bytes:
+        """One segment of a running channel's HLS window; raises NotFound when it is not
+        (or no longer) there."""
+        data = self._source.segment(number, sequence)
+        if data is None:
+            raise NotFound(f"segment {sequence} of channel {number} is not available")
+        return data
+
+    def sweep(self) -> int:
+        """Release the tuners of HLS audiences that stopped asking; returns how many."""
+        now = asyncio.get_running_loop().time()
+        gone = [key for key, seen in self._hls.items() if now - seen >= HLS_LEASE_SECONDS]
+        for key in gone:
+            del self._hls[key]
+            self.tuners.release(key)
+        return len(gone)
+
+    async def _enabled(self, number: ChannelNumber) -> Channel:
         channel = await self._channels.channel(number)
         if not channel.enabled:
             self._metrics.tune_refusals.labels("disabled").inc()
             raise NotFound(f"channel {number} is disabled")
-        key = str(channel.number)
+        return channel
+
+    def _acquire(self, key: str) -> None:
+        self.sweep()
         try:
             self.tuners.acquire(key)
         except TunersBusy:
             self._metrics.tune_refusals.labels("tuners_busy").inc()
             raise
-        try:
-            chunks = await self._source.open(channel, hls=hls)
-        except BaseException as err:
-            self.tuners.release(key)
-            if isinstance(err, SourceUnavailable):
-                self._metrics.tune_refusals.labels("unavailable").inc()
-            raise
-        return Tuned(chunks, self.tuners, key)
+
+    def _refused(self, key: str, err: BaseException | None) -> None:
+        """Give the tuner back after a failed open; ``None`` or SourceUnavailable count as
+        an "unavailable" refusal."""
+        self.tuners.release(key)
+        if err is None or isinstance(err, SourceUnavailable):
+            self._metrics.tune_refusals.labels("unavailable").inc()

@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from email.utils import format_datetime
 from typing import Annotated
+from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 
 from exstreamtv.domain.channels import ChannelNumber
@@ -20,6 +21,7 @@ from exstreamtv.web.deps import ContainerDep, require_access_token
 router = APIRouter(tags=["iptv"], dependencies=[Depends(require_access_token)])
 M3U_TYPE = "audio/x-mpegurl"
 XML_TYPE = "application/xml; charset=utf-8"
+HLS_TYPE = "application/vnd.apple.mpegurl"
 Mode = Annotated[str, Query(pattern="^(ts|hls)$", description="Stream URLs: ts or hls.")]
 
 
@@ -91,8 +93,22 @@ async def stream_ts(number: str, app: ContainerDep) -> StreamingResponse:
     return StreamingResponse(aiter(tuned), media_type="video/mp2t")
 
 
-@router.get("/iptv/channel/{number}.m3u8", response_class=StreamingResponse)
-async def stream_hls(number: str, app: ContainerDep) -> StreamingResponse:
-    """The channel as a live HLS playlist."""
-    tuned = await app.streaming.tune(ChannelNumber.parse(number), hls=True)
-    return StreamingResponse(aiter(tuned), media_type="application/vnd.apple.mpegurl")
+@router.get("/iptv/channel/{number}.m3u8", response_class=Response)
+async def stream_hls(number: str, app: ContainerDep) -> Response:
+    """The channel as a live HLS playlist (the first request takes a tuner; 503 when all
+    are busy). Segment URLs are relative and carry the access token when one is set."""
+    parsed = ChannelNumber.parse(number)
+    secret = app.settings.server.access_token
+    query = "" if secret is None else "?" + urlencode({"token": secret.get_secret_value()})
+    segment_url = f"{quote(str(parsed))}/hls/{{sequence}}.ts{query}"
+    text = await app.streaming.hls_playlist(parsed, segment_url)
+    return Response(text, media_type=HLS_TYPE, headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/iptv/channel/{number}/hls/{sequence}.ts", response_class=Response)
+async def hls_segment(
+    number: str, sequence: Annotated[int, Path(ge=0)], app: ContainerDep
+) -> Response:
+    """One segment of a live HLS playlist (404 once it has left the window)."""
+    data = app.streaming.hls_segment(ChannelNumber.parse(number), sequence)
+    return Response(data, media_type="video/mp2t", headers={"Cache-Control": "max-age=60"})

@@ -1,0 +1,97 @@
+"""The slow-callback guard of the integration suites really fails a test whose callback
+blocks the event loop, and passes one that waits without blocking."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SUITE = """
+import asyncio
+import subprocess
+import sys
+import time
+
+from tests.slow_callbacks import fail_on_slow_callbacks
+
+__all__ = ["fail_on_slow_callbacks"]
+
+
+async def test_blocking_sleep_in_a_coroutine() -> None:
+    time.sleep(0.3)
+
+
+async def test_blocking_callback_scheduled_on_the_loop() -> None:
+    done = asyncio.Event()
+
+    def block() -> None:
+        time.sleep(0.25)
+        done.set()
+
+    asyncio.get_running_loop().call_soon(block)
+    await done.wait()
+
+
+async def test_busy_callback_on_the_cpu() -> None:
+    done = asyncio.Event()
+
+    def spin() -> None:
+        started = time.thread_time()
+        while time.thread_time() - started < 0.3:  # 300 ms of CPU, however loaded the host
+            pass
+        done.set()
+
+    asyncio.get_running_loop().call_soon(spin)
+    await done.wait()
+
+
+async def test_short_callbacks_on_a_crowded_machine() -> None:
+    def hog() -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-c", "while True: pass"])
+
+    hogs = [await asyncio.to_thread(hog) for _ in range(4)]  # spawning waits: not on the loop
+    try:
+        for _ in range(10):  # 20 ms of CPU each: slow on the wall clock, never blocking
+            started = time.thread_time()
+            while time.thread_time() - started < 0.02:
+                pass
+            await asyncio.sleep(0)
+    finally:
+        for process in hogs:
+            process.kill()
+            await asyncio.to_thread(process.wait)
+
+
+async def test_waiting_without_blocking() -> None:
+    await asyncio.sleep(0.3)
+    await asyncio.to_thread(time.sleep, 0.3)
+
+
+def test_plain_function() -> None:
+    time.sleep(0.01)
+"""
+
+
+def test_a_callback_blocking_over_100ms_fails_its_test_and_a_crowded_cpu_does_not(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "test_guard.py").write_text(SUITE, encoding="utf-8")
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o",
+            "asyncio_mode=auto", "-o", "asyncio_default_fixture_loop_scope=function",
+            "--rootdir", str(tmp_path), str(tmp_path / "test_guard.py"),
+        ],
+        capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    report = done.stdout + done.stderr
+    assert done.returncode == 1, report
+    assert "6 passed, 3 errors" in report, report  # errors at teardown: the guard
+    assert "ERROR test_guard.py::test_blocking_sleep_in_a_coroutine" in report
+    assert "ERROR test_guard.py::test_busy_callback_on_the_cpu" in report
+    assert "ERROR test_guard.py::test_blocking_callback_scheduled_on_the_loop" in report
+    assert "blocked the event loop for over 0.1s" in report

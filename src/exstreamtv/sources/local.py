@@ -303,3 +303,33 @@ def _read_nfo(path: str | None) -> NfoMetadata | None:
     except OSError as err:
         raise MetadataParseError(f"{Path(path).name} cannot be read: {err.strerror}") from err
     return parse_nfo(data)
+
+
+def locate(path: str, roots: Iterable[str]) -> FoundFile | None:
+    """The :class:`FoundFile` for one known media file, as a walk of ``roots`` would see it
+    (its sidecars, the nearest ``tvshow.nfo`` up to its library root, the folder artwork).
+
+    Blocking (lists one folder and reads stamps). ``None`` when the file is gone, is not a
+    regular file, or lies under none of ``roots``.
+    """
+    file = Path(path)
+    root = next((Path(r) for r in roots if file.is_relative_to(r)), None)
+    if root is None:
+        return None
+    try:
+        info = file.stat()
+        with os.scandir(file.parent) as listing:
+            names = {entry.name.lower(): entry.path for entry in listing}
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    show_nfo = names.get("tvshow.nfo")
+    folder = file.parent
+    while show_nfo is None and folder != root and folder.is_relative_to(root):
+        folder = folder.parent
+        candidate = folder / "tvshow.nfo"
+        show_nfo = str(candidate) if candidate.is_file() else None
+    sidecars = _sidecars(file.name, names, show_nfo, _folder_artwork(names))
+    stamp = FileStamp(info.st_size, max(info.st_mtime_ns, _mtime_ns(sidecars.nfo)))
+    return FoundFile(path, PurePosixPath(file.relative_to(root).as_posix()), stamp, sidecars)

@@ -1,0 +1,92 @@
+"""``exstreamtv source ...``: add, list and test Plex, Jellyfin and Emby servers, and choose
+their libraries. Tokens are read from an option or an environment variable and never
+printed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pydantic import SecretStr
+from rich.console import Console
+
+from exstreamtv.config import Settings
+from exstreamtv.domain.libraries import MediaSource, PathMapping, SourceKind
+from exstreamtv.errors import InvalidInput, NotFound
+from exstreamtv.services.container import open_container
+from exstreamtv.services.media_servers import MediaServerService
+
+
+def parse_mapping(text: str) -> PathMapping:
+    """``SERVER_PREFIX=LOCAL_PREFIX`` as a mapping; raises InvalidInput."""
+    server, sep, local = text.partition("=")
+    if not sep or not server or not local:
+        raise InvalidInput(f"a path mapping is SERVER_PREFIX=LOCAL_PREFIX, not {text!r}")
+    return PathMapping(server, local)
+
+
+async def add_source(
+    settings: Settings,
+    console: Console,
+    *,
+    kind: SourceKind,
+    name: str,
+    url: str,
+    token: SecretStr,
+    mappings: Sequence[str] = (),
+) -> None:
+    async with open_container(settings) as container:
+        source = await container.media_servers.create(
+            kind, name, url, token, [parse_mapping(m) for m in mappings]
+        )
+        console.print(f"added {kind.value} source {source.id}: {source.name} ({source.url})",
+                      highlight=False, markup=False)  # fmt: skip
+
+
+async def list_sources(settings: Settings, console: Console) -> None:
+    async with open_container(settings) as container:
+        sources = await container.media_servers.sources()
+        if not sources:
+            console.print("no media servers: add one with `exstreamtv source add`")
+        for source in sources:
+            libraries = await container.media_servers.libraries(source.id)
+            names = ", ".join(lib.name for lib in libraries) or "no libraries chosen"
+            console.print(
+                f"{source.id}  {source.kind.value:<8} {source.name}  {source.url}  [{names}]",
+                highlight=False,
+                markup=False,
+            )
+
+
+async def test_source(settings: Settings, console: Console, wanted: str) -> None:
+    async with open_container(settings) as container:
+        source = await _find(container.media_servers, wanted)
+        info = await container.media_servers.test(source.id)
+        console.print(f"{info.name} (version {info.version}): connected",
+                      highlight=False, markup=False)  # fmt: skip
+        for library in info.libraries:
+            kind = library.kind.value if library.kind else "not importable"
+            console.print(f"  {library.external_id}  {library.title}  ({kind})",
+                          highlight=False, markup=False)  # fmt: skip
+
+
+async def choose_libraries(
+    settings: Settings, console: Console, wanted: str, library_ids: Sequence[str]
+) -> None:
+    async with open_container(settings) as container:
+        source = await _find(container.media_servers, wanted)
+        for library in await container.media_servers.select_libraries(source.id, library_ids):
+            console.print(
+                f"library {library.id}: {library.name}; scan it with"
+                f" `exstreamtv scan {library.id}`",
+                highlight=False,
+                markup=False,
+            )
+
+
+async def _find(servers: MediaServerService, wanted: str) -> MediaSource:
+    sources = await servers.sources()
+    for source in sources:
+        if source.name == wanted or str(source.id) == wanted:
+            return source
+    names = ", ".join(repr(s.name) for s in sources) or "none"
+    raise NotFound(f"no media server named {wanted!r} (known: {names})")

@@ -1,0 +1,74 @@
+"""Media-server credentials at rest: Fernet-encrypted with a key kept in the data directory.
+
+The key file (``media-sources.key``) is created on first use with mode 0600, atomically
+(``O_EXCL``), so two processes starting together end up with one key. Losing or replacing it
+makes stored tokens unreadable: the error says so, and setting the token again fixes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+from pydantic import SecretStr
+
+from exstreamtv.errors import DataDirError, SourceUnavailable
+
+KEY_FILE_NAME = "media-sources.key"
+
+
+class CredentialCipher:
+    """Seals and opens media-server tokens with the install's key (loaded once, lazily)."""
+
+    def __init__(self, key_file: Path) -> None:
+        self._key_file = key_file
+        self._fernet: Fernet | None = None
+        self._lock = asyncio.Lock()
+
+    async def seal(self, secret: SecretStr) -> str:
+        """The encrypted form of ``secret`` (URL-safe text for the database)."""
+        fernet = await self._ready()
+        return fernet.encrypt(secret.get_secret_value().encode()).decode("ascii")
+
+    async def open(self, sealed: str) -> SecretStr:
+        """The token behind ``sealed``; raises SourceUnavailable when the key cannot read it."""
+        fernet = await self._ready()
+        try:
+            return SecretStr(fernet.decrypt(sealed.encode("ascii")).decode())
+        except (InvalidToken, UnicodeError) as err:
+            raise SourceUnavailable(
+                f"the stored media-server credential cannot be decrypted with {self._key_file}"
+                " (was the key file replaced?); set the token again"
+            ) from err
+
+    async def _ready(self) -> Fernet:
+        async with self._lock:
+            if self._fernet is None:
+                key = await asyncio.to_thread(_load_or_create_key, self._key_file)
+                self._fernet = Fernet(key)
+            return self._fernet
+
+
+def _load_or_create_key(path: Path) -> bytes:
+    """Read the key, or create it (mode 0600) when there is none. Raises DataDirError."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    except OSError as err:
+        raise DataDirError(f"cannot create the key file {path}: {err.strerror}") from err
+    else:
+        key = Fernet.generate_key()
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key)
+        return key
+    try:
+        key = path.read_bytes().strip()
+        Fernet(key)
+    except OSError as err:
+        raise DataDirError(f"cannot read the key file {path}: {err.strerror}") from err
+    except ValueError as err:
+        raise DataDirError(f"the key file {path} does not hold a valid key") from err
+    return key

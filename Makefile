@@ -7,16 +7,20 @@ BIN      := $(VENV)/bin
 DATA_DIR ?= data
 STAMP_RUN  := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
+# hls.js plays HLS in browsers without native HLS (Chromium); installed from npm, not committed.
+HLS_JS_VERSION := 1.6.15
+UI_VENDOR := src/exstreamtv/web/ui/vendor
+HLS_JS := $(UI_VENDOR)/.hls.js-$(HLS_JS_VERSION)
 
-RUN_DEBS  := ffmpeg
-TEST_DEBS := ffmpeg xmltv-util hdhomerun-config postgresql
+RUN_DEBS  := ffmpeg nodejs npm
+TEST_DEBS := ffmpeg xmltv-util hdhomerun-config postgresql chromium nodejs npm vlc-bin vlc-plugin-base prometheus
 
 .PHONY: run test lint fmt typecheck contracts unit bench docs clean system-run system-test
 
-run: system-run $(STAMP_RUN)
+run: system-run $(STAMP_RUN) $(HLS_JS)
 	$(BIN)/exstreamtv serve --data-dir $(DATA_DIR)
 
-test: system-test $(STAMP_TEST)
+test: system-test $(STAMP_TEST) $(HLS_JS)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -41,6 +45,10 @@ $(STAMP_TEST): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $@ $(STAMP_RUN)
 
+$(HLS_JS):
+	npm install --prefix $(UI_VENDOR) --no-audit --no-fund --loglevel=error hls.js@$(HLS_JS_VERSION)
+	@touch $@
+
 lint: $(STAMP_TEST)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -60,9 +68,11 @@ unit: $(STAMP_TEST)
 
 bench: system-test $(STAMP_TEST)
 	$(BIN)/python bench/scan.py
+	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/playout.py
 	$(BIN)/python bench/guide.py
 	$(BIN)/python bench/stream.py
+	$(BIN)/python bench/baselines.py
 
 docs:
 	@echo "User documentation lives in README.md and docs/ (plain Markdown, no build step)."

@@ -7,6 +7,7 @@ once per session and stopped at the end; each test gets its own database in it.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -75,7 +76,9 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty database: SQLite in a temp folder, or a new PostgreSQL database."""
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
-    cluster: PostgresCluster = request.getfixturevalue("postgres")
+    # The first request starts the cluster (initdb, pg_ctl: seconds of blocking subprocess
+    # work); it must not run on the event loop, whose callbacks the integration suites time.
+    cluster: PostgresCluster = await asyncio.to_thread(request.getfixturevalue, "postgres")
     return await _create_database(cluster)
 
 

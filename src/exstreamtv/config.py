@@ -96,6 +96,22 @@ class ScanConfig(Section):
     probe_timeout_sec: float = Field(default=30.0, gt=0, le=600)
 
 
+class MediaServersConfig(Section):
+    """How Plex, Jellyfin and Emby servers are talked to."""
+
+    page_size: int = Field(default=200, ge=1, le=5000, description="Items per listing page.")
+    request_timeout_sec: float = Field(default=30.0, gt=0, le=600)
+    connect_timeout_sec: float = Field(default=5.0, gt=0, le=60)
+    retries: int = Field(default=3, ge=0, le=10, description="Retries of a failed read.")
+    retry_backoff_sec: float = Field(default=0.5, ge=0, le=60)
+    max_response_mib: float = Field(default=64.0, gt=0, le=4096)
+    requests_per_second: float = Field(default=0.0, ge=0, description="0: no rate limit.")
+    concurrency: int = Field(default=4, ge=1, le=32, description="Parallel requests per server.")
+    stream_check_timeout_sec: float = Field(
+        default=3.0, gt=0, le=60, description="How long an item's stream may take to answer."
+    )
+
+
 class DemoConfig(Section):
     enabled: bool = Field(
         default=True, description="Generate a small demo library when no library is configured."
@@ -190,6 +206,7 @@ class Settings(BaseSettings):
     logging: LoggingConfig = LoggingConfig()
     libraries: tuple[LibraryConfig, ...] = ()
     scan: ScanConfig = ScanConfig()
+    media_servers: MediaServersConfig = MediaServersConfig()
     demo: DemoConfig = DemoConfig()
     ffmpeg: FFmpegConfig = FFmpegConfig()
     playout: PlayoutConfig = PlayoutConfig()
@@ -299,7 +316,8 @@ def _read_yaml(path: Path, *, required: bool) -> dict[str, Any]:
 
 
 def _reject_unknown_env(env: Mapping[str, str]) -> None:
-    known = set(Settings.model_fields) | {"config"}
+    # EXSTREAMTV_URL and EXSTREAMTV_ADMIN_KEY are read by client commands (troubleshoot).
+    known = set(Settings.model_fields) | {"config", "url", "admin_key"}
     for name in env:
         if not name.startswith(ENV_PREFIX):
             continue

@@ -13,14 +13,21 @@ silent degradation.
     │   └── LibraryPathInvalid      a library path does not exist / is not a readable folder
     ├── NotFound                    a named thing does not exist (HTTP 404)
     ├── Conflict                    the thing already exists or is in use (HTTP 409)
+    │   ├── AutomationDisabled      an automation flag is off (ai_agent.*)
+    │   └── ToolRefused             an agent tool may not run now (cooldown, nesting)
     ├── Unauthorized                missing or wrong credentials (HTTP 401)
+    ├── Forbidden                   refused whatever the credentials: cross-site (HTTP 403)
     ├── LimitReached                a capacity limit refuses the request (HTTP 503)
+    │   └── AutomationPaused        containment or a shutdown holds the agent back
     ├── XMLTVValidationError        the guide failed validation; never served (HTTP 503)
     ├── MediaError                  a media file could not be used
     │   ├── ProbeFailed             ffprobe failed, timed out or printed nonsense
     │   └── MetadataParseError      a sidecar (NFO) is malformed or hostile
     ├── ProcessError                a child process could not be started or failed
-    └── SourceUnavailable           a media source (folder, server) cannot be reached (HTTP 503)
+    ├── SourceUnavailable           a media source (folder, server) cannot be reached (HTTP 503)
+    └── ServerUnreachable           a client command cannot reach the running server (CLI)
+        └── SourceResponseInvalid   a media server answered with something refused (malformed,
+                                    hostile or too large)
 
 Every error carries a human-readable message that never contains a secret.
 """
@@ -60,8 +67,20 @@ class Conflict(ExStreamTVError):
     """The thing already exists or is in use."""
 
 
+class AutomationDisabled(Conflict):
+    """The bounded agent or self-resolution is switched off in the configuration."""
+
+
+class ToolRefused(Conflict):
+    """An agent tool may not run now: its cooldown runs, or another tool is calling it."""
+
+
 class Unauthorized(ExStreamTVError):
     """Credentials are missing or wrong."""
+
+
+class Forbidden(ExStreamTVError):
+    """The request is refused whatever its credentials (e.g. a cross-site request)."""
 
 
 class LimitReached(ExStreamTVError):
@@ -70,6 +89,11 @@ class LimitReached(ExStreamTVError):
     def __init__(self, message: str, retry_after: int = 30) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class AutomationPaused(LimitReached):
+    """The agent takes no action now: containment holds, or it shut itself down after
+    repeated failures. ``retry_after`` is in seconds."""
 
 
 class XMLTVValidationError(ExStreamTVError):
@@ -106,3 +130,11 @@ class ProcessError(ExStreamTVError):
 
 class SourceUnavailable(ExStreamTVError):
     """A media source cannot be reached right now."""
+
+
+class SourceResponseInvalid(SourceUnavailable):
+    """A media server's answer is malformed, hostile (XML entities) or over the size limit."""
+
+
+class ServerUnreachable(ExStreamTVError):
+    """A client command (``exstreamtv troubleshoot``) finds no server at the URL."""

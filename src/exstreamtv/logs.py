@@ -24,7 +24,11 @@ _STANDARD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {
     "color_message",
 }
 # Credentials embedded in URLs (scheme://user:password@host) and common token parameters.
-_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://[^/\s:@]+:)[^@\s/]+@", re.IGNORECASE)
+# Bounded repeats keep redaction linear: an unbounded scheme made a long line without "://"
+# cost quadratic time (a 100 kB message took a minute).
+_URL_PASSWORD = re.compile(
+    r"(?P<scheme>[a-z][a-z0-9+.-]{0,31}://[^/\s:@]{1,256}:)[^@\s/]{1,2048}@", re.IGNORECASE
+)
 _TOKEN_PARAM = re.compile(
     r"(?P<key>(?:x-plex-token|api_key|apikey|access_token|token)=)[^&\s\"']+", re.IGNORECASE
 )
@@ -47,8 +51,9 @@ class SecretRedactor(logging.Filter):
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
-        text = _URL_PASSWORD.sub(rf"\g<scheme>{REDACTED}@", text)
-        return _TOKEN_PARAM.sub(rf"\g<key>{REDACTED}", text)
+        if "://" in text:  # a cheap test first: most lines hold no URL
+            text = _URL_PASSWORD.sub(rf"\g<scheme>{REDACTED}@", text)
+        return _TOKEN_PARAM.sub(rf"\g<key>{REDACTED}", text) if "=" in text else text
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = self.redact(record.getMessage())

@@ -25,6 +25,10 @@ class Metrics:
         self._library(r)
         self._guide_and_tuner(r)
         self._streaming(r)
+        self._media_servers(r)
+        self._metadata_health(r)
+        self._troubleshooting(r)
+        self._automation(r)
 
     def _library(self, r: CollectorRegistry) -> None:
         """Scans, probes and playout builds."""
@@ -153,6 +157,207 @@ class Metrics:
             "exstreamtv_stream_viewers_dropped_total",
             "Viewers dropped because they fell too far behind, by channel.",
             ["channel"],
+            registry=r,
+        )
+        self.encoder_fallbacks = Counter(
+            "exstreamtv_encoder_fallbacks_total",
+            "Channel sessions switched from a failing hardware encoder to libx264, by channel.",
+            ["channel"],
+            registry=r,
+        )
+        self.join_latency = Histogram(
+            "exstreamtv_stream_join_seconds",
+            "From a tune request to the first bytes handed to the viewer (ts), or to the "
+            "first playlist (hls).",
+            ["kind"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2.5, 5, 10),
+            registry=r,
+        )
+        self.transition_gap = Histogram(
+            "exstreamtv_stream_transition_gap_seconds",
+            "Media-time gap between one process's end and the next one's first video frame.",
+            buckets=(0.0, 0.001, 0.01, 0.02, 0.04, 0.1, 0.5, 1, 5),
+            registry=r,
+        )
+        self.slate_seconds = Counter(
+            "exstreamtv_stream_slate_seconds_total",
+            "Seconds of slate (offline, error, missing media) streamed, by channel.",
+            ["channel"],
+            registry=r,
+        )
+
+    def _automation(self, r: CollectorRegistry) -> None:
+        """The bounded agent, its containment, and metadata self-resolution."""
+        self.agent_runs = Counter(
+            "exstreamtv_agent_runs_total",
+            "Bounded agent runs, by outcome (completed, stopped, denied, awaiting_approval,"
+            " contained, shut_down, failed).",
+            ["outcome"],
+            registry=r,
+        )
+        self.agent_tool_calls = Counter(
+            "exstreamtv_agent_tool_calls_total",
+            "Agent tool calls, by tool and result (ok, failed, error, refused).",
+            ["tool", "result"],
+            registry=r,
+        )
+        self.agent_policy_decisions = Counter(
+            "exstreamtv_agent_policy_decisions_total",
+            "Policy decisions on planned tool calls, by verdict (allow, deny, require_approval).",
+            ["verdict"],
+            registry=r,
+        )
+        self.agent_escalations = Counter(
+            "exstreamtv_agent_escalations_total",
+            "Escalations to a person, by reason (metadata_failures, regression).",
+            ["reason"],
+            registry=r,
+        )
+        self.agent_shutdown = Gauge(
+            "exstreamtv_agent_shutdown",
+            "1 while the agent is shut down after repeated metadata tool failures.",
+            registry=r,
+        )
+        self.containment_active = Gauge(
+            "exstreamtv_agent_containment_active",
+            "1 while containment holds automation back (as of the latest check).",
+            registry=r,
+        )
+        self.containment_entries = Counter(
+            "exstreamtv_agent_containment_entries_total",
+            "Times containment started, by reason (restart_velocity, pool_pressure,"
+            " breaker_open, memory_growth).",
+            ["reason"],
+            registry=r,
+        )
+        self.resolution_runs = Counter(
+            "exstreamtv_metadata_resolution_runs_total",
+            "Metadata self-resolution requests, by trigger and outcome (ran, improved,"
+            " unchanged, aborted).",
+            ["trigger", "outcome"],
+            registry=r,
+        )
+        self.resolution_aborts = Counter(
+            "exstreamtv_metadata_resolution_aborts_total",
+            "Metadata self-resolution requests that did not run, by reason.",
+            ["reason"],
+            registry=r,
+        )
+        self.resolution_suspensions = Counter(
+            "exstreamtv_metadata_resolution_suspensions_total",
+            "Scopes suspended for an hour after 3 runs without improvement.",
+            registry=r,
+        )
+        self.resolution_regressions = Counter(
+            "exstreamtv_metadata_resolution_regressions_total",
+            "Runs after which things got worse (self-resolution was then disabled).",
+            registry=r,
+        )
+
+    def _metadata_health(self, r: CollectorRegistry) -> None:
+        """Metadata health per scope: a channel number, ``global`` (every channel's guide)
+        or ``library`` (every present media item); see ``domain.metadata_health``."""
+        self.metadata_failure_ratio = Gauge(
+            "exstreamtv_metadata_failure_ratio",
+            "Metadata failures (failed or placeholder) over samples, by scope.",
+            ["scope"],
+            registry=r,
+        )
+        self.metadata_placeholder_ratio = Gauge(
+            "exstreamtv_metadata_placeholder_ratio",
+            "Placeholder titles over samples, by scope.",
+            ["scope"],
+            registry=r,
+        )
+        self.metadata_placeholders = Gauge(
+            "exstreamtv_metadata_placeholder_titles",
+            "Samples with a placeholder title, by scope.",
+            ["scope"],
+            registry=r,
+        )
+        self.metadata_missing_episode_ratio = Gauge(
+            "exstreamtv_metadata_missing_episode_ratio",
+            "Episodes without an episode number over episodes, by scope.",
+            ["scope"],
+            registry=r,
+        )
+        self.metadata_missing_year_ratio = Gauge(
+            "exstreamtv_metadata_missing_year_ratio",
+            "Movies without a year over movies, by scope.",
+            ["scope"],
+            registry=r,
+        )
+        self.metadata_lookups = Gauge(
+            "exstreamtv_metadata_lookups",
+            "Metadata lookups behind the current samples, by scope, source (scan, probe, nfo,"
+            " filename, server) and result (success, failure).",
+            ["scope", "source", "result"],
+            registry=r,
+        )
+        self.metadata_early_warning = Gauge(
+            "exstreamtv_metadata_early_warning",
+            "1 while the scope breaks an early-warning rule, by scope and rule.",
+            ["scope", "rule"],
+            registry=r,
+        )
+        self.metadata_early_warnings = Counter(
+            "exstreamtv_metadata_early_warnings_total",
+            "Guide generations after which a scope broke an early-warning rule, by rule.",
+            ["scope", "rule"],
+            registry=r,
+        )
+        self.metadata_drift = Counter(
+            "exstreamtv_metadata_drift_events_total",
+            "Guide generations after which the failure ratio rose by more than 0.1, by scope.",
+            ["scope"],
+            registry=r,
+        )
+        self.pool_pressure = Gauge(
+            "exstreamtv_ffmpeg_pool_pressure",
+            "Streaming FFmpeg processes over the process cap (0..1).",
+            registry=r,
+        )
+        self.restart_velocity = Gauge(
+            "exstreamtv_channel_restart_velocity",
+            "Channel restarts allowed over the last minute (restarts per minute).",
+            registry=r,
+        )
+
+    def _troubleshooting(self, r: CollectorRegistry) -> None:
+        """The troubleshooting service and anomaly detection."""
+        self.troubleshoot_requests = Counter(
+            "exstreamtv_troubleshoot_requests_total",
+            "Troubleshooting questions answered, by mode (rules, llm) and whether metadata"
+            " self-resolution was asked for.",
+            ["mode", "triggered"],
+            registry=r,
+        )
+        self.log_issues = Counter(
+            "exstreamtv_log_issues_total",
+            "Problems recognised in log records, by issue type.",
+            ["issue"],
+            registry=r,
+        )
+        self.anomaly_spikes = Counter(
+            "exstreamtv_anomaly_spikes_total",
+            "Spikes of one issue type on one channel within the sliding window, by issue.",
+            ["issue"],
+            registry=r,
+        )
+
+    def _media_servers(self, r: CollectorRegistry) -> None:
+        """Plex, Jellyfin and Emby servers: reachability and failed requests."""
+        self.media_server_up = Gauge(
+            "exstreamtv_media_server_up",
+            "1 when the media server answered its last request, 0 when it could not be reached.",
+            ["source"],
+            registry=r,
+        )
+        self.media_server_failures = Counter(
+            "exstreamtv_media_server_request_failures_total",
+            "Failed requests to media servers, by source and reason (unreachable, timeout,"
+            " status, invalid).",
+            ["source", "reason"],
             registry=r,
         )
 

@@ -23,13 +23,14 @@ START_TIMEOUT_SEC = 180.0
 class Server:
     """`exstreamtv serve` as a child process on a free loopback port."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, extra_env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir.parent / f"server-{self.port}.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("EXSTREAMTV_")}
         # UDP 65001 is the one fixed port; the real-client discovery test owns it.
         env["EXSTREAMTV_HDHOMERUN__DISCOVERY_ENABLED"] = "false"
+        env.update(extra_env or {})
         # A relative --data-dir, as `make run` passes it.
         argv = [sys.executable, "-m", "exstreamtv", "serve", "--data-dir", data_dir.name,
                 "--port", str(self.port)]  # fmt: skip

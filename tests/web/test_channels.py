@@ -25,6 +25,7 @@ async def test_channels_are_created_listed_in_number_order_updated_and_deleted(
         "enabled": True,
         "stream_profile_id": None,
         "schedule_id": None,
+        "watermark": None,
     }
     moved = await client.put(
         "/api/channels/5.1", json={"number": "6", "name": "Six", "enabled": False}

@@ -17,7 +17,7 @@ import yaml
 from rich.console import Console
 
 from exstreamtv import __version__
-from exstreamtv.config import Settings, load_settings
+from exstreamtv.config import DEFAULT_PORT, Settings, load_settings
 from exstreamtv.errors import ConfigError, DataDirError, ExStreamTVError
 
 T = TypeVar("T")
@@ -36,6 +36,8 @@ admin_app = typer.Typer(help="The admin API key.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(admin_app, name="admin-key")
+source_app = typer.Typer(help="Plex, Jellyfin and Emby servers.", no_args_is_help=True)
+app.add_typer(source_app, name="source")
 
 ConfigOption = Annotated[
     Path | None,
@@ -153,6 +155,108 @@ def admin_key_rotate(config: ConfigOption = None, data_dir: DataDirOption = None
     settings = _settings(config, data_dir)
     key = _run(lambda: rotate_admin_key(settings))
     out_console.print(f"new admin API key: {key}", highlight=False, soft_wrap=True)
+
+
+@source_app.command("add")
+def source_add(  # noqa: PLR0917 - one parameter per option
+    kind: Annotated[str, typer.Argument(help="plex, jellyfin or emby.")],
+    url: Annotated[str, typer.Option(help="The server's base URL, e.g. http://host:32400.")],
+    token: Annotated[
+        str,
+        typer.Option(
+            envvar="MEDIA_SERVER_TOKEN",
+            help="Plex token or Jellyfin/Emby API key (env MEDIA_SERVER_TOKEN).",
+            show_default=False,
+        ),
+    ],
+    name: Annotated[str | None, typer.Option(help="A name (default: the kind).")] = None,
+    path_map: Annotated[
+        list[str] | None,
+        typer.Option("--path-map", help="SERVER_PREFIX=LOCAL_PREFIX (repeatable)."),
+    ] = None,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Add a media server (the token is stored encrypted); then `source test`."""
+    from pydantic import SecretStr  # noqa: PLC0415 - keeps `--help` fast
+
+    from exstreamtv.cli.sources import add_source  # noqa: PLC0415
+    from exstreamtv.domain.libraries import SourceKind  # noqa: PLC0415
+
+    if kind not in ("plex", "jellyfin", "emby"):
+        typer.echo("error: the kind is plex, jellyfin or emby", err=True)
+        raise typer.Exit(USAGE_ERROR)
+    settings = _settings(config, data_dir)
+    _run(
+        lambda: add_source(
+            settings, out_console, kind=SourceKind(kind), name=name or kind, url=url,
+            token=SecretStr(token), mappings=path_map or (),
+        )
+    )  # fmt: skip
+
+
+@source_app.command("list")
+def source_list(config: ConfigOption = None, data_dir: DataDirOption = None) -> None:
+    """List media servers and their chosen libraries (never their tokens)."""
+    from exstreamtv.cli.sources import list_sources  # noqa: PLC0415 - keeps `--help` fast
+
+    settings = _settings(config, data_dir)
+    _run(lambda: list_sources(settings, out_console))
+
+
+@source_app.command("test")
+def source_test(
+    source: Annotated[str, typer.Argument(help="Source name or id.")],
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Connect to a media server: its name, version and libraries."""
+    from exstreamtv.cli.sources import test_source  # noqa: PLC0415 - keeps `--help` fast
+
+    settings = _settings(config, data_dir)
+    _run(lambda: test_source(settings, out_console, source))
+
+
+@source_app.command("libraries")
+def source_libraries(
+    source: Annotated[str, typer.Argument(help="Source name or id.")],
+    library: Annotated[list[str], typer.Argument(help="Server library ids (see `source test`).")],
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Choose server libraries to import (scan them afterwards with `exstreamtv scan`)."""
+    from exstreamtv.cli.sources import choose_libraries  # noqa: PLC0415 - keeps `--help` fast
+
+    settings = _settings(config, data_dir)
+    _run(lambda: choose_libraries(settings, out_console, source, library))
+
+
+@app.command()
+def troubleshoot(
+    question: Annotated[str, typer.Argument(help="What is wrong, in your words.")],
+    url: Annotated[
+        str,
+        typer.Option(envvar="EXSTREAMTV_URL", help="The running server's address."),
+    ] = f"http://127.0.0.1:{DEFAULT_PORT}",
+    key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="EXSTREAMTV_ADMIN_KEY",
+            help="Admin API key (needed when the server listens beyond loopback).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Ask the running server what is wrong; it answers from its logs and state."""
+    from exstreamtv.cli.troubleshoot import ask  # noqa: PLC0415 - keeps `--help` fast
+
+    try:
+        answered = ask(url, question, key, out_console)
+    except ExStreamTVError as err:
+        typer.echo(f"error: {err.message}", err=True)
+        raise typer.Exit(1) from None
+    if not answered:
+        raise typer.Exit(1)
 
 
 def main() -> None:

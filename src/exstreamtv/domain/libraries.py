@@ -30,7 +30,8 @@ class LibraryKind(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Library:
-    """A stored library. ``paths`` are absolute folder paths for local libraries.
+    """A stored library. ``paths`` are absolute folder paths for local libraries, and the
+    server's own folders for media-server libraries.
 
     ``managed_by_config`` is true for libraries declared in the config file: they are
     re-created on start-up and cannot be deleted through the API while still declared.
@@ -44,6 +45,8 @@ class Library:
     paths: tuple[str, ...]
     managed_by_config: bool = False
     last_scan_at: datetime | None = None
+    source_id: int | None = None
+    external_id: str | None = None  # the media server's id of this library
 
 
 class ScanStatus(enum.StrEnum):
@@ -71,3 +74,41 @@ class ScanProblem:
 
     path: str
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PathMapping:
+    """A media server's folder prefix (``server``) and where it is mounted here (``local``)."""
+
+    server: str
+    local: str
+
+
+@dataclass(frozen=True, slots=True)
+class MediaSource:
+    """A stored media source. For servers, ``url`` is the base URL (no credentials in it);
+    the token is kept apart, encrypted, and never part of this value. ``created_at`` is UTC."""
+
+    id: int
+    kind: SourceKind
+    name: str
+    url: str | None
+    path_mappings: tuple[PathMapping, ...]
+    created_at: datetime
+    server_id: str | None = None
+
+
+def map_path(path: str, mappings: tuple[PathMapping, ...]) -> str | None:
+    """``path`` as seen by the server, rewritten to the local mount of the longest matching
+    ``server`` prefix (whole path components only); ``None`` when no mapping applies."""
+    best: PathMapping | None = None
+    for mapping in mappings:
+        prefix = mapping.server.rstrip("/\\")
+        if (path == prefix or path.startswith((prefix + "/", prefix + "\\"))) and (
+            best is None or len(prefix) > len(best.server.rstrip("/\\"))
+        ):
+            best = mapping
+    if best is None:
+        return None
+    rest = path[len(best.server.rstrip("/\\")) :].replace("\\", "/")
+    return best.local.rstrip("/") + rest

@@ -22,11 +22,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from exstreamtv.domain.guide import GuideChannel, Programme, ProgrammeKind
+from exstreamtv.domain.metadata_health import is_placeholder_title
 from exstreamtv.errors import XMLTVValidationError
 from exstreamtv.formats.guide_folding import UNKNOWN_TITLE
 
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-_PLACEHOLDER = re.compile(r"Item \d+")  # the upstream's "title" for an item without one
 # tv_validate_file reads raw bytes: it reports U+FFFD followed by "]", and the mojibake
 # "ï¿½", as bad UTF-8 although both are valid; a character reference dodges the match.
 _VALIDATOR_QUIRKS = (("\ufffd]", "\ufffd&#93;"), ("\u00ef\u00bf\u00bd", "\u00ef&#191;\u00bd"))
@@ -174,7 +174,7 @@ def _programme_fault(programme: Programme, required: bool) -> tuple[str, str] | 
     if not programme.title.strip():
         return "empty_title", "has an empty title"
     cleaned = _clean(programme.title).strip()
-    if not cleaned or (cleaned.startswith("Item ") and _PLACEHOLDER.fullmatch(cleaned)):
+    if is_placeholder_title(cleaned):
         return "placeholder_title", "has a placeholder title"
     if required and programme.episodic and programme.episode is None:
         return "missing_episode_num", "is episodic but has no episode number"

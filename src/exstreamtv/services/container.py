@@ -11,37 +11,46 @@ import logging
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from exstreamtv.agent.metadata_resolution import in_metadata_resolution_context
 from exstreamtv.clock import Clock, SystemClock
 from exstreamtv.config import Settings
-from exstreamtv.domain.channels import ChannelNumber
-from exstreamtv.domain.playout import NowPlaying
 from exstreamtv.errors import DataDirError
+from exstreamtv.log_ring import LogRing
 from exstreamtv.logs import SecretRedactor
 from exstreamtv.metrics import Metrics
 from exstreamtv.playback.channels import LiveChannels
 from exstreamtv.playback.supervisor import Supervisor
 from exstreamtv.playback.tuners import TunerPool
 from exstreamtv.services.admin_key import AdminKeys
+from exstreamtv.services.admin_sessions import AdminSessions
+from exstreamtv.services.automation import Automation, build_automation
 from exstreamtv.services.catalog import CatalogService
 from exstreamtv.services.changes import GuideChanges
 from exstreamtv.services.channel_locks import ChannelLocks
 from exstreamtv.services.channels import ChannelService
 from exstreamtv.services.demo import DemoSetup
 from exstreamtv.services.device import DeviceIdentity
+from exstreamtv.services.fallback_filler import FallbackFiller, outage_lookup
 from exstreamtv.services.guide import GuideService
 from exstreamtv.services.library import LibraryService
 from exstreamtv.services.logos import LogoService
+from exstreamtv.services.media_locations import MediaLocator
+from exstreamtv.services.media_servers import MediaServerService
+from exstreamtv.services.metadata_health import MetadataHealthService
 from exstreamtv.services.playout_extender import PlayoutExtender
 from exstreamtv.services.playouts import PlayoutService
+from exstreamtv.services.plex_guide import PlexGuideReload
+from exstreamtv.services.profiles import ProfileService
 from exstreamtv.services.schedules import ScheduleService
+from exstreamtv.services.server_sync import ServerSync
 from exstreamtv.services.streaming import StreamingService
+from exstreamtv.services.troubleshooting import TroubleshootingService
 from exstreamtv.store.database import create_engine, session_factory, transaction, upgrade_schema
 from exstreamtv.store.libraries import LibraryRepository
 
@@ -65,6 +74,7 @@ class Container:
     playouts: PlayoutService
     extender: PlayoutExtender
     admin_keys: AdminKeys
+    admin_sessions: AdminSessions
     guide: GuideService
     device: DeviceIdentity
     streaming: StreamingService
@@ -72,6 +82,13 @@ class Container:
     demo: DemoSetup
     supervisor: Supervisor
     live: LiveChannels
+    log_ring: LogRing
+    metadata_health: MetadataHealthService
+    troubleshooting: TroubleshootingService
+    profiles: ProfileService
+    automation: Automation
+    media_servers: MediaServerService
+    plex_guide: PlexGuideReload
 
 
 def prepare_data_dir(path: Path) -> Path:
@@ -101,7 +118,7 @@ def secrets_of(settings: Settings) -> list[str]:
 
 
 @contextlib.asynccontextmanager
-async def open_container(
+async def open_container(  # noqa: PLR0915 - the wiring: one statement per service
     settings: Settings,
     *,
     clock: Clock | None = None,
@@ -122,14 +139,18 @@ async def open_container(
     try:
         await upgrade_schema(engine)
         sessions = session_factory(engine)
-        libraries = LibraryService(sessions, settings, clock, metrics)
+        media_servers = MediaServerService(sessions, settings, clock, metrics, redactor)
+        remote = ServerSync(sessions, media_servers, clock)
+        libraries = LibraryService(sessions, settings, clock, metrics, remote=remote)
         catalog = CatalogService(sessions, clock)
         locks = ChannelLocks()
         changes = GuideChanges()
+        plex_guide = PlexGuideReload(media_servers, changes, clock)
         channels = ChannelService(sessions, clock, locks, changes)
         playouts = PlayoutService(sessions, settings, clock, metrics, locks, changes=changes)
         schedules = ScheduleService(sessions, clock, playouts)
         extender = PlayoutExtender(playouts)
+        admin_keys = AdminKeys(sessions)
         supervisor = Supervisor(
             max_processes=settings.ffmpeg.max_processes,
             clock=clock,
@@ -137,20 +158,43 @@ async def open_container(
             registry=settings.data_dir / "ffmpeg.pids",
         )
 
-        async def now_playing(number: ChannelNumber, at: datetime) -> NowPlaying | None:
-            on_air = await playouts.now(number, at)
-            return on_air.playing if on_air is not None else None
-
+        locator = MediaLocator(sessions, media_servers, catalog.item)
+        filler = FallbackFiller(sessions)
+        logos = LogoService(settings)
+        profiles = ProfileService(sessions, logos)
         live = LiveChannels(
             supervisor,
             clock,
-            now=now_playing,
-            item=catalog.item,
+            now=playouts.playing,
+            item=locator.item,
+            what_plays=lambda channel: outage_lookup(
+                channel, playouts.playing, locator.item, filler
+            ),
             ffmpeg=settings.ffmpeg.ffmpeg_path,
             idle_timeout=settings.streaming.idle_timeout_sec,
             metrics=metrics,
+            profile_for=profiles.for_channel,
         )
         metrics.live_channels.set_function(lambda: len(live.sessions))
+        metrics.pool_pressure.set_function(lambda: supervisor.pool_pressure)
+        metrics.restart_velocity.set_function(lambda: supervisor.restart_velocity)
+        # The log ring (GET /api/logs, troubleshooting) keeps redacted records only.
+        log_ring = LogRing(redactor)
+        health = MetadataHealthService(sessions, settings, clock, metrics)
+        troubleshooting = TroubleshootingService(
+            log_ring, supervisor=supervisor, live=live, health=health, metrics=metrics,
+            clock=clock, redactor=redactor, in_resolution=in_metadata_resolution_context,
+            resolution_enabled=settings.ai_agent.metadata_self_resolution_enabled,
+        )  # fmt: skip
+        log_ring.listen(troubleshooting.observe)
+        guide = GuideService(
+            sessions, settings, clock, metrics, changes, on_generated=health.guide_generated
+        )
+        automation = build_automation(
+            settings, sessions=sessions, clock=clock, metrics=metrics, redactor=redactor,
+            supervisor=supervisor, live=live, guide=guide, changes=changes, playouts=playouts,
+            health=health, troubleshooting=troubleshooting, log_ring=log_ring,
+        )  # fmt: skip
         metrics.live_viewers.set_function(live.viewer_count)
         container = Container(
             settings=settings,
@@ -165,27 +209,41 @@ async def open_container(
             schedules=schedules,
             playouts=playouts,
             extender=extender,
-            admin_keys=AdminKeys(sessions),
-            guide=GuideService(sessions, settings, clock, metrics, changes),
+            admin_keys=admin_keys,
+            admin_sessions=AdminSessions(sessions, clock, admin_keys),
+            guide=guide,
             device=DeviceIdentity(sessions, settings),
             streaming=StreamingService(
                 channels, TunerPool(settings.hdhomerun.tuner_count), live, metrics
             ),
-            logos=LogoService(settings),
+            logos=logos,
             demo=DemoSetup(
                 settings, libraries, catalog, channels, schedules=schedules, playouts=playouts
             ),
             supervisor=supervisor,
             live=live,
+            log_ring=log_ring,
+            metadata_health=health,
+            troubleshooting=troubleshooting,
+            profiles=profiles,
+            automation=automation,
+            media_servers=media_servers,
+            plex_guide=plex_guide,
         )
         await supervisor.start()
+        log_ring.install()
         try:
             yield container
         finally:
+            await automation.close()
+            log_ring.uninstall()
+            await health.close()
             await live.close()
             await supervisor.close()
             await extender.stop()
             await libraries.close()
+            await plex_guide.stop()
+            await media_servers.close()
     finally:
         await engine.dispose()
 
@@ -193,13 +251,19 @@ async def open_container(
 async def start_up(container: Container, *, extend_playouts: bool = True) -> str | None:
     """One-time start-up work before serving. Returns a newly created admin key, if any.
 
-    Marks scans interrupted by a previous crash as failed, creates libraries declared in
+    Ensures the default stream profile, lists FFmpeg's encoders (hardware encoders this
+    machine lacks are replaced by libx264), marks scans interrupted by a previous crash as
+    failed, creates libraries declared in
     the config (and scans them in the background), installs the demo on first run, and
     starts the playout extender (its first pass builds every playout to the horizon;
-    ``extend_playouts=False`` leaves it stopped).
+    ``extend_playouts=False`` leaves it stopped), and starts the 5-minute metadata
+    self-resolution schedule (it does nothing unless the ``ai_agent`` flags allow it).
     """
     new_key = await container.admin_keys.ensure()
     await container.device.ensure()  # the DeviceID is fixed before any client can see it
+    await container.media_servers.register_secrets()  # before anything can log a token
+    await container.profiles.ensure_default()
+    await container.profiles.detect_encoders(container.settings.ffmpeg.ffmpeg_path)
     async with transaction(container.sessions) as session:
         stale = await LibraryRepository(session).fail_interrupted_scans(container.clock.now())
     if stale:
@@ -214,4 +278,6 @@ async def start_up(container: Container, *, extend_playouts: bool = True) -> str
                 await container.libraries.start_scan(library.id)
     if extend_playouts:
         container.extender.start()
+    container.automation.resolution.start()
+    container.plex_guide.start()  # asks Plex DVRs to reload our guide after changes
     return new_key

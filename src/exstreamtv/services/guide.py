@@ -135,8 +135,13 @@ class GuideService:
         clock: Clock,
         metrics: Metrics,
         changes: GuideChanges,
+        *,
+        on_generated: Callable[[], None] | None = None,
     ) -> None:
+        """``on_generated`` is called after each guide passes validation; it must return at
+        once (metadata health starts its own background cycle)."""
         self._sessions = sessions
+        self._on_generated = on_generated
         self._settings = settings
         self._clock = clock
         self._metrics = metrics
@@ -175,6 +180,18 @@ class GuideService:
             return cached
         return await self._generate(links)
 
+    async def listing(
+        self, links: GuideLinks, hours: int
+    ) -> tuple[list[GuideChannel], list[Programme]]:
+        """The lineup and the programmes overlapping now..now + ``hours``, folded exactly
+        as the XMLTV guide folds them (for display: not validated, nothing cached)."""
+        channels = await self._enabled_channels()
+        lineup = [self._guide_channel(c, links) for c in channels]
+        programmes, _ = await self._programmes(channels, lineup)
+        start = to_ms(self._clock.now())
+        end = start + hours * 3_600_000
+        return lineup, [p for p in programmes if p.stop_ms > start and p.start_ms < end]
+
     def _fresh(self, document: GuideDocument) -> bool:
         """Usable from the cache: complete or in progress, unchanged data, within the TTL."""
         age = self._clock.monotonic() - document.made_at
@@ -202,6 +219,8 @@ class GuideService:
         self._remember(links, document)
         task = asyncio.create_task(self._render(document, lineup, programmes))
         task.add_done_callback(lambda t: None if t.cancelled() else t.exception())
+        if self._on_generated is not None:
+            self._on_generated()
         return document
 
     def _refused(self, err: XMLTVValidationError) -> None:

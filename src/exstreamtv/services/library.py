@@ -11,15 +11,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from operator import attrgetter
+from typing import Generic, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from exstreamtv.clock import Clock
 from exstreamtv.config import Settings
-from exstreamtv.domain.libraries import Library, LibraryKind, ScanCounts, ScanProblem, ScanStatus
+from exstreamtv.domain.libraries import (
+    Library,
+    LibraryKind,
+    ScanCounts,
+    ScanProblem,
+    ScanStatus,
+    SourceKind,
+)
 from exstreamtv.domain.media import MediaState, MetadataStatus, ScannedFile
 from exstreamtv.errors import Conflict, LibraryPathInvalid, NotFound, SourceUnavailable
 from exstreamtv.metrics import Metrics
@@ -54,25 +63,57 @@ class ScanProgress:
         self.counts = replace(current, **{k: getattr(current, k) + v for k, v in deltas.items()})
 
 
+class Stamped(Protocol):
+    """Something found by a scan: a local file or a server item, with its change stamp."""
+
+    @property
+    def stamp(self) -> object: ...
+
+
+class Known(Protocol):
+    """What the database knows about a found thing (``KnownFile``, ``KnownRemote``)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def stamp(self) -> object: ...
+    @property
+    def state(self) -> MediaState: ...
+
+
+FoundT = TypeVar("FoundT", bound=Stamped)
+
+
+class RemoteSync(Protocol):
+    """Scans a media-server library (wired to the media-server sync by the container)."""
+
+    async def sync(self, library: Library, progress: ScanProgress) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
-class ScanPlan:
+class ScanPlan(Generic[FoundT]):
     """What a scan must do, decided from the walk and the stored stamps."""
 
-    to_read: list[FoundFile]
+    to_read: list[FoundT]
     reappeared: list[int]
     vanished: list[int]
     unchanged: int
 
 
-def plan_scan(found: Sequence[FoundFile], known: dict[str, KnownFile]) -> ScanPlan:
-    """Split the walk into files to (re)read, reappeared, vanished and unchanged ones."""
-    to_read: list[FoundFile] = []
+def plan_scan(
+    found: Sequence[FoundT],
+    known: Mapping[str, Known],
+    key: Callable[[FoundT], str] = attrgetter("path"),
+) -> ScanPlan[FoundT]:
+    """Split what was found into things to (re)read, reappeared, vanished and unchanged
+    ones; ``key`` names a found thing as ``known`` does (a path, or a server's item id)."""
+    to_read: list[FoundT] = []
     reappeared: list[int] = []
     unchanged = 0
     seen: set[str] = set()
     for file in found:
-        seen.add(file.path)
-        previous = known.get(file.path)
+        seen.add(key(file))
+        previous = known.get(key(file))
         if previous is None or previous.stamp != file.stamp:
             to_read.append(file)
         elif previous.state is MediaState.MISSING:
@@ -80,7 +121,7 @@ def plan_scan(found: Sequence[FoundFile], known: dict[str, KnownFile]) -> ScanPl
         else:
             unchanged += 1
     vanished = [
-        k.id for path, k in known.items() if path not in seen and k.state is MediaState.PRESENT
+        k.id for name, k in known.items() if name not in seen and k.state is MediaState.PRESENT
     ]
     return ScanPlan(to_read, reappeared, vanished, unchanged)
 
@@ -94,8 +135,10 @@ class LibraryService:
         settings: Settings,
         clock: Clock,
         metrics: Metrics,
+        remote: RemoteSync | None = None,
     ) -> None:
         self._sessions = sessions
+        self._remote = remote
         self._settings = settings
         self._clock = clock
         self._metrics = metrics
@@ -123,7 +166,8 @@ class LibraryService:
     async def update(
         self, library_id: int, name: str, kind: LibraryKind, paths: Sequence[str]
     ) -> Library:
-        """Edit a library; refused for libraries declared in the config or being scanned."""
+        """Edit a library; refused for libraries declared in the config or being scanned.
+        A media-server library keeps the server's folders (``paths`` is ignored)."""
         library = await self.get(library_id)
         if library.managed_by_config:
             raise Conflict(
@@ -131,7 +175,10 @@ class LibraryService:
             )
         if self.is_scanning(library_id):
             raise Conflict(f"library {library.name!r} is being scanned; try again when it finishes")
-        checked = await asyncio.to_thread(check_library_paths, paths)
+        if library.source_kind is SourceKind.LOCAL:
+            checked = await asyncio.to_thread(check_library_paths, paths)
+        else:  # a media server's folders are the server's: only name and kind change here
+            checked = list(library.paths)
         async with transaction(self._sessions) as session:
             return await LibraryRepository(session).update(
                 library_id, name=name, kind=kind, paths=checked
@@ -279,6 +326,12 @@ class LibraryService:
                 )
 
     async def _scan_files(self, library: Library, progress: ScanProgress) -> None:
+        if library.source_kind is not SourceKind.LOCAL:
+            if self._remote is None:
+                raise SourceUnavailable(f"library {library.name!r}: media servers are not set up")
+            await self._remote.sync(library, progress)
+            self._count_files(library.id, progress.counts)
+            return
         try:
             roots = await asyncio.to_thread(check_library_paths, library.paths)
         except LibraryPathInvalid as err:

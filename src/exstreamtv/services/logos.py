@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import secrets
 from pathlib import Path
 
 from exstreamtv.config import Settings
 from exstreamtv.domain.channels import Channel
-from exstreamtv.errors import ProcessError
+from exstreamtv.errors import InvalidInput, ProcessError
 from exstreamtv.ffmpeg.command import logo_argv
 from exstreamtv.ffmpeg.process import run_capture
 
+MAX_UPLOAD_BYTES = 1024 * 1024
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PALETTE = ("0x1b4965", "0x5c2751", "0x2d6a4f", "0x9c2c2c", "0x3d405b", "0x6b4f1d", "0x264653")
 
 
@@ -32,6 +35,20 @@ class LogoService:
         if own is not None:
             return own
         return await self._generated(channel)
+
+    async def save_upload(self, data: bytes) -> str:
+        """Store an uploaded PNG logo; returns the value for a channel's ``logo`` field
+        (a path inside the logos folder, named by content so equal uploads share a file).
+
+        Raises :class:`InvalidInput` when ``data`` is not a PNG or is over 1 MiB.
+        """
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise InvalidInput(f"a logo may be at most {MAX_UPLOAD_BYTES // 1024} KiB")
+        if not data.startswith(PNG_SIGNATURE):
+            raise InvalidInput("a logo must be a PNG image")
+        name = f"uploads/{hashlib.sha256(data).hexdigest()[:24]}.png"
+        await asyncio.to_thread(_write, self._folder / name, data)
+        return name
 
     def _own(self, channel: Channel) -> Path | None:
         """An uploaded logo: a file inside the logos folder (never a path outside it)."""
@@ -66,3 +83,10 @@ class LogoService:
                 await asyncio.to_thread(partial.replace, target)
                 return
         raise ProcessError(f"ffmpeg could not draw a logo for channel {number}")
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{secrets.token_hex(8)}.partial")  # concurrent uploads never mix
+    partial.write_bytes(data)
+    partial.replace(path)

@@ -10,13 +10,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exstreamtv.domain.channels import Channel, ChannelNumber
+from exstreamtv.domain.profiles import Corner, WatermarkStyle
 from exstreamtv.errors import Conflict, InvalidInput, NotFound
+from exstreamtv.store.profiles import ProfileRepository
 from exstreamtv.store.tables import ChannelRow, ScheduleRow, StreamProfileRow
 
 
 @dataclass(frozen=True, slots=True)
 class ChannelFields:
-    """The editable fields of a channel."""
+    """The editable fields of a channel (``watermark``: ``None`` for no logo overlay)."""
 
     number: ChannelNumber
     name: str
@@ -24,6 +26,7 @@ class ChannelFields:
     logo: str | None = None
     enabled: bool = True
     stream_profile_id: int | None = None
+    watermark: WatermarkStyle | None = None
 
 
 class ChannelRepository:
@@ -44,8 +47,9 @@ class ChannelRepository:
         return _to_channel(await self._row(number))
 
     async def create(self, fields: ChannelFields, now: datetime) -> Channel:
-        """Create a channel; raises :class:`Conflict` if the number is taken."""
-        await self._check_profile(fields.stream_profile_id)
+        """Create a channel; raises :class:`Conflict` if the number is taken, InvalidInput
+        for an unknown profile or a watermark on a copy profile."""
+        await self._check_profile(fields)
         row = ChannelRow(created_at=now, updated_at=now)
         _apply(row, fields)
         self._session.add(row)
@@ -53,8 +57,9 @@ class ChannelRepository:
         return _to_channel(row)
 
     async def update(self, number: ChannelNumber, fields: ChannelFields, now: datetime) -> Channel:
-        """Replace a channel's fields (the number may change); raises NotFound/Conflict."""
-        await self._check_profile(fields.stream_profile_id)
+        """Replace a channel's fields (the number may change); raises NotFound/Conflict, and
+        InvalidInput for an unknown profile or a watermark on a copy profile."""
+        await self._check_profile(fields)
         row = await self._row(number)
         _apply(row, fields)
         row.updated_at = now
@@ -105,9 +110,12 @@ class ChannelRepository:
         except IntegrityError as err:
             raise Conflict(f"channel number {number} is already in use") from err
 
-    async def _check_profile(self, profile_id: int | None) -> None:
+    async def _check_profile(self, fields: ChannelFields) -> None:
+        profile_id = fields.stream_profile_id
         if profile_id is not None and await self._session.get(StreamProfileRow, profile_id) is None:
-            raise InvalidInput(f"stream profile {profile_id} does not exist")
+            raise InvalidInput(f"stream_profile_id: stream profile {profile_id} does not exist")
+        if fields.watermark is not None:
+            await ProfileRepository(self._session).check_watermark(profile_id, str(fields.number))
 
 
 def _apply(row: ChannelRow, fields: ChannelFields) -> None:
@@ -119,6 +127,9 @@ def _apply(row: ChannelRow, fields: ChannelFields) -> None:
     row.logo = fields.logo
     row.enabled = fields.enabled
     row.stream_profile_id = fields.stream_profile_id
+    mark = fields.watermark
+    row.watermark_corner = None if mark is None else mark.corner.value
+    row.watermark_opacity = None if mark is None else mark.opacity
 
 
 def _to_channel(row: ChannelRow) -> Channel:
@@ -131,4 +142,12 @@ def _to_channel(row: ChannelRow) -> Channel:
         enabled=row.enabled,
         stream_profile_id=row.stream_profile_id,
         schedule_id=row.schedule_id,
+        watermark=_watermark(row),
     )
+
+
+def _watermark(row: ChannelRow) -> WatermarkStyle | None:
+    if row.watermark_corner is None:
+        return None
+    opacity = 1.0 if row.watermark_opacity is None else row.watermark_opacity
+    return WatermarkStyle(Corner(row.watermark_corner), opacity)

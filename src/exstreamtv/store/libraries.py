@@ -183,4 +183,6 @@ def _to_library(row: LibraryRow, source_kind: str) -> Library:
         paths=tuple(row.paths),
         managed_by_config=row.managed_by_config,
         last_scan_at=row.last_scan_at,
+        source_id=row.source_id,
+        external_id=row.external_id,
     )

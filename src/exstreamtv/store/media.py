@@ -6,7 +6,7 @@ sees a row object.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,6 +28,7 @@ from exstreamtv.domain.media import (
     ScannedFile,
     TechnicalInfo,
 )
+from exstreamtv.domain.metadata_health import MetadataSample
 from exstreamtv.store.tables import MediaItemRow
 
 _LIKE_ESCAPE = "\\"
@@ -80,14 +81,19 @@ class MediaRepository:
         self,
         library_id: int,
         files: Sequence[ScannedFile],
-        known: dict[str, KnownFile],
+        known: Mapping[str, KnownFile],
         now: datetime,
+        extra: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
-        """Insert new files and overwrite changed ones (by path), marking them present."""
+        """Insert new files and overwrite changed ones (by path), marking them present.
+
+        ``extra`` adds column values per path (a media server's item id and stream key)."""
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         for scanned in files:
             values = _row_values(scanned, now)
+            if extra is not None:
+                values.update(extra.get(scanned.path, {}))
             previous = known.get(scanned.path)
             if previous is None:
                 inserts.append({**values, "library_id": library_id, "created_at": now})
@@ -146,6 +152,40 @@ class MediaRepository:
         rows = await self._session.scalars(select(MediaItemRow).where(MediaItemRow.id.in_(ids)))
         by_id = {row.id: row for row in rows}
         return [to_media_item(by_id[i]) for i in ids if i in by_id]
+
+    async def health_samples(
+        self, ids: Sequence[int] | None = None, *, after_id: int = 0, limit: int | None = None
+    ) -> dict[int, MetadataSample]:
+        """Metadata-health samples by item id: of ``ids`` (unknown ids skipped), or of the
+        present items with an id above ``after_id`` (at most ``limit``, in id order) when
+        ``ids`` is ``None``. Reads only the columns health needs."""
+        stmt = select(
+            MediaItemRow.id, MediaItemRow.kind, MediaItemRow.title, MediaItemRow.metadata_status,
+            MediaItemRow.metadata_source, MediaItemRow.metadata_reason, MediaItemRow.probed,
+            MediaItemRow.episode, MediaItemRow.year,
+        )  # fmt: skip
+        if ids is None:
+            stmt = stmt.where(
+                MediaItemRow.state == MediaState.PRESENT.value, MediaItemRow.id > after_id
+            ).order_by(MediaItemRow.id)
+            if limit is not None:
+                stmt = stmt.limit(limit)
+        else:
+            stmt = stmt.where(MediaItemRow.id.in_(ids))
+        rows = await self._session.execute(stmt)
+        return {
+            id_: MetadataSample(
+                MediaKind(kind),
+                title,
+                MetadataStatus(status),
+                MetadataSource(source),
+                reason,
+                probed,
+                episode,
+                year,
+            )
+            for id_, kind, title, status, source, reason, probed, episode, year in rows
+        }
 
     async def _page(
         self, stmt: Select[MediaItemRow], offset: int, limit: int | None

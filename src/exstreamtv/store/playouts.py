@@ -8,6 +8,7 @@ build can resume after any group end. Every time in and out is aware UTC.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -134,7 +135,9 @@ class PlayoutRepository:
         """Delete the entries starting at or after ``boundary`` and insert ``entries``
         (with ``cursors[i]`` stored on ``entries[i]``); returns how many were deleted."""
         removed = await self._delete(channel_id, _E.start >= boundary)
-        rows = [_row_values(channel_id, e, c) for e, c in zip(entries, cursors, strict=True)]
+        # A 48 h horizon of short items is tens of thousands of rows, each with a cursor to
+        # serialise: hundreds of ms of CPU, so it is done off the event loop.
+        rows = await asyncio.to_thread(_rows, channel_id, entries, cursors)
         for first in range(0, len(rows), INSERT_CHUNK):
             await self._session.execute(insert(_TABLE), rows[first : first + INSERT_CHUNK])
         return removed
@@ -258,6 +261,12 @@ def _to_stored(row: Any) -> StoredEntry | None:
         return None
     cursor = None if row.cursor is None else BuildState.from_json(row.cursor)
     return StoredEntry(_entry(row), cursor)
+
+
+def _rows(
+    channel_id: int, entries: Sequence[PlayoutEntry], cursors: Sequence[BuildState | None]
+) -> list[dict[str, Any]]:
+    return [_row_values(channel_id, e, c) for e, c in zip(entries, cursors, strict=True)]
 
 
 def _row_values(channel_id: int, entry: PlayoutEntry, cursor: BuildState | None) -> dict[str, Any]:

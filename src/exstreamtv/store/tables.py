@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -88,6 +89,12 @@ class MediaSourceRow(Base):
     kind: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime]
+    # Media servers only: base URL, Fernet-encrypted token (never plain text), server id,
+    # and ``[{"server": prefix, "local": prefix}]`` path mappings.
+    url: Mapped[str | None] = mapped_column(Text)
+    credential: Mapped[str | None] = mapped_column(Text)
+    server_id: Mapped[str | None] = mapped_column(String(100))
+    path_mappings: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
 
 
 class LibraryRow(Base):
@@ -100,6 +107,7 @@ class LibraryRow(Base):
     managed_by_config: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
     last_scan_at: Mapped[datetime | None]
+    external_id: Mapped[str | None] = mapped_column(String(100))  # the server's library id
 
 
 class MediaItemRow(Base):
@@ -109,6 +117,7 @@ class MediaItemRow(Base):
         Index("ix_media_items_library_state", "library_id", "state"),
         Index("ix_media_items_show", "show", "season", "episode"),
         Index("ix_media_items_status", "metadata_status"),
+        Index("ix_media_items_library_remote", "library_id", "remote_id"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     library_id: Mapped[int] = mapped_column(ForeignKey("libraries.id", ondelete="CASCADE"))
@@ -151,6 +160,11 @@ class MediaItemRow(Base):
     metadata_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # Media-server items: the server's id, its change stamp (Plex updatedAt, Jellyfin/Emby
+    # Etag) and what the file is streamed by (Plex Part.key, Jellyfin/Emby media source id).
+    remote_id: Mapped[str | None] = mapped_column(String(100))
+    remote_stamp: Mapped[str | None] = mapped_column(String(100))
+    stream_key: Mapped[str | None] = mapped_column(Text)
 
 
 class ScanRunRow(Base):
@@ -203,6 +217,8 @@ class StreamProfileRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Exactly one row is the default: the profile of every channel that names none.
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ChannelRow(Base):
@@ -221,6 +237,9 @@ class ChannelRow(Base):
     schedule_id: Mapped[int | None] = mapped_column(
         ForeignKey("schedules.id", ondelete="SET NULL", name="fk_channels_schedule_id_schedules")
     )
+    # The logo overlaid on the picture: both NULL when the channel has no watermark.
+    watermark_corner: Mapped[str | None] = mapped_column(String(16))
+    watermark_opacity: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -8,24 +8,34 @@ from exstreamtv import __version__
 from exstreamtv.services.container import Container
 from exstreamtv.web.problems import install_problem_handlers
 from exstreamtv.web.routes import (
+    agent,
     channels,
     collections,
     filler_presets,
+    guide,
     hdhomerun,
     health,
     iptv,
     libraries,
+    logos,
     media,
+    media_sources,
+    metadata_health,
     playouts,
+    profiles,
     schedules,
+    status,
+    troubleshooting,
 )
+from exstreamtv.web.ui import install_ui
 
 
 def create_app(container: Container) -> FastAPI:
     """The HTTP app serving ``container``'s services.
 
     The container is owned by the caller (opened before, closed after serving); the app
-    only keeps it on ``app.state.container``. OpenAPI is at ``/openapi.json`` and ``/docs``.
+    only keeps it on ``app.state.container``. OpenAPI is at ``/openapi.json`` and ``/docs``;
+    the web UI is at ``/``.
     """
     app = FastAPI(
         title="EXStreamTV",
@@ -38,8 +48,11 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     install_problem_handlers(app, container.metrics)
     for module in (
-        health, libraries, media, collections, channels, playouts, schedules, filler_presets,
-        iptv, hdhomerun,
+        health, libraries, media_sources, media, collections, channels, playouts, schedules,
+        filler_presets, profiles, metadata_health, troubleshooting, agent, iptv, hdhomerun,
     ):  # fmt: skip
         app.include_router(module.router)
+    for module in (status, guide, logos):
+        app.include_router(module.router)
+    install_ui(app)
     return app

@@ -19,6 +19,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from exstreamtv.domain.channels import ChannelNumber
 from exstreamtv.errors import Unauthorized
 from exstreamtv.services.container import Container
+from exstreamtv.web.browser_session import COOKIE, refuse_cross_site, session_allows
 from exstreamtv.web.schemas import MAX_ID
 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, scheme_name="AdminKey")
@@ -71,6 +72,13 @@ PageDep = Annotated[PageParams, Depends(page_params)]
 _PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
 
 
+def is_local(request: Request, app: Container) -> bool:
+    """True when the server is loopback-only and the request was not forwarded by a proxy:
+    such a caller is on this machine and needs no admin key."""
+    proxied = any(name in request.headers for name in _PROXY_HEADERS)
+    return app.settings.is_loopback_only and not proxied
+
+
 async def require_admin(
     request: Request,
     app: ContainerDep,
@@ -78,24 +86,28 @@ async def require_admin(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
     """Allow the request when the server is loopback-only and the request was not
-    forwarded by a proxy, or when it carries the admin key.
+    forwarded by a proxy, or when it carries the admin key or a web UI session cookie.
 
-    Raises :class:`Unauthorized` otherwise (a 401 with ``WWW-Authenticate: Bearer``).
+    Raises :class:`Unauthorized` otherwise (a 401 with ``WWW-Authenticate: Bearer``), and
+    :class:`Forbidden` for a cross-site change (see :mod:`exstreamtv.web.browser_session`).
     """
-    proxied = any(name in request.headers for name in _PROXY_HEADERS)
-    if app.settings.is_loopback_only and not proxied:
+    refuse_cross_site(request)
+    if is_local(request, app):
         return
     presented = api_key or (bearer.credentials if bearer else None)
-    if not await app.admin_keys.verify(presented):
-        raise Unauthorized("admin API key required: send X-API-Key or Authorization: Bearer")
+    if await app.admin_keys.verify(presented) or await session_allows(request, app):
+        return
+    raise Unauthorized("admin API key required: send X-API-Key or Authorization: Bearer")
 
 
 async def require_access_token(
+    request: Request,
     app: ContainerDep,
     token: Annotated[str | None, Query(description="The server's access token.")] = None,
     x_access_token: Annotated[str | None, Header()] = None,
 ) -> None:
-    """Allow the request when no access token is configured, or when it carries it.
+    """Allow the request when no access token is configured, when it carries it, or when
+    it carries a web UI session cookie (the watch page plays streams without the token).
 
     Raises :class:`Unauthorized` when a token is configured and missing or wrong. The
     comparison is constant-time (on UTF-8 bytes, so any text compares safely).
@@ -104,6 +116,8 @@ async def require_access_token(
     if expected is None:
         return
     presented = token if token is not None else x_access_token
+    if presented is None and await app.admin_sessions.check(request.cookies.get(COOKIE)):
+        return
     if presented is None or not hmac.compare_digest(
         presented.encode("utf-8"), expected.get_secret_value().encode("utf-8")
     ):

@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from exstreamtv.errors import (
     Conflict,
     ExStreamTVError,
+    Forbidden,
     InvalidInput,
     LimitReached,
     NotFound,
@@ -47,6 +48,7 @@ _ERROR_STATUS: tuple[tuple[type[ExStreamTVError], int, str], ...] = (
     (NotFound, 404, "not-found"),
     (Conflict, 409, "conflict"),
     (Unauthorized, 401, "unauthorized"),
+    (Forbidden, 403, "forbidden"),
     (TunersBusy, 503, "all-tuners-in-use"),
     (LimitReached, 503, "limit-reached"),
     (XMLTVValidationError, 503, "guide-invalid"),

@@ -26,6 +26,7 @@ from exstreamtv.domain.channels import Channel, ChannelNumber
 from exstreamtv.domain.collections import Collection, CollectionKind, SmartQuery
 from exstreamtv.domain.libraries import Library, LibraryKind, ScanStatus, SourceKind
 from exstreamtv.domain.media import MediaItem, MediaKind, MediaState, MetadataSource, MetadataStatus
+from exstreamtv.domain.profiles import Corner, WatermarkStyle
 from exstreamtv.errors import InvalidInput
 from exstreamtv.services.library import ScanProgress
 from exstreamtv.store.channels import ChannelFields
@@ -269,8 +270,35 @@ class CollectionOut(BaseModel):
         return cls.model_validate(collection, from_attributes=True)
 
 
+class WatermarkIn(Input):
+    """The channel's logo over its picture: ``corner`` and ``opacity`` in (0, 1]."""
+
+    corner: Corner = Corner.BOTTOM_RIGHT
+    opacity: float = 1.0
+
+    @model_validator(mode="after")
+    def _valid(self) -> Self:
+        self.to_domain()  # the domain's rules; its InvalidInput becomes a ValueError below
+        return self
+
+    def to_domain(self) -> WatermarkStyle:
+        try:
+            return WatermarkStyle(self.corner, self.opacity)
+        except InvalidInput as err:
+            raise ValueError(err.message) from None
+
+
+class WatermarkOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    corner: Corner
+    opacity: float
+
+
 class ChannelIn(Input):
-    """A channel. ``number`` is a string such as ``"5"`` or ``"5.1"``."""
+    """A channel. ``number`` is a string such as ``"5"`` or ``"5.1"``. ``stream_profile_id``
+    names its stream profile (``null``: the default profile); ``watermark`` overlays its logo
+    (``null``: none; refused with a copy-mode profile)."""
 
     number: Annotated[str, Field(max_length=20, examples=["5", "5.1"])]
     name: Name
@@ -278,6 +306,7 @@ class ChannelIn(Input):
     logo: Annotated[str, Field(max_length=2048)] | None = None
     enabled: bool = True
     stream_profile_id: Id | None = None
+    watermark: WatermarkIn | None = None
 
     @field_validator("number")
     @classmethod
@@ -288,7 +317,13 @@ class ChannelIn(Input):
             raise ValueError(err.message) from None
 
     def to_fields(self) -> ChannelFields:
-        return ChannelFields(**{**self.model_dump(), "number": ChannelNumber.parse(self.number)})
+        mark = self.watermark.to_domain() if self.watermark else None
+        values = {
+            **self.model_dump(),
+            "number": ChannelNumber.parse(self.number),
+            "watermark": mark,
+        }
+        return ChannelFields(**values)
 
 
 class ChannelOut(BaseModel):
@@ -300,6 +335,7 @@ class ChannelOut(BaseModel):
     enabled: bool
     stream_profile_id: int | None
     schedule_id: int | None
+    watermark: WatermarkOut | None = None
 
     @classmethod
     def of(cls, channel: Channel) -> ChannelOut:

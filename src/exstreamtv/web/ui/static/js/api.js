@@ -1,0 +1,116 @@
+// Calls to the EXStreamTV API with the UI's credentials, and small DOM helpers.
+// Every request sends X-EXStreamTV-UI: 1 (a change made with the session cookie needs it).
+
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem.detail || `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+export async function api(path, { method = "GET", body, form } = {}) {
+  const headers = { Accept: "application/json", "X-EXStreamTV-UI": "1" };
+  let payload;
+  if (form !== undefined) payload = form;
+  else if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    payload = JSON.stringify(body);
+  }
+  const response = await fetch(path, { method, headers, body: payload, credentials: "same-origin" });
+  if (response.status === 401) {
+    location.assign(`/login?next=${encodeURIComponent(location.pathname)}`);
+    throw new ApiError(401, { detail: "signed out" });
+  }
+  if (!response.ok) {
+    let problem = {};
+    try { problem = await response.json(); } catch { problem = {}; }
+    throw new ApiError(response.status, problem);
+  }
+  return response.status === 204 ? null : response.json();
+}
+
+let openapi;
+// The API paths this server has (optional features are only called when present, so a
+// page never requests an endpoint that does not exist).
+export async function hasPath(path) {
+  openapi ??= fetch("/openapi.json", { credentials: "same-origin" }).then((r) => (r.ok ? r.json() : { paths: {} }));
+  const spec = await openapi;
+  return Object.prototype.hasOwnProperty.call(spec.paths || {}, path);
+}
+
+// el("a", {href: "/x", class: "y"}, "text", child) builds elements; text is never parsed as HTML.
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key === "style") Object.assign(node.style, value); // CSSOM: allowed by the CSP
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+export function clearErrors(form) {
+  for (const node of form.querySelectorAll("[aria-invalid]")) node.removeAttribute("aria-invalid");
+  for (const node of form.querySelectorAll("small.error")) node.textContent = "";
+  const general = form.querySelector(".form-error");
+  if (general) { general.textContent = ""; general.hidden = true; }
+}
+
+// Show a problem's field errors next to their fields (loc "body.name" -> the field named
+// "name", message in the element its aria-describedby names ending in "-error");
+// what matches no field goes to the form's general message. Focus moves to the first.
+export function showErrors(form, error, aliases = {}) {
+  clearErrors(form);
+  const items = error instanceof ApiError && error.problem.errors ? error.problem.errors : [];
+  const general = [];
+  let first = null;
+  for (const item of items) {
+    const parts = item.loc.split(".").filter((p) => p !== "body");
+    const name = aliases[parts.join(".")] || aliases[parts[0]] || parts[0];
+    const input = name ? form.elements.namedItem(name) || form.querySelector(`#${CSS.escape(name)}`) : null;
+    const slotId = input?.getAttribute?.("aria-describedby")?.split(" ").find((id) => id.endsWith("-error"));
+    const slot = slotId ? document.getElementById(slotId) : null;
+    if (slot && input) {
+      slot.textContent = item.message;
+      input.setAttribute("aria-invalid", "true");
+      first ??= input;
+    } else general.push(`${item.loc}: ${item.message}`);
+  }
+  if (!items.length) general.push(error.message);
+  const box = form.querySelector(".form-error");
+  if (general.length && box) { box.textContent = general.join(" · "); box.hidden = false; }
+  (first || box)?.focus?.();
+}
+
+export function toast(message) {
+  const box = document.getElementById("toast");
+  box.textContent = message;
+  setTimeout(() => { if (box.textContent === message) box.textContent = ""; }, 5000);
+}
+
+export function time(iso) {
+  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+export function duration(ms) {
+  const s = Math.round(ms / 1000);
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  return h ? `${h} h ${m} min` : m ? `${m} min ${r} s` : `${r} s`;
+}
+
+export function entryTitle(entry) {
+  if (!entry) return "Nothing scheduled";
+  const title = entry.guide_title || entry.show || entry.title || entry.kind;
+  if (entry.show && entry.season !== null && entry.episode !== null) return `${title} S${entry.season}E${entry.episode} · ${entry.title}`;
+  return title;
+}
+
+export function field(form, name) { return form.elements.namedItem(name); }

@@ -1,0 +1,333 @@
+"""The web UI's pages over HTTP: sign-in, the session cookie, CSRF, escaping, uploads."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from exstreamtv.services.admin_sessions import AdminSessions
+from exstreamtv.services.container import Container, open_container
+from exstreamtv.web.browser_session import COOKIE, CSRF_HEADER
+from tests.seeding import ManualClock, add_channel, add_collection, add_show, items_schedule
+from tests.web.client import assert_problem, open_client
+from tests.web.conftest import SettingsFactory
+
+ALL_INTERFACES = "0.0.0.0"  # only the setting under test: nothing binds to it
+UI = {CSRF_HEADER: "1"}
+PAGES = ["/", "/channels", "/channels/new", "/channels/1/edit", "/guide", "/watch/1",
+         "/schedules", "/schedules/new", "/schedules/1", "/libraries", "/libraries/1",
+         "/settings", "/troubleshooting", "/logs"]  # fmt: skip
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+@pytest.fixture
+async def exposed(make_settings: SettingsFactory) -> AsyncIterator[Container]:
+    """A container whose server listens on every interface (the admin key is needed)."""
+    settings = make_settings(
+        server={"host": ALL_INTERFACES, "access_token": "player-token"},
+        hdhomerun={"friendly_name": "<img src=x onerror=alert(1)>"},
+    )
+    async with open_container(settings) as opened:
+        yield opened
+
+
+@pytest.fixture
+async def key(exposed: Container) -> str:
+    created = await exposed.admin_keys.ensure()
+    assert created is not None
+    return created
+
+
+async def sign_in(client: httpx.AsyncClient, key: str, next_: str = "/") -> httpx.Response:
+    return await client.post("/login", data={"key": key, "next": next_})
+
+
+@pytest.mark.parametrize("path", PAGES)
+async def test_pages_send_a_stranger_to_the_login_page(
+    exposed: Container, key: str, path: str
+) -> None:
+    async with open_client(exposed) as client:
+        response = await client.get(path)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/login?next={path}"
+
+
+async def test_signing_in_sets_a_strict_httponly_session_cookie_without_the_key(
+    exposed: Container, key: str
+) -> None:
+    async with open_client(exposed) as client:
+        response = await sign_in(client, key, "/guide")
+        assert response.status_code == 303
+        assert response.headers["location"] == "/guide"
+        cookie = response.headers["set-cookie"]
+        assert cookie.startswith(f"{COOKIE}=")
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+        assert "Secure" not in cookie  # plain http here; https adds it
+        assert key not in cookie
+        for path in PAGES:
+            page = await client.get(path)
+            assert page.status_code == 200, path
+            assert key not in page.text
+            assert "Content-Security-Policy" in page.headers
+        assert (await client.get("/api/channels")).status_code == 200
+
+
+async def test_cookie_is_secure_when_reached_over_https(exposed: Container, key: str) -> None:
+    async with open_client(exposed) as client:
+        response = await client.post(
+            "/login", data={"key": key}, headers={"X-Forwarded-Proto": "https"}
+        )
+    assert "Secure" in response.headers["set-cookie"]
+
+
+async def test_a_wrong_key_is_refused_in_place(exposed: Container, key: str) -> None:
+    async with open_client(exposed) as client:
+        response = await sign_in(client, key + "x")
+        assert response.status_code == 200
+        assert "That is not the admin key." in response.text
+        assert "set-cookie" not in response.headers
+        assert (await client.get("/")).status_code == 303
+
+
+@pytest.mark.parametrize(
+    "target", ["//evil.example/", "https://evil.example/", "/\\evil.example", "", "guide"]
+)
+async def test_sign_in_never_redirects_off_the_server(
+    exposed: Container, key: str, target: str
+) -> None:
+    async with open_client(exposed) as client:
+        response = await sign_in(client, key, target)
+    assert response.headers["location"] == "/"
+
+
+async def test_forged_or_tampered_cookies_are_refused(exposed: Container, key: str) -> None:
+    async with open_client(exposed) as client:
+        token = (await sign_in(client, key)).cookies[COOKIE]
+        expires, nonce, mac = token.split(".")
+        hostile = [
+            f"{int(expires) + 3600}.{nonce}.{mac}",  # extended
+            f"{expires}.{nonce}.{'0' * len(mac)}",  # forged
+            "garbage", "", "1.2", "9" * 300, f"{expires}.{nonce}.{mac}.x",
+        ]  # fmt: skip
+        for value in hostile:
+            client.cookies.set(COOKIE, value)
+            assert_problem(await client.get("/api/channels"), 401)
+            assert (await client.get("/")).status_code == 303
+
+
+async def test_sign_out_revokes_the_session(exposed: Container, key: str) -> None:
+    async with open_client(exposed) as client:
+        token = (await sign_in(client, key)).cookies[COOKIE]
+        response = await client.post("/logout")
+        assert response.status_code == 303
+        assert response.headers["location"] == "/login"
+        client.cookies.set(COOKIE, token)  # a copy kept by someone else
+        assert_problem(await client.get("/api/channels"), 401)
+
+
+async def test_rotating_the_admin_key_ends_every_session(exposed: Container, key: str) -> None:
+    async with open_client(exposed) as client:
+        await sign_in(client, key)
+        assert (await client.get("/api/channels")).status_code == 200
+        await exposed.admin_keys.rotate()
+        assert_problem(await client.get("/api/channels"), 401)
+
+
+async def test_a_change_with_the_cookie_needs_the_ui_header(exposed: Container, key: str) -> None:
+    body = {"number": "7", "name": "Seven"}
+    async with open_client(exposed) as client:
+        await sign_in(client, key)
+        refused = assert_problem(await client.post("/api/channels", json=body), 403)
+        assert CSRF_HEADER in refused["detail"]
+        assert (await client.post("/api/channels", json=body, headers=UI)).status_code == 201
+        assert_problem(await client.delete("/api/channels/7"), 403)
+        assert (await client.get("/api/channels/7")).status_code == 200
+
+
+async def test_a_cross_site_change_is_refused_even_with_the_header(
+    exposed: Container, key: str
+) -> None:
+    body = {"number": "8", "name": "Eight"}
+    async with open_client(exposed) as client:
+        await sign_in(client, key)
+        for origin in ("http://evil.example", "null", "http://test.evil.example"):
+            headers = {**UI, "Origin": origin}
+            assert_problem(await client.post("/api/channels", json=body, headers=headers), 403)
+        same = {**UI, "Origin": "http://test"}
+        assert (await client.post("/api/channels", json=body, headers=same)).status_code == 201
+        assert_problem(await client.post("/logout", headers={"Origin": "http://evil.example"}), 403)
+        assert (await client.get("/api/channels")).status_code == 200  # still signed in
+
+
+async def test_a_loopback_server_refuses_cross_site_changes(client: httpx.AsyncClient) -> None:
+    body = {"number": "9", "name": "Nine"}
+    evil = {"Origin": "http://evil.example"}
+    assert_problem(await client.post("/api/channels", json=body, headers=evil), 403)
+    assert (await client.post("/api/channels", json=body)).status_code == 201
+
+
+async def test_the_admin_key_still_works_without_the_ui_header(
+    exposed: Container, key: str
+) -> None:
+    async with open_client(exposed) as client:
+        response = await client.post(
+            "/api/channels", json={"number": "3", "name": "Three"}, headers={"X-API-Key": key}
+        )
+    assert response.status_code == 201
+
+
+async def test_the_session_cookie_opens_player_urls_without_the_token(
+    exposed: Container, key: str
+) -> None:
+    await add_channel(exposed, "1", "One")
+    async with open_client(exposed) as client:
+        assert_problem(await client.get("/iptv/channels.m3u"), 401)
+        await sign_in(client, key)
+        playlist = await client.get("/iptv/channels.m3u")
+    assert playlist.status_code == 200
+    assert "#EXTINF" in playlist.text
+
+
+async def test_hostile_values_are_rendered_escaped(exposed: Container, key: str) -> None:
+    async with open_client(exposed) as client:
+        login = await client.get("/login", params={"next": '/"><script>alert(1)</script>'})
+        assert "<script>alert(1)</script>" not in login.text
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in login.text
+        await sign_in(client, key)
+        settings = await client.get("/settings")
+    assert "<img src=x onerror=alert(1)>" not in settings.text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in settings.text
+
+
+async def test_a_page_for_an_invalid_channel_number_is_refused(client: httpx.AsyncClient) -> None:
+    assert_problem(await client.get("/watch/<script>"), 422)
+    assert_problem(await client.get("/channels/1x/edit"), 422)
+
+
+async def test_signing_in_is_not_needed_on_loopback(client: httpx.AsyncClient) -> None:
+    for path in PAGES:
+        assert (await client.get(path)).status_code == 200, path
+    proxied = await client.get("/", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert proxied.status_code == 303
+
+
+async def test_logo_upload_takes_png_only_up_to_one_mebibyte(
+    client: httpx.AsyncClient, sqlite_container: Container
+) -> None:
+    stored = await client.post("/api/logos", files={"file": ("l.png", PNG, "image/png")})
+    assert stored.status_code == 201
+    logo = stored.json()["logo"]
+    assert (sqlite_container.settings.data_dir / "logos" / logo).read_bytes() == PNG
+    created = await client.post("/api/channels", json={"number": "4", "name": "Four", "logo": logo})
+    assert created.status_code == 201
+    served = await client.get("/iptv/logos/4.png")
+    assert served.content == PNG
+    for data in (b"GIF89a" + b"\x00" * 10, b"", PNG + b"\x00" * (1024 * 1024)):
+        refused = await client.post("/api/logos", files={"file": ("l.png", data, "image/png")})
+        assert_problem(refused, 422)
+
+
+async def test_sessions_expire_and_revocations_are_bounded(sqlite_container: Container) -> None:
+    clock = ManualClock()
+    keys = sqlite_container.admin_keys
+    key = await keys.rotate()
+    sessions = AdminSessions(sqlite_container.sessions, clock, keys, lifetime_sec=60, max_revoked=2)
+    first, second, third = [await sessions.open(key) for _ in range(3)]
+    assert await sessions.open("wrong") is None
+    for token in (first, second, third):
+        assert await sessions.check(token)
+        await sessions.revoke(token)
+        assert not await sessions.check(token)
+    assert await sessions.check(first)  # pushed out of the bounded set: the oldest goes first
+    clock.advance(timedelta(seconds=61))
+    assert not await sessions.check(first)
+
+
+async def test_logins_share_one_stored_secret_that_outlives_a_restart(
+    sqlite_container: Container,
+) -> None:
+    key = await sqlite_container.admin_keys.rotate()
+    fresh = AdminSessions(sqlite_container.sessions, ManualClock(), sqlite_container.admin_keys)
+    tokens = await asyncio.gather(*(fresh.open(key) for _ in range(5)))
+    for token in tokens:
+        assert await fresh.check(token)
+    restarted = AdminSessions(sqlite_container.sessions, ManualClock(), sqlite_container.admin_keys)
+    assert await restarted.check(tokens[0])  # the secret is kept: a restart keeps sessions
+
+
+async def test_status_reports_channels_scans_and_guide_state(
+    client: httpx.AsyncClient, sqlite_container: Container, scanned: int
+) -> None:
+    await add_channel(sqlite_container, "5", "Five")
+    status = (await client.get("/api/status")).json()
+    assert [c["channel"]["number"] for c in status["channels"]] == ["5"]
+    five = status["channels"][0]
+    assert five["now"]["entry"] is None and five["breaker"] == "closed"
+    assert five["live"] is False and five["viewers"] == 0
+    assert status["libraries"][0]["scan"]["status"] == "completed"
+    assert status["libraries"][0]["scan"]["percent"] == 100.0
+    assert status["ffmpeg_processes"] == 0 and status["guide_problem"] is None
+    for _ in range(5):  # the breaker opens after five failures
+        sqlite_container.supervisor.record_failure("5")
+    again = (await client.get("/api/status")).json()
+    assert again["channels"][0]["breaker"] == "open"
+
+
+async def test_status_says_why_the_guide_is_refused(client: httpx.AsyncClient) -> None:
+    status = (await client.get("/api/status")).json()  # no channels: nothing to list
+    assert status["guide_problem"] == "the lineup has no enabled channels"
+    assert status["guide_failures"] == 1
+
+
+async def test_guide_json_holds_the_programmes_of_the_xmltv_guide(
+    client: httpx.AsyncClient, sqlite_container: Container
+) -> None:
+    ids = await add_show(sqlite_container, "Grid Show", [30, 30, 30, 30])
+    collection = await add_collection(sqlite_container, "grid", ids)
+    schedule = await sqlite_container.schedules.create(items_schedule("grid", collection))
+    await add_channel(sqlite_container, "6", "Six")
+    attached = await client.put("/api/channels/6/schedule", json={"schedule_id": schedule.id})
+    assert attached.status_code == 200, attached.text
+    guide = (await client.get("/api/guide", params={"hours": 2})).json()
+    assert [c["number"] for c in guide["channels"]] == ["6"]
+    starts = [p["start"] for p in guide["programmes"]]
+    assert len(starts) in {4, 5} and starts == sorted(starts)
+    assert {p["title"] for p in guide["programmes"]} == {"Grid Show"}
+    xmltv = (await client.get("/iptv/xmltv.xml")).text
+    for programme in guide["programmes"]:
+        stamp = programme["start"].replace("-", "").replace("T", "").replace(":", "")[:14]
+        assert f'start="{stamp} +0000"' in xmltv
+    assert_problem(await client.get("/api/guide", params={"hours": 0}), 422)
+    assert_problem(await client.get("/api/guide", params={"hours": 49}), 422)
+
+
+async def test_the_watch_page_does_without_a_missing_hls_js(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr("exstreamtv.web.ui.assets.HLS_JS", tmp_path / "absent.js")
+    page = await client.get("/watch/1")
+    assert page.status_code == 200
+    assert 'data-hlsjs="no"' in page.text
+    assert "/ui/vendor/hls.min.js" not in page.text  # no request that would fail
+    assert (
+        "hls.js is not installed"
+        in assert_problem(await client.get("/ui/vendor/hls.min.js"), 404)["detail"]
+    )
+
+
+async def test_the_installed_hls_js_is_served(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    library = tmp_path / "hls.min.js"
+    library.write_text("window.Hls = function () {};")
+    monkeypatch.setattr("exstreamtv.web.ui.assets.HLS_JS", library)
+    page = await client.get("/watch/1")
+    assert '<script src="/ui/vendor/hls.min.js"></script>' in page.text
+    served = await client.get("/ui/vendor/hls.min.js")
+    assert served.text == library.read_text()
+    assert served.headers["content-type"].startswith("text/javascript")

@@ -12,8 +12,10 @@ HLS_JS_VERSION := 1.6.15
 UI_VENDOR := src/exstreamtv/web/ui/vendor
 HLS_JS := $(UI_VENDOR)/.hls.js-$(HLS_JS_VERSION)
 
-RUN_DEBS  := ffmpeg nodejs npm
-TEST_DEBS := ffmpeg xmltv-util hdhomerun-config postgresql chromium nodejs npm vlc-bin vlc-plugin-base prometheus
+# npm from Debian only when no npm is installed (a Node.js from elsewhere conflicts with it).
+NPM_DEB   := $(if $(shell command -v npm),,npm)
+RUN_DEBS  := ffmpeg $(NPM_DEB)
+TEST_DEBS := ffmpeg xmltv-util hdhomerun-config postgresql chromium vlc-bin vlc-plugin-base prometheus $(NPM_DEB)
 
 .PHONY: run test lint fmt typecheck contracts unit bench docs clean system-run system-test
 
@@ -45,9 +47,10 @@ $(STAMP_TEST): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $@ $(STAMP_RUN)
 
+# Without npm (or the registry) the server still runs; the watch page then offers MPEG-TS.
 $(HLS_JS):
-	npm install --prefix $(UI_VENDOR) --no-audit --no-fund --loglevel=error hls.js@$(HLS_JS_VERSION)
-	@touch $@
+	@if npm install --prefix $(UI_VENDOR) --no-audit --no-fund --loglevel=error hls.js@$(HLS_JS_VERSION); \
+	then touch $@; else echo "hls.js was not installed: in-browser HLS playback is unavailable" >&2; fi
 
 lint: $(STAMP_TEST)
 	$(BIN)/ruff check .

@@ -17,7 +17,10 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from exstreamtv.clock import SystemClock
 from exstreamtv.config import Settings
+from exstreamtv.metrics import Metrics
+from exstreamtv.playback.supervisor import Supervisor
 from exstreamtv.services.container import Container, open_container
 from tests.seeding import ManualClock
 from tests.support import PG_BIN, PostgresCluster, build_settings, make_clip
@@ -105,3 +108,16 @@ async def clocked(settings: Settings, clock: ManualClock) -> AsyncIterator[Conta
     """Like ``container`` (SQLite and PostgreSQL), but on the hand-moved ``clock``."""
     async with open_container(settings, clock=clock) as opened:
         yield opened
+
+
+@pytest.fixture
+async def supervisor(tmp_path: Path) -> AsyncIterator[Supervisor]:
+    """A started FFmpeg supervisor (cap 4, system clock), closed after the test."""
+    found = Supervisor(
+        max_processes=4, clock=SystemClock(), metrics=Metrics(), registry=tmp_path / "pids"
+    )
+    await found.start()
+    try:
+        yield found
+    finally:
+        await found.close()

@@ -3,30 +3,15 @@ keep receiving bytes; the supervisor's cooldown and breaker can refuse it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from exstreamtv.clock import SystemClock
 from exstreamtv.domain.channels import Channel, ChannelNumber
-from exstreamtv.metrics import Metrics
 from exstreamtv.playback.channels import LiveChannels, fixed_profile
 from exstreamtv.playback.session import Segment
 from exstreamtv.playback.supervisor import Supervisor
 from tests.playback.test_session import TINY, read_until, walker
 from tests.support import alive
-
-
-@pytest.fixture
-async def supervisor(tmp_path: Path) -> AsyncIterator[Supervisor]:
-    found = Supervisor(max_processes=4, clock=SystemClock(), metrics=Metrics(),
-                       registry=tmp_path / "ffmpeg.pids")  # fmt: skip
-    await found.start()
-    try:
-        yield found
-    finally:
-        await found.close()
 
 
 async def test_a_restart_replaces_the_process_and_the_viewer_carries_on(

@@ -7,7 +7,6 @@ import asyncio
 import itertools
 import logging
 import subprocess
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,18 +27,6 @@ pytestmark = pytest.mark.skipif(
     Path(VAAPI_DEVICE).exists(), reason="VA-API works here, so it would not fail"
 )
 X264_SEI = b"x264 - core"  # libx264 writes its version and options into the stream
-
-
-@pytest.fixture
-async def supervisor(tmp_path: Path) -> AsyncIterator[Supervisor]:
-    found = Supervisor(
-        max_processes=4, clock=SystemClock(), metrics=Metrics(), registry=tmp_path / "pids"
-    )
-    await found.start()
-    try:
-        yield found
-    finally:
-        await found.close()
 
 
 def whole_packets(data: bytes) -> bytes:

@@ -5,35 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
-
-import pytest
 
 from exstreamtv.clock import SystemClock
 from exstreamtv.domain.channels import Channel, ChannelNumber
 from exstreamtv.domain.profiles import StreamProfile
 from exstreamtv.formats.mpegts import PACKET_SIZE
-from exstreamtv.metrics import Metrics
 from exstreamtv.playback.channels import LiveChannels
 from exstreamtv.playback.session import Segment
 from exstreamtv.playback.supervisor import Supervisor
 from tests.playback.test_session import TINY, read_until, walker
 
 SMALL = replace(TINY, name="small", width=256, height=144)
-
-
-@pytest.fixture
-async def supervisor(tmp_path: Path) -> AsyncIterator[Supervisor]:
-    found = Supervisor(
-        max_processes=4, clock=SystemClock(), metrics=Metrics(), registry=tmp_path / "pids"
-    )
-    await found.start()
-    try:
-        yield found
-    finally:
-        await found.close()
 
 
 async def no_lookup(*args: object) -> None:

@@ -45,18 +45,6 @@ def walker(segments: list[Segment], *, loop: bool = True) -> WhatPlays:
 
 
 @pytest.fixture
-async def supervisor(tmp_path: Path) -> AsyncIterator[Supervisor]:
-    found = Supervisor(
-        max_processes=4, clock=SystemClock(), metrics=Metrics(), registry=tmp_path / "pids"
-    )
-    await found.start()
-    try:
-        yield found
-    finally:
-        await found.close()
-
-
-@pytest.fixture
 def make_session(supervisor: Supervisor) -> Callable[..., ChannelSession]:
     def make(segments: list[Segment], **options: object) -> ChannelSession:
         return ChannelSession(

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from exstreamtv.clock import SystemClock
 from exstreamtv.domain.channels import Channel, ChannelNumber
-from exstreamtv.playback.channels import LiveChannels, fixed_profile
 from exstreamtv.playback.session import Segment
 from exstreamtv.playback.supervisor import Supervisor
-from tests.playback.test_session import TINY, read_until, walker
+from tests.playback.test_session import read_until, walking_channels
 from tests.support import alive
 
 
@@ -18,15 +16,7 @@ async def test_a_restart_replaces_the_process_and_the_viewer_carries_on(
     supervisor: Supervisor, clip_cache: dict[float, Path]
 ) -> None:
     channel = Channel(1, ChannelNumber(5), "Five", None, None, True, None)
-    segments = [Segment(str(clip_cache[3.0]), 0, 3000)]
-
-    async def no_lookup(*args: object) -> None:
-        raise AssertionError("what_plays is injected")
-
-    live = LiveChannels(
-        supervisor, SystemClock(), now=no_lookup, item=no_lookup,  # type: ignore[arg-type]
-        profile_for=fixed_profile(TINY), idle_timeout=0, what_plays=lambda _: walker(segments),
-    )  # fmt: skip
+    live = walking_channels(supervisor, [Segment(str(clip_cache[3.0]), 0, 3000)])
     try:
         assert await live.restart(ChannelNumber(5), "agent") is None  # not streaming
         viewer = await live.open(channel)

@@ -92,6 +92,18 @@ def sample(metrics: Metrics, name: str, **labels: str) -> float:
     return value
 
 
+def walking_channels(supervisor: Supervisor, segments: list[Segment]) -> LiveChannels:
+    """Live channels (tiny profile, no idle wait) that all walk ``segments``."""
+
+    async def no_lookup(*args: object) -> None:
+        raise AssertionError("what_plays is injected")
+
+    return LiveChannels(
+        supervisor, SystemClock(), now=no_lookup, item=no_lookup,  # type: ignore[arg-type]
+        profile_for=fixed_profile(TINY), idle_timeout=0, what_plays=lambda _: walker(segments),
+    )  # fmt: skip
+
+
 async def read_until(chunks: AsyncIterator[bytes], done: Callable[[bytes], bool]) -> bytes:
     data = bytearray()
     async with asyncio.timeout(30):
@@ -219,15 +231,7 @@ async def test_live_channels_share_a_session_and_close_stops_ffmpeg(
     supervisor: Supervisor, clip_cache: dict[float, Path]
 ) -> None:
     channel = Channel(1, ChannelNumber(5), "Five", None, None, True, None)
-    segments = [Segment(str(clip_cache[3.0]), 0, 3000)]
-
-    async def no_lookup(*args: object) -> None:
-        raise AssertionError("what_plays is injected")
-
-    live = LiveChannels(
-        supervisor, SystemClock(), now=no_lookup, item=no_lookup,  # type: ignore[arg-type]
-        profile_for=fixed_profile(TINY), idle_timeout=0, what_plays=lambda _: walker(segments),
-    )  # fmt: skip
+    live = walking_channels(supervisor, [Segment(str(clip_cache[3.0]), 0, 3000)])
     one = await live.open(channel)
     two = await live.open(channel)
     assert len(live.sessions) == 1

@@ -93,9 +93,11 @@ class EndTracker:
 
     def observe(self, packet: bytes | bytearray) -> None:
         stamps = pes_timestamps(packet)
+        if stamps is None:
+            return
         packet_pid = pid(packet)
-        frame = self._frames.get(packet_pid) if stamps else None
-        if stamps is None or frame is None:
+        frame = self._frames.get(packet_pid)
+        if frame is None:
             return
         # Unwrap the 33-bit PTS relative to the start (a channel may run past 26.5 hours).
         pts = (

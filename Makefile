@@ -17,7 +17,7 @@ NPM_DEB   := $(if $(shell command -v npm),,npm)
 RUN_DEBS  := ffmpeg $(NPM_DEB)
 TEST_DEBS := ffmpeg xmltv-util hdhomerun-config postgresql chromium vlc-bin vlc-plugin-base prometheus $(NPM_DEB)
 
-.PHONY: run test lint fmt typecheck contracts unit bench docs clean system-run system-test
+.PHONY: run test slow lint fmt typecheck contracts unit bench docs clean system-run system-test
 
 run: system-run $(STAMP_RUN) $(HLS_JS)
 	$(BIN)/exstreamtv serve --data-dir $(DATA_DIR)
@@ -66,8 +66,12 @@ typecheck: $(STAMP_TEST)
 contracts: $(STAMP_TEST)
 	$(BIN)/lint-imports
 
+# Full-length proofs (soaks, long guide-vs-picture runs): minutes each, not part of `make test`.
+slow: system-test $(STAMP_TEST) $(HLS_JS)
+	$(BIN)/pytest -m soak
+
 unit: $(STAMP_TEST)
-	$(BIN)/pytest -m "not postgres and not slow" -q
+	$(BIN)/pytest -m "not postgres and not slow and not soak" -q
 
 bench: system-test $(STAMP_TEST)
 	$(BIN)/python bench/scan.py

@@ -19,3 +19,6 @@ class RefusingSource:
 
     def segment(self, number: ChannelNumber, sequence: int) -> bytes | None:
         return None
+
+    async def retire(self, number: ChannelNumber, reason: str) -> None:
+        return None

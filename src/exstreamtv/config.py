@@ -166,6 +166,12 @@ class HdhomerunConfig(Section):
 
 class StreamingConfig(Section):
     idle_timeout_sec: float = Field(default=30.0, ge=0, le=3600)
+    viewer_max_lag_sec: float = Field(
+        default=10.0,
+        ge=1,
+        le=600,
+        description="A viewer this many seconds of media behind the live edge is dropped.",
+    )
 
 
 class AIAgentConfig(Section):

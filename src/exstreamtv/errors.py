@@ -24,6 +24,7 @@ silent degradation.
     │   ├── ProbeFailed             ffprobe failed, timed out or printed nonsense
     │   └── MetadataParseError      a sidecar (NFO) is malformed or hostile
     ├── ProcessError                a child process could not be started or failed
+    ├── DatabaseUnavailable         the database cannot be reached or used now (HTTP 503)
     ├── SourceUnavailable           a media source (folder, server) cannot be reached (HTTP 503)
     └── ServerUnreachable           a client command cannot reach the running server (CLI)
         └── SourceResponseInvalid   a media server answered with something refused (malformed,
@@ -126,6 +127,12 @@ class MetadataParseError(MediaError):
 
 class ProcessError(ExStreamTVError):
     """A child process could not be started, timed out, or exited with an error."""
+
+
+class DatabaseUnavailable(ExStreamTVError):
+    """The database cannot be reached (down, restarting, refusing connections) or used (the
+    file cannot be opened, the disk failed, it stayed locked). Temporary by nature: the
+    server keeps running and recovers by itself when the database is back."""
 
 
 class SourceUnavailable(ExStreamTVError):

@@ -185,6 +185,18 @@ class Metrics:
             ["channel"],
             registry=r,
         )
+        self.producer_faults = Counter(
+            "exstreamtv_stream_faults_total",
+            "Faults a channel's producer lived through, by channel and kind (lookup, media, "
+            "process, spawn, late, producer).",
+            ["channel", "kind"],
+            registry=r,
+        )
+        self.event_loop_lag = Gauge(
+            "exstreamtv_event_loop_lag_seconds",
+            "How late the event loop ran a timer lately (the worst of the last 10 s).",
+            registry=r,
+        )
 
     def _automation(self, r: CollectorRegistry) -> None:
         """The bounded agent, its containment, and metadata self-resolution."""

@@ -1,18 +1,31 @@
-"""HLS segments cut from real FFmpeg MPEG-TS: keyframe starts, PAT/PMT first, a sliding
-window, and a playlist that ffprobe can read."""
+"""HLS segments: keyframe starts, PAT/PMT first, a sliding window, a target duration that
+never changes and bounds every segment (RFC 8216), dates that follow the media, and a
+playlist that the m3u8 parser and ffprobe read."""
 
 from __future__ import annotations
 
+import itertools
+import math
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import m3u8
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from exstreamtv.domain.profiles import VIDEO_PID
 from exstreamtv.formats.mpegts import PacketSplitter, pat_pmt_pid, pid, random_access
-from exstreamtv.playback.hls import SegmentRing
+from exstreamtv.playback.hls import SLACK_SECONDS, SegmentRing
 
 START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+HZ = 90_000
+
+
+def wall_of(pts: int) -> datetime:
+    """The guide's time of a frame: the stream starts at START."""
+    return START + timedelta(seconds=pts / HZ)
 
 
 @pytest.fixture(scope="module")
@@ -32,14 +45,39 @@ def ten_seconds(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 
 def feed_all(ring: SegmentRing, data: bytes) -> None:
-    for index, packet in enumerate(PacketSplitter().feed(data)):
-        ring.feed(packet, START + timedelta(milliseconds=index))
+    for packet in PacketSplitter().feed(data):
+        ring.feed(packet)
 
 
-def test_segments_start_with_tables_and_a_keyframe_and_last_four_seconds_after_the_first(
+def video_packet(pts: int, *, keyframe: bool) -> bytes:
+    """A minimal video packet that starts a PES with ``pts`` (a keyframe when asked)."""
+    stamp = pts % (1 << 33)
+    pes = bytes(
+        [0, 0, 1, 0xE0, 0, 0, 0x80, 0x80, 5,
+         0x21 | ((stamp >> 29) & 0x0E), (stamp >> 22) & 0xFF, ((stamp >> 14) & 0xFE) | 1,
+         (stamp >> 7) & 0xFF, ((stamp << 1) & 0xFE) | 1]
+    )  # fmt: skip
+    adaptation = bytes([1, 0x40 if keyframe else 0x00])
+    header = bytes([0x47, 0x40 | (VIDEO_PID >> 8), VIDEO_PID & 0xFF, 0x30])
+    body = header + adaptation + pes
+    return body + b"\xff" * (188 - len(body))
+
+
+def frames(gops: list[float], fps: int = 25) -> list[bytes]:
+    """Video packets for GOPs of the given lengths (seconds, whole frames), back to back."""
+    packets, pts = [], 10 * HZ
+    for length in gops:
+        count = max(1, round(length * fps))
+        for frame in range(count):
+            packets.append(video_packet(pts, keyframe=frame == 0))
+            pts += HZ // fps
+    return packets
+
+
+def test_segments_start_with_tables_and_a_keyframe_and_last_the_target(
     ten_seconds: bytes,
 ) -> None:
-    ring = SegmentRing(target_seconds=4.0, window=6)
+    ring = SegmentRing(target_seconds=4.0, window=6, gop_seconds=2.0)
     feed_all(ring, ten_seconds)
     segments = [ring.segment(n) for n in range(2)]
     assert all(segments)
@@ -48,13 +86,13 @@ def test_segments_start_with_tables_and_a_keyframe_and_last_four_seconds_after_t
         packets = list(PacketSplitter().feed(bytes(segment.data)))
         assert pat_pmt_pid(packets[0]) == 0x1000
         assert pid(packets[1]) == 0x1000
-        assert pid(packets[2]) == 0x100 and random_access(packets[2])
-    # the first segment ends at the second keyframe (one 2 s GOP), so players start early
-    assert [round(s.duration, 1) for s in segments if s] == [2.0, 4.0]
+        first_video = next(p for p in packets if pid(p) == VIDEO_PID)
+        assert random_access(first_video)
+    assert [round(s.duration, 2) for s in segments if s] == [4.0, 4.0]
 
 
 def test_window_keeps_only_the_latest_segments(ten_seconds: bytes) -> None:
-    ring = SegmentRing(target_seconds=2.0, window=2)
+    ring = SegmentRing(target_seconds=2.0, window=2, gop_seconds=2.0, wall_of=wall_of)
     feed_all(ring, ten_seconds)
     assert ring.segment(0) is None
     playlist = ring.playlist("/seg/{sequence}.ts")
@@ -68,8 +106,75 @@ def test_no_playlist_before_the_first_complete_segment() -> None:
     assert SegmentRing().playlist("/s/{sequence}.ts") is None
 
 
+@given(
+    gops=st.lists(st.floats(min_value=0.04, max_value=2.0), min_size=5, max_size=60),
+    target=st.sampled_from([1.0, 2.0, 4.0, 6.0]),
+)
+def test_target_duration_never_changes_and_bounds_every_segment(
+    gops: list[float], target: float
+) -> None:
+    """Splices make GOPs of any length up to the profile's: the playlist's target duration
+    stays the same from the first playlist to the last, and every segment rounds to at
+    most it, each starting on a keyframe."""
+    ring = SegmentRing(target_seconds=target, window=100, gop_seconds=2.0, wall_of=wall_of)
+    targets = set()
+    for packet in frames(gops):
+        ring.feed(packet)
+        text = ring.playlist("{sequence}.ts")
+        if text is not None:
+            targets.add(m3u8.loads(text).target_duration)
+    assert len(targets) <= 1
+    text = ring.playlist("{sequence}.ts")
+    if text is None:
+        return
+    parsed = m3u8.loads(text)
+    effective = max(target, 2.0)  # a segment holds at least one GOP of the profile
+    assert parsed.target_duration == math.ceil(effective)
+    for segment in parsed.segments:
+        assert round(segment.duration) <= parsed.target_duration
+        assert segment.duration <= effective + SLACK_SECONDS + 1e-6
+        found = ring.segment(int(segment.uri.split(".")[0]))
+        assert found is not None
+        first_video = next(p for p in PacketSplitter().feed(bytes(found.data)))
+        assert random_access(first_video)
+
+
+@given(gops=st.lists(st.floats(min_value=4.0, max_value=12.0), min_size=2, max_size=8))
+def test_long_source_gops_are_cut_at_the_target_anyway(gops: list[float]) -> None:
+    """A copied source may have keyframes 10 s apart: segments still keep the target."""
+    ring = SegmentRing(target_seconds=4.0, window=100, independent=False, wall_of=wall_of)
+    for packet in frames(gops):
+        ring.feed(packet)
+    text = ring.playlist("{sequence}.ts")
+    assert text is not None
+    parsed = m3u8.loads(text)
+    assert not parsed.is_independent_segments
+    assert all(round(s.duration) <= parsed.target_duration == 4 for s in parsed.segments)
+
+
+def test_dates_follow_the_media_and_the_sequence_starts_where_told(ten_seconds: bytes) -> None:
+    ring = SegmentRing(
+        target_seconds=2.0, window=10, gop_seconds=2.0, first_sequence=500, wall_of=wall_of
+    )
+    feed_all(ring, ten_seconds)
+    text = ring.playlist("{sequence}.ts")
+    assert text is not None
+    parsed = m3u8.loads(text)
+    assert parsed.media_sequence == 500
+    assert parsed.discontinuity_sequence == 0
+    dates = [segment.current_program_date_time for segment in parsed.segments]
+    for (before, after), segment in zip(
+        itertools.pairwise(dates), parsed.segments, strict=False
+    ):
+        assert (after - before).total_seconds() == pytest.approx(segment.duration, abs=0.0011)
+    # the first frame of the capture is PTS 0 + FFmpeg's start: its date is START plus that
+    first = ring.segment(500)
+    assert first is not None
+    assert abs((dates[0] - wall_of(first.first_pts)).total_seconds()) < 0.001  # ms precision
+
+
 def test_ffprobe_reads_the_playlist_and_segments(ten_seconds: bytes, tmp_path: Path) -> None:
-    ring = SegmentRing(target_seconds=2.0, window=10)
+    ring = SegmentRing(target_seconds=2.0, window=10, gop_seconds=2.0, wall_of=wall_of)
     feed_all(ring, ten_seconds)
     playlist = ring.playlist("seg{sequence}.ts")
     assert playlist is not None

@@ -22,14 +22,27 @@ def test_viewers_of_one_channel_share_a_tuner() -> None:
 
 def test_tuner_is_freed_with_the_last_viewer() -> None:
     pool = TunerPool(1)
-    pool.acquire("5")
-    pool.acquire("5")
-    pool.release("5")
+    first = pool.acquire("5")
+    second = pool.acquire("5")
+    first.release()
+    first.release()  # a second release of one slot gives back nothing more
     with pytest.raises(TunersBusy):
         pool.acquire("6")
-    pool.release("5")
+    second.release()
     pool.acquire("6")
     assert pool.status().channels == {"6": 1}
+
+
+def test_a_removed_channel_frees_its_tuner_at_once_and_late_releases_count_nothing() -> None:
+    pool = TunerPool(1)
+    old = [pool.acquire("5"), pool.acquire("5")]
+    assert pool.release_channel("5") == 2
+    renewed = pool.acquire("5")  # the number is free again: a re-created channel tunes
+    for slot in old:  # the old viewers' streams end later and release their slots
+        slot.release()
+    assert pool.status().channels == {"5": 1}
+    renewed.release()
+    assert pool.status().in_use == 0
 
 
 def test_lease_releases_even_when_the_stream_fails() -> None:
@@ -63,12 +76,15 @@ def test_in_use_never_exceeds_the_count(operations: list[tuple[bool, str]]) -> N
     for take, channel in operations:
         if take:
             try:
-                pool.acquire(channel)
-                held.append(channel)
+                held.append(pool.acquire(channel))
             except TunersBusy:
-                assert channel not in held and pool.status().in_use == 3
-        elif channel in held:
-            held.remove(channel)
-            pool.release(channel)
+                assert all(slot.channel != channel for slot in held)
+                assert pool.status().in_use == 3
+        else:
+            mine = [slot for slot in held if slot.channel == channel]
+            if mine:
+                held.remove(mine[0])
+                mine[0].release()
         assert pool.status().in_use <= 3
-        assert pool.status().channels == {c: held.count(c) for c in set(held)}
+        names = [slot.channel for slot in held]
+        assert pool.status().channels == {c: names.count(c) for c in set(names)}

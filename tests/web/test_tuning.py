@@ -40,6 +40,7 @@ class HeldSource:
         self.end = asyncio.Event()
         self.closed: asyncio.Queue[str] = asyncio.Queue()
         self.opened: list[tuple[str, str]] = []
+        self.retired: list[tuple[str, str]] = []
         self.opening = asyncio.Event()  # set when a tune reaches the source
         self.gate = asyncio.Event()  # cleared: tunes wait in ``open`` until it is set
         self.gate.set()
@@ -58,6 +59,9 @@ class HeldSource:
 
     def segment(self, number: ChannelNumber, sequence: int) -> bytes | None:
         return TS_PACKET if sequence == 7 else None
+
+    async def retire(self, number: ChannelNumber, reason: str) -> None:
+        self.retired.append((str(number), reason))
 
     async def _stream(self, number: str) -> AsyncIterator[bytes]:
         try:

@@ -26,6 +26,7 @@ from exstreamtv.agent.redact import PromptRedactor
 MAX_QUESTION_CHARS = 2000
 MAX_EVIDENCE = 12
 RESOLVE_AFTER_METADATA_LINES = 3  # pattern detection asks for self-resolution from here
+LOOP_LAG_NOTE_SEC = 0.1  # a loop this late makes streams stutter
 MAX_LLM_ANSWER = 4000
 LLM_SYSTEM_PROMPT = (
     "You help the operator of a self-hosted live TV server. You are given their question "
@@ -140,6 +141,7 @@ class SystemState:
     placeholders: int | None = None
     early_warnings: tuple[str, ...] = ()
     spikes: tuple[str, ...] = ()
+    event_loop_lag: float = 0.0  # the worst timer delay of the last seconds (s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +247,11 @@ def _state_notes(state: SystemState, topics: Sequence[Issue]) -> list[str]:
         )
     if state.restart_velocity >= 0.5:
         notes.append(f"Channels are restarting often ({state.restart_velocity:.1f} per minute).")
+    if state.event_loop_lag >= LOOP_LAG_NOTE_SEC:
+        notes.append(
+            f"The server's event loop ran {state.event_loop_lag:.2f} s late: something blocks "
+            "it (or the machine is overloaded), so streams may stutter and requests stall."
+        )
     open_breakers = [c.number for c in state.channels if c.breaker != "closed"]
     if open_breakers:
         notes.append(f"Circuit breaker not closed on channel(s) {', '.join(open_breakers)}.")
@@ -263,7 +270,8 @@ def _state_notes(state: SystemState, topics: Sequence[Issue]) -> list[str]:
 def _state_evidence(state: SystemState) -> list[str]:
     lines = [
         f"restart_velocity={state.restart_velocity:.2f}/min "
-        f"pool_pressure={state.pool_pressure:.2f} ffmpeg_processes={state.ffmpeg_processes}"
+        f"pool_pressure={state.pool_pressure:.2f} ffmpeg_processes={state.ffmpeg_processes} "
+        f"event_loop_lag={state.event_loop_lag:.3f}s"
     ]
     if state.channels:
         lines.append(

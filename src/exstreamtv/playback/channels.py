@@ -26,8 +26,9 @@ from exstreamtv.domain.profiles import DEFAULT_PROFILE, StreamProfile
 from exstreamtv.errors import NotFound, SourceUnavailable
 from exstreamtv.metrics import Metrics
 from exstreamtv.playback.restarts import RestartDecision
-from exstreamtv.playback.session import ChannelSession, Segment, WhatPlays
+from exstreamtv.playback.session import ChannelSession, MediaFaultReport, Segment, WhatPlays
 from exstreamtv.playback.supervisor import Supervisor
+from exstreamtv.playback.viewers import MAX_LAG_SEC
 
 OFFLINE_MS = 30_000  # an offline slate with no known end is re-asked this often
 
@@ -65,7 +66,9 @@ def schedule_lookup(channel: Channel, now: NowLookup, item: ItemLookup) -> WhatP
             media = await item(playing.entry.media_id)
         except (NotFound, SourceUnavailable):  # gone, or its media server is down
             return Segment(None, 0, min(remaining, 5_000), channel.name, "Unavailable")
-        return Segment(media.path, playing.seek_ms, remaining, technical=media.technical)
+        return Segment(
+            media.path, playing.seek_ms, remaining, technical=media.technical, media_id=media.id
+        )
 
     return what_plays
 
@@ -85,13 +88,18 @@ class LiveChannels:
         idle_timeout: float = 10.0,
         what_plays: Callable[[Channel], WhatPlays] | None = None,
         metrics: Metrics | None = None,
+        viewer_max_lag: float = MAX_LAG_SEC,
+        on_media_fault: MediaFaultReport | None = None,
     ) -> None:
         self._supervisor, self._clock = supervisor, clock
         self._ffmpeg, self._idle_timeout = ffmpeg, idle_timeout
         self._profile_for = profile_for or fixed_profile(DEFAULT_PROFILE)
         self._what_plays = what_plays or (lambda channel: schedule_lookup(channel, now, item))
         self._sessions: dict[str, ChannelSession] = {}
+        self._retiring: set[ChannelSession] = set()
         self._metrics = metrics
+        self._viewer_max_lag = viewer_max_lag
+        self._on_media_fault = on_media_fault
 
     @property
     def sessions(self) -> dict[str, ChannelSession]:
@@ -127,20 +135,23 @@ class LiveChannels:
         """The running session of ``channel``, started if there is none."""
         key = str(channel.number)
         session = self._sessions.get(key)
-        if session is None or session.stopped:
+        if session is None or session.stopped or session.removed:
             if self._supervisor.pool_pressure >= 1.0:
                 raise SourceUnavailable(
                     f"channel {key} cannot start: the FFmpeg process cap is reached"
                 )
             profile = await self._profile_for(channel)
             started = self._sessions.get(key)  # another viewer may have started it meanwhile
-            if started is not None and not started.stopped:
+            if started is not None and not started.stopped and not started.removed:
                 return started
+            if started is not None and not started.stopped:  # found itself removed: let it end
+                self._retiring.add(started)
             session = ChannelSession(
                 key, name=channel.name, supervisor=self._supervisor, clock=self._clock,
                 what_plays=self._what_plays(channel), profile=profile,
                 ffmpeg=self._ffmpeg, idle_timeout=self._idle_timeout, on_stopped=self._forget,
                 on_sent=self._sent(key), on_dropped=self._dropped(key), metrics=self._metrics,
+                viewer_max_lag=self._viewer_max_lag, on_media_fault=self._on_media_fault,
             )  # fmt: skip
             self._sessions[key] = session
             session.start()
@@ -170,10 +181,24 @@ class LiveChannels:
             await session.interrupt(f"restarting ({reason})")
         return decision
 
+    async def retire(self, number: ChannelNumber, reason: str) -> None:
+        """``number`` was removed or disabled: its number is free for a new session at once,
+        while the old one plays a short "removed" slate to its viewers and stops."""
+        session = self._sessions.pop(str(number), None)
+        if session is None:
+            return
+        self._retiring.add(session)
+        try:
+            await session.retire(reason)
+        finally:
+            self._retiring.discard(session)
+
     async def close(self) -> None:
         """Stop every channel (and so every FFmpeg of theirs)."""
-        await asyncio.gather(*(session.stop() for session in list(self._sessions.values())))
+        running = [*self._sessions.values(), *self._retiring]
+        await asyncio.gather(*(session.stop() for session in running))
 
     def _forget(self, session: ChannelSession) -> None:
+        self._retiring.discard(session)
         if self._sessions.get(session.key) is session:
             del self._sessions[session.key]

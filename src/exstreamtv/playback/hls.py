@@ -1,122 +1,154 @@
 """HLS from the same packets as the MPEG-TS stream: segments cut in process, no second FFmpeg.
 
-The channel feeds every paced packet to :class:`SegmentRing`. A new segment starts at a
-video keyframe once the current one holds at least ``target_seconds`` of media (the very
-first segment ends at the second keyframe, so HLS starts one GOP after it is asked), and every
-segment begins with the latest PAT and PMT, so each can be decoded on its own
-(``EXT-X-INDEPENDENT-SEGMENTS``). The ring keeps the last ``window`` segments; the
-playlist is a sliding window with ``EXT-X-PROGRAM-DATE-TIME`` (the wall-clock time the
-segment's first packet went out), so players show the right time of day.
+The channel feeds every spliced packet to :class:`SegmentRing` as it is *produced*, ahead of
+the paced MPEG-TS (by up to the work-ahead buffer). An HLS player starts three target
+durations behind the newest segment (RFC 8216 §6.3.3), so cutting from the producer side
+puts it close to the guide's time instead of three segments behind it, with a full buffer
+from its first request on; and a segment is never published late, which would starve the
+player ("PCR is called too late" in VLC).
 
-Media time comes from the PCR (27 MHz) of the packets, so segment durations are the
-media's, not the wall clock's.
+Segments (RFC 8216):
+
+* every segment starts at a video keyframe with the latest PAT and PMT, so each decodes on
+  its own (``EXT-X-INDEPENDENT-SEGMENTS``, except for copy profiles, see below);
+* ``EXT-X-TARGETDURATION`` is fixed when the ring is made and never changes (at least one
+  GOP of the profile, so a keyframe always comes in time). A segment is cut
+  at a keyframe once waiting for the next one (one GOP later) would take it past
+  ``target + 0.4`` s; so segments last about ``target`` and never round above it. If no
+  keyframe comes in time (a copied source with long GOPs), the segment is cut at the next
+  video frame anyway; rings of copy profiles therefore do not claim independent segments;
+* ``EXT-X-PROGRAM-DATE-TIME`` is the guide's wall time of the segment's first frame
+  (``wall_of`` its PTS), and each segment's ``EXTINF`` is the media time to the next
+  segment's first frame, so successive dates differ by exactly the previous duration;
+* media sequence numbers start at ``first_sequence`` and grow by one per segment; the
+  stream is one timeline, so there are no discontinuities.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from exstreamtv.domain.profiles import PMT_PID, VIDEO_PID
-from exstreamtv.formats.mpegts import PACKET_SIZE, PAT_PID, PCR_HZ, pcr, pid, random_access
+from exstreamtv.formats.mpegts import (
+    CLOCK_HZ,
+    PACKET_SIZE,
+    PAT_PID,
+    pes_timestamps,
+    pid,
+    random_access,
+)
+from exstreamtv.formats.splice import unwrap
 
 TARGET_SECONDS = 4.0
 WINDOW = 6
+SLACK_SECONDS = 0.4  # how far past the target a segment may run (rounds to the target)
 
 
 @dataclass(slots=True)
 class Segment:
-    """One HLS segment: its sequence number, bytes, media duration (s) and start time."""
+    """One HLS segment: its sequence number, first frame's PTS (90 kHz, unwrapped) and wall
+    time, bytes, and media duration in seconds (known once the next segment starts)."""
 
     sequence: int
-    started_at: datetime
+    first_pts: int
+    started_at: datetime | None
     data: bytearray = field(default_factory=bytearray)
-    first_pcr: int | None = None
-    last_pcr: int | None = None
     duration: float = 0.0
-
-    def media_seconds(self) -> float:
-        if self.first_pcr is None or self.last_pcr is None:
-            return 0.0
-        return (self.last_pcr - self.first_pcr) / PCR_HZ
 
 
 class SegmentRing:
     """The last ``window`` complete segments, and the one being filled."""
 
-    def __init__(self, *, target_seconds: float = TARGET_SECONDS, window: int = WINDOW) -> None:
-        self._target = target_seconds
+    def __init__(
+        self,
+        *,
+        target_seconds: float = TARGET_SECONDS,
+        window: int = WINDOW,
+        gop_seconds: float | None = None,
+        independent: bool = True,
+        first_sequence: int = 0,
+        wall_of: Callable[[int], datetime | None] | None = None,
+    ) -> None:
+        # A segment holds at least one whole GOP, so the target is never below it.
+        target_seconds = max(target_seconds, gop_seconds or 0.0)
         self.target_seconds = target_seconds
+        self.target_duration = max(1, math.ceil(target_seconds))
+        self._limit = (target_seconds + SLACK_SECONDS) * CLOCK_HZ
+        self._gop = None if gop_seconds is None else gop_seconds * CLOCK_HZ
+        self._independent = independent
+        self._wall_of = wall_of or (lambda _pts: None)
         self._segments: deque[Segment] = deque(maxlen=window)
         self._current: Segment | None = None
         self._pat: bytes | None = None
         self._pmt: bytes | None = None
-        self._next_sequence = 0
+        self._next_sequence = first_sequence
+        self._last_pts: int | None = None
+        self._last_key: int | None = None  # PTS of the latest keyframe
+        self._seen_gop: float | None = None  # the latest keyframe-to-keyframe distance
 
     @property
     def completed(self) -> int:
         """How many segments have been completed so far (grows by one per segment)."""
         return self._next_sequence - (self._current is not None)
 
-    def feed_batch(self, data: bytes, now: datetime) -> None:
-        """Add whole 188-byte packets (``len(data)`` a multiple of 188) released at ``now``."""
+    def feed_batch(self, data: bytes) -> None:
+        """Add whole 188-byte packets (``len(data)`` a multiple of 188), in stream order."""
         for start in range(0, len(data), PACKET_SIZE):
-            self.feed(data[start : start + PACKET_SIZE], now)
+            self.feed(data[start : start + PACKET_SIZE])
 
-    def feed(self, packet: bytes | bytearray, now: datetime) -> None:
-        """Add one 188-byte packet released at wall-clock time ``now`` (aware UTC)."""
+    def feed(self, packet: bytes | bytearray) -> None:
+        """Add one 188-byte packet."""
         packet_pid = pid(packet)
         if packet_pid == PAT_PID:
             self._pat = bytes(packet)
         elif packet_pid == PMT_PID:
             self._pmt = bytes(packet)
-        keyframe = packet_pid == VIDEO_PID and random_access(packet)
-        clock = pcr(packet)
-        current = self._current
-        if keyframe and (current is None or self._long_enough(current, clock)):
-            self._close(current, clock)
-            current = self._open(now)
-        if current is None:
-            return  # nothing is decodable before the first keyframe
-        if clock is not None:
-            current.first_pcr = clock if current.first_pcr is None else current.first_pcr
-            current.last_pcr = clock
-        current.data += packet
+        if packet_pid == VIDEO_PID:
+            stamps = pes_timestamps(packet)
+            if stamps is not None:
+                self._video_frame(unwrap(stamps[0], self._last_pts), random_access(packet))
+        if self._current is not None:
+            self._current.data += packet
 
-    def _open(self, now: datetime) -> Segment:
-        segment = Segment(self._next_sequence, now)
+    def _video_frame(self, pts: int, keyframe: bool) -> None:
+        """A video PES starts with ``pts``: open, cut or carry on the current segment."""
+        self._last_pts = pts
+        current = self._current
+        if keyframe:
+            if self._last_key is not None and pts > self._last_key:
+                self._seen_gop = pts - self._last_key
+            self._last_key = pts
+        if current is None:
+            if keyframe:
+                self._open(pts)
+            return
+        length = pts - current.first_pts
+        late = keyframe and length > 0 and length + self._next_gop() > self._limit
+        if late or length >= self._limit:  # past the limit without a keyframe: cut anyway
+            self._cut(pts)
+
+    def _next_gop(self) -> float:
+        """How far the next keyframe probably is: the profile's GOP, else the last seen."""
+        return self._gop or self._seen_gop or 0.0
+
+    def _cut(self, pts: int) -> None:
+        current = self._current
+        if current is not None:
+            current.duration = (pts - current.first_pts) / CLOCK_HZ
+            self._segments.append(current)
+        self._open(pts)
+
+    def _open(self, pts: int) -> None:
+        segment = Segment(self._next_sequence, pts, self._wall_of(pts))
         self._next_sequence += 1
         for table in (self._pat, self._pmt):
             if table is not None:
                 segment.data += table
         self._current = segment
-        return segment
-
-    def _long_enough(self, segment: Segment, clock: int | None) -> bool:
-        """Whether ``segment`` reaches the target at a keyframe whose PCR is ``clock``."""
-        if segment.first_pcr is None:
-            return False
-        end = clock if clock is not None else segment.last_pcr
-        # The first segment ends at the next keyframe, however short: a player can start
-        # about one GOP after the first request instead of a whole target duration.
-        target = 0.0 if segment.sequence == 0 else self._target
-        return (
-            end is not None
-            and end > segment.first_pcr
-            and ((end - segment.first_pcr) / PCR_HZ >= target)
-        )
-
-    def _close(self, segment: Segment | None, next_pcr: int | None) -> None:
-        """Finish ``segment``; it lasts until the next segment's first PCR when known."""
-        if segment is None:
-            return
-        if next_pcr is not None and segment.first_pcr is not None:
-            segment.duration = (next_pcr - segment.first_pcr) / PCR_HZ
-        else:
-            segment.duration = segment.media_seconds()
-        self._segments.append(segment)
 
     def segment(self, sequence: int) -> Segment | None:
         """A complete segment still in the window."""
@@ -131,18 +163,20 @@ class SegmentRing:
         if not self._segments:
             return None
         segments = list(self._segments)
-        target = max(1, math.ceil(max(s.duration for s in segments)))
         lines = [
             "#EXTM3U",
             "#EXT-X-VERSION:6",
-            "#EXT-X-INDEPENDENT-SEGMENTS",
-            f"#EXT-X-TARGETDURATION:{target}",
+            f"#EXT-X-TARGETDURATION:{self.target_duration}",
             f"#EXT-X-MEDIA-SEQUENCE:{segments[0].sequence}",
+            "#EXT-X-DISCONTINUITY-SEQUENCE:0",
         ]
+        if self._independent:
+            lines.append("#EXT-X-INDEPENDENT-SEGMENTS")
         for segment in segments:
-            stamp = segment.started_at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            if segment.started_at is not None:
+                stamp = segment.started_at.isoformat(timespec="milliseconds")
+                lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{stamp.replace('+00:00', 'Z')}")
             lines += [
-                f"#EXT-X-PROGRAM-DATE-TIME:{stamp}",
                 f"#EXTINF:{segment.duration:.3f},",
                 segment_url.format(sequence=segment.sequence),
             ]

@@ -6,10 +6,13 @@ stops reading its pipe and FFmpeg blocks on backpressure. That keeps an item bou
 invisible: the next FFmpeg starts while seconds of the last one are still buffered.
 
 Packets leave at wall-clock rate, timed by the PCR (27 MHz; FFmpeg carries it on the video
-PID): the first PCR is mapped to the monotonic clock and a packet is due at
+PID): one PCR is mapped to the monotonic clock (:meth:`Pacer.anchor`) and a packet is due at
 ``base + (pcr - base_pcr) / 27e6``; packets without a PCR travel with the previous one. The
-base is set one GOP early so that, on a cold start, the first GOP goes out at once (a burst)
-and a player can start decoding immediately.
+channel anchors the PCR of *now* (its wall clock) to the present moment, so the frame for
+wall time *t* leaves at *t* for the whole session. A cold start burst comes from the media
+before the anchor: the channel starts its first process one GOP early, so that GOP is
+already due and goes out at once, and a player can decode immediately without the session
+running ahead of the guide. Without an anchor the first packet's PCR is due at once.
 
 The GOP cache keeps the last PAT, the last PMT and the packets since the last video keyframe
 (the random-access indicator on the video PID). A joining viewer gets those first, so it
@@ -25,7 +28,7 @@ from collections import deque
 from collections.abc import Callable
 
 from exstreamtv.domain.profiles import PMT_PID, VIDEO_PID
-from exstreamtv.formats.mpegts import PAT_PID, PCR_HZ, pcr, pid, random_access
+from exstreamtv.formats.mpegts import PACKET_SIZE, PAT_PID, PCR_HZ, pcr, pid, random_access
 
 _PCR_WRAP = (1 << 33) * 300
 BATCH = 64 * 1024
@@ -84,12 +87,10 @@ class Pacer:
         monotonic: Callable[[], float],
         *,
         work_ahead: float = 10.0,
-        burst: float = 2.0,
     ) -> None:
         self._release = release
         self._monotonic = monotonic
         self._ahead_ticks = int(work_ahead * PCR_HZ)
-        self._burst_ticks = int(burst * PCR_HZ)
         self._queue: deque[tuple[int | None, bytes]] = deque()
         self._last_put: int | None = None  # unwrapped PCR of the newest buffered packet
         self._last_out: int | None = None  # unwrapped PCR of the newest released packet
@@ -97,7 +98,17 @@ class Pacer:
         self._arrived = asyncio.Event()
         self._room = asyncio.Event()
         self._room.set()
+        self._drained = asyncio.Event()
+        self._drained.set()
         self.cache = GopCache()
+
+    def anchor(self, monotonic: float, pcr_ticks: int) -> None:
+        """Make the packet whose (unwrapped) PCR is ``pcr_ticks`` due at ``monotonic``."""
+        self._base = (monotonic, pcr_ticks)
+
+    def pending(self) -> bytes:
+        """The packets buffered but not yet released, in order."""
+        return b"".join(packet for _, packet in self._queue)
 
     @property
     def ahead(self) -> float:
@@ -108,22 +119,44 @@ class Pacer:
 
     async def put(self, packet: bytes) -> None:
         """Buffer ``packet``; waits while the buffer is full."""
+        await self.put_batch(packet)
+
+    async def put_batch(self, data: bytes) -> None:
+        """Buffer whole packets (``len(data)`` a multiple of 188); waits first while the
+        buffer is full."""
         while not self._room.is_set():
             await self._room.wait()
-        found = pcr(packet) if pid(packet) == VIDEO_PID else None
-        if found is not None:
-            self._last_put = unwrap_pcr(found, self._last_put)
-            if self._last_out is None:
-                self._last_out = self._last_put
-            if self._last_put - self._last_out > self._ahead_ticks:
-                self._room.clear()
-        self._queue.append((self._last_put, packet))
+        for start in range(0, len(data), PACKET_SIZE):
+            packet = data[start : start + PACKET_SIZE]
+            found = pcr(packet) if pid(packet) == VIDEO_PID else None
+            if found is not None:
+                self._last_put = unwrap_pcr(found, self._last_put)
+                if self._last_out is None:
+                    self._last_out = self._last_put
+                if self._last_put - self._last_out > self._ahead_ticks:
+                    self._room.clear()
+            self._queue.append((self._last_put, packet))
+        self._drained.clear()
         self._arrived.set()
+
+    def discard(self) -> int | None:
+        """Drop every packet not yet released; returns the (unwrapped) PCR of the last
+        packet released, or ``None`` before the first."""
+        self._queue.clear()
+        self._last_put = self._last_out
+        self._room.set()
+        self._drained.set()
+        return self._last_out
+
+    async def drained(self) -> None:
+        """Wait until every buffered packet has been released."""
+        await self._drained.wait()
 
     async def run(self) -> None:
         """Release due packets in batches, for ever (cancel to stop)."""
         while True:
             if not self._queue:
+                self._drained.set()
                 self._arrived.clear()
                 await self._arrived.wait()
                 continue
@@ -138,8 +171,7 @@ class Pacer:
         if stamp is None:
             return 0.0
         if self._base is None:
-            # Map one GOP early: the whole first GOP is already due (the cold-start burst).
-            self._base = (self._monotonic(), stamp + self._burst_ticks)
+            self._base = (self._monotonic(), stamp)
         started, base_pcr = self._base
         return started + (stamp - base_pcr) / PCR_HZ - self._monotonic()
 

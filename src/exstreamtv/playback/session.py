@@ -2,27 +2,38 @@
 
 The **producer** asks ``what_plays(at)`` what is on at its wall position, has the supervisor
 spawn one FFmpeg for it (an item, or a slate when nothing is scheduled or the file is
-missing), reads the pipe into the :class:`~exstreamtv.playback.pacer.Pacer` and, when that
-process exits, starts the next one at once. Each process gets
-``-output_ts_offset`` = the channel's running media time, so timestamps continue.
+missing), reads the pipe through the :class:`~exstreamtv.formats.splice.Splicer` into the
+:class:`~exstreamtv.playback.pacer.Pacer` and, when that process exits, starts the next one
+at once. Each process gets ``-output_ts_offset`` = the channel's running media time, so
+timestamps continue; the splicer makes sure they never repeat or go back whatever FFmpeg
+does at the edges.
 
-The next media time is the *observed* end of the previous process (the largest last PTS +
-frame duration over its streams, rounded up to a video frame), not the scheduled boundary:
-AAC audio overruns ``-t`` by up to one audio frame, and starting the next item at the
-scheduled time would make audio timestamps go backwards. The wall position advances by
-exactly the media produced, so the stream and the guide never drift apart; the (≤ one
-frame) difference is absorbed by joining the next entry that much later.
+**One clock.** The wall position and the media time advance together by exactly the media
+produced, so ``wall - media`` is a constant of the session: the guide's wall time of any
+frame is that constant plus its PTS. The pacer anchors the media time of *now* to the
+present, so the frame for wall time *t* leaves at *t*; the first process starts one GOP
+early (``lead``) so a cold start still bursts a whole GOP at once. When the producer falls
+behind the wall clock (a starved CPU, a slow source), it skips ahead at the next item start
+(media time and wall move together, so the pacer's mapping stays right) instead of letting
+the stream lag the guide for the rest of the session.
 
-Continuity counters are rewritten by one :class:`ContinuityRewriter` for the whole session;
-each process's own PAT/PMT (identical PIDs, fixed by the profile) are kept.
+**Faults** (``docs/architecture.md``, "Fault classes"):
 
-Failures: a process that exits non-zero (a crash, ``kill -9``) is recorded with the
-supervisor and a restart is asked through ``Supervisor.restart``; while it is denied (channel
-cooldown, global throttle, open breaker) error slates of a few seconds play and the restart
-is asked again after each, so the schedule comes back only through that one path (after an
-open breaker, as its single half-open trial). An error slate never counts as a success.
-Viewers are never left without bytes. The supervisor's watchdog is fed on every read; on a
-stall the current process is stopped and the producer carries on.
+* a lookup that raises (a database outage, an unexpected error) plays an error slate and is
+  asked again after it; it never ends the producer. ``NotFound`` from the lookup means the
+  channel itself is gone: a short "channel removed" slate, then the session stops;
+* a process that cannot decode its file (:func:`~exstreamtv.playback.faults.classify_exit`)
+  is a media fault: reported through ``on_media_fault``, remembered for this session, its
+  slot filled by an "unavailable" slate; it never counts toward the circuit breaker;
+* a crash, ``kill -9`` or a spawn failure is a process fault: recorded with the supervisor
+  and retried only through ``Supervisor.restart``; while that is denied (cooldown,
+  throttle, open breaker), error slates of a few seconds play and the restart is asked again
+  after each. An error slate never counts as a success.
+
+Whatever the producer task ends with, :meth:`ChannelSession.stop` closes every viewer,
+removes the session (``on_stopped``) and leaves no FFmpeg behind. Viewers are never left
+without bytes while the session lives. The supervisor's watchdog is fed on every read; on
+a stall the current process is stopped and the producer carries on.
 """
 
 from __future__ import annotations
@@ -31,6 +42,7 @@ import asyncio
 import contextlib
 import logging
 import math
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,36 +50,42 @@ from pathlib import Path
 
 from exstreamtv.clock import Clock
 from exstreamtv.domain.media import TechnicalInfo
-from exstreamtv.domain.profiles import AUDIO_PID, VIDEO_PID, StreamProfile, VideoEncoder
-from exstreamtv.errors import LimitReached
-from exstreamtv.ffmpeg.profiles import MediaInput, item_argv, redact_argv, slate_argv
-from exstreamtv.formats.mpegts import (
-    CLOCK_HZ,
-    ContinuityRewriter,
-    PacketSplitter,
-    pes_timestamps,
-    pid,
+from exstreamtv.domain.profiles import (
+    AUDIO_PID,
+    VIDEO_PID,
+    ProfileMode,
+    StreamProfile,
+    VideoEncoder,
 )
+from exstreamtv.errors import LimitReached, NotFound
+from exstreamtv.ffmpeg.profiles import MediaInput, item_argv, redact_argv, slate_argv
+from exstreamtv.formats.mpegts import CLOCK_HZ, PCR_HZ, PacketSplitter, pes_timestamps, pid
+from exstreamtv.formats.splice import Splicer, unwrap
 from exstreamtv.metrics import Metrics
+from exstreamtv.playback.faults import Fault, classify_exit, media_reason
 from exstreamtv.playback.hls import TARGET_SECONDS, SegmentRing
 from exstreamtv.playback.pacer import Pacer
 from exstreamtv.playback.restarts import BreakerState
 from exstreamtv.playback.supervisor import ManagedProcess, Supervisor
-from exstreamtv.playback.viewers import VIEWER_QUEUE, FanOut
+from exstreamtv.playback.viewers import MAX_LAG_SEC, VIEWER_QUEUE, FanOut
 
 log = logging.getLogger(__name__)
 START_MEDIA_MS = 10_000  # media time starts here, not at 0 (audio begins ~21 ms earlier)
 ERROR_SLATE_MS = 5_000
 MISSING_SLATE_MS = 3_000
+UNAVAILABLE_SLATE_MS = 30_000  # a failed item's slot is re-asked this often
+REMOVED_SLATE_MS = 2_000
+LATE_SKIP_SEC = 3.0  # the producer skips ahead when it is this far behind the wall clock
+FAILED_MEMORY = 256  # media faults remembered per session
 _READ = 64 * 1024
-_PTS_WRAP = 1 << 33
 _REMOTE = ("http://", "https://")  # a media server's direct stream, not a local file
 
 
 @dataclass(frozen=True, slots=True)
 class Segment:
     """What to play from a wall position: ``path`` from ``seek_ms`` for ``duration_ms`` (until
-    the entry ends), or, when ``path`` is ``None``, an offline slate titled ``title``."""
+    the entry ends), or, when ``path`` is ``None``, an offline slate titled ``title``.
+    ``media_id`` names the catalogue item behind ``path`` (for fault reports)."""
 
     path: str | None
     seek_ms: int
@@ -75,9 +93,22 @@ class Segment:
     title: str = ""
     message: str = ""
     technical: TechnicalInfo | None = None
+    media_id: int | None = None
 
 
 WhatPlays = Callable[[datetime], Awaitable[Segment]]
+MediaFaultReport = Callable[[int, str], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Played:
+    """How one process ended: media produced (ms), exit status, whether this session
+    stopped it (a stall or a granted restart), and the tail of its stderr."""
+
+    produced_ms: int
+    status: int
+    interrupted: bool
+    stderr: str
 
 
 class EndTracker:
@@ -99,10 +130,7 @@ class EndTracker:
         frame = self._frames.get(packet_pid)
         if frame is None:
             return
-        # Unwrap the 33-bit PTS relative to the start (a channel may run past 26.5 hours).
-        pts = (
-            self._start + ((stamps[0] - self._start + _PTS_WRAP // 2) % _PTS_WRAP) - _PTS_WRAP // 2
-        )
+        pts = unwrap(stamps[0], self._start)  # a channel may run past 26.5 hours
         self._end = max(self._end, pts + frame)
         if self.first_video is None and packet_pid == VIDEO_PID:
             self.first_video = pts
@@ -116,6 +144,10 @@ class EndTracker:
     def end(self) -> int:
         frames = math.ceil((self._end - self._start) / self._video - 1e-6)
         return self._start + math.ceil(frames * self._video)
+
+
+class _Removed(Exception):
+    """The channel no longer exists (its lookup said NotFound)."""
 
 
 class ChannelSession:
@@ -139,9 +171,11 @@ class ChannelSession:
         idle_timeout: float = 10.0,
         work_ahead: float = 10.0,
         viewer_queue: int = VIEWER_QUEUE,
+        viewer_max_lag: float = MAX_LAG_SEC,
         on_stopped: Callable[[ChannelSession], None] | None = None,
         on_sent: Callable[[int], None] | None = None,
         on_dropped: Callable[[], None] | None = None,
+        on_media_fault: MediaFaultReport | None = None,
         metrics: Metrics | None = None,
         hls_target: float = TARGET_SECONDS,
     ) -> None:
@@ -151,27 +185,37 @@ class ChannelSession:
         self._what_plays, self._profile, self._ffmpeg = what_plays, profile, ffmpeg
         self._idle_timeout = idle_timeout
         self._on_stopped = on_stopped
+        self._on_media_fault = on_media_fault
         self._viewers = FanOut(
-            self._last_viewer_left, viewer_queue, on_sent=on_sent, on_dropped=on_dropped
-        )
-        self._pacer = Pacer(
-            self._release, clock.monotonic, work_ahead=work_ahead, burst=profile.gop_seconds
+            self._last_viewer_left, viewer_queue, max_lag=viewer_max_lag,
+            on_sent=on_sent, on_dropped=on_dropped,
+        )  # fmt: skip
+        self._pacer = Pacer(self._release, clock.monotonic, work_ahead=work_ahead)
+        frame = round(CLOCK_HZ / profile.fps)
+        audio_frame = round(1024 * CLOCK_HZ / profile.sample_rate)
+        self._splicer = Splicer(
+            {VIDEO_PID: frame, AUDIO_PID: audio_frame}, audio=frozenset({AUDIO_PID})
         )
         self._hls_target = hls_target
         self._ring: SegmentRing | None = None
         self._hls_seen = 0.0  # loop time of the latest HLS request
         self._segment_done = asyncio.Event()
-        self._rewriter = ContinuityRewriter()
         self._tasks: list[asyncio.Task[None]] = []
         self._idle: asyncio.Task[None] | None = None
+        self._stopper: asyncio.Task[None] | None = None
         self._current: ManagedProcess | None = None
-        self._stalled = False
+        self._interrupted = False
         self._stopping = False
+        self._stopped = asyncio.Event()
         self.spawns = 0
         self.media_ms = START_MEDIA_MS
+        self._origin: datetime | None = None  # wall time of media time 0 (the constant)
         self._encoder: str | None = None  # libx264 once a hardware encoder failed
         self._last_codec: str | None = None  # the -c:v of the latest process (None: copy)
-        self._last_error = ""
+        self._slate_text = True  # False once drawtext failed (no usable font)
+        self._failed: OrderedDict[str, str] = OrderedDict()  # media faults: path -> reason
+        self._lookup_down: str | None = None  # the lookup's error while it keeps failing
+        self.removed = False
 
     @property
     def current_pid(self) -> int | None:
@@ -189,23 +233,30 @@ class ChannelSession:
     def stopped(self) -> bool:
         return self._stopping
 
+    @property
+    def failed_media(self) -> dict[str, str]:
+        """Files that failed to play in this session, with the reason (newest last)."""
+        return dict(self._failed)
+
+    def wall_of(self, media_ticks: int) -> datetime | None:
+        """The guide's wall time of the frame whose PTS (unwrapped, 90 kHz) is given."""
+        if self._origin is None:
+            return None
+        return self._origin + timedelta(seconds=media_ticks / CLOCK_HZ)
+
     def start(self) -> None:
         """Start producing and pacing (no await: callers create and start atomically)."""
         self._supervisor.watch(self.key, self._on_stall)
+        producer = asyncio.create_task(self._produce(), name=f"channel-{self.key}-producer")
+        producer.add_done_callback(self._producer_ended)
         self._tasks = [
-            asyncio.create_task(self._produce(), name=f"channel-{self.key}-producer"),
+            producer,
             asyncio.create_task(self._pacer.run(), name=f"channel-{self.key}-pacer"),
         ]
 
     def _release(self, data: bytes) -> None:
-        """Paced bytes go to every MPEG-TS viewer and, once HLS was asked for, the ring."""
-        self._viewers.send(data)
-        ring = self._ring
-        if ring is not None:
-            done = ring.completed
-            ring.feed_batch(data, self._clock.now())
-            if ring.completed != done:
-                self._segment_done.set()
+        """Paced bytes go to every MPEG-TS viewer."""
+        self._viewers.send(data, self._clock.monotonic())
 
     @property
     def hls_linger(self) -> float:
@@ -215,16 +266,34 @@ class ChannelSession:
 
     def touch_hls(self) -> SegmentRing:
         """An HLS request now: the channel's segment ring, created on first use and seeded
-        with the GOP cache (so its first segment starts at the current keyframe)."""
+        with the GOP cache and the work-ahead buffer (so its first segment starts at the
+        keyframe on air, and the segments already produced are there at once)."""
         if self._stopping:
             raise RuntimeError(f"channel {self.key} is stopping")
         self._hls_seen = asyncio.get_running_loop().time()
         if self._ring is None:
-            self._ring = SegmentRing(target_seconds=self._hls_target)
-            self._ring.feed_batch(self._pacer.cache.prelude(), self._clock.now())
+            self._ring = SegmentRing(
+                target_seconds=self._hls_target,
+                gop_seconds=self._profile.gop_seconds,
+                independent=self._profile.mode is not ProfileMode.COPY,
+                # Numbered from the clock (tenths of a second, and a segment lasts longer),
+                # so a channel started again never reuses a sequence number a player saw.
+                first_sequence=int(self._clock.now().timestamp() * 10),
+                wall_of=self.wall_of,
+            )
+            self._feed_ring(self._pacer.cache.prelude() + self._pacer.pending())
         if not self._viewers and self._idle is None:
             self._idle = asyncio.create_task(self._stop_when_idle())
         return self._ring
+
+    def _feed_ring(self, data: bytes) -> None:
+        ring = self._ring
+        if ring is None or not data:
+            return
+        done = ring.completed
+        ring.feed_batch(data)
+        if ring.completed != done:
+            self._segment_done.set()
 
     async def playlist(self, segment_url: str) -> str | None:
         """The live HLS playlist, waiting for the first segment to be cut (callers bound the
@@ -248,25 +317,65 @@ class ChannelSession:
         if self._idle is not None:
             self._idle.cancel()
             self._idle = None
-        return aiter(self._viewers.add(self._pacer.cache.prelude()))
+        viewer = self._viewers.add(self._pacer.cache.prelude(), self._clock.monotonic())
+        return aiter(viewer)
 
     async def stop(self) -> None:
-        """Stop the producer (and its FFmpeg, through the supervisor) and end every viewer."""
+        """Stop the producer (and its FFmpeg, through the supervisor), end every viewer and
+        remove the session, whatever the producer ended with. Safe to call more than once
+        and from any task; every caller returns once the session has stopped."""
         if self._stopping:
+            if asyncio.current_task() not in self._tasks:
+                await self._stopped.wait()
             return
         self._stopping = True
-        if self._idle is not None and self._idle is not asyncio.current_task():
-            self._idle.cancel()
-        self._idle = None
-        self._supervisor.unwatch(self.key)
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._viewers.close()
-        if self._on_stopped is not None:
-            self._on_stopped(self)
+        try:
+            if self._idle is not None and self._idle is not asyncio.current_task():
+                self._idle.cancel()
+            self._idle = None
+            self._supervisor.unwatch(self.key)
+            for task in self._tasks:
+                task.cancel()
+            outcomes = await asyncio.gather(*self._tasks, return_exceptions=True)
+            for outcome in outcomes:
+                if isinstance(outcome, Exception):
+                    log.error("channel %s: a task ended with %r", self.key, outcome)
+            current = self._current
+            if current is not None:  # the producer was stopped between spawn and read
+                await self._supervisor.stop(current)
+        finally:
+            self._viewers.close()
+            self._segment_done.set()  # HLS requests waiting for a segment give up
+            self._stopped.set()
+            if self._on_stopped is not None:
+                self._on_stopped(self)
+
+    async def retire(self, reason: str) -> None:
+        """The channel was removed or disabled: tell its viewers with a short slate, then
+        stop. Returns once the session has stopped."""
+        if self._stopping:
+            await self.stop()
+            return
+        self.removed = True
+        await self.interrupt(reason)  # the producer sees ``removed`` and plays the slate
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(REMOVED_SLATE_MS / 1000 + 3):
+                await self._stopped.wait()
+        await self.stop()
+
+    def _producer_ended(self, task: asyncio.Task[None]) -> None:
+        """The producer only ends when the session stops or retires: if it ends otherwise
+        (a bug), the session stops now instead of leaving viewers on a silent stream."""
+        if self._stopping or task.cancelled() or self._stopper is not None:
+            return
+        error = task.exception()
+        if error is not None:
+            log.error(
+                "channel %s: the producer failed (%r); stopping the channel", self.key, error,
+                exc_info=error,
+            )  # fmt: skip
+            self._count_fault("producer")
+        self._stopper = asyncio.create_task(self.stop(), name=f"channel-{self.key}-stop")
 
     # --- idle and watchdog -------------------------------------------------------------
 
@@ -303,51 +412,171 @@ class ChannelSession:
         current = self._current
         if current is not None:
             log.warning("channel %s %s: stopping its FFmpeg", self.key, reason)
-            self._stalled = True
+            self._interrupted = True
             await self._supervisor.stop(current)
 
     # --- the producer -----------------------------------------------------------------
 
+    def _lead_ms(self) -> int:
+        """How much earlier than now the first process starts: one GOP, so a cold start
+        bursts a whole GOP of the frames *before* now and the player decodes at once."""
+        return round(self._profile.gop_seconds * 1000)
+
     async def _produce(self) -> None:
+        lead = self._lead_ms()
+        now = self._clock.now()
+        wall = now - timedelta(milliseconds=lead)
+        self._origin = wall - timedelta(milliseconds=self.media_ms)
+        # Media time of *now* is due now: the GOP before it goes out at once.
+        self._pacer.anchor(self._clock.monotonic(), (self.media_ms + lead) * PCR_HZ // 1000)
         # A channel re-tuned while its breaker is open starts on the restart path too.
-        wall = self._clock.now()
         failing = self._supervisor.breaker_state(self.key) is not BreakerState.CLOSED
         while True:
+            if self.removed:
+                await self._play_removed()
+                return
+            wall = self._catch_up(wall)
             if failing:  # every retry after a failure goes through the one restart path
                 failing = not self._supervisor.restart(self.key, "crash").allowed
             if failing:  # denied (cooldown, throttle, open breaker): an error slate meanwhile
                 segment = Segment(None, 0, ERROR_SLATE_MS, self._name, "Technical difficulties")
             else:
-                segment = await self._what_plays(wall)
-                if (
-                    segment.path is not None
-                    and not segment.path.startswith(_REMOTE)  # a server stream: FFmpeg tries it
-                    and not await asyncio.to_thread(Path(segment.path).is_file)
-                ):
-                    log.error("channel %s: media file %s is missing", self.key, segment.path)
-                    segment = Segment(
-                        None, 0, min(MISSING_SLATE_MS, max(segment.duration_ms, 1000)),
-                        self._name, "This programme is unavailable",
-                    )  # fmt: skip
+                try:
+                    segment = await self._next_segment(wall)
+                except _Removed:
+                    self.removed = True
+                    continue
             try:
-                produced, status = await self._play(segment)
-            except LimitReached:
+                played = await self._play(segment)
+            except LimitReached:  # the process cap: the same moment again soon
                 await asyncio.sleep(1.0)
                 continue
-            wall += timedelta(milliseconds=produced)
-            if status == 0 or self._stalled:
-                self._stalled = False
-                if produced > 0 and not failing:  # an error slate proves nothing
-                    self._supervisor.record_success(self.key)
-                elif produced == 0 and segment.duration_ms > 0:
-                    await asyncio.sleep(0.5)  # nothing came out: do not spin
+            except OSError:  # FFmpeg missing or not executable, no memory, no pids
+                log.exception("channel %s: FFmpeg could not start", self.key)
+                self._supervisor.record_failure(self.key)
+                self._count_fault("spawn")
+                failing = True
+                await asyncio.sleep(1.0)
                 continue
-            if self._fell_back(status):
-                continue  # the same moment again, now with libx264
-            self._supervisor.record_failure(self.key)
-            failing = True
-            if produced == 0:
-                await asyncio.sleep(0.5)
+            wall += timedelta(milliseconds=played.produced_ms)
+            failing = await self._judge(segment, played, failing)
+
+    def _catch_up(self, wall: datetime) -> datetime:
+        """Skip ahead when the producer is over ``LATE_SKIP_SEC`` behind the wall clock
+        (media time moves with it, so the stream and the guide stay one timeline)."""
+        late = self._clock.now() - wall
+        if late <= timedelta(seconds=LATE_SKIP_SEC + self._lead_ms() / 1000):
+            return wall
+        skip_ms = int(late / timedelta(milliseconds=1))
+        log.warning("channel %s: %.1f s behind the guide; skipping ahead", self.key, skip_ms / 1000)
+        self._count_fault("late")
+        self.media_ms += skip_ms
+        return wall + timedelta(milliseconds=skip_ms)
+
+    async def _next_segment(self, wall: datetime) -> Segment:
+        """What plays at ``wall``, with lookup failures, missing files and known-bad media
+        replaced by slates. Raises :class:`_Removed` when the channel is gone."""
+        try:
+            segment = await self._what_plays(wall)
+        except NotFound as err:
+            log.warning("channel %s: %s; ending its streams", self.key, err)
+            raise _Removed(str(err)) from err
+        except Exception as err:
+            if self._lookup_down is None:
+                log.exception("channel %s: cannot look up what plays; error slates until it can",
+                              self.key, extra={"channel": self.key})  # fmt: skip
+                self._count_fault("lookup")
+            self._lookup_down = repr(err)
+            return Segment(None, 0, ERROR_SLATE_MS, self._name, "Technical difficulties")
+        if self._lookup_down is not None:
+            log.info("channel %s: lookups work again", self.key, extra={"channel": self.key})
+            self._lookup_down = None
+        if segment.path is not None and segment.path in self._failed:
+            return self._unavailable(segment, UNAVAILABLE_SLATE_MS)
+        if (
+            segment.path is not None
+            and not segment.path.startswith(_REMOTE)  # a server stream: FFmpeg tries it
+            and not await asyncio.to_thread(Path(segment.path).is_file)
+        ):
+            await self._media_fault(segment, f"the file {segment.path} is missing")
+            return self._unavailable(segment, MISSING_SLATE_MS)
+        return segment
+
+    def _unavailable(self, segment: Segment, most_ms: int) -> Segment:
+        """A slate standing in for ``segment`` (at most ``most_ms``, then asked again)."""
+        length = min(most_ms, max(segment.duration_ms, 1000))
+        return Segment(None, 0, length, self._name, "This programme is unavailable")
+
+    async def _judge(self, segment: Segment, played: Played, failing: bool) -> bool:
+        """Record how a process ended; returns whether the channel is now failing."""
+        if played.interrupted:
+            return failing
+        fault = classify_exit(
+            played.status, played.stderr, source=segment.path,
+            produced_ms=played.produced_ms, requested_ms=segment.duration_ms,
+        )  # fmt: skip
+        if fault is None:
+            if played.produced_ms > 0 and not failing:  # an error slate proves nothing
+                self._supervisor.record_success(self.key)
+            return failing
+        # A hardware encoder or drawtext failing is the environment's, whatever the input.
+        if self._fell_back(played.status) or self._dropped_slate_text(segment, played):
+            return failing  # the same moment again, with libx264 or without text
+        if fault is Fault.MEDIA and segment.path is not None:
+            await self._media_fault(segment, media_reason(played.stderr, segment.path))
+            return failing
+        self._supervisor.record_failure(self.key)
+        self._count_fault("process")
+        if played.produced_ms == 0:
+            await asyncio.sleep(0.5)
+        return True
+
+    async def _media_fault(self, segment: Segment, reason: str) -> None:
+        """The file behind ``segment`` cannot be played: remember it for this session (its
+        slot plays an "unavailable" slate), say so once, count it, and report it (the
+        catalogue marks it and schedules leave it)."""
+        path = segment.path
+        if path is None or path in self._failed:
+            return
+        self._failed[path] = reason
+        while len(self._failed) > FAILED_MEMORY:
+            self._failed.popitem(last=False)
+        shown = redact_argv([path])[0]
+        log.warning(
+            "channel %s: media fault in %s: %s; playing something else", self.key, shown,
+            reason, extra={"channel": self.key},
+        )  # fmt: skip
+        self._count_fault("media")
+        if segment.media_id is not None and self._on_media_fault is not None:
+            try:
+                await self._on_media_fault(segment.media_id, reason)
+            except Exception:
+                log.exception("channel %s: could not report media %s as failed",
+                              self.key, segment.media_id)  # fmt: skip
+
+    def _count_fault(self, kind: str) -> None:
+        if self._metrics is not None:
+            self._metrics.producer_faults.labels(self.key, kind).inc()
+
+    async def _play_removed(self) -> None:
+        """A short "channel removed" slate, then the session stops.
+
+        The work-ahead buffer (programme the viewers have not seen yet) is dropped so the
+        slate follows what they are watching now; its media time starts a second after
+        the last packet released, past any audio interleaved ahead of the video."""
+        self._interrupted = False
+        released = self._pacer.discard()
+        if released is not None:
+            self.media_ms = released * 1000 // PCR_HZ + 1000
+            self._splicer.rewind()
+            self._pacer.anchor(self._clock.monotonic(), self.media_ms * PCR_HZ // 1000)
+        slate = Segment(None, 0, REMOVED_SLATE_MS, self._name, "This channel was removed")
+        with contextlib.suppress(LimitReached, OSError):
+            await self._play(slate)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(REMOVED_SLATE_MS / 1000 + 2):
+                await self._pacer.drained()
+        self._stopper = asyncio.create_task(self.stop(), name=f"channel-{self.key}-stop")
 
     def _fell_back(self, status: int) -> bool:
         """After a failed process that encoded with a hardware encoder, switch this session
@@ -364,14 +593,23 @@ class ChannelSession:
         if codec is None or codec == VideoEncoder.LIBX264.value:
             return False
         self._encoder = VideoEncoder.LIBX264.value
-        lines = [line for line in self._last_error.splitlines() if line.strip()]
-        reason = " / ".join(line.strip() for line in lines[-3:]) or f"exit status {status}"
         log.warning(
             "channel %s: hardware encoder %s failed (%s): using libx264 for the rest of "
-            "this session", self.key, codec, reason,
+            "this session", self.key, codec, f"exit status {status}",
         )  # fmt: skip
         if self._metrics is not None:
             self._metrics.encoder_fallbacks.labels(self.key).inc()
+        return True
+
+    def _dropped_slate_text(self, segment: Segment, played: Played) -> bool:
+        """A slate failed on drawtext (no usable font): plain slates from now on."""
+        if segment.path is not None or not self._slate_text:
+            return False
+        if "drawtext" not in played.stderr and "font" not in played.stderr.lower():
+            return False
+        log.warning("channel %s: slates cannot draw text (%s); plain slates from now on",
+                    self.key, played.stderr.strip().splitlines()[-1:])  # fmt: skip
+        self._slate_text = False
         return True
 
     def _measure(self, purpose: str, produced_ms: int, gap: float | None) -> None:
@@ -389,6 +627,7 @@ class ChannelSession:
                 self._ffmpeg, self._profile, title=segment.title or self._name,
                 message=segment.message or "Off the air", duration_ms=segment.duration_ms,
                 output_ts_offset_ms=self.media_ms, encoder=self._encoder,
+                with_text=self._slate_text,
             )  # fmt: skip
             self._last_codec = _video_codec(argv)
             return argv, "slate"
@@ -406,20 +645,20 @@ class ChannelSession:
         self._last_codec = _video_codec(argv)
         return argv, "item"
 
-    async def _play(self, segment: Segment) -> tuple[int, int]:
-        """Run one process to its end; returns (ms of media produced, exit status)."""
+    async def _play(self, segment: Segment) -> Played:
+        """Run one process to its end (raises LimitReached or OSError when none starts)."""
         argv, purpose = self._argv(segment)
         managed = await self._supervisor.spawn(self.key, argv, purpose=purpose)
-        self._current, self.spawns = managed, self.spawns + 1
+        self._current, self.spawns, self._interrupted = managed, self.spawns + 1, False
         start = self.media_ms * CLOCK_HZ // 1000
         tracker, splitter = EndTracker(start, self._profile), PacketSplitter()
+        self._splicer.begin()
         try:
             while chunk := await managed.stdout.read(_READ):
                 self._supervisor.heartbeat(self.key)
                 for packet in splitter.feed(chunk):
-                    tracker.observe(packet)
-                    self._rewriter.rewrite(packet)
-                    await self._pacer.put(bytes(packet))
+                    await self._forward(self._splicer.feed(packet), tracker)
+            await self._forward(self._splicer.finish(), tracker)
             status = await self._supervisor.reap(managed)
         except BaseException:
             await self._supervisor.stop(managed)
@@ -430,14 +669,24 @@ class ChannelSession:
         produced = max(0, end_ms - self.media_ms)
         self.media_ms += produced
         self._measure(purpose, produced, tracker.gap_seconds)
-        if status != 0 and not self._stalled:
-            # A stream URL in FFmpeg's message carries a token: hide it.
-            self._last_error = redact_argv([managed.stderr.text()[-500:]])[0]
+        # A stream URL in FFmpeg's message carries a token: hide it.
+        stderr = redact_argv([managed.stderr.text()[-2000:]])[0]
+        if status != 0 and not self._interrupted:
             log.warning(
                 "channel %s: FFmpeg (%s) exited with %s: %s",
-                self.key, purpose, status, self._last_error,
+                self.key, purpose, status, stderr[-500:],
             )  # fmt: skip
-        return produced, status
+        return Played(produced, status, self._interrupted, stderr)
+
+    async def _forward(self, packets: list[bytearray], tracker: EndTracker) -> None:
+        """Spliced packets to the end tracker, the HLS ring and the pacer."""
+        if not packets:
+            return
+        for packet in packets:
+            tracker.observe(packet)
+        data = b"".join(packets)
+        self._feed_ring(data)
+        await self._pacer.put_batch(data)
 
 
 def _video_codec(argv: list[str]) -> str | None:

@@ -36,6 +36,21 @@ class TunerStatus:
         return len(self.channels)
 
 
+class TunerSlot:
+    """One viewer's hold on a channel's tuner; :meth:`release` is idempotent, so the viewer's
+    own clean-up and a forced release of the whole channel never count twice."""
+
+    __slots__ = ("_pool", "channel", "released")
+
+    def __init__(self, pool: TunerPool, channel: str) -> None:
+        self._pool, self.channel, self.released = pool, channel, False
+
+    def release(self) -> None:
+        if not self.released:
+            self.released = True
+            self._pool._give_back(self)
+
+
 class TunerPool:
     """``count`` tuners shared by channel number."""
 
@@ -43,37 +58,50 @@ class TunerPool:
         if count < 1:
             raise ValueError("a tuner pool needs at least one tuner")
         self._count = count
-        self._viewers: dict[str, int] = {}
+        self._slots: dict[str, set[TunerSlot]] = {}
 
-    def acquire(self, channel: str) -> None:
+    def acquire(self, channel: str) -> TunerSlot:
         """Take a viewer slot on ``channel``'s tuner, taking a free tuner if it has none.
 
         Raises :class:`TunersBusy` when the channel has no tuner and none is free.
         """
-        viewers = self._viewers.get(channel)
-        if viewers is None and len(self._viewers) >= self._count:
-            raise TunersBusy(
-                f"all {self._count} tuners are in use; channel {channel} cannot be tuned",
-                retry_after=15,
-            )
-        self._viewers[channel] = (viewers or 0) + 1
+        slots = self._slots.get(channel)
+        if slots is None:
+            if len(self._slots) >= self._count:
+                raise TunersBusy(
+                    f"all {self._count} tuners are in use; channel {channel} cannot be tuned",
+                    retry_after=15,
+                )
+            slots = self._slots[channel] = set()
+        slot = TunerSlot(self, channel)
+        slots.add(slot)
+        return slot
 
-    def release(self, channel: str) -> None:
-        """Give back one viewer slot; the tuner is freed with the channel's last viewer."""
-        viewers = self._viewers.get(channel, 0) - 1
-        if viewers <= 0:
-            self._viewers.pop(channel, None)
-        else:
-            self._viewers[channel] = viewers
+    def release_channel(self, channel: str) -> int:
+        """Free ``channel``'s tuner at once (it was removed): every slot on it is released.
+        Returns how many viewer slots there were."""
+        slots = self._slots.pop(channel, set())
+        for slot in slots:
+            slot.released = True
+        return len(slots)
+
+    def _give_back(self, slot: TunerSlot) -> None:
+        """A slot was released; the tuner is freed with the channel's last one."""
+        slots = self._slots.get(slot.channel)
+        if slots is None or slot not in slots:
+            return
+        slots.discard(slot)
+        if not slots:
+            del self._slots[slot.channel]
 
     @contextmanager
     def lease(self, channel: str) -> Iterator[None]:
         """Hold a viewer slot for the duration of a ``with`` block."""
-        self.acquire(channel)
+        slot = self.acquire(channel)
         try:
             yield
         finally:
-            self.release(channel)
+            slot.release()
 
     def status(self) -> TunerStatus:
-        return TunerStatus(self._count, dict(self._viewers))
+        return TunerStatus(self._count, {key: len(slots) for key, slots in self._slots.items()})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from exstreamtv.clock import Clock
@@ -11,6 +13,8 @@ from exstreamtv.errors import NotFound
 from exstreamtv.store.collections import CollectionRepository
 from exstreamtv.store.database import transaction
 from exstreamtv.store.media import MediaFilter, MediaRepository
+
+log = logging.getLogger(__name__)
 
 
 class CatalogService:
@@ -32,6 +36,13 @@ class CatalogService:
         if found is None:
             raise NotFound(f"media item {item_id} does not exist")
         return found
+
+    async def media_failed(self, item_id: int, reason: str) -> None:
+        """A live channel could not play ``item_id`` (its file is gone or cannot be decoded):
+        mark it missing, so schedules leave it until a scan finds it playable again."""
+        log.warning("media item %s cannot be played (%s): marked missing", item_id, reason)
+        async with transaction(self._sessions) as session:
+            await MediaRepository(session).mark_missing([item_id], self._clock.now())
 
     async def collections(self) -> list[Collection]:
         async with self._sessions() as session:

@@ -23,6 +23,7 @@ from exstreamtv.config import Settings
 from exstreamtv.errors import DataDirError
 from exstreamtv.log_ring import LogRing
 from exstreamtv.logs import SecretRedactor
+from exstreamtv.loop_lag import LoopLag
 from exstreamtv.metrics import Metrics
 from exstreamtv.playback.channels import LiveChannels
 from exstreamtv.playback.supervisor import Supervisor
@@ -89,6 +90,7 @@ class Container:
     automation: Automation
     media_servers: MediaServerService
     plex_guide: PlexGuideReload
+    loop_lag: LoopLag
 
 
 def prepare_data_dir(path: Path) -> Path:
@@ -174,10 +176,14 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             idle_timeout=settings.streaming.idle_timeout_sec,
             metrics=metrics,
             profile_for=profiles.for_channel,
+            viewer_max_lag=settings.streaming.viewer_max_lag_sec,
+            on_media_fault=catalog.media_failed,
         )
         metrics.live_channels.set_function(lambda: len(live.sessions))
         metrics.pool_pressure.set_function(lambda: supervisor.pool_pressure)
         metrics.restart_velocity.set_function(lambda: supervisor.restart_velocity)
+        loop_lag = LoopLag()
+        metrics.event_loop_lag.set_function(lambda: loop_lag.worst)
         # The log ring (GET /api/logs, troubleshooting) keeps redacted records only.
         log_ring = LogRing(redactor)
         health = MetadataHealthService(sessions, settings, clock, metrics)
@@ -185,6 +191,7 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             log_ring, supervisor=supervisor, live=live, health=health, metrics=metrics,
             clock=clock, redactor=redactor, in_resolution=in_metadata_resolution_context,
             resolution_enabled=settings.ai_agent.metadata_self_resolution_enabled,
+            loop_lag=lambda: loop_lag.worst,
         )  # fmt: skip
         log_ring.listen(troubleshooting.observe)
         guide = GuideService(
@@ -196,6 +203,10 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             health=health, troubleshooting=troubleshooting, log_ring=log_ring,
         )  # fmt: skip
         metrics.live_viewers.set_function(live.viewer_count)
+        streaming = StreamingService(
+            channels, TunerPool(settings.hdhomerun.tuner_count), live, metrics
+        )
+        channels.on_retired(streaming.retire)
         container = Container(
             settings=settings,
             clock=clock,
@@ -213,9 +224,7 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             admin_sessions=AdminSessions(sessions, clock, admin_keys),
             guide=guide,
             device=DeviceIdentity(sessions, settings),
-            streaming=StreamingService(
-                channels, TunerPool(settings.hdhomerun.tuner_count), live, metrics
-            ),
+            streaming=streaming,
             logos=logos,
             demo=DemoSetup(
                 settings, libraries, catalog, channels, schedules=schedules, playouts=playouts
@@ -229,12 +238,15 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             automation=automation,
             media_servers=media_servers,
             plex_guide=plex_guide,
+            loop_lag=loop_lag,
         )
         await supervisor.start()
+        loop_lag.start()
         log_ring.install()
         try:
             yield container
         finally:
+            await loop_lag.close()
             await automation.close()
             log_ring.uninstall()
             await health.close()

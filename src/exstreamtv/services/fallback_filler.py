@@ -112,7 +112,9 @@ def outage_lookup(
                     channel.number, extra={"channel": str(channel.number)},
                 )  # fmt: skip
             length = min(max(1, remaining), located.duration_ms)
-            return Segment(located.path, 0, length, technical=located.technical)
+            return Segment(
+                located.path, 0, length, technical=located.technical, media_id=located.id
+            )
         return None
 
     return what_plays

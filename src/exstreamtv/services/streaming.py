@@ -25,7 +25,7 @@ from exstreamtv.domain.channels import Channel, ChannelNumber
 from exstreamtv.errors import NotFound, SourceUnavailable
 from exstreamtv.metrics import Metrics
 from exstreamtv.playback.hls import TARGET_SECONDS
-from exstreamtv.playback.tuners import TunerPool, TunersBusy
+from exstreamtv.playback.tuners import TunerPool, TunersBusy, TunerSlot
 from exstreamtv.services.channels import ChannelService
 
 HLS_LEASE_SECONDS = 3 * TARGET_SECONDS
@@ -46,14 +46,17 @@ class StreamSource(Protocol):
         """One HLS segment of a running channel, or ``None``."""
         ...
 
+    async def retire(self, number: ChannelNumber, reason: str) -> None:
+        """``number`` was removed or disabled: end its streams (after a short slate)."""
+        ...
+
 
 @dataclass(slots=True)
 class Tuned:
     """A viewer's stream; iterate it exactly once (the tuner is released at the end)."""
 
     chunks: AsyncIterator[bytes]
-    _release: TunerPool
-    _key: str
+    _slot: TunerSlot
     _started: float = 0.0
     _metrics: Metrics | None = None
 
@@ -67,7 +70,7 @@ class Tuned:
                 first = False
                 yield chunk
         finally:
-            self._release.release(self._key)
+            self._slot.release()
 
 
 class StreamingService:
@@ -78,21 +81,21 @@ class StreamingService:
         self.tuners = tuners
         self._source = source
         self._metrics = metrics
-        self._hls: dict[str, float] = {}  # channel -> loop time of its latest playlist request
+        # channel -> (loop time of its latest playlist request, the audience's tuner slot)
+        self._hls: dict[str, tuple[float, TunerSlot]] = {}
 
     async def tune(self, number: ChannelNumber) -> Tuned:
         """Take a tuner for ``number`` and open its MPEG-TS (raises NotFound, TunersBusy,
         SourceUnavailable; the tuner is released on any failure)."""
         started = asyncio.get_running_loop().time()
         channel = await self._enabled(number)
-        key = str(channel.number)
-        self._acquire(key)
+        slot = self._acquire(str(channel.number))
         try:
             chunks = await self._source.open(channel)
         except BaseException as err:
-            self._refused(key, err)
+            self._refused(slot, err)
             raise
-        return Tuned(chunks, self.tuners, key, started, self._metrics)
+        return Tuned(chunks, slot, started, self._metrics)
 
     async def hls_playlist(self, number: ChannelNumber, segment_url: str) -> str:
         """The live HLS playlist of ``number`` (``segment_url`` holds ``{sequence}``).
@@ -103,24 +106,42 @@ class StreamingService:
         started = loop.time()
         channel = await self._enabled(number)
         key = str(channel.number)
-        fresh = key not in self._hls
-        if fresh:
-            self._acquire(key)
-        self._hls[key] = started
+        lease = self._hls.get(key)
+        fresh = lease is None
+        slot = self._acquire(key) if lease is None else lease[1]
+        self._hls[key] = (started, slot)
         try:
             async with asyncio.timeout(FIRST_SEGMENT_TIMEOUT):
                 text = await self._source.playlist(channel, segment_url)
         except TimeoutError as err:
-            if fresh and self._hls.pop(key, None) is not None:
-                self._refused(key, None)
+            if fresh and self._drop_lease(key, slot):
+                self._refused(slot, None)
             raise SourceUnavailable(f"channel {number} produced no HLS segment in time") from err
         except BaseException as err:
-            if fresh and self._hls.pop(key, None) is not None:
-                self._refused(key, err)
+            if fresh and self._drop_lease(key, slot):
+                self._refused(slot, err)
             raise
-        self._hls[key] = loop.time()
+        if not slot.released:  # retired meanwhile: no lease to renew
+            self._hls[key] = (loop.time(), slot)
         self._metrics.join_latency.labels("hls").observe(loop.time() - started)
         return text
+
+    def _drop_lease(self, key: str, slot: TunerSlot) -> bool:
+        """Forget ``key``'s HLS lease if it is still ``slot``'s; returns whether it was."""
+        lease = self._hls.get(key)
+        if lease is None or lease[1] is not slot:
+            return False
+        del self._hls[key]
+        return True
+
+    async def retire(self, number: ChannelNumber, reason: str) -> None:
+        """``number`` was deleted, disabled or renumbered: its tuner is freed and its HLS
+        lease dropped at once, and its viewers get a short "removed" slate, then the end
+        of their streams. A channel that is not streaming is left alone."""
+        key = str(number)
+        self._hls.pop(key, None)
+        self.tuners.release_channel(key)
+        await self._source.retire(number, reason)
 
     def hls_segment(self, number: ChannelNumber, sequence: int) -> bytes:
         """One segment of a running channel's HLS window; raises NotFound when it is not
@@ -133,10 +154,9 @@ class StreamingService:
     def sweep(self) -> int:
         """Release the tuners of HLS audiences that stopped asking; returns how many."""
         now = asyncio.get_running_loop().time()
-        gone = [key for key, seen in self._hls.items() if now - seen >= HLS_LEASE_SECONDS]
+        gone = [key for key, (seen, _) in self._hls.items() if now - seen >= HLS_LEASE_SECONDS]
         for key in gone:
-            del self._hls[key]
-            self.tuners.release(key)
+            self._hls.pop(key)[1].release()
         return len(gone)
 
     async def _enabled(self, number: ChannelNumber) -> Channel:
@@ -146,17 +166,17 @@ class StreamingService:
             raise NotFound(f"channel {number} is disabled")
         return channel
 
-    def _acquire(self, key: str) -> None:
+    def _acquire(self, key: str) -> TunerSlot:
         self.sweep()
         try:
-            self.tuners.acquire(key)
+            return self.tuners.acquire(key)
         except TunersBusy:
             self._metrics.tune_refusals.labels("tuners_busy").inc()
             raise
 
-    def _refused(self, key: str, err: BaseException | None) -> None:
+    def _refused(self, slot: TunerSlot, err: BaseException | None) -> None:
         """Give the tuner back after a failed open; ``None`` or SourceUnavailable count as
         an "unavailable" refusal."""
-        self.tuners.release(key)
+        slot.release()
         if err is None or isinstance(err, SourceUnavailable):
             self._metrics.tune_refusals.labels("unavailable").inc()

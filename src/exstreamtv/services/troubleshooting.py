@@ -79,6 +79,7 @@ class TroubleshootingService:
         in_resolution: Callable[[], bool] = lambda: False,
         enhance: Enhance | None = None,
         resolution_enabled: bool = False,
+        loop_lag: Callable[[], float] = lambda: 0.0,
     ) -> None:
         self._ring = ring
         self._supervisor, self._live, self._health = supervisor, live, health
@@ -88,6 +89,7 @@ class TroubleshootingService:
         self.in_resolution = in_resolution
         self.resolution_enabled = resolution_enabled
         self.enhance = enhance
+        self._loop_lag = loop_lag
 
     def observe(self, entry: LogEntry) -> None:
         """A log-ring listener: count recognised problems and feed anomaly detection."""
@@ -169,4 +171,5 @@ class TroubleshootingService:
             placeholders=report.placeholders if report is not None else None,
             early_warnings=tuple(report.warnings()) if report is not None else (),
             spikes=spikes[:10],
+            event_loop_lag=self._loop_lag(),
         )

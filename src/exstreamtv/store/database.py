@@ -2,6 +2,13 @@
 
 Each request or task opens its own session from the pool; there is no shared
 single-connection pool, so concurrent readers never queue behind one connection.
+
+Outages are one error: a connection that cannot be made (the server is down, restarting
+or full), one that breaks under a query, or a SQLite file that cannot be opened, written
+or unlocked raises :class:`~exstreamtv.errors.DatabaseUnavailable` (HTTP 503 with
+``Retry-After``) instead of a driver's own exception, so callers (the API, a live channel's
+producer) can tell "try again soon" from a bug. The pool pings a PostgreSQL connection
+before use, so the first request after the database is back succeeds.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Connection, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Dialect, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -22,7 +29,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from exstreamtv.errors import ConfigError
+from exstreamtv.errors import ConfigError, DatabaseUnavailable
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -47,12 +54,64 @@ def create_engine(url: str, pool_size: int = 5) -> AsyncEngine:
             parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        _convert_outages(engine)
         return engine
     if backend == "postgresql":
         if parsed.drivername != "postgresql+asyncpg":
             parsed = parsed.set(drivername="postgresql+asyncpg")
-        return create_async_engine(parsed, pool_size=pool_size, pool_pre_ping=True)
+        engine = create_async_engine(
+            parsed, pool_size=pool_size, pool_pre_ping=True, connect_args={"timeout": 10}
+        )
+        _convert_outages(engine)
+        return engine
     raise ConfigError(f"database.url: unsupported database {backend!r} (use sqlite or postgresql)")
+
+
+# SQLite's messages for a database that cannot be used now (not a bug in a statement).
+_SQLITE_OUTAGES = (
+    "unable to open database file",
+    "disk i/o error",
+    "database is locked",
+    "database or disk is full",
+    "readonly database",
+)
+
+
+def _convert_outages(engine: AsyncEngine) -> None:
+    """Make every outage of ``engine`` raise :class:`DatabaseUnavailable` (module docstring)."""
+    event.listen(engine.sync_engine, "do_connect", _connect)
+    event.listen(engine.sync_engine, "handle_error", _outage, retval=True)
+
+
+def _connect(dialect: Dialect, _record: Any, cargs: Any, cparams: Any) -> Any:
+    """Open a driver connection; a refusal is an outage, whatever the driver raised."""
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except (OSError, TimeoutError, dialect.loaded_dbapi.Error) as err:
+        raise DatabaseUnavailable(f"the database cannot be reached: {_reason(err)}") from err
+    except Exception as err:  # asyncpg raises its own errors before the DBAPI adapter does
+        if type(err).__module__.startswith("asyncpg"):
+            raise DatabaseUnavailable(f"the database refused a connection: {_reason(err)}") from err
+        raise
+
+
+def _outage(context: ExceptionContext) -> BaseException | None:
+    """Replace a driver error that means "the database is away" by DatabaseUnavailable."""
+    original = context.original_exception
+    message = str(original).lower()
+    if (
+        context.is_disconnect
+        or isinstance(original, OSError | TimeoutError)
+        or any(outage in message for outage in _SQLITE_OUTAGES)
+    ):
+        return DatabaseUnavailable(f"the database is unavailable: {_reason(original)}")
+    return None
+
+
+def _reason(err: BaseException) -> str:
+    """The first line of a driver's message, short (it never holds the URL or password)."""
+    text = str(err).strip().splitlines()
+    return (text[0] if text else type(err).__name__)[:200]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from exstreamtv.errors import (
     Conflict,
+    DatabaseUnavailable,
     ExStreamTVError,
     Forbidden,
     InvalidInput,
@@ -40,6 +41,7 @@ E = TypeVar("E", bound=Exception)
 MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:exstreamtv:problem:"
 SOURCE_RETRY_AFTER_SEC = 30
+DATABASE_RETRY_AFTER_SEC = 5
 INTERNAL_DETAIL = "internal error; see the server log"
 
 # First match wins, so subclasses come before their bases.
@@ -53,6 +55,7 @@ _ERROR_STATUS: tuple[tuple[type[ExStreamTVError], int, str], ...] = (
     (LimitReached, 503, "limit-reached"),
     (XMLTVValidationError, 503, "guide-invalid"),
     (SourceUnavailable, 503, "source-unavailable"),
+    (DatabaseUnavailable, 503, "database-unavailable"),
 )
 
 
@@ -182,12 +185,18 @@ def _headers_of(exc: ExStreamTVError) -> dict[str, str] | None:
         return {"WWW-Authenticate": "Bearer"}
     if isinstance(exc, TunersBusy):  # what a real HDHomeRun answers; DVRs read this header
         return {"Retry-After": str(exc.retry_after), "X-HDHomeRun-Error": ALL_TUNERS_IN_USE}
-    if isinstance(exc, XMLTVValidationError):
-        return {"Retry-After": str(exc.retry_after)}
-    if isinstance(exc, LimitReached):
-        return {"Retry-After": str(exc.retry_after)}
+    retry = _retry_after(exc)
+    return None if retry is None else {"Retry-After": str(retry)}
+
+
+def _retry_after(exc: ExStreamTVError) -> int | None:
+    """Seconds a client should wait before trying again, for temporary refusals."""
+    if isinstance(exc, XMLTVValidationError | LimitReached):
+        return exc.retry_after
     if isinstance(exc, SourceUnavailable):
-        return {"Retry-After": str(SOURCE_RETRY_AFTER_SEC)}
+        return SOURCE_RETRY_AFTER_SEC
+    if isinstance(exc, DatabaseUnavailable):
+        return DATABASE_RETRY_AFTER_SEC
     return None
 
 

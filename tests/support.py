@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +64,21 @@ class PostgresCluster:
         self._run(str(PG_BIN / "pg_ctl"), "-D", data, "-o", options, "-w", "-l",
                   str(self.dir / "log"), "start")  # fmt: skip
 
+    def pause(self) -> None:
+        """Stop the server (connections drop) but keep the cluster, to :meth:`resume`."""
+        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "fast", "-w",
+                  "stop")  # fmt: skip
+
+    def resume(self) -> None:
+        """Start the server again on the same port after :meth:`pause`."""
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.dir / "data"), "-o", options, "-w",
+                  "-l", str(self.dir / "log"), "start")  # fmt: skip
+
+    def create_database(self, name: str) -> None:
+        self._run(str(PG_BIN / "createdb"), "-h", str(self.dir), "-p", str(self.port), "-U",
+                  "app", name)  # fmt: skip
+
     def stop(self) -> None:
         try:
             self._run(
@@ -79,6 +97,19 @@ def build_settings(data_dir: Path, database_url: str | None = None, **sections: 
     if database_url is not None:
         data["database"] = {"url": database_url, **data.get("database", {})}
     return Settings.model_validate(data)
+
+
+@contextlib.contextmanager
+def cpu_hogs(count: int = 2) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """``count`` processes that keep a core busy each, ended (by PID) when the block ends:
+    a proof run beside them shows what a loaded machine does."""
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        yield hogs
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait(timeout=30)
 
 
 def alive(pid: int) -> bool:

@@ -163,9 +163,7 @@ def test_dates_follow_the_media_and_the_sequence_starts_where_told(ten_seconds: 
     assert parsed.media_sequence == 500
     assert parsed.discontinuity_sequence == 0
     dates = [segment.current_program_date_time for segment in parsed.segments]
-    for (before, after), segment in zip(
-        itertools.pairwise(dates), parsed.segments, strict=False
-    ):
+    for (before, after), segment in zip(itertools.pairwise(dates), parsed.segments, strict=False):
         assert (after - before).total_seconds() == pytest.approx(segment.duration, abs=0.0011)
     # the first frame of the capture is PTS 0 + FFmpeg's start: its date is START plus that
     first = ring.segment(500)

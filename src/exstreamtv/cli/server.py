@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from collections.abc import Awaitable, Callable, Iterator
 
 import uvicorn
@@ -21,6 +22,12 @@ from exstreamtv.web.app import create_app
 
 log = logging.getLogger(__name__)
 GRACEFUL_SHUTDOWN_SEC = 3
+# Each connection's kernel send buffer, fixed instead of autotuned (Linux would grow it to
+# 4 MiB: a minute of a low-bitrate channel). A player that stops reading then fills it in
+# a second or two, the stream backs up into the viewer's own queue and the viewer is dropped
+# after ``streaming.viewer_max_lag_sec``. 256 KiB (the kernel doubles it) still carries
+# tens of Mbit/s per viewer at LAN round-trip times.
+SEND_BUFFER_BYTES = 256 * 1024
 
 
 async def run_server(settings: Settings, console: Console) -> None:
@@ -44,6 +51,8 @@ async def run_server(settings: Settings, console: Console) -> None:
             # close them, so a stop never hangs on a viewer.
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SEC,
         )
+        listener = config.bind_socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
         log.info(
             "EXStreamTV listening on http://%s:%d (data in %s)",
             settings.server.host,
@@ -56,7 +65,7 @@ async def run_server(settings: Settings, console: Console) -> None:
             loop.add_signal_handler(signum, server.request_stop)
         try:
             async with announcements(container):
-                await server.serve()
+                await server.serve(sockets=[listener])
         finally:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(signum)

@@ -256,6 +256,10 @@ def _output(duration_ms: int, output_ts_offset_ms: int) -> list[str]:
         *("-mpegts_pmt_start_pid", str(PMT_PID)),
         # No mux delay: timestamps start at the offset, so consecutive items line up.
         *("-muxdelay", "0", "-muxpreload", "0"),
+        # ISO/IEC 13818-1 wants a PCR at least every 100 ms and players PAT/PMT as often:
+        # FFmpeg's defaults (PCR on every other frame, tables every ~120 ms) miss both. With
+        # these, PCRs come with every video frame and tables every 75 ms at the most.
+        *("-pcr_period", "20", "-pat_period", "0.075"),
         *("-output_ts_offset", _seconds(output_ts_offset_ms)),
         *("-f", "mpegts", "pipe:1"),
     ]

@@ -56,6 +56,19 @@ def pcr(packet: bytes | bytearray) -> int | None:
     return base * 300 + extension
 
 
+def pcr_packet(packet_pid: int, counter: int, value: int) -> bytearray:
+    """An adaptation-only packet on ``packet_pid`` that carries the PCR ``value`` (27 MHz)
+    and no payload; ``counter`` is the PID's current continuity counter (a packet without
+    payload does not advance it)."""
+    base, extension = divmod(value % ((1 << 33) * 300), 300)
+    header = [SYNC_BYTE, (packet_pid >> 8) & 0x1F, packet_pid & 0xFF, 0x20 | (counter & 0x0F)]
+    adaptation = [
+        183, 0x10, (base >> 25) & 0xFF, (base >> 17) & 0xFF, (base >> 9) & 0xFF,
+        (base >> 1) & 0xFF, ((base & 0x01) << 7) | 0x7E | (extension >> 8), extension & 0xFF,
+    ]  # fmt: skip
+    return bytearray(bytes(header + adaptation) + b"\xff" * (PACKET_SIZE - 12))
+
+
 def payload_offset(packet: bytes | bytearray) -> int:
     """Index of the first payload byte (188 when there is no payload)."""
     if not has_payload(packet):
@@ -87,32 +100,6 @@ def pes_timestamps(packet: bytes | bytearray) -> tuple[int, int] | None:
     pts = _timestamp(packet, at + 9)
     dts = _timestamp(packet, at + 14) if flags == 0x3 and at + 19 <= PACKET_SIZE else pts
     return pts, dts
-
-
-class ContinuityRewriter:
-    """Rewrites continuity counters so every PID counts on without a jump.
-
-    Packets from a new FFmpeg process restart their counters; a decoder would see lost
-    packets. Per PID, the counter advances only on packets that carry a payload (as the
-    standard says). The discontinuity indicator FFmpeg sets on a process's first packets
-    (``+initial_discontinuity``) is cleared: a seamless splice is not a discontinuity.
-    """
-
-    def __init__(self) -> None:
-        self._next: dict[int, int] = {}
-
-    def rewrite(self, packet: bytearray) -> None:
-        """Fix ``packet`` in place."""
-        packet_pid = pid(packet)
-        if packet_pid == NULL_PID:
-            return
-        if _adaptation_length(packet) > 0:
-            packet[5] &= 0x7F  # discontinuity_indicator off
-        expected = self._next.get(packet_pid)
-        if expected is None:
-            expected = continuity_counter(packet)
-        packet[3] = (packet[3] & 0xF0) | expected
-        self._next[packet_pid] = (expected + 1) & 0x0F if has_payload(packet) else expected
 
 
 class PacketSplitter:

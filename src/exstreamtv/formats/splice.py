@@ -7,6 +7,12 @@ starts the video's DTS a frame or two before it, a killed process ends mid-GOP, 
 copied source brings timestamps of its own. Any of these can make a timestamp repeat or go
 back at the splice, which freezes hls.js and set-top boxes.
 
+The PCR must come at least every 100 ms (DVB recommends 40), and PAT and PMT as often:
+across a splice the next process's first PCR can be a few frames after the last one
+(B-frame reordering puts its first DTS after the last frame's PTS), so the splicer fills
+such a gap every 40 ms with an adaptation-only packet that carries nothing but a PCR,
+followed by the latest PAT and PMT.
+
 So the :class:`Splicer` holds the first packets of each new process until it has seen the
 first timestamp of every elementary stream, then shifts the whole process (PTS, DTS and
 PCR alike, so audio and video stay in sync) forward by the smallest amount that puts every
@@ -15,7 +21,7 @@ its first PTS at or after the end of its last frame, and the first PCR after the
 The shift is zero when the offset was right. An audio PES whose DTS would still repeat or
 go back is dropped (21 ms of sound), never a video one.
 
-Continuity counters are rewritten across processes (:class:`ContinuityRewriter`). All
+Continuity counters are renumbered across processes, per PID. All
 timestamps are 90 kHz ticks unwrapped past the 33-bit wrap; what is written back is taken
 modulo 2^33.
 """
@@ -25,9 +31,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from exstreamtv.formats.mpegts import (
-    ContinuityRewriter,
+    NULL_PID,
+    PAT_PID,
+    has_payload,
+    pat_pmt_pid,
     payload_offset,
     pcr,
+    pcr_packet,
     pes_timestamps,
     pid,
     unit_start,
@@ -35,6 +45,8 @@ from exstreamtv.formats.mpegts import (
 
 _WRAP = 1 << 33
 HOLD_LIMIT = 4096  # packets (770 KB): a keyframe of a 1080p high-bitrate source fits
+PCR_FILL = 27_000_000 * 40 // 1000  # a PCR at least every 40 ms across a splice (DVB)
+MAX_FILL = 27_000_000 * 30  # gaps longer than 30 s are not filled
 
 
 def unwrap(value: int, near: int | None) -> int:
@@ -85,6 +97,71 @@ def shift_packet(packet: bytearray, ticks: int) -> None:
         _write_timestamp(packet, at + 14, stamps[1] + ticks)
 
 
+class StreamEdge:
+    """Where a stream stands after the packets noted so far: per elementary stream the last
+    DTS and the end of its last frame (PTS + one frame), the last PCR, and every PID's next
+    continuity counter. ``frames`` gives each stream's frame duration (90 kHz ticks)."""
+
+    def __init__(self, frames: Mapping[int, int]) -> None:
+        self.frames = dict(frames)
+        self.last_dts: dict[int, int] = {}
+        self.last_end: dict[int, int] = {}
+        self.last_pcr: int | None = None  # 27 MHz, unwrapped
+        self.counters: dict[int, int] = {}  # PID -> the continuity counter that comes next
+        self.tables: dict[int, bytes] = {}  # the latest PAT and PMT packet, by PID
+        self._pmt_pid: int | None = None
+
+    def copy(self) -> StreamEdge:
+        edge = StreamEdge(self.frames)
+        edge.last_dts, edge.last_end = dict(self.last_dts), dict(self.last_end)
+        edge.last_pcr, edge.counters = self.last_pcr, dict(self.counters)
+        edge.tables, edge._pmt_pid = dict(self.tables), self._pmt_pid
+        return edge
+
+    def repeats(self, packet: bytes | bytearray) -> bool:
+        """Whether ``packet`` starts a PES whose DTS is not after its stream's last one."""
+        stamps = pes_timestamps(packet)
+        last = self.last_dts.get(pid(packet))
+        return stamps is not None and last is not None and unwrap(stamps[1], last) <= last
+
+    def note(self, packet: bytes | bytearray) -> None:
+        """Move the edge past ``packet`` (already renumbered and shifted)."""
+        packet_pid = pid(packet)
+        if has_payload(packet):  # a packet without payload does not advance its counter
+            self.counters[packet_pid] = ((packet[3] & 0x0F) + 1) & 0x0F
+        if packet_pid == PAT_PID:
+            self._pmt_pid = pat_pmt_pid(packet) or self._pmt_pid
+            self.tables[PAT_PID] = bytes(packet)
+        elif packet_pid == self._pmt_pid:
+            self.tables[packet_pid] = bytes(packet)
+        stamps = pes_timestamps(packet) if packet_pid in self.frames else None
+        if stamps is not None:
+            dts = unwrap(stamps[1], self.last_dts.get(packet_pid))
+            self.last_dts[packet_pid] = dts
+            end = unwrap(stamps[0], dts) + self.frames[packet_pid]
+            self.last_end[packet_pid] = max(end, self.last_end.get(packet_pid, end))
+        clock = pcr(packet)
+        if clock is not None:
+            last = self.last_pcr
+            self.last_pcr = clock if last is None else last + _pcr_delta(clock, last)
+
+    def shift_after(self, first: Mapping[int, tuple[int, int]], first_pcr: int | None) -> int:
+        """The smallest shift (≥ 0 ticks) that puts a process whose streams start at
+        ``first`` (PID -> (PTS, DTS)) and whose PCR starts at ``first_pcr`` after the edge."""
+        needed = 0
+        for stream, (pts, dts) in first.items():
+            last_dts = self.last_dts.get(stream)
+            if last_dts is not None:
+                needed = max(needed, last_dts + 1 - unwrap(dts, last_dts))
+            last_end = self.last_end.get(stream)
+            if last_end is not None:
+                needed = max(needed, last_end - unwrap(pts, last_end))
+        if first_pcr is not None and self.last_pcr is not None:
+            first_clock = self.last_pcr + _pcr_delta(first_pcr, self.last_pcr)
+            needed = max(needed, -(-(self.last_pcr + 1 - first_clock) // 300))
+        return max(0, needed)
+
+
 class Splicer:
     """Joins the outputs of consecutive processes (see the module docstring).
 
@@ -95,16 +172,13 @@ class Splicer:
     """
 
     def __init__(self, frames: Mapping[int, int], *, audio: frozenset[int] = frozenset()) -> None:
-        self._frames = dict(frames)
+        self._edge = StreamEdge(frames)
         self._audio = audio
-        self._rewriter = ContinuityRewriter()
-        self._last_dts: dict[int, int] = {}
-        self._last_end: dict[int, int] = {}  # last PTS + one frame, per stream
-        self._last_pcr: int | None = None  # 27 MHz, unwrapped
         self._held: list[bytearray] = []
         self._holding = False
         self._first: dict[int, tuple[int, int]] = {}  # stream -> (pts, dts) of the process
         self._first_pcr: int | None = None
+        self._pcr_pid: int | None = None
         self._dropping: set[int] = set()
         self.shift = 0
         self.shifted = 0  # processes that needed a shift
@@ -119,12 +193,11 @@ class Splicer:
         self._dropping.clear()
         self.shift = 0
 
-    def rewind(self) -> None:
-        """Forget where the last process ended: the caller dropped packets that were not
-        sent and places the next process after what was (continuity counters go on)."""
-        self._last_dts.clear()
-        self._last_end.clear()
-        self._last_pcr = None
+    def rewind(self, edge: StreamEdge) -> None:
+        """Continue from ``edge`` instead of from the last packet given out: the caller
+        dropped what came after it (packets never sent) and the next process follows the
+        packets that were."""
+        self._edge = edge.copy()
 
     def feed(self, packet: bytearray) -> list[bytearray]:
         """The packets ready to go out after ``packet`` (possibly none while holding)."""
@@ -132,7 +205,7 @@ class Splicer:
             return self._out(packet)
         self._note_first(packet)
         self._held.append(packet)
-        if len(self._first) == len(self._frames) or len(self._held) >= HOLD_LIMIT:
+        if len(self._first) == len(self._edge.frames) or len(self._held) >= HOLD_LIMIT:
             return self._release()
         return []
 
@@ -143,36 +216,47 @@ class Splicer:
     def _note_first(self, packet: bytearray) -> None:
         packet_pid = pid(packet)
         if self._first_pcr is None and (clock := pcr(packet)) is not None:
-            self._first_pcr = clock
-        if packet_pid in self._frames and packet_pid not in self._first:
+            self._first_pcr, self._pcr_pid = clock, packet_pid
+        if packet_pid in self._edge.frames and packet_pid not in self._first:
             stamps = pes_timestamps(packet)
             if stamps is not None:
                 self._first[packet_pid] = stamps
 
     def _release(self) -> list[bytearray]:
         self._holding = False
-        self.shift = self._needed_shift()
+        self.shift = self._edge.shift_after(self._first, self._first_pcr)
         self.shifted += self.shift > 0
-        ready: list[bytearray] = []
+        ready = self._fill_pcr()
         for packet in self._held:
             ready += self._out(packet)
         self._held.clear()
         return ready
 
-    def _needed_shift(self) -> int:
-        """The smallest shift (≥ 0 ticks) that puts this process after the last one."""
-        needed = 0
-        for stream, (pts, dts) in self._first.items():
-            last_dts = self._last_dts.get(stream)
-            if last_dts is not None:
-                needed = max(needed, last_dts + 1 - unwrap(dts, last_dts))
-            last_end = self._last_end.get(stream)
-            if last_end is not None:
-                needed = max(needed, last_end - unwrap(pts, last_end))
-        if self._first_pcr is not None and self._last_pcr is not None:
-            first = self._last_pcr + _pcr_delta(self._first_pcr, self._last_pcr)
-            needed = max(needed, -(-(self._last_pcr + 1 - first) // 300))
-        return max(0, needed)
+    def _fill_pcr(self) -> list[bytearray]:
+        """PCR-only packets between the last PCR sent and this process's first, so no PCR
+        interval across the splice exceeds :data:`PCR_FILL`."""
+        edge, first, carrier = self._edge, self._first_pcr, self._pcr_pid
+        if edge.last_pcr is None or first is None or carrier is None:
+            return []
+        counter = edge.counters.get(carrier)
+        if counter is None:
+            return []
+        end = edge.last_pcr + _pcr_delta(first + self.shift * 300, edge.last_pcr)
+        if end - edge.last_pcr > MAX_FILL:  # a jump of its own (a skip ahead): no filling it
+            return []
+        fill: list[bytearray] = []
+        clock = edge.last_pcr + PCR_FILL
+        while clock < end - PCR_FILL // 4:
+            packet = pcr_packet(carrier, (counter - 1) & 0x0F, clock)
+            edge.note(packet)
+            fill.append(packet)
+            for table in list(edge.tables.values()):  # PAT and PMT keep their pace too
+                copy = bytearray(table)
+                _renumber(copy, edge.counters)
+                edge.note(copy)
+                fill.append(copy)
+            clock += PCR_FILL
+        return fill
 
     def _out(self, packet: bytearray) -> list[bytearray]:
         """Shift, police and renumber one packet; [] when it is dropped."""
@@ -181,26 +265,27 @@ class Splicer:
         if packet_pid in self._dropping and not unit_start(packet):
             return []
         self._dropping.discard(packet_pid)
-        stamps = pes_timestamps(packet)
-        if stamps is not None and packet_pid in self._frames:
-            last = self._last_dts.get(packet_pid)
-            dts = unwrap(stamps[1], last)
-            if last is not None and dts <= last and packet_pid in self._audio:
-                self._dropping.add(packet_pid)
-                self.dropped += 1
-                return []
-            self._last_dts[packet_pid] = dts
-            end = unwrap(stamps[0], dts) + self._frames[packet_pid]
-            self._last_end[packet_pid] = max(end, self._last_end.get(packet_pid, end))
-        clock = pcr(packet)
-        if clock is not None:
-            self._last_pcr = (
-                clock
-                if self._last_pcr is None
-                else self._last_pcr + _pcr_delta(clock, self._last_pcr)
-            )
-        self._rewriter.rewrite(packet)
+        if packet_pid in self._audio and self._edge.repeats(packet):
+            self._dropping.add(packet_pid)
+            self.dropped += 1
+            return []
+        _renumber(packet, self._edge.counters)
+        self._edge.note(packet)
         return [packet]
+
+
+def _renumber(packet: bytearray, counters: Mapping[int, int]) -> None:
+    """Give ``packet`` the continuity counter its PID expects next (the first packet of a PID
+    keeps its own) and clear the discontinuity indicator FFmpeg sets on a process's first
+    packets (``+initial_discontinuity``): a seamless splice is not a discontinuity."""
+    packet_pid = pid(packet)
+    if packet_pid == NULL_PID:
+        return
+    if packet[3] & 0x20 and packet[4] > 0:
+        packet[5] &= 0x7F
+    expected = counters.get(packet_pid)
+    if expected is not None:  # a packet without payload repeats the last counter
+        packet[3] = (packet[3] & 0xF0) | ((expected - (not has_payload(packet))) & 0x0F)
 
 
 def _pcr_delta(value: int, last: int) -> int:

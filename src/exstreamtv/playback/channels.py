@@ -163,6 +163,11 @@ class LiveChannels:
     def _dropped(self, key: str) -> Callable[[], None] | None:
         return None if self._metrics is None else self._metrics.viewers_dropped.labels(key).inc
 
+    @property
+    def running(self) -> int:
+        """Channels streaming now, those ending after a removal included."""
+        return len(self._sessions) + len(self._retiring)
+
     def viewer_count(self) -> int:
         """Viewers of every running channel."""
         return sum(session.viewers for session in self._sessions.values())

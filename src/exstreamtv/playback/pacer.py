@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from exstreamtv.domain.profiles import PMT_PID, VIDEO_PID
 from exstreamtv.formats.mpegts import PACKET_SIZE, PAT_PID, PCR_HZ, pcr, pid, random_access
+from exstreamtv.formats.splice import StreamEdge
 
 _PCR_WRAP = (1 << 33) * 300
 BATCH = 64 * 1024
@@ -87,6 +88,7 @@ class Pacer:
         monotonic: Callable[[], float],
         *,
         work_ahead: float = 10.0,
+        frames: Mapping[int, int] | None = None,
     ) -> None:
         self._release = release
         self._monotonic = monotonic
@@ -101,6 +103,7 @@ class Pacer:
         self._drained = asyncio.Event()
         self._drained.set()
         self.cache = GopCache()
+        self.released = StreamEdge(frames or {})  # where what viewers got so far ends
 
     def anchor(self, monotonic: float, pcr_ticks: int) -> None:
         """Make the packet whose (unwrapped) PCR is ``pcr_ticks`` due at ``monotonic``."""
@@ -139,14 +142,13 @@ class Pacer:
         self._drained.clear()
         self._arrived.set()
 
-    def discard(self) -> int | None:
-        """Drop every packet not yet released; returns the (unwrapped) PCR of the last
-        packet released, or ``None`` before the first."""
+    def discard(self) -> StreamEdge:
+        """Drop every packet not yet released; returns where the released stream stands."""
         self._queue.clear()
         self._last_put = self._last_out
         self._room.set()
         self._drained.set()
-        return self._last_out
+        return self.released.copy()
 
     async def drained(self) -> None:
         """Wait until every buffered packet has been released."""
@@ -183,6 +185,7 @@ class Pacer:
             if stamp is not None and (self._last_out is None or stamp > self._last_out):
                 self._last_out = stamp
             self.cache.add(packet)
+            self.released.note(packet)
             batch.append(packet)
             size += len(packet)
         if batch:

@@ -190,12 +190,11 @@ class ChannelSession:
             self._last_viewer_left, viewer_queue, max_lag=viewer_max_lag,
             on_sent=on_sent, on_dropped=on_dropped,
         )  # fmt: skip
-        self._pacer = Pacer(self._release, clock.monotonic, work_ahead=work_ahead)
         frame = round(CLOCK_HZ / profile.fps)
         audio_frame = round(1024 * CLOCK_HZ / profile.sample_rate)
-        self._splicer = Splicer(
-            {VIDEO_PID: frame, AUDIO_PID: audio_frame}, audio=frozenset({AUDIO_PID})
-        )
+        frames = {VIDEO_PID: frame, AUDIO_PID: audio_frame}
+        self._pacer = Pacer(self._release, clock.monotonic, work_ahead=work_ahead, frames=frames)
+        self._splicer = Splicer(frames, audio=frozenset({AUDIO_PID}))
         self._hls_target = hls_target
         self._ring: SegmentRing | None = None
         self._hls_seen = 0.0  # loop time of the latest HLS request
@@ -561,15 +560,14 @@ class ChannelSession:
     async def _play_removed(self) -> None:
         """A short "channel removed" slate, then the session stops.
 
-        The work-ahead buffer (programme the viewers have not seen yet) is dropped so the
-        slate follows what they are watching now; its media time starts a second after
-        the last packet released, past any audio interleaved ahead of the video."""
+        The work-ahead buffer (programme the viewers have not seen yet) is dropped, and the
+        slate is spliced right after the last packet they were sent, so it follows what
+        they are watching now, on the same clocks."""
         self._interrupted = False
-        released = self._pacer.discard()
-        if released is not None:
-            self.media_ms = released * 1000 // PCR_HZ + 1000
-            self._splicer.rewind()
-            self._pacer.anchor(self._clock.monotonic(), self.media_ms * PCR_HZ // 1000)
+        sent = self._pacer.discard()
+        if sent.last_end:
+            self._splicer.rewind(sent)
+            self.media_ms = -(-max(sent.last_end.values()) * 1000 // CLOCK_HZ)
         slate = Segment(None, 0, REMOVED_SLATE_MS, self._name, "This channel was removed")
         with contextlib.suppress(LimitReached, OSError):
             await self._play(slate)

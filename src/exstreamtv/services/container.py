@@ -179,7 +179,7 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             viewer_max_lag=settings.streaming.viewer_max_lag_sec,
             on_media_fault=catalog.media_failed,
         )
-        metrics.live_channels.set_function(lambda: len(live.sessions))
+        metrics.live_channels.set_function(lambda: live.running)
         metrics.pool_pressure.set_function(lambda: supervisor.pool_pressure)
         metrics.restart_velocity.set_function(lambda: supervisor.restart_velocity)
         loop_lag = LoopLag()

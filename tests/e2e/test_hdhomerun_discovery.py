@@ -85,6 +85,25 @@ def discovery_port_free() -> bool:
     return True
 
 
+def port_holder() -> str:
+    """Which process holds UDP port 65001 ("an unknown process" when /proc cannot tell)."""
+    inodes = set()
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == DISCOVERY_PORT:
+                    inodes.add(f"socket:[{fields[9]}]")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if any(str(fd.readlink()) in inodes for fd in (entry / "fd").iterdir()):
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                return f"pid {entry.name} ({command.strip()[:200]})"
+    return "an unknown process"
+
+
 @contextlib.contextmanager
 def discoverable_server(data_dir: Path) -> Iterator[Server]:
     """A running server answering UDP discovery on 127.0.0.1:65001.
@@ -96,7 +115,11 @@ def discoverable_server(data_dir: Path) -> Iterator[Server]:
     while True:
         while not discovery_port_free():
             if time.monotonic() > deadline:
-                pytest.fail(f"UDP 127.0.0.1:{DISCOVERY_PORT} stayed in use for {PORT_WAIT_SEC}s")
+                pytest.fail(
+                    f"UDP port {DISCOVERY_PORT}, the HDHomeRun client's fixed port, is held by "
+                    f"{port_holder()} and stayed in use for {PORT_WAIT_SEC}s: this test needs "
+                    "it; stop that process (or run this test alone)"
+                )
             time.sleep(0.1)  # another process's socket: nothing to wait on but the port
         server = Server(data_dir)
         try:
@@ -109,7 +132,9 @@ def discoverable_server(data_dir: Path) -> Iterator[Server]:
             raise
         server.stop()
         if time.monotonic() > deadline:
-            pytest.fail(f"UDP 127.0.0.1:{DISCOVERY_PORT} was taken as the server started")
+            pytest.fail(
+                f"UDP port {DISCOVERY_PORT} was taken by {port_holder()} as the server started"
+            )
     try:
         yield server
     finally:

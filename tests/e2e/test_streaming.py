@@ -14,8 +14,10 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
+import m3u8
 import pytest
 
+from exstreamtv.formats.conformance import check_stream
 from exstreamtv.formats.mpegts import (
     PACKET_SIZE,
     SYNC_BYTE,
@@ -25,6 +27,7 @@ from exstreamtv.formats.mpegts import (
     pid,
 )
 from tests.e2e.test_first_run import Server
+from tests.support import cpu_hogs
 
 CAPTURE_BYTES = 1_500_000
 
@@ -264,3 +267,76 @@ async def test_fifty_viewers_over_http_share_one_ffmpeg(streaming: Server) -> No
     # the count read just before bounds the processes found.
     assert samples and all(children <= live for children, live in samples)
     assert any(children >= 1 for children, _ in samples)
+
+
+def poll_live_hls(url: str, seconds: float) -> tuple[set[int], dict[int, bytes], list[str]]:
+    """Poll a live playlist like a player for ``seconds``: the target durations seen, every
+    segment fetched once (by sequence), and problems found in the playlists on the way."""
+    targets: set[int] = set()
+    segments: dict[int, bytes] = {}
+    problems: list[str] = []
+    last_sequence = -1
+    deadline = time.monotonic() + seconds
+    with httpx.Client(timeout=30) as client:
+        while time.monotonic() < deadline:
+            playlist = m3u8.loads(client.get(url).text)
+            targets.add(playlist.target_duration)
+            if playlist.media_sequence < last_sequence:
+                problems.append(f"media sequence went back to {playlist.media_sequence}")
+            last_sequence = playlist.media_sequence
+            dates = [s.current_program_date_time for s in playlist.segments]
+            for index, segment in enumerate(playlist.segments):
+                sequence = playlist.media_sequence + index
+                if round(segment.duration) > playlist.target_duration:
+                    problems.append(f"segment {sequence} lasts {segment.duration}")
+                if index and abs((dates[index] - dates[index - 1]).total_seconds()
+                                 - playlist.segments[index - 1].duration) > 0.0011:  # fmt: skip
+                    problems.append(f"segment {sequence}'s date does not follow the last")
+                if sequence not in segments:
+                    segments[sequence] = client.get(httpx.URL(url).join(segment.uri)).content
+            time.sleep(1.0)
+    return targets, segments, problems
+
+
+def check_live_hls(streaming: Server, seconds: float) -> None:
+    targets, segments, problems = poll_live_hls(f"{streaming.url}/iptv/channel/1.m3u8", seconds)
+    assert len(targets) == 1 and problems == [], (targets, problems)
+    assert len(segments) >= seconds / 5
+    for sequence, data in sorted(segments.items()):
+        report = check_stream(data)
+        assert report.ok and report.clean_start, f"segment {sequence}: {report.summary()}"
+    joined = b"".join(data for _, data in sorted(segments.items()))
+    report = check_stream(joined)
+    assert report.ok, report.summary()  # consecutive segments join seamlessly too
+
+
+def test_a_live_hls_playlist_keeps_its_target_and_every_segment_is_clean(
+    streaming: Server,
+) -> None:
+    check_live_hls(streaming, 20.0)
+
+
+@pytest.mark.soak
+def test_two_minutes_of_live_hls_keep_their_target_and_every_segment_is_clean(
+    streaming: Server,
+) -> None:
+    check_live_hls(streaming, 120.0)
+
+
+@pytest.mark.parametrize("path", ["1.ts", "1.m3u8"])
+def test_vlc_playing_in_real_time_never_finds_the_pcr_late(
+    streaming: Server, path: str, tmp_path: Path
+) -> None:
+    """VLC decoding at its own clock (no recording shortcut), with both cores busy: it
+    complains "PCR is called too late" when data comes later than its clock expects."""
+    argv = ["cvlc", "-I", "dummy", "--aout=dummy", "--vout=dummy", "--run-time=15",
+            "--play-and-exit", f"{streaming.url}/iptv/channel/{path}"]  # fmt: skip
+    if os.geteuid() == 0:
+        argv = ["runuser", "-u", "nobody", "--", *argv]
+    with cpu_hogs(2):
+        played = subprocess.run(
+            argv, capture_output=True, text=True, timeout=90, check=True, cwd=tempfile.gettempdir()
+        )  # fmt: skip
+    log = played.stdout + played.stderr
+    assert "PCR" not in log or "too late" not in log, log
+    assert "mpeg4audio" in log  # it did demux the stream (AAC found)

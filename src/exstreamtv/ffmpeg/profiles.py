@@ -27,6 +27,7 @@ from exstreamtv.errors import InvalidInput
 from exstreamtv.ffmpeg.command import escape_drawtext
 
 VAAPI_DEVICE = "/dev/dri/renderD128"
+MUX_DELAY_MS = 100  # how far the PCR runs behind the DTS
 _GLOBAL = ("-nostdin", "-hide_banner", "-nostats", "-loglevel", "warning")
 # genpts/igndts survive missing or broken DTS; discardcorrupt keeps bad packets out of the splice.
 _INPUT_FLAGS = ("-fflags", "+genpts+discardcorrupt+igndts")
@@ -254,12 +255,19 @@ def _output(duration_ms: int, output_ts_offset_ms: int) -> list[str]:
         *("-t", _seconds(duration_ms)),
         *("-streamid", f"0:{VIDEO_PID}", "-streamid", f"1:{AUDIO_PID}"),
         *("-mpegts_pmt_start_pid", str(PMT_PID)),
-        # No mux delay: timestamps start at the offset, so consecutive items line up.
-        *("-muxdelay", "0", "-muxpreload", "0"),
+        # No preload: timestamps start at the offset, so consecutive items line up. The PCR
+        # runs MUX_DELAY_MS behind the DTS (ISO/IEC 13818-1 T-STD: every packet must arrive
+        # before it is decoded; with no delay, audio came 21 ms late and VLC said so).
+        # mpegts_copyts: the muxer would otherwise add the delay to every timestamp.
+        *("-muxdelay", _seconds(MUX_DELAY_MS), "-muxpreload", "0", "-mpegts_copyts", "1"),
         # ISO/IEC 13818-1 wants a PCR at least every 100 ms and players PAT/PMT as often:
         # FFmpeg's defaults (PCR on every other frame, tables every ~120 ms) miss both. With
         # these, PCRs come with every video frame and tables every 75 ms at the most.
         *("-pcr_period", "20", "-pat_period", "0.075"),
+        # One audio frame per PES: the splicer then knows where the audio ends (PTS + one
+        # frame); with FFmpeg's default, a PES holds up to ~150 ms of audio and the next
+        # item's first audio overlapped the last one's.
+        *("-pes_payload_size", "0"),
         *("-output_ts_offset", _seconds(output_ts_offset_ms)),
         *("-f", "mpegts", "pipe:1"),
     ]

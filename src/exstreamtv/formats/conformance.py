@@ -7,6 +7,8 @@ TSDuck is not packaged here, so this checks what players and set-top boxes trip 
   packets; one duplicate packet is allowed; a set discontinuity indicator resets);
 * per elementary stream, DTS strictly increasing (a repeat counts as an error) and
   PTS ≥ DTS (33-bit wrap-around is unwrapped);
+* every PES arrives before it is decoded (the T-STD model): its DTS is not before the PCR
+  in force when it starts;
 * PCR strictly increasing, at most ``max_pcr_interval`` apart (100 ms in the standard;
   DVB recommends 40 ms);
 * PAT and PMT at least every ``max_psi_interval`` of stream time (PCR time), 100 ms being
@@ -64,6 +66,7 @@ class ConformanceReport:
     dts_repeats: int = 0
     dts_backwards: int = 0
     pts_before_dts: int = 0
+    late_data: int = 0
     pcr_backwards: int = 0
     pcr_late: int = 0
     psi_late: int = 0
@@ -82,6 +85,7 @@ class ConformanceReport:
             + self.dts_repeats
             + self.dts_backwards
             + self.pts_before_dts
+            + self.late_data
             + self.pcr_backwards
             + self.pcr_late
             + self.psi_late
@@ -96,7 +100,7 @@ class ConformanceReport:
         head = (
             f"{self.packets} packets, {self.errors} errors (sync {self.sync_errors}, cc "
             f"{self.continuity_errors}, dts repeat {self.dts_repeats}, dts back "
-            f"{self.dts_backwards}, pts<dts {self.pts_before_dts}, pcr back "
+            f"{self.dts_backwards}, pts<dts {self.pts_before_dts}, late {self.late_data}, pcr back "
             f"{self.pcr_backwards}, pcr late {self.pcr_late}, psi late {self.psi_late}); "
             f"max PCR interval {self.max_pcr_interval * 1000:.1f} ms, max PSI interval "
             f"{self.max_psi_interval * 1000:.1f} ms, max DTS step {self.max_dts_step:.3f} s, "
@@ -235,6 +239,10 @@ class Conformance:
         if pts < dts:
             report.pts_before_dts += 1
             self._problem(f"pid {packet_pid:#x}: PTS {pts} before DTS {dts}")
+        if self._pcr is not None and dts * 300 < self._pcr:
+            report.late_data += 1
+            late = (self._pcr - dts * 300) / PCR_HZ
+            self._problem(f"pid {packet_pid:#x}: data arrives {late * 1000:.1f} ms after its DTS")
         if last is not None:
             step = (dts - last) / CLOCK_HZ
             report.max_dts_step = max(report.max_dts_step, step)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from exstreamtv.formats.audio_frames import AudioFrames
 from exstreamtv.formats.mpegts import (
     NULL_PID,
     PAT_PID,
@@ -99,11 +100,15 @@ def shift_packet(packet: bytearray, ticks: int) -> None:
 
 class StreamEdge:
     """Where a stream stands after the packets noted so far: per elementary stream the last
-    DTS and the end of its last frame (PTS + one frame), the last PCR, and every PID's next
-    continuity counter. ``frames`` gives each stream's frame duration (90 kHz ticks)."""
+    DTS and the end of its last frame (the last PES's PTS + its frames), the last PCR, and
+    every PID's next continuity counter. ``frames`` gives each stream's frame duration
+    (90 kHz ticks); ``audio`` the codec (``aac``, ``ac3``) of each audio PID, whose PES
+    may hold several frames (counted from their headers)."""
 
-    def __init__(self, frames: Mapping[int, int]) -> None:
+    def __init__(self, frames: Mapping[int, int], audio: Mapping[int, str] | None = None) -> None:
         self.frames = dict(frames)
+        self.audio = dict(audio or {})
+        self._pes: dict[int, tuple[int, AudioFrames]] = {}  # audio PID -> (PTS, its frames)
         self.last_dts: dict[int, int] = {}
         self.last_end: dict[int, int] = {}
         self.last_pcr: int | None = None  # 27 MHz, unwrapped
@@ -112,7 +117,7 @@ class StreamEdge:
         self._pmt_pid: int | None = None
 
     def copy(self) -> StreamEdge:
-        edge = StreamEdge(self.frames)
+        edge = StreamEdge(self.frames, self.audio)
         edge.last_dts, edge.last_end = dict(self.last_dts), dict(self.last_end)
         edge.last_pcr, edge.counters = self.last_pcr, dict(self.counters)
         edge.tables, edge._pmt_pid = dict(self.tables), self._pmt_pid
@@ -138,12 +143,28 @@ class StreamEdge:
         if stamps is not None:
             dts = unwrap(stamps[1], self.last_dts.get(packet_pid))
             self.last_dts[packet_pid] = dts
-            end = unwrap(stamps[0], dts) + self.frames[packet_pid]
-            self.last_end[packet_pid] = max(end, self.last_end.get(packet_pid, end))
+            pts = unwrap(stamps[0], dts)
+            self._end_at(packet_pid, pts + self.frames[packet_pid])
+            codec = self.audio.get(packet_pid)
+            if codec is not None:
+                found = self._pes.get(packet_pid)
+                counter = found[1] if found else AudioFrames(codec)
+                counter.start()
+                self._pes[packet_pid] = (pts, counter)
+                at = payload_offset(packet)
+                counter.feed(packet[at + 9 + packet[at + 8] :])
+        elif packet_pid in self._pes and has_payload(packet):
+            self._pes[packet_pid][1].feed(packet[payload_offset(packet) :])
+        if packet_pid in self._pes:  # the PES's frames so far
+            pts, counter = self._pes[packet_pid]
+            self._end_at(packet_pid, pts + max(1, counter.frames) * self.frames[packet_pid])
         clock = pcr(packet)
         if clock is not None:
             last = self.last_pcr
             self.last_pcr = clock if last is None else last + _pcr_delta(clock, last)
+
+    def _end_at(self, stream: int, end: int) -> None:
+        self.last_end[stream] = max(end, self.last_end.get(stream, end))
 
     def shift_after(self, first: Mapping[int, tuple[int, int]], first_pcr: int | None) -> int:
         """The smallest shift (≥ 0 ticks) that puts a process whose streams start at
@@ -166,14 +187,17 @@ class Splicer:
     """Joins the outputs of consecutive processes (see the module docstring).
 
     ``frames`` gives, for each elementary stream PID, its frame duration in 90 kHz ticks;
-    ``audio`` names the PIDs whose PES may be dropped. Call :meth:`begin` before the first
+    ``audio`` the codec of each audio PID (their PES may be dropped; their frames are
+    counted). Call :meth:`begin` before the first
     packet of every process, :meth:`feed` with each packet, and :meth:`finish` when the
     process has ended (it releases anything still held).
     """
 
-    def __init__(self, frames: Mapping[int, int], *, audio: frozenset[int] = frozenset()) -> None:
-        self._edge = StreamEdge(frames)
-        self._audio = audio
+    def __init__(
+        self, frames: Mapping[int, int], *, audio: Mapping[int, str] | None = None
+    ) -> None:
+        self._edge = StreamEdge(frames, audio)
+        self._audio = frozenset(audio or {})
         self._held: list[bytearray] = []
         self._holding = False
         self._first: dict[int, tuple[int, int]] = {}  # stream -> (pts, dts) of the process

@@ -89,6 +89,7 @@ class Pacer:
         *,
         work_ahead: float = 10.0,
         frames: Mapping[int, int] | None = None,
+        audio: Mapping[int, str] | None = None,
     ) -> None:
         self._release = release
         self._monotonic = monotonic
@@ -103,7 +104,7 @@ class Pacer:
         self._drained = asyncio.Event()
         self._drained.set()
         self.cache = GopCache()
-        self.released = StreamEdge(frames or {})  # where what viewers got so far ends
+        self.released = StreamEdge(frames or {}, audio)  # where what viewers got so far ends
 
     def anchor(self, monotonic: float, pcr_ticks: int) -> None:
         """Make the packet whose (unwrapped) PCR is ``pcr_ticks`` due at ``monotonic``."""

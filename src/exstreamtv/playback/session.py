@@ -43,7 +43,7 @@ import contextlib
 import logging
 import math
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -58,9 +58,16 @@ from exstreamtv.domain.profiles import (
     VideoEncoder,
 )
 from exstreamtv.errors import LimitReached, NotFound
-from exstreamtv.ffmpeg.profiles import MediaInput, item_argv, redact_argv, slate_argv
+from exstreamtv.ffmpeg.profiles import (
+    MUX_DELAY_MS,
+    MediaInput,
+    item_argv,
+    redact_argv,
+    slate_argv,
+)
+from exstreamtv.formats.audio_frames import SAMPLES_PER_FRAME
 from exstreamtv.formats.mpegts import CLOCK_HZ, PCR_HZ, PacketSplitter, pes_timestamps, pid
-from exstreamtv.formats.splice import Splicer, unwrap
+from exstreamtv.formats.splice import Splicer, StreamEdge, unwrap
 from exstreamtv.metrics import Metrics
 from exstreamtv.playback.faults import Fault, classify_exit, media_reason
 from exstreamtv.playback.hls import TARGET_SECONDS, SegmentRing
@@ -112,28 +119,22 @@ class Played:
 
 
 class EndTracker:
-    """The observed end (90 kHz) of one process's output: max over streams of last PTS +
-    one frame, rounded up to a whole video frame after ``start``."""
+    """The observed end (90 kHz) of one process's output: where its last frame of any
+    stream ends (:class:`~exstreamtv.formats.splice.StreamEdge`), rounded up to a whole
+    video frame after ``start`` (the media time the process was told to start at)."""
 
-    def __init__(self, start: int, profile: StreamProfile) -> None:
+    def __init__(self, start: int, frames: Mapping[int, int], audio: Mapping[int, str]) -> None:
         self._start = start
-        self._video = CLOCK_HZ / profile.fps
-        self._frames = {VIDEO_PID: self._video, AUDIO_PID: 1024 * CLOCK_HZ / profile.sample_rate}
-        self._end: float = start
+        self._video = frames[VIDEO_PID]
+        self._edge = StreamEdge(frames, audio)
         self.first_video: int | None = None  # unwrapped PTS of the first video frame
 
     def observe(self, packet: bytes | bytearray) -> None:
-        stamps = pes_timestamps(packet)
-        if stamps is None:
-            return
-        packet_pid = pid(packet)
-        frame = self._frames.get(packet_pid)
-        if frame is None:
-            return
-        pts = unwrap(stamps[0], self._start)  # a channel may run past 26.5 hours
-        self._end = max(self._end, pts + frame)
-        if self.first_video is None and packet_pid == VIDEO_PID:
-            self.first_video = pts
+        self._edge.note(packet)
+        if self.first_video is None and pid(packet) == VIDEO_PID:
+            stamps = pes_timestamps(packet)
+            if stamps is not None:  # a channel may run past 26.5 hours: unwrap near start
+                self.first_video = unwrap(stamps[0], self._start)
 
     @property
     def gap_seconds(self) -> float | None:
@@ -142,8 +143,9 @@ class EndTracker:
 
     @property
     def end(self) -> int:
-        frames = math.ceil((self._end - self._start) / self._video - 1e-6)
-        return self._start + math.ceil(frames * self._video)
+        ends = [unwrap(end, self._start) for end in self._edge.last_end.values()]
+        frames = math.ceil((max(ends, default=self._start) - self._start) / self._video - 1e-6)
+        return self._start + max(0, frames) * self._video
 
 
 class _Removed(Exception):
@@ -190,14 +192,19 @@ class ChannelSession:
             self._last_viewer_left, viewer_queue, max_lag=viewer_max_lag,
             on_sent=on_sent, on_dropped=on_dropped,
         )  # fmt: skip
-        frame = round(CLOCK_HZ / profile.fps)
-        audio_frame = round(1024 * CLOCK_HZ / profile.sample_rate)
-        frames = {VIDEO_PID: frame, AUDIO_PID: audio_frame}
-        self._pacer = Pacer(self._release, clock.monotonic, work_ahead=work_ahead, frames=frames)
-        self._splicer = Splicer(frames, audio=frozenset({AUDIO_PID}))
+        codec = profile.audio_codec.value
+        audio_frame = round(SAMPLES_PER_FRAME[codec] * CLOCK_HZ / profile.sample_rate)
+        self._frames = {VIDEO_PID: round(CLOCK_HZ / profile.fps), AUDIO_PID: audio_frame}
+        self._audio = {AUDIO_PID: codec}
+        self._pacer = Pacer(
+            self._release, clock.monotonic, work_ahead=work_ahead, frames=self._frames,
+            audio=self._audio,
+        )  # fmt: skip
+        self._splicer = Splicer(self._frames, audio=self._audio)
         self._hls_target = hls_target
         self._ring: SegmentRing | None = None
         self._hls_seen = 0.0  # loop time of the latest HLS request
+        self._hls_waiting = 0  # HLS requests waiting for the first segment
         self._segment_done = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._idle: asyncio.Task[None] | None = None
@@ -298,9 +305,13 @@ class ChannelSession:
         """The live HLS playlist, waiting for the first segment to be cut (callers bound the
         wait); ``None`` if the channel stops first. ``segment_url`` holds ``{sequence}``."""
         ring = self.touch_hls()
-        while (text := ring.playlist(segment_url)) is None and not self._stopping:
-            self._segment_done.clear()
-            await self._segment_done.wait()
+        self._hls_waiting += 1  # a player waiting for its first playlist is watching
+        try:
+            while (text := ring.playlist(segment_url)) is None and not self._stopping:
+                self._segment_done.clear()
+                await self._segment_done.wait()
+        finally:
+            self._hls_waiting -= 1
         self._hls_seen = asyncio.get_running_loop().time()  # the player has it from now on
         return text
 
@@ -394,6 +405,9 @@ class ChannelSession:
             if self._viewers:
                 self._idle = None
                 return
+            if self._hls_waiting:
+                self._hls_seen = loop.time()
+                continue
             quiet = loop.time() - self._hls_seen
             if self._ring is None or quiet >= self.hls_linger + self._idle_timeout - 0.05:
                 break
@@ -426,8 +440,10 @@ class ChannelSession:
         now = self._clock.now()
         wall = now - timedelta(milliseconds=lead)
         self._origin = wall - timedelta(milliseconds=self.media_ms)
-        # Media time of *now* is due now: the GOP before it goes out at once.
-        self._pacer.anchor(self._clock.monotonic(), (self.media_ms + lead) * PCR_HZ // 1000)
+        # The frame of *now* is due now (its PCR runs MUX_DELAY_MS behind its DTS); the GOP
+        # before it goes out at once.
+        now_pcr = (self.media_ms + lead - MUX_DELAY_MS) * PCR_HZ // 1000
+        self._pacer.anchor(self._clock.monotonic(), now_pcr)
         # A channel re-tuned while its breaker is open starts on the restart path too.
         failing = self._supervisor.breaker_state(self.key) is not BreakerState.CLOSED
         while True:
@@ -649,7 +665,8 @@ class ChannelSession:
         managed = await self._supervisor.spawn(self.key, argv, purpose=purpose)
         self._current, self.spawns, self._interrupted = managed, self.spawns + 1, False
         start = self.media_ms * CLOCK_HZ // 1000
-        tracker, splitter = EndTracker(start, self._profile), PacketSplitter()
+        tracker = EndTracker(start, self._frames, self._audio)
+        splitter = PacketSplitter()
         self._splicer.begin()
         try:
             while chunk := await managed.stdout.read(_READ):

@@ -8,9 +8,13 @@ Prints:
   channel (target <= 0.5 core for 200);
 * overhead: the server's CPU per running channel next to its FFmpeg's CPU (target <= 3%
   of a core for the server);
-* hls: time to the first playlist of a channel, cold and running.
+* hls: time to the first playlist of a channel, cold and running;
+* soak: one viewer for ``--soak-minutes`` (10): transitions per minute, the worst PCR
+  interval and DTS step and every conformance error of the whole capture (checked as it
+  arrives, target 0), slate seconds, and the server's RSS at the start and the end
+  (target: flat within 5%).
 
-    .venv/bin/python bench/stream.py [--viewers 200] [--seconds 10]
+    .venv/bin/python bench/stream.py [--viewers 200] [--seconds 10] [--soak-minutes 10]
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from pathlib import Path
 import httpx
 import psutil
 
+from exstreamtv.formats.conformance import Conformance
 from exstreamtv.formats.mpegts import PacketSplitter, pid, random_access
 
 VIDEO_PID = 0x100
@@ -118,6 +123,47 @@ async def fan_out(
           f"{sum(received) / 1e6:.0f} MB delivered; first tune {base[0]:.2f}s")  # fmt: skip
 
 
+def sample(text: str, name: str) -> float:
+    """The value of a Prometheus sample (0 when absent)."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def soak(url: str, channel: str, minutes: float, server: psutil.Process) -> None:
+    """One viewer for ``minutes``; every byte goes through the conformance checker."""
+    checker = Conformance()
+    metrics = f"{url}/metrics"
+    transitions = "exstreamtv_stream_transition_gap_seconds_count"
+    slates = f'exstreamtv_stream_slate_seconds_total{{channel="{channel}"}}'
+    async with httpx.AsyncClient(timeout=30) as client:
+        before = (await client.get(metrics)).text
+        rss_start, started = 0, time.monotonic()
+        async with client.stream("GET", f"{url}/iptv/channel/{channel}.ts") as response:
+            async for chunk in response.aiter_raw():
+                checker.feed(chunk)
+                elapsed = time.monotonic() - started
+                if not rss_start and elapsed >= 30:  # once the channel has settled
+                    rss_start = server.memory_info().rss
+                if elapsed >= minutes * 60:
+                    break
+        rss_end = server.memory_info().rss
+        after = (await client.get(metrics)).text
+    report = checker.report
+    spliced = sample(after, transitions) - sample(before, transitions)
+    print(
+        f"soak:             {minutes:.0f} min, {spliced / minutes:.1f} transitions/min, "
+        f"worst PCR interval {report.max_pcr_interval * 1000:.0f} ms (target <= 100), "
+        f"worst DTS step {report.max_dts_step * 1000:.0f} ms, {report.errors} conformance "
+        f"errors (target 0), slate {sample(after, slates) - sample(before, slates):.0f} s, "
+        f"RSS {rss_start / 2**20:.0f} -> {rss_end / 2**20:.0f} MiB "
+        f"({100 * (rss_end - rss_start) / max(1, rss_start):+.1f}%, target within 5%)"
+    )
+    if report.problems:
+        print("                  first problems: " + "; ".join(report.problems[:5]))
+
+
 async def run(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="exstreamtv-stream-") as work:
         port = 18400 + os.getpid() % 500
@@ -145,6 +191,8 @@ async def run(args: argparse.Namespace) -> None:
             print(f"hls:              first playlist {hls_cold * 1000:.0f} ms cold, "
                   f"{hls_warm * 1000:.0f} ms on a running channel")  # fmt: skip
             await fan_out(url, "2", args.viewers, args.seconds, process)
+            if args.soak_minutes > 0:
+                await soak(url, "1", args.soak_minutes, process)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -154,6 +202,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--viewers", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--soak-minutes", type=float, default=10.0)
     asyncio.run(run(parser.parse_args()))
 
 

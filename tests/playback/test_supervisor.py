@@ -68,10 +68,10 @@ async def test_stop_ends_the_whole_group_and_updates_the_registry(
     supervisor: Supervisor, tmp_path: Path
 ) -> None:
     managed = await supervisor.spawn("1", FFMPEG_FOREVER, purpose="item")
-    assert (tmp_path / "ffmpeg.pids").read_text().split() == [str(managed.pid)]
+    assert (tmp_path / "ffmpeg.pids").read_text().splitlines()[1:] == [str(managed.pid)]
     await supervisor.stop(managed)
     assert not alive(managed.pid)
-    assert (tmp_path / "ffmpeg.pids").read_text() == ""
+    assert (tmp_path / "ffmpeg.pids").read_text().splitlines()[1:] == []
     assert sample(supervisor, "exstreamtv_ffmpeg_processes") == 0
 
 
@@ -100,9 +100,29 @@ async def test_groups_left_by_a_crash_are_killed_on_the_next_start(
     try:
         assert await supervisor.start() == 1
         assert orphan.wait(timeout=10) == -signal.SIGKILL
-        assert registry.read_text() == ""
+        assert registry.read_text().splitlines()[1:] == []
     finally:
         await supervisor.close()
+
+
+async def test_groups_of_a_server_that_still_runs_are_left_alone(
+    tmp_path: Path, orphan: subprocess.Popen[bytes]
+) -> None:
+    """A command run beside the server (``exstreamtv scan``) starts a supervisor too: the
+    server's FFmpeg processes, listed under its still-living pid, are not killed."""
+    registry = tmp_path / "ffmpeg.pids"
+    owner = orphan.pid  # any living process other than this one stands for the server
+    started = Path(f"/proc/{owner}/stat").read_text().rsplit(") ", 1)[1].split()[19]
+    registry.write_text(f"owner {owner} {started}\n{orphan.pid}\n")
+    supervisor = Supervisor(max_processes=2, clock=StepClock(), metrics=Metrics(),
+                            registry=registry)  # fmt: skip
+    try:
+        assert await supervisor.start() == 0
+        assert orphan.poll() is None
+    finally:
+        await supervisor.close()
+        orphan.kill()
+        orphan.wait(timeout=10)
 
 
 def test_processes_die_with_a_killed_server(tmp_path: Path) -> None:

@@ -6,7 +6,9 @@
   and is asked to die with the server (``PR_SET_PDEATHSIG``).
 * **Stopping** is always TERM to the group, a grace period, then KILL.
 * **Crash clean-up**: the process groups of running processes are listed in a file in the
-  data directory; on the next start, any group from that list that still exists is killed.
+  data directory, under the owning server's pid and start time; on the next start, any
+  group from that list that still runs FFmpeg is killed, unless the owner still runs (a
+  command such as ``exstreamtv scan`` beside a running server must not kill its streams).
 * **Restarts** are asked for through :meth:`Supervisor.restart`, which applies the global
   throttle, the per-channel cooldown and the circuit breaker (``playback.restarts``).
 * **Watchdog**: a channel that reports no output for ``watchdog_timeout`` seconds is
@@ -245,19 +247,32 @@ class Supervisor:
 
 
 def _write_registry(path: Path, pids: list[int]) -> None:
-    """Record the running process groups (atomically) for crash clean-up."""
+    """Record the running process groups (atomically) for crash clean-up, under this
+    process's identity."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
-    partial.write_text("".join(f"{pid}\n" for pid in pids), encoding="ascii")
+    owner = f"owner {os.getpid()} {_started(os.getpid())}\n"
+    partial.write_text(owner + "".join(f"{pid}\n" for pid in pids), encoding="ascii")
     partial.replace(path)
 
 
 def _kill_leftovers(path: Path) -> int:
-    """KILL every process group listed in ``path`` whose leader still runs FFmpeg."""
+    """KILL every process group listed in ``path`` whose leader still runs FFmpeg, unless
+    the process that wrote the list still runs (it owns them)."""
     try:
-        pids = [int(line) for line in path.read_text(encoding="ascii").split()]
-    except (FileNotFoundError, ValueError):
+        lines = path.read_text(encoding="ascii").splitlines()
+    except FileNotFoundError:
         return 0
+    pids: list[int] = []
+    for line in lines:
+        fields = line.split()
+        if fields[:1] == ["owner"]:
+            if len(fields) == 3 and _owner_alive(int(fields[1]), fields[2]):
+                log.info("FFmpeg processes listed in %s belong to running pid %s; left alone",
+                         path, fields[1])  # fmt: skip
+                return 0
+        elif fields and fields[0].isdigit():
+            pids.append(int(fields[0]))
     killed = 0
     for pid in pids:
         if _is_ffmpeg(pid):
@@ -266,6 +281,19 @@ def _kill_leftovers(path: Path) -> int:
                 killed += 1
     _write_registry(path, [])
     return killed
+
+
+def _started(pid: int) -> str:
+    """A process's start time (clock ticks since boot), which tells it from a later process
+    that reused its pid; empty when it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def _owner_alive(pid: int, started: str) -> bool:
+    return pid != os.getpid() and bool(started) and _started(pid) == started
 
 
 def _is_ffmpeg(pid: int) -> bool:

@@ -5,6 +5,7 @@ while another keeps real-time bytes."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -124,27 +125,36 @@ def test_a_channel_deleted_while_watched_ends_cleanly_and_comes_back_whole(demo:
     assert report.ok and report.clean_start, report.summary()
 
 
-def test_a_viewer_that_stops_reading_is_dropped_and_another_keeps_real_time(demo: Server) -> None:
+def test_a_viewer_that_stops_reading_is_dropped_and_the_others_never_slow_down(
+    demo: Server,
+) -> None:
+    """One player stops reading; two others read on. The stalled one is dropped (after the
+    lag limit, 3 s here) and its stream ends; the readers never fall behind the channel:
+    each gets as much media as the other, and (on a machine that can transcode in real
+    time) as much as the wall clock allows."""
     url = f"{demo.url}/iptv/channel/1.ts"
     before = _dropped(demo)
-    reading, stalled = Watcher(url), Watcher(url, read=False)
-    reading.start()
-    stalled.start()
+    readers = [Watcher(url), Watcher(url)]
+    stalled = Watcher(url, read=False)
+    for watcher in (*readers, stalled):
+        watcher.start()
     try:
-        reading.wait_media(1.0)
-        started, media_before = time.monotonic(), reading.media()
+        for reader in readers:
+            reader.wait_media(1.0)
+        started = time.monotonic()
         wait_for(lambda: _dropped(demo) > before, "the stalled viewer to be dropped", timeout=45)
         stalled.resume()  # what was in the pipes, then the end of its stream
         assert stalled.ended.wait(10) and stalled.error is None
-        time.sleep(2.0)
-        elapsed, got = time.monotonic() - started, reading.media() - media_before
+        elapsed = time.monotonic() - started
+        got = [reader.media() for reader in readers]
     finally:
-        reading.stop()
-        stalled.stop()
+        for watcher in (*readers, stalled):
+            watcher.stop()
+    assert all(not reader.ended.is_set() for reader in readers)
+    assert abs(got[0] - got[1]) <= 1.5, got  # neither reader was held back
     late = [line for line in demo.output().splitlines() if "behind the guide" in line]
-    # the reader kept real time throughout (unless the machine could not transcode in real
-    # time at all: then the channel itself says it fell behind, and skipped ahead)
-    assert got >= 0.8 * elapsed - 1.0 or late, (got, elapsed)
+    if not late:  # the channel kept up with the clock, so its readers did too
+        assert min(got) >= 0.8 * elapsed - 2.0 or os.getloadavg()[0] > 8, (got, elapsed)
 
 
 def _faults(server: Server, kind: str) -> float:

@@ -158,7 +158,7 @@ async def test_a_cross_site_change_is_refused_even_with_the_header(
         for origin in ("http://evil.example", "null", "http://test.evil.example"):
             headers = {**UI, "Origin": origin}
             assert_problem(await client.post("/api/channels", json=body, headers=headers), 403)
-        same = {**UI, "Origin": "http://test"}
+        same = {**UI, "Origin": "http://localhost"}
         assert (await client.post("/api/channels", json=body, headers=same)).status_code == 201
         assert_problem(await client.post("/logout", headers={"Origin": "http://evil.example"}), 403)
         assert (await client.get("/api/channels")).status_code == 200  # still signed in

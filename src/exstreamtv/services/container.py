@@ -49,6 +49,7 @@ from exstreamtv.services.plex_guide import PlexGuideReload
 from exstreamtv.services.profiles import ProfileService
 from exstreamtv.services.schedules import ScheduleService
 from exstreamtv.services.server_sync import ServerSync
+from exstreamtv.services.sign_in_attempts import SignInAttempts
 from exstreamtv.services.streaming import StreamingService
 from exstreamtv.services.troubleshooting import TroubleshootingService
 from exstreamtv.store.database import create_engine, session_factory, transaction, upgrade_schema
@@ -89,6 +90,7 @@ class Container:
     automation: Automation
     media_servers: MediaServerService
     plex_guide: PlexGuideReload
+    sign_ins: SignInAttempts
 
 
 def prepare_data_dir(path: Path) -> Path:
@@ -229,6 +231,7 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             automation=automation,
             media_servers=media_servers,
             plex_guide=plex_guide,
+            sign_ins=SignInAttempts(clock, metrics),
         )
         await supervisor.start()
         log_ring.install()

@@ -6,7 +6,8 @@ from fastapi import FastAPI
 
 from exstreamtv import __version__
 from exstreamtv.services.container import Container
-from exstreamtv.web.problems import install_problem_handlers
+from exstreamtv.web.guards import AdminGate, BodyLimit, HostGuard
+from exstreamtv.web.problems import Problems, install_problem_handlers
 from exstreamtv.web.routes import (
     agent,
     channels,
@@ -46,7 +47,11 @@ def create_app(container: Container) -> FastAPI:
         redoc_url=None,
     )
     app.state.container = container
-    install_problem_handlers(app, container.metrics)
+    problems = Problems(container.metrics)
+    # Added innermost first: host check, then admission, then the body cap, then routing.
+    for guard in (BodyLimit, AdminGate, HostGuard):
+        app.add_middleware(guard, container=container, problems=problems)
+    install_problem_handlers(app, container.metrics, problems)
     for module in (
         health, libraries, media_sources, media, collections, channels, playouts, schedules,
         filler_presets, profiles, metadata_health, troubleshooting, agent, iptv, hdhomerun,

@@ -24,10 +24,13 @@ from exstreamtv.errors import (
     Conflict,
     ExStreamTVError,
     Forbidden,
+    HostRefused,
     InvalidInput,
     LimitReached,
     NotFound,
+    RequestTooLarge,
     SourceUnavailable,
+    TooManyAttempts,
     Unauthorized,
     XMLTVValidationError,
 )
@@ -49,6 +52,9 @@ _ERROR_STATUS: tuple[tuple[type[ExStreamTVError], int, str], ...] = (
     (Conflict, 409, "conflict"),
     (Unauthorized, 401, "unauthorized"),
     (Forbidden, 403, "forbidden"),
+    (HostRefused, 421, "misdirected-request"),
+    (RequestTooLarge, 413, "content-too-large"),
+    (TooManyAttempts, 429, "too-many-attempts"),
     (TunersBusy, 503, "all-tuners-in-use"),
     (LimitReached, 503, "limit-reached"),
     (XMLTVValidationError, 503, "guide-invalid"),
@@ -146,15 +152,20 @@ class CatchAll:
             await response(scope, receive, send)
 
 
-def install_problem_handlers(app: FastAPI, metrics: Metrics) -> None:
-    """Route every error of ``app`` through the problem mapper."""
-    problems = Problems(metrics)
+def install_problem_handlers(
+    app: FastAPI, metrics: Metrics, problems: Problems | None = None
+) -> Problems:
+    """Route every error of ``app`` through the problem mapper (``problems``, or a new one
+    counting in ``metrics``). Call it after adding other middleware: its catch-all must be
+    the outermost layer."""
+    problems = problems or Problems(metrics)
     app.add_exception_handler(ExStreamTVError, _narrowed(ExStreamTVError, problems.app_error))
     app.add_exception_handler(
         RequestValidationError, _narrowed(RequestValidationError, problems.validation_error)
     )
     app.add_exception_handler(HTTPException, _narrowed(HTTPException, problems.http_error))
     app.add_middleware(CatchAll, problems=problems)
+    return problems
 
 
 def _narrowed(
@@ -184,7 +195,7 @@ def _headers_of(exc: ExStreamTVError) -> dict[str, str] | None:
         return {"Retry-After": str(exc.retry_after), "X-HDHomeRun-Error": ALL_TUNERS_IN_USE}
     if isinstance(exc, XMLTVValidationError):
         return {"Retry-After": str(exc.retry_after)}
-    if isinstance(exc, LimitReached):
+    if isinstance(exc, LimitReached | TooManyAttempts):
         return {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, SourceUnavailable):
         return {"Retry-After": str(SOURCE_RETRY_AFTER_SEC)}

@@ -6,6 +6,8 @@ single-connection pool, so concurrent readers never queue behind one connection.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -23,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from exstreamtv.errors import ConfigError
+from exstreamtv.store.key_files import PRIVATE_FILE, tighten
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -53,6 +56,24 @@ def create_engine(url: str, pool_size: int = 5) -> AsyncEngine:
             parsed = parsed.set(drivername="postgresql+asyncpg")
         return create_async_engine(parsed, pool_size=pool_size, pool_pre_ping=True)
     raise ConfigError(f"database.url: unsupported database {backend!r} (use sqlite or postgresql)")
+
+
+def make_sqlite_file_private(url: str) -> None:
+    """For a SQLite URL, create the database file with mode 0600 before SQLite does (its
+    WAL and shared-memory files copy the database's mode), or tighten an existing one.
+    Other URLs are left alone. Blocking."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - create_engine reports a bad URL with its reason
+        return
+    name = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:":
+        return
+    path = Path(name)
+    with contextlib.suppress(FileExistsError, FileNotFoundError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        tighten(path.with_name(path.name + suffix))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

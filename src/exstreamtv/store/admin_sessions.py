@@ -42,7 +42,8 @@ class AdminSessionRepository:
 
     async def prune(self, now: datetime, keep: int) -> None:
         """Delete expired sessions, then the oldest beyond the newest ``keep``."""
-        await self._session.execute(delete(AdminSessionRow).where(AdminSessionRow.expires_at <= now))
+        expired = delete(AdminSessionRow).where(AdminSessionRow.expires_at <= now)
+        await self._session.execute(expired)
         count = await self._session.scalar(select(func.count()).select_from(AdminSessionRow))
         excess = (count or 0) - keep
         if excess > 0:

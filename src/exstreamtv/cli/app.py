@@ -129,6 +129,33 @@ def scan(
         raise typer.Exit(1)
 
 
+@app.command("cancel-scan")
+def cancel_scan(
+    library: Annotated[str, typer.Argument(help="Library name or id.")],
+    url: Annotated[
+        str, typer.Option(envvar="EXSTREAMTV_URL", help="The running server's address.")
+    ] = f"http://127.0.0.1:{DEFAULT_PORT}",
+    key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="EXSTREAMTV_ADMIN_KEY",
+            help="Admin API key (needed when the server listens beyond loopback).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Stop a library scan running in the server; what it found so far is kept."""
+    from exstreamtv.cli.scan_cancel import cancel_scan as cancel  # noqa: PLC0415
+
+    try:
+        stopped = cancel(url, library, key, out_console)
+    except ExStreamTVError as err:
+        typer.echo(f"error: {err.message}", err=True)
+        raise typer.Exit(1) from None
+    if not stopped:
+        raise typer.Exit(1)
+
+
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOption = None, data_dir: DataDirOption = None) -> None:
     """Apply pending database migrations."""

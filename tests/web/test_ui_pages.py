@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from PIL import Image
 
 from exstreamtv.services.admin_sessions import AdminSessions
 from exstreamtv.services.container import Container, open_container
@@ -22,7 +24,15 @@ UI = {CSRF_HEADER: "1"}
 PAGES = ["/", "/channels", "/channels/new", "/channels/1/edit", "/guide", "/watch/1",
          "/schedules", "/schedules/new", "/schedules/1", "/libraries", "/libraries/1",
          "/settings", "/troubleshooting", "/logs"]  # fmt: skip
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 4), (255, 0, 0)).save(out, format="PNG")
+    return out.getvalue()
+
+
+PNG = _png()
 
 
 @pytest.fixture
@@ -216,18 +226,20 @@ async def test_signing_in_is_not_needed_on_loopback(client: httpx.AsyncClient) -
     assert proxied.status_code == 303
 
 
-async def test_logo_upload_takes_png_only_up_to_one_mebibyte(
+async def test_an_uploaded_logo_is_stored_re_encoded_and_served(
     client: httpx.AsyncClient, sqlite_container: Container
 ) -> None:
     stored = await client.post("/api/logos", files={"file": ("l.png", PNG, "image/png")})
     assert stored.status_code == 201
     logo = stored.json()["logo"]
-    assert (sqlite_container.settings.data_dir / "logos" / logo).read_bytes() == PNG
+    kept = (sqlite_container.settings.data_dir / "logos" / logo).read_bytes()
+    with Image.open(io.BytesIO(kept)) as image:
+        assert (image.format, image.size, image.getpixel((0, 0))) == ("PNG", (8, 4), (255, 0, 0))
     created = await client.post("/api/channels", json={"number": "4", "name": "Four", "logo": logo})
     assert created.status_code == 201
     served = await client.get("/iptv/logos/4.png")
-    assert served.content == PNG
-    for data in (b"GIF89a" + b"\x00" * 10, b"", PNG + b"\x00" * (1024 * 1024)):
+    assert served.content == kept
+    for data in (b"GIF89a" + b"\x00" * 10, b"", PNG[:8] + b"\x00" * 64):
         refused = await client.post("/api/logos", files={"file": ("l.png", data, "image/png")})
         assert_problem(refused, 422)
 

@@ -6,8 +6,9 @@
    :func:`exstreamtv.web.deps.admit`) before a byte of its body is read: 401, 403 or 429
    otherwise. A server that refuses early never buffers a stranger's upload.
 3. :class:`BodyLimit`: the body may be at most ``server.max_request_mib`` (2 MiB for logo
-   uploads). A ``Content-Length`` over the cap is refused at once; a body without one is
-   counted while it streams in and refused the moment it passes the cap. Either way 413.
+   uploads, plus their envelope). A ``Content-Length`` over the cap is refused at once; a
+   body without one is counted while it streams in and refused the moment it passes the
+   cap. Either way 413.
 
 Every refusal is a problem+json response from :class:`~exstreamtv.web.problems.Problems`.
 """
@@ -19,13 +20,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from exstreamtv.errors import ExStreamTVError, HostRefused, RequestTooLarge
 from exstreamtv.services.container import Container
+from exstreamtv.services.logo_images import MAX_UPLOAD_BYTES
 from exstreamtv.web.deps import admit
 from exstreamtv.web.hosts import AllowedHosts, host_name
 from exstreamtv.web.problems import Problems
 from exstreamtv.web.proxies import trusted
 
 MIB = 1024 * 1024
-LOGO_UPLOAD_BYTES = 2 * MIB
+LOGO_UPLOAD_BYTES = MAX_UPLOAD_BYTES + 64 * 1024  # the image plus its multipart envelope
 # Routes with their own, smaller cap (path prefix -> bytes).
 SMALLER_CAPS = (("/api/logos", LOGO_UPLOAD_BYTES),)
 

@@ -43,6 +43,7 @@ from exstreamtv.services.guide import GuideService
 from exstreamtv.services.library import LibraryService
 from exstreamtv.services.logos import LogoService
 from exstreamtv.services.media_locations import MediaLocator
+from exstreamtv.services.media_proxy import MediaProxy
 from exstreamtv.services.media_servers import MediaServerService
 from exstreamtv.services.metadata_health import MetadataHealthService
 from exstreamtv.services.playout_extender import PlayoutExtender
@@ -177,7 +178,8 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             registry=settings.data_dir / "ffmpeg.pids",
         )
 
-        locator = MediaLocator(sessions, media_servers, catalog.item)
+        proxy = MediaProxy(media_servers, clock)
+        locator = MediaLocator(sessions, media_servers, catalog.item, proxy)
         filler = FallbackFiller(sessions)
         logos = LogoService(settings)
         profiles = ProfileService(sessions, logos)
@@ -265,6 +267,7 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             await extender.stop()
             await libraries.close()
             await plex_guide.stop()
+            await proxy.close()
             await media_servers.close()
     finally:
         await engine.dispose()

@@ -11,11 +11,13 @@
 from __future__ import annotations
 
 import hmac
+import re
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AwareDatetime, BeforeValidator
 
 from exstreamtv.domain.channels import ChannelNumber
 from exstreamtv.errors import Unauthorized
@@ -47,6 +49,22 @@ def channel_number(
 
 
 NumberPath = Annotated[ChannelNumber, Depends(channel_number)]
+
+
+def _iso_text(value: object) -> object:
+    """Refuse a bare number where a time is expected: pydantic would read ``0.5`` as epoch
+    seconds (1970), a silent misreading of a typo."""
+    if isinstance(value, str) and ISO_8601.fullmatch(value.strip()) is None:
+        raise ValueError(
+            "must be an ISO 8601 date and time with an offset, e.g. 2026-03-01T18:00:00Z"
+        )
+    return value
+
+
+ISO_8601 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:?\d{2})"
+)
+IsoMoment = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
 MAX_OFFSET = 10**9
 MAX_LIMIT = 500
 

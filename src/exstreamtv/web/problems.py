@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from exstreamtv.errors import (
@@ -44,6 +45,7 @@ MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:exstreamtv:problem:"
 SOURCE_RETRY_AFTER_SEC = 30
 INTERNAL_DETAIL = "internal error; see the server log"
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 # First match wins, so subclasses come before their bases.
 _ERROR_STATUS: tuple[tuple[type[ExStreamTVError], int, str], ...] = (
@@ -116,7 +118,10 @@ class Problems:
             exc.detail if exc.detail and exc.detail != phrase else _default_detail(request, status)
         )
         slug = phrase.lower().replace(" ", "-").replace("'", "")
-        return self.response(request, status, slug, detail, headers=exc.headers)
+        headers = exc.headers
+        if status == 405:  # Starlette names only the first route's methods; list them all
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
+        return self.response(request, status, slug, detail, headers=headers)
 
     def unexpected(self, request: Request) -> JSONResponse:
         """The generic 500 for a bug; the caller has logged the exception."""
@@ -200,6 +205,18 @@ def _headers_of(exc: ExStreamTVError) -> dict[str, str] | None:
     if isinstance(exc, SourceUnavailable):
         return {"Retry-After": str(SOURCE_RETRY_AFTER_SEC)}
     return None
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app fully matches at the request's path."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
 
 
 def _describe(error: Any) -> dict[str, str]:

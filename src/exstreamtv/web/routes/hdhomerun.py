@@ -24,12 +24,14 @@ router = APIRouter(tags=["hdhomerun"], dependencies=[Depends(require_access_toke
 @router.get("/discover.json")
 async def discover(request: Request, app: ContainerDep) -> dict[str, Any]:
     settings = app.settings.hdhomerun
+    links = iptv_links(request, app)
     return hdhomerun.discover_json(
         device_id=await app.device.ensure(),
         friendly_name=settings.friendly_name,
         tuner_count=settings.tuner_count,
-        base_url=base_url(request, app.settings),
+        base_url=links.base_url,
         device_auth=settings.device_auth,
+        lineup_query=links.query(),
     )
 
 

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from exstreamtv import __version__
 from exstreamtv.services.container import Container
 from exstreamtv.web.guards import AdminGate, BodyLimit, HostGuard
+from exstreamtv.web.openapi import problem_openapi
 from exstreamtv.web.problems import Problems, install_problem_handlers
 from exstreamtv.web.routes import (
     agent,
@@ -60,4 +61,5 @@ def create_app(container: Container) -> FastAPI:
     for module in (status, guide, logos):
         app.include_router(module.router)
     install_ui(app)
+    app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]
     return app

@@ -3,10 +3,12 @@ time-slot schedule in the guide and XMLTV, a library scan, playback, an approval
 
 from __future__ import annotations
 
+import io
 import time
 
 import httpx
 import pytest
+from PIL import Image
 from playwright.sync_api import FilePayload, Page, expect
 
 from tests.support import make_clip
@@ -22,7 +24,15 @@ PAGES = {
     "logs": "/logs",
 }  # fmt: skip
 TIMEOUT_MS = 20_000
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(32)  # the server checks the signature only
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (16, 16), (30, 90, 160)).save(out, format="PNG")
+    return out.getvalue()
+
+
+PNG = _png()  # a real image: the server decodes and re-encodes uploads
 
 
 def test_signing_in_opens_every_page_without_console_errors(

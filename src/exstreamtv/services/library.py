@@ -434,9 +434,10 @@ async def _unless_cancelled(progress: ScanProgress, work: Awaitable[T]) -> T:
         await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         stopped.cancel()
-        if not task.done():
+        interrupted = not task.done()
+        if interrupted:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-    if task.cancelled():
+    if interrupted:
         raise _Cancelled
     return task.result()

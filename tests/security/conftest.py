@@ -17,6 +17,8 @@ import pytest
 from tests.e2e.test_first_run import Server
 
 QUIET = "demo:\n  enabled: false\nhdhomerun:\n  discovery_enabled: false\n  ssdp_enabled: false\n"
+# Set through the environment, as an operator might: no child process may inherit it.
+ACCESS_TOKEN = "env-access-token-5ecret"
 KEY = re.compile(r"Admin API key.*?\n\W*([A-Za-z0-9_-]{43})\b", re.S)
 
 
@@ -55,12 +57,13 @@ def start_station(data_dir: Path, config: str = "", env: dict[str, str] | None =
 @pytest.fixture(scope="session")
 def loopback(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Station]:
     """The default install, on a data directory left open (0755, a 0644 config and
-    database) by an older version or a careless copy."""
+    database) by an older version or a careless copy, with an access token for players
+    set in its environment."""
     data_dir = tmp_path_factory.mktemp("loopback") / "data"
     data_dir.mkdir(mode=0o755)
     data_dir.chmod(0o755)
     (data_dir / "exstreamtv.db").touch(mode=0o644)
-    station = start_station(data_dir)
+    station = start_station(data_dir, env={"EXSTREAMTV_SERVER__ACCESS_TOKEN": ACCESS_TOKEN})
     try:
         yield station
     finally:

@@ -20,11 +20,11 @@ from exstreamtv.services.container import Container, open_container
 from exstreamtv.services.media_proxy import MediaProxy
 from tests.media_servers.fake_plex import TOKEN, FakePlex
 from tests.media_servers.loopback import LoopbackServer
-from tests.security.conftest import start_station
+from tests.security.conftest import ACCESS_TOKEN, Station
 from tests.seeding import ManualClock
 from tests.support import build_settings
 
-ENV_SECRET = "env-access-token-5ecret"
+ENV_SECRET = ACCESS_TOKEN
 STREAM_DEADLINE_SEC = 60.0
 
 
@@ -65,7 +65,7 @@ def process_texts() -> dict[int, bytes]:
 
 
 async def _channel_on(client: httpx.AsyncClient, plex_url: str) -> None:
-    """A Plex source, its Movies library scanned, and channel 7 playing it."""
+    """A Plex source, its Movies library scanned, and channel 77 playing it."""
     body = {"kind": "plex", "name": "Attic", "url": plex_url, "token": TOKEN}
     source = (await client.post("/api/media-sources", json=body)).json()
     tested = (await client.post(f"/api/media-sources/{source['id']}/test")).json()
@@ -82,41 +82,37 @@ async def _channel_on(client: httpx.AsyncClient, plex_url: str) -> None:
     items = (await client.get("/api/media", params={"library_id": library_id})).json()["items"]
     collection = await client.post(
         "/api/collections",
-        json={"name": "Remote", "kind": "manual", "item_ids": [i["id"] for i in items]},
+        json={"name": "Remote plex", "kind": "manual", "item_ids": [i["id"] for i in items]},
     )
     schedule = await client.post(
         "/api/schedules",
-        json={"name": "Loop", "kind": "items",
+        json={"name": "Remote loop", "kind": "items",
               "items": [{"source": {"collection_ids": [collection.json()["id"]]}}]},
     )  # fmt: skip
-    assert (await client.post("/api/channels", json={"number": "7", "name": "Seven"})).is_success
+    created = await client.post("/api/channels", json={"number": "77", "name": "Remote"})
+    assert created.status_code == 201, created.text
     attached = await client.put(
-        "/api/channels/7/schedule", json={"schedule_id": schedule.json()["id"]}
+        "/api/channels/77/schedule", json={"schedule_id": schedule.json()["id"]}
     )
     assert attached.status_code == 200, attached.text
 
 
 async def test_a_playing_plex_channel_shows_no_secret_in_any_process(
-    plex: tuple[FakePlex, LoopbackServer], tmp_path: Path
+    plex: tuple[FakePlex, LoopbackServer], loopback: Station
 ) -> None:
     fake, plex_server = plex
-    station = await asyncio.to_thread(
-        start_station, tmp_path / "data", "", {"EXSTREAMTV_SERVER__ACCESS_TOKEN": ENV_SECRET}
-    )
-    try:
-        async with httpx.AsyncClient(base_url=station.url, timeout=30) as client:
-            await _channel_on(client, plex_server.url)
-            url = "/iptv/channel/7.ts"
-            async with client.stream("GET", url, params={"token": ENV_SECRET}) as stream:
-                assert stream.status_code == 200
-                received, seen = 0, {}
-                async for chunk in stream.aiter_bytes():
-                    received += len(chunk)
-                    seen.update(await asyncio.to_thread(process_texts))
-                    if fake.stream_requests >= 1 and received > 300_000:
-                        break
-    finally:
-        await asyncio.to_thread(station.server.stop)
+    station = loopback
+    async with httpx.AsyncClient(base_url=station.url, timeout=30) as client:
+        await _channel_on(client, plex_server.url)
+        url = "/iptv/channel/77.ts"
+        async with client.stream("GET", url, params={"token": ENV_SECRET}) as stream:
+            assert stream.status_code == 200
+            received, seen = 0, {}
+            async for chunk in stream.aiter_bytes():
+                received += len(chunk)
+                seen.update(await asyncio.to_thread(process_texts))
+                if fake.stream_requests >= 1 and received > 300_000:
+                    break
 
     readers = [text for text in seen.values() if b"ffmpeg" in text and b"/media/" in text]
     assert readers, "no FFmpeg read the Plex item through the loopback proxy"

@@ -51,7 +51,7 @@ async def lineup_status() -> dict[str, Any]:
     return hdhomerun.lineup_status_json()
 
 
-@router.post("/lineup.post", status_code=200)
+@router.post("/lineup.post", status_code=200, response_class=Response)
 async def lineup_post(
     scan: Literal["start", "abort"] = Query(description="start or abort a channel scan"),
 ) -> Response:
@@ -59,7 +59,11 @@ async def lineup_post(
     return Response(status_code=200)
 
 
-@router.get("/device.xml")
+@router.get(
+    "/device.xml",
+    response_class=Response,
+    responses={200: {"content": {"application/xml": {}}, "description": "UPnP root device"}},
+)
 async def device_xml(request: Request, app: ContainerDep) -> Response:
     xml = hdhomerun.device_xml(
         device_id=await app.device.ensure(),

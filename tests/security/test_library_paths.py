@@ -9,6 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from exstreamtv.errors import LibraryPathInvalid
+from exstreamtv.sources.local import check_library_paths
 from tests.security.conftest import Station
 
 SCAN_DEADLINE_SEC = 60.0
@@ -109,3 +111,19 @@ def test_a_running_scan_stops_within_a_second_and_the_library_can_then_go(
     again = httpx.post(f"{loopback.url}/api/libraries/{library_id}/scan/cancel")
     assert again.status_code == 409
     assert httpx.delete(f"{loopback.url}/api/libraries/{library_id}").status_code == 204
+
+
+def test_a_system_folder_listed_in_the_config_is_allowed() -> None:
+    with pytest.raises(LibraryPathInvalid, match="allowed_system_paths"):
+        check_library_paths(["/etc/ssl"])
+    assert check_library_paths(["/etc/ssl/"], allowed=["/etc/ssl"]) == ["/etc/ssl"]
+    with pytest.raises(LibraryPathInvalid, match="inside /etc"):
+        check_library_paths(["/etc"], allowed=["/etc/ssl"])  # only what is listed, not above
+
+
+@pytest.mark.parametrize(
+    "raw", ["", "relative/path", "/no/such/folder", "/etc/passwd", "/tmp\x00x"]
+)
+def test_paths_that_are_not_folders_are_refused(raw: str) -> None:
+    with pytest.raises(LibraryPathInvalid):
+        check_library_paths([raw])

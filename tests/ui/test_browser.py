@@ -266,3 +266,17 @@ def test_pages_fit_a_phone_and_follow_the_system_theme(
     assert light != dark, light
     local_page.shoot("phone-settings-dark")
     local_page.assert_clean()
+
+
+def test_a_right_to_left_override_in_a_name_is_isolated(
+    local_page: Watched, station: Station
+) -> None:
+    name = "\u202egnirts lasrever"
+    created = httpx.post(f"{station.url}/api/channels", json={"number": "88", "name": name})
+    assert created.status_code == 201, created.text
+    page = local_page.page
+    page.goto("/channels")
+    shown = page.locator("bdi", has_text="lasrever").first
+    expect(shown).to_have_text(name)
+    assert shown.evaluate("e => getComputedStyle(e).unicodeBidi") == "isolate"
+    local_page.assert_clean()

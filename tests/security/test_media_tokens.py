@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -16,36 +15,28 @@ import pytest
 from pydantic import SecretStr
 
 from exstreamtv.domain.libraries import SourceKind
-from exstreamtv.services.container import Container, open_container
+from exstreamtv.services.container import Container
 from exstreamtv.services.media_proxy import MediaProxy
+from tests.media_servers.conftest import fake_plex, sqlite_container
 from tests.media_servers.fake_plex import TOKEN, FakePlex
 from tests.media_servers.loopback import LoopbackServer
 from tests.security.conftest import ACCESS_TOKEN, Station
 from tests.seeding import ManualClock
-from tests.support import build_settings
 
 ENV_SECRET = ACCESS_TOKEN
+__all__ = ["fake_plex", "sqlite_container"]  # fixtures shared with the media-server tests
 STREAM_DEADLINE_SEC = 60.0
 
 
 @pytest.fixture
-async def plex(clip_cache: dict[float, Path]) -> AsyncIterator[tuple[FakePlex, LoopbackServer]]:
-    fake = FakePlex()
+def plex(
+    fake_plex: tuple[FakePlex, LoopbackServer], clip_cache: dict[float, Path]
+) -> tuple[FakePlex, LoopbackServer]:
+    """The fake Plex with a Movies library holding one real 3 s clip."""
+    fake, server = fake_plex
     movies = fake.catalogue.library("Movies", "movie", "/data/Movies")
     fake.catalogue.add(movies, "movie", "Clip", duration_ms=3_000, media=clip_cache[3.0])
-    server = LoopbackServer(fake.app())
-    await server.start()
-    try:
-        yield fake, server
-    finally:
-        await server.stop()
-
-
-@pytest.fixture
-async def sqlite_container(tmp_path: Path) -> AsyncIterator[Container]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 't.db'}"
-    async with open_container(build_settings(tmp_path / "data", url)) as opened:
-        yield opened
+    return fake, server
 
 
 def process_texts() -> dict[int, bytes]:

@@ -107,8 +107,9 @@ class Container:
 def prepare_data_dir(path: Path) -> Path:
     """Create the data directory (mode 0700) if needed and prove it is writable.
 
-    The directory holds the database, key files and the config file: a directory open to
-    others is tightened to 0700 and every file directly in it to 0600, with a warning.
+    The directory holds the database, key files and the config file: group and others
+    lose every permission on the directory and on each file directly in it (0755 becomes
+    0700, 0644 becomes 0600), with a warning.
     Raises :class:`DataDirError` naming the directory and the reason.
     """
     try:
@@ -118,7 +119,7 @@ def prepare_data_dir(path: Path) -> Path:
     except OSError as err:
         reason = err.strerror or type(err).__name__
         raise DataDirError(f"data directory {path} is not usable: {reason}") from err
-    tighten(path, PRIVATE_DIR)
+    tighten(path)
     for entry in path.iterdir():
         if entry.is_file() and not entry.is_symlink():
             tighten(entry)

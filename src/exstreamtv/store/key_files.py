@@ -1,8 +1,8 @@
 """Secret key files in the data directory: created once with mode 0600, atomically.
 
 ``O_CREAT | O_EXCL`` makes two processes starting together end up with one key: the one
-that loses the race reads the winner's. A key file found readable by others is tightened
-to 0600, with a warning.
+that loses the race reads the winner's. A key file found open to group or others is
+tightened (those bits removed), with a warning.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from exstreamtv.errors import DataDirError
 
 log = logging.getLogger(__name__)
 PRIVATE_FILE = 0o600
+OTHERS = 0o077  # every permission bit of group and others
 
 
 def read_or_create_key(path: Path, generate: Callable[[], bytes]) -> bytes:
@@ -40,20 +41,22 @@ def read_or_create_key(path: Path, generate: Callable[[], bytes]) -> bytes:
         raise DataDirError(f"cannot read the key file {path}: {err.strerror}") from err
 
 
-def tighten(path: Path, mode: int = PRIVATE_FILE) -> bool:
-    """Remove permission bits of ``path`` beyond ``mode`` (with a warning); True when it
-    had to. A file that cannot be changed (not ours) is reported, not fatal."""
+def tighten(path: Path) -> bool:
+    """Take every permission of ``path`` away from group and others (the owner's stay, an
+    executable stays executable), with a warning; True when it had to. A file that cannot
+    be changed (not ours) is reported, not fatal."""
     try:
         current = stat.S_IMODE(path.stat().st_mode)
     except FileNotFoundError:
         return False
-    if current & ~mode == 0:
+    private = current & ~OTHERS
+    if private == current:
         return False
     try:
-        path.chmod(current & mode)
+        path.chmod(private)
     except OSError as err:
-        log.warning("%s is readable by others (mode %o) and cannot be tightened: %s",
+        log.warning("%s is open to others (mode %o) and cannot be tightened: %s",
                     path, current, err.strerror)  # fmt: skip
         return False
-    log.warning("%s was mode %o; tightened to %o", path, current, current & mode)
+    log.warning("%s was mode %o; tightened to %o", path, current, private)
     return True

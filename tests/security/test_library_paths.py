@@ -9,9 +9,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from exstreamtv.domain.libraries import LibraryKind, ScanStatus
 from exstreamtv.errors import LibraryPathInvalid
+from exstreamtv.services.container import open_container
 from exstreamtv.sources.local import check_library_paths
+from exstreamtv.store.database import transaction
+from exstreamtv.store.libraries import LibraryRepository
+from exstreamtv.store.media import MediaFilter
 from tests.security.conftest import Station
+from tests.support import build_settings
 
 SCAN_DEADLINE_SEC = 60.0
 
@@ -127,3 +133,19 @@ def test_a_system_folder_listed_in_the_config_is_allowed() -> None:
 def test_paths_that_are_not_folders_are_refused(raw: str) -> None:
     with pytest.raises(LibraryPathInvalid):
         check_library_paths([raw])
+
+
+async def test_a_library_stored_on_proc_self_before_the_upgrade_is_not_scanned(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 't.db'}"
+    async with open_container(build_settings(tmp_path / "data", url)) as container:
+        async with transaction(container.sessions) as session:
+            library = await LibraryRepository(session).create_local(
+                "Old", LibraryKind.OTHER, ["/proc/self"], container.clock.now()
+            )
+        scan = await container.libraries.scan(library.id)
+        items, total = await container.catalog.search(MediaFilter(library_id=library.id), 0, 10)
+    assert scan.status is ScanStatus.FAILED
+    assert "inside /proc" in str(scan.error)
+    assert (items, total) == ([], 0)

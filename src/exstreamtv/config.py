@@ -49,6 +49,14 @@ class ServerConfig(Section):
     access_token: SecretStr | None = Field(
         default=None, description="Optional token required on stream, M3U and guide URLs."
     )
+    allowed_hosts: tuple[str, ...] = Field(
+        default=(),
+        description="Extra host names clients may use to reach the server (Host header);"
+        " '*.example.com' allows subdomains. Other names get 421.",
+    )
+    max_request_mib: float = Field(
+        default=10.0, gt=0, le=1024, description="Largest request body accepted (413 beyond)."
+    )
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -59,6 +67,15 @@ class ServerConfig(Section):
             except ValueError as err:
                 raise ValueError(f"{entry!r} is not an IP address or network") from err
         return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts_are_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            name = entry.removeprefix("*.")
+            if not name or any(c in name for c in "/:@ *") or name.startswith("."):
+                raise ValueError(f"{entry!r} is not a host name (give names without a port)")
+        return tuple(entry.lower().rstrip(".") for entry in value)
 
     @field_validator("base_url")
     @classmethod
@@ -94,6 +111,11 @@ class LibraryConfig(Section):
 class ScanConfig(Section):
     concurrency: int = Field(default=4, ge=1, le=64, description="Parallel ffprobe processes.")
     probe_timeout_sec: float = Field(default=30.0, gt=0, le=600)
+    allowed_system_paths: tuple[Path, ...] = Field(
+        default=(),
+        description="Folders inside /proc, /sys, /dev, /run, /etc, /boot or /root that"
+        " libraries may use anyway (e.g. /run/media/you for removable drives).",
+    )
 
 
 class MediaServersConfig(Section):

@@ -17,6 +17,9 @@ silent degradation.
     │   └── ToolRefused             an agent tool may not run now (cooldown, nesting)
     ├── Unauthorized                missing or wrong credentials (HTTP 401)
     ├── Forbidden                   refused whatever the credentials: cross-site (HTTP 403)
+    ├── HostRefused                 the Host header names no host of this server (HTTP 421)
+    ├── RequestTooLarge             the request body is over the size cap (HTTP 413)
+    ├── TooManyAttempts             too many failed sign-ins from one address (HTTP 429)
     ├── LimitReached                a capacity limit refuses the request (HTTP 503)
     │   └── AutomationPaused        containment or a shutdown holds the agent back
     ├── XMLTVValidationError        the guide failed validation; never served (HTTP 503)
@@ -82,6 +85,23 @@ class Unauthorized(ExStreamTVError):
 
 class Forbidden(ExStreamTVError):
     """The request is refused whatever its credentials (e.g. a cross-site request)."""
+
+
+class HostRefused(ExStreamTVError):
+    """The request's ``Host`` is not a name this server answers to (DNS rebinding, a
+    misdirected request)."""
+
+
+class RequestTooLarge(ExStreamTVError):
+    """The request body is larger than the server accepts."""
+
+
+class TooManyAttempts(ExStreamTVError):
+    """Credentials failed too often from one address; ``retry_after`` is in seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class LimitReached(ExStreamTVError):

@@ -29,6 +29,7 @@ class Metrics:
         self._metadata_health(r)
         self._troubleshooting(r)
         self._automation(r)
+        self._security(r)
 
     def _library(self, r: CollectorRegistry) -> None:
         """Scans, probes and playout builds."""
@@ -370,6 +371,21 @@ class Metrics:
             "Failed requests to media servers, by source and reason (unreachable, timeout,"
             " status, invalid).",
             ["source", "reason"],
+            registry=r,
+        )
+
+    def _security(self, r: CollectorRegistry) -> None:
+        """Refused credentials and the back-off that follows them."""
+        self.auth_failures = Counter(
+            "exstreamtv_auth_failures_total",
+            "Wrong credentials presented, by kind (admin_key, sign_in, access_token).",
+            ["kind"],
+            registry=r,
+        )
+        self.auth_throttled = Counter(
+            "exstreamtv_auth_throttled_total",
+            "Requests refused with 429 because their address is backing off, by kind.",
+            ["kind"],
             registry=r,
         )
 

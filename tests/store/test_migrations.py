@@ -28,7 +28,7 @@ async def test_upgrade_from_0001_keeps_channels_and_lets_them_take_a_schedule(
             await conn.execute(text(INSERT_CHANNEL), {"on": True})
         assert await schema_revision(engine) == "0001"
         await upgrade_schema(engine)
-        assert await schema_revision(engine) == "0004"
+        assert await schema_revision(engine) == "0005sec"
     finally:
         await engine.dispose()
 
@@ -42,3 +42,23 @@ async def test_upgrade_from_0001_keeps_channels_and_lets_them_take_a_schedule(
         info = await container.playouts.info(ChannelNumber(7))
         assert info.entry_count > 0
         assert [w.code for w in info.warnings] == ["empty_collection"]
+
+
+async def test_upgrade_to_0005sec_drops_the_session_secret_from_the_database(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url)
+    try:
+        await upgrade_schema(engine, "0004")
+        async with engine.begin() as conn:
+            await conn.execute(
+                text("INSERT INTO app_state (key, value) VALUES ('ui_session_secret', 'ab'),"
+                     " ('hdhomerun_device_id', '12345674')")
+            )  # fmt: skip
+        await upgrade_schema(engine)
+        async with engine.connect() as conn:
+            keys = (await conn.execute(text("SELECT key FROM app_state"))).scalars().all()
+            sessions = (await conn.execute(text("SELECT count(*) FROM admin_sessions"))).scalar()
+        assert keys == ["hdhomerun_device_id"] and sessions == 0
+    finally:
+        await engine.dispose()

@@ -3,10 +3,12 @@ time-slot schedule in the guide and XMLTV, a library scan, playback, an approval
 
 from __future__ import annotations
 
+import io
 import time
 
 import httpx
 import pytest
+from PIL import Image
 from playwright.sync_api import FilePayload, Page, expect
 
 from tests.support import make_clip
@@ -22,7 +24,15 @@ PAGES = {
     "logs": "/logs",
 }  # fmt: skip
 TIMEOUT_MS = 20_000
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(32)  # the server checks the signature only
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (16, 16), (30, 90, 160)).save(out, format="PNG")
+    return out.getvalue()
+
+
+PNG = _png()  # a real image: the server decodes and re-encodes uploads
 
 
 def test_signing_in_opens_every_page_without_console_errors(
@@ -255,4 +265,18 @@ def test_pages_fit_a_phone_and_follow_the_system_theme(
     dark = page.evaluate(background)
     assert light != dark, light
     local_page.shoot("phone-settings-dark")
+    local_page.assert_clean()
+
+
+def test_a_right_to_left_override_in_a_name_is_isolated(
+    local_page: Watched, station: Station
+) -> None:
+    name = "\u202egnirts lasrever"
+    created = httpx.post(f"{station.url}/api/channels", json={"number": "88", "name": name})
+    assert created.status_code == 201, created.text
+    page = local_page.page
+    page.goto("/channels")
+    shown = page.locator("bdi", has_text="lasrever").first
+    expect(shown).to_have_text(name)
+    assert shown.evaluate("e => getComputedStyle(e).unicodeBidi") == "isolate"
     local_page.assert_clean()

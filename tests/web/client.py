@@ -19,7 +19,7 @@ PROBLEM_JSON = "application/problem+json"
 async def open_client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client on a fresh app built from ``container`` (ASGI, no sockets)."""
     transport = httpx.ASGITransport(app=create_app(container))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         yield client
 
 

@@ -103,7 +103,7 @@ async def fetch(
 ) -> httpx.Response:
     """GET the token-protected route of a fresh tiny app."""
     transport = httpx.ASGITransport(app=token_app(container))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         return await client.get("/playlist", params=params, headers=headers)
 
 

@@ -68,8 +68,8 @@ async def test_discover_json_describes_the_device(dvr: httpx.AsyncClient) -> Non
         "FirmwareVersion": "20200101",
         "DeviceID": body["DeviceID"],
         "DeviceAuth": "exstreamtv",
-        "BaseURL": "http://test",
-        "LineupURL": "http://test/lineup.json",
+        "BaseURL": "http://localhost",
+        "LineupURL": "http://localhost/lineup.json",
         "TunerCount": 3,
     }
     assert device_id_valid(body["DeviceID"])
@@ -87,11 +87,11 @@ async def test_lineup_json_lists_enabled_channels_with_plain_tune_urls(
 
     assert response.status_code == 200
     assert response.json() == [
-        {"GuideNumber": "2", "GuideName": "Shows", "URL": "http://test/auto/v2", "HD": 1},
+        {"GuideNumber": "2", "GuideName": "Shows", "URL": "http://localhost/auto/v2", "HD": 1},
         {
             "GuideNumber": "5.1",
             "GuideName": "Movies & More",
-            "URL": "http://test/auto/v5.1",
+            "URL": "http://localhost/auto/v5.1",
             "HD": 1,
         },
     ]
@@ -133,7 +133,7 @@ async def test_device_xml_carries_the_device_id_as_serial_number_and_udn(
     assert device.findtext(f"{UPNP}UDN") == device_udn(device_id)
     assert device.findtext(f"{UPNP}friendlyName") == "Living Room"
     assert device.findtext(f"{UPNP}deviceType") == "urn:schemas-upnp-org:device:MediaServer:1"
-    assert root.findtext(f"{UPNP}URLBase") == "http://test"
+    assert root.findtext(f"{UPNP}URLBase") == "http://localhost"
 
 
 # --- DeviceID and channel ids ------------------------------------------------------------

@@ -45,7 +45,7 @@ def raising_app(metrics: Metrics) -> FastAPI:
 @pytest.fixture
 async def raising(metrics: Metrics) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=raising_app(metrics))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         yield client
 
 

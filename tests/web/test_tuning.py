@@ -325,7 +325,7 @@ async def test_a_viewer_gone_before_the_stream_starts_gives_the_tuner_back(
     async with serving(two_tuners) as served:
         state = served.server.server_state
         _, writer = await asyncio.open_connection("127.0.0.1", served.port)
-        writer.write(b"GET /auto/v1 HTTP/1.1\r\nHost: tv\r\n\r\n")
+        writer.write(b"GET /auto/v1 HTTP/1.1\r\nHost: localhost\r\n\r\n")
         await writer.drain()
         async with asyncio.timeout(WAIT_SEC):
             await source.opening.wait()  # the tuner is taken; the source is opening

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from PIL import Image
 
 from exstreamtv.services.admin_sessions import AdminSessions
 from exstreamtv.services.container import Container, open_container
@@ -22,7 +24,15 @@ UI = {CSRF_HEADER: "1"}
 PAGES = ["/", "/channels", "/channels/new", "/channels/1/edit", "/guide", "/watch/1",
          "/schedules", "/schedules/new", "/schedules/1", "/libraries", "/libraries/1",
          "/settings", "/troubleshooting", "/logs"]  # fmt: skip
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 4), (255, 0, 0)).save(out, format="PNG")
+    return out.getvalue()
+
+
+PNG = _png()
 
 
 @pytest.fixture
@@ -108,11 +118,11 @@ async def test_sign_in_never_redirects_off_the_server(
 async def test_forged_or_tampered_cookies_are_refused(exposed: Container, key: str) -> None:
     async with open_client(exposed) as client:
         token = (await sign_in(client, key)).cookies[COOKIE]
-        expires, nonce, mac = token.split(".")
+        session_id, secret = token.split(".")
         hostile = [
-            f"{int(expires) + 3600}.{nonce}.{mac}",  # extended
-            f"{expires}.{nonce}.{'0' * len(mac)}",  # forged
-            "garbage", "", "1.2", "9" * 300, f"{expires}.{nonce}.{mac}.x",
+            f"{session_id}.{'A' * len(secret)}",  # forged secret
+            f"{'0' * len(session_id)}.{secret}",  # another id
+            "garbage", "", "1.2", "9" * 300, f"{token}.x", f"{session_id.upper()}.{secret}",
         ]  # fmt: skip
         for value in hostile:
             client.cookies.set(COOKIE, value)
@@ -158,7 +168,7 @@ async def test_a_cross_site_change_is_refused_even_with_the_header(
         for origin in ("http://evil.example", "null", "http://test.evil.example"):
             headers = {**UI, "Origin": origin}
             assert_problem(await client.post("/api/channels", json=body, headers=headers), 403)
-        same = {**UI, "Origin": "http://test"}
+        same = {**UI, "Origin": "http://localhost"}
         assert (await client.post("/api/channels", json=body, headers=same)).status_code == 201
         assert_problem(await client.post("/logout", headers={"Origin": "http://evil.example"}), 403)
         assert (await client.get("/api/channels")).status_code == 200  # still signed in
@@ -216,48 +226,61 @@ async def test_signing_in_is_not_needed_on_loopback(client: httpx.AsyncClient) -
     assert proxied.status_code == 303
 
 
-async def test_logo_upload_takes_png_only_up_to_one_mebibyte(
+async def test_an_uploaded_logo_is_stored_re_encoded_and_served(
     client: httpx.AsyncClient, sqlite_container: Container
 ) -> None:
     stored = await client.post("/api/logos", files={"file": ("l.png", PNG, "image/png")})
     assert stored.status_code == 201
     logo = stored.json()["logo"]
-    assert (sqlite_container.settings.data_dir / "logos" / logo).read_bytes() == PNG
+    kept = (sqlite_container.settings.data_dir / "logos" / logo).read_bytes()
+    with Image.open(io.BytesIO(kept)) as image:
+        assert (image.format, image.size, image.getpixel((0, 0))) == ("PNG", (8, 4), (255, 0, 0))
     created = await client.post("/api/channels", json={"number": "4", "name": "Four", "logo": logo})
     assert created.status_code == 201
     served = await client.get("/iptv/logos/4.png")
-    assert served.content == PNG
-    for data in (b"GIF89a" + b"\x00" * 10, b"", PNG + b"\x00" * (1024 * 1024)):
+    assert served.content == kept
+    for data in (b"GIF89a" + b"\x00" * 10, b"", PNG[:8] + b"\x00" * 64):
         refused = await client.post("/api/logos", files={"file": ("l.png", data, "image/png")})
         assert_problem(refused, 422)
 
 
-async def test_sessions_expire_and_revocations_are_bounded(sqlite_container: Container) -> None:
+def _sessions(container: Container, clock: ManualClock, **limits: int) -> AdminSessions:
+    key_file = container.settings.data_dir / "ui-sessions.key"
+    return AdminSessions(container.sessions, clock, container.admin_keys, key_file, **limits)
+
+
+async def test_sessions_expire_and_the_oldest_beyond_the_cap_is_dropped(
+    sqlite_container: Container,
+) -> None:
     clock = ManualClock()
-    keys = sqlite_container.admin_keys
-    key = await keys.rotate()
-    sessions = AdminSessions(sqlite_container.sessions, clock, keys, lifetime_sec=60, max_revoked=2)
-    first, second, third = [await sessions.open(key) for _ in range(3)]
+    key = await sqlite_container.admin_keys.rotate()
+    sessions = _sessions(sqlite_container, clock, lifetime_sec=60, max_sessions=2)
+    first = await sessions.open(key)
+    clock.advance(timedelta(seconds=1))
+    second, third = await sessions.open(key), await sessions.open(key)
     assert await sessions.open("wrong") is None
-    for token in (first, second, third):
-        assert await sessions.check(token)
-        await sessions.revoke(token)
-        assert not await sessions.check(token)
-    assert await sessions.check(first)  # pushed out of the bounded set: the oldest goes first
-    clock.advance(timedelta(seconds=61))
-    assert not await sessions.check(first)
+    assert not await sessions.check(first)  # pushed out: the oldest goes first
+    assert await sessions.check(second) and await sessions.check(third)
+    await sessions.revoke(second)
+    assert not await sessions.check(second)
+    clock.advance(timedelta(seconds=60))
+    assert not await sessions.check(third)
 
 
-async def test_logins_share_one_stored_secret_that_outlives_a_restart(
+async def test_sessions_and_sign_outs_outlive_a_restart_and_rotation_ends_them(
     sqlite_container: Container,
 ) -> None:
     key = await sqlite_container.admin_keys.rotate()
-    fresh = AdminSessions(sqlite_container.sessions, ManualClock(), sqlite_container.admin_keys)
+    fresh = _sessions(sqlite_container, ManualClock())
     tokens = await asyncio.gather(*(fresh.open(key) for _ in range(5)))
     for token in tokens:
         assert await fresh.check(token)
-    restarted = AdminSessions(sqlite_container.sessions, ManualClock(), sqlite_container.admin_keys)
-    assert await restarted.check(tokens[0])  # the secret is kept: a restart keeps sessions
+    await fresh.revoke(tokens[1])
+    restarted = _sessions(sqlite_container, ManualClock())
+    assert await restarted.check(tokens[0])  # the key file is kept: sessions survive
+    assert not await restarted.check(tokens[1])  # and so does the sign-out
+    await sqlite_container.admin_keys.rotate()
+    assert not any([await restarted.check(token) for token in tokens])
 
 
 async def test_status_reports_channels_scans_and_guide_state(

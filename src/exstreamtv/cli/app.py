@@ -58,6 +58,20 @@ DataDirOption = Annotated[
     ),
 ]
 
+# For commands that talk to a running server over HTTP.
+DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
+UrlOption = Annotated[
+    str, typer.Option(envvar="EXSTREAMTV_URL", help="The running server's address.")
+]
+KeyOption = Annotated[
+    str | None,
+    typer.Option(
+        envvar="EXSTREAMTV_ADMIN_KEY",
+        help="Admin API key (needed when the server listens beyond loopback).",
+        show_default=False,
+    ),
+]
+
 err_console = Console(stderr=True)
 out_console = Console()
 
@@ -127,6 +141,18 @@ def scan(
     failures = _run(lambda: scan_libraries(settings, library, err_console))
     if failures:
         raise typer.Exit(1)
+
+
+@app.command("cancel-scan")
+def cancel_scan(
+    library: Annotated[str, typer.Argument(help="Library name or id.")],
+    url: UrlOption = DEFAULT_URL,
+    key: KeyOption = None,
+) -> None:
+    """Stop a library scan running in the server; what it found so far is kept."""
+    from exstreamtv.cli.scan_cancel import cancel_scan as cancel  # noqa: PLC0415
+
+    _ask_server(lambda: cancel(url, library, key, out_console))
 
 
 @db_app.command("upgrade")
@@ -234,28 +260,23 @@ def source_libraries(
 @app.command()
 def troubleshoot(
     question: Annotated[str, typer.Argument(help="What is wrong, in your words.")],
-    url: Annotated[
-        str,
-        typer.Option(envvar="EXSTREAMTV_URL", help="The running server's address."),
-    ] = f"http://127.0.0.1:{DEFAULT_PORT}",
-    key: Annotated[
-        str | None,
-        typer.Option(
-            envvar="EXSTREAMTV_ADMIN_KEY",
-            help="Admin API key (needed when the server listens beyond loopback).",
-            show_default=False,
-        ),
-    ] = None,
+    url: UrlOption = DEFAULT_URL,
+    key: KeyOption = None,
 ) -> None:
     """Ask the running server what is wrong; it answers from its logs and state."""
     from exstreamtv.cli.troubleshoot import ask  # noqa: PLC0415 - keeps `--help` fast
 
+    _ask_server(lambda: ask(url, question, key, out_console))
+
+
+def _ask_server(request: Callable[[], bool]) -> None:
+    """Run a request to a running server; exit 1 when it fails or is refused."""
     try:
-        answered = ask(url, question, key, out_console)
+        done = request()
     except ExStreamTVError as err:
         typer.echo(f"error: {err.message}", err=True)
         raise typer.Exit(1) from None
-    if not answered:
+    if not done:
         raise typer.Exit(1)
 
 

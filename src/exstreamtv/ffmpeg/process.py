@@ -10,6 +10,9 @@ Discipline (see ``DESIGN.md``, "Subprocess discipline"):
   the leader, then sends SIGKILL to the group to sweep anything left, and reaps the leader.
 - **Bounded memory.** Captured stdout has a byte cap; stderr is kept only as a ring of its
   last lines, each line truncated.
+- **No secrets inherited.** A child gets this process's environment without EXStreamTV's
+  own variables (``EXSTREAMTV_*`` may hold the access token, the database password or an
+  API key) and ``MEDIA_SERVER_TOKEN``: ``/proc/<pid>/environ`` of an FFmpeg shows none.
 - **Nothing outlives its owner.** A timeout, an error or a cancelled caller stops the group
   before the exception propagates; the event loop is never blocked.
 """
@@ -90,6 +93,15 @@ class StderrTail:
             self._partial += piece[:room]
 
 
+def child_environment() -> dict[str, str]:
+    """The environment a child starts with: ours, less the variables that may hold secrets."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("EXSTREAMTV_") and name != "MEDIA_SERVER_TOKEN"
+    }
+
+
 async def start_process(
     argv: Sequence[str], *, die_with_parent: bool = False
 ) -> asyncio.subprocess.Process:
@@ -113,6 +125,7 @@ async def start_process(
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
             preexec_fn=_death_signal() if die_with_parent else None,
+            env=child_environment(),
         )
     except FileNotFoundError as err:
         raise ProcessError(_not_found_message(argv[0])) from err

@@ -102,9 +102,17 @@ def lineup_url(base_url: str) -> str:
 
 
 def discover_json(
-    *, device_id: str, friendly_name: str, tuner_count: int, base_url: str, device_auth: str
+    *,
+    device_id: str,
+    friendly_name: str,
+    tuner_count: int,
+    base_url: str,
+    device_auth: str,
+    lineup_query: str = "",
 ) -> dict[str, str | int]:
-    """The ``/discover.json`` body. ``BaseURL`` is always sent: without it clients assume :80."""
+    """The ``/discover.json`` body. ``BaseURL`` is always sent: without it clients assume :80.
+    ``lineup_query`` (``?token=...`` when an access token is set) ends ``LineupURL``, which
+    would otherwise be refused."""
     base = base_url.rstrip("/")
     return {
         "FriendlyName": friendly_name,
@@ -115,7 +123,7 @@ def discover_json(
         "DeviceID": device_id,
         "DeviceAuth": device_auth,
         "BaseURL": base,
-        "LineupURL": lineup_url(base),
+        "LineupURL": lineup_url(base) + lineup_query,
         "TunerCount": tuner_count,
     }
 

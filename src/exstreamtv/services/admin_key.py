@@ -12,6 +12,7 @@ import secrets
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from exstreamtv.store.admin_sessions import AdminSessionRepository
 from exstreamtv.store.app_state import AppStateRepository
 from exstreamtv.store.database import transaction
 
@@ -43,10 +44,12 @@ class AdminKeys:
             return key
 
     async def rotate(self) -> str:
-        """Replace the key; the old one stops working at once. Returns the new key."""
+        """Replace the key; the old one stops working at once and every web UI session
+        ends with it (in the same transaction). Returns the new key."""
         key = secrets.token_urlsafe(32)
         async with transaction(self._sessions) as session:
             await AppStateRepository(session).set(STATE_KEY, _digest(key))
+            await AdminSessionRepository(session).delete_all()
         return key
 
     async def verify(self, presented: str | None) -> bool:

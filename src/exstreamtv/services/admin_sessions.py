@@ -1,14 +1,16 @@
-"""Browser sessions for the web UI: a signed cookie instead of the admin key itself.
+"""Browser sessions for the web UI: a random cookie, and a row per session on the server.
 
-Logging in with the admin key yields a token ``<expires>.<nonce>.<mac>``: ``expires`` is
-epoch seconds (UTC), ``nonce`` 16 random bytes (hex), and ``mac`` an HMAC-SHA256 over both
-and the stored hash of the admin key, under a random secret kept in the database. Nothing
-is stored per session, so:
+Signing in with the admin key yields a token ``<id>.<secret>`` (16 random bytes of id in
+hex, 32 of secret). The database keeps only the id, an HMAC-SHA256 of the secret under a
+key kept in a 0600 file in the data directory (``ui-sessions.key``, never in the database),
+and the expiry the server set: issue time plus the lifetime. So:
 
-* rotating the admin key ends every session at once (the stored hash changes);
-* a token cannot be forged without the secret, nor extended (``expires`` is signed);
-* logging out revokes the token in a bounded in-memory set until it expires (a restart
-  forgets revocations, but the browser has dropped the cookie by then).
+* a copy of the database cannot mint or read a session (it lacks the key file), and a
+  cookie cannot outlive the expiry the server chose, whatever it claims;
+* signing out deletes the row: the revocation survives restarts;
+* rotating the admin key deletes every row (:meth:`AdminKeys.rotate`): everyone signs in
+  again;
+* at most ``max_sessions`` are kept: a new one pushes out the oldest.
 """
 
 from __future__ import annotations
@@ -16,19 +18,23 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import re
 import secrets
-from collections import OrderedDict
+from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from exstreamtv.clock import Clock
-from exstreamtv.services.admin_key import STATE_KEY, AdminKeys
-from exstreamtv.store.app_state import AppStateRepository
+from exstreamtv.services.admin_key import AdminKeys
+from exstreamtv.store.admin_sessions import AdminSessionRepository
 from exstreamtv.store.database import transaction
+from exstreamtv.store.key_files import read_or_create_key
 
-SIGNING_STATE = "ui_session_secret"  # the app_state row holding the signing secret
+KEY_FILE_NAME = "ui-sessions.key"
 LIFETIME_SEC = 12 * 3600
-MAX_REVOKED = 10_000
+MAX_SESSIONS = 100
+_TOKEN = re.compile(r"([0-9a-f]{32})\.([A-Za-z0-9_-]{43})")
 
 
 class AdminSessions:
@@ -39,18 +45,19 @@ class AdminSessions:
         sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
         keys: AdminKeys,
+        key_file: Path,
         *,
         lifetime_sec: int = LIFETIME_SEC,
-        max_revoked: int = MAX_REVOKED,
+        max_sessions: int = MAX_SESSIONS,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
         self._keys = keys
+        self._key_file = key_file
         self._lifetime = lifetime_sec
-        self._max_revoked = max_revoked
-        self._revoked: OrderedDict[str, int] = OrderedDict()  # nonce -> expires, bounded
-        self._secret: bytes | None = None
-        self._loading = asyncio.Lock()  # one secret, even when the first logins race
+        self._max_sessions = max_sessions
+        self._key: bytes | None = None
+        self._loading = asyncio.Lock()  # one key, even when the first sign-ins race
 
     @property
     def lifetime_sec(self) -> int:
@@ -60,71 +67,49 @@ class AdminSessions:
         """A new session token when ``key`` is the admin key, else ``None``."""
         if not await self._keys.verify(key):
             return None
-        secret, digest = await self._state()
-        if digest is None:
-            return None
-        expires = int(self._clock.now().timestamp()) + self._lifetime
-        nonce = secrets.token_hex(16)
-        return f"{expires}.{nonce}.{_mac(secret, expires, nonce, digest)}"
+        session_id, secret = secrets.token_hex(16), secrets.token_urlsafe(32)
+        digest = _mac(await self._signing_key(), session_id, secret)
+        now = self._clock.now()
+        async with transaction(self._sessions) as session:
+            repo = AdminSessionRepository(session)
+            await repo.prune(now, self._max_sessions - 1)
+            await repo.add(session_id, digest, now, now + timedelta(seconds=self._lifetime))
+        return f"{session_id}.{secret}"
 
     async def check(self, token: str | None) -> bool:
-        """True when ``token`` was issued for the current admin key, has not expired and
-        was not revoked. Malformed tokens are simply ``False``."""
+        """True when ``token`` is a session that was opened, not revoked and not expired.
+        Malformed tokens are simply ``False``."""
         return await self._valid(token) is not None
 
     async def revoke(self, token: str | None) -> None:
-        """Make a valid ``token`` unusable until it expires (others are ignored)."""
-        valid = await self._valid(token)
-        if valid is None:
+        """End the session of a valid ``token`` (others are ignored)."""
+        session_id = await self._valid(token)
+        if session_id is None:
             return
-        expires, nonce = valid
-        now = self._clock.now().timestamp()
-        for old, until in list(self._revoked.items()):
-            if until <= now:
-                del self._revoked[old]
-        self._revoked[nonce] = expires
-        while len(self._revoked) > self._max_revoked:
-            self._revoked.popitem(last=False)
+        async with transaction(self._sessions) as session:
+            await AdminSessionRepository(session).delete(session_id)
 
-    async def _valid(self, token: str | None) -> tuple[int, str] | None:
-        """``(expires, nonce)`` of a valid token, else ``None``."""
-        parsed = _parse(token)
-        if parsed is None:
+    async def _valid(self, token: str | None) -> str | None:
+        """The session id of a valid token, else ``None``."""
+        match = _TOKEN.fullmatch(token or "")
+        if match is None:
             return None
-        expires, nonce, mac = parsed
-        if expires <= self._clock.now().timestamp() or nonce in self._revoked:
-            return None
-        secret, digest = await self._state()
-        if digest is None or not hmac.compare_digest(mac, _mac(secret, expires, nonce, digest)):
-            return None
-        return expires, nonce
-
-    async def _state(self) -> tuple[bytes, str | None]:
-        """The signing secret (created on first use) and the stored admin key hash."""
-        async with self._loading:
-            secret = self._secret
-            if secret is None:
-                async with transaction(self._sessions) as session:
-                    state = AppStateRepository(session)
-                    stored = await state.get(SIGNING_STATE)
-                    if stored is None:
-                        stored = secrets.token_hex(32)
-                        await state.set(SIGNING_STATE, stored)
-                secret = self._secret = bytes.fromhex(stored)
+        session_id, secret = match.groups()
         async with self._sessions() as session:
-            digest = await AppStateRepository(session).get(STATE_KEY)
-        return secret, digest
+            stored = await AdminSessionRepository(session).get(session_id)
+        if stored is None or stored.expires_at <= self._clock.now():
+            return None
+        expected = _mac(await self._signing_key(), session_id, secret)
+        return session_id if hmac.compare_digest(stored.digest, expected) else None
+
+    async def _signing_key(self) -> bytes:
+        async with self._loading:
+            if self._key is None:
+                self._key = await asyncio.to_thread(
+                    read_or_create_key, self._key_file, lambda: secrets.token_hex(32).encode()
+                )
+            return self._key
 
 
-def _mac(secret: bytes, expires: int, nonce: str, digest: str) -> str:
-    message = f"{expires}.{nonce}.{digest}".encode()
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()
-
-
-def _parse(token: str | None) -> tuple[int, str, str] | None:
-    if not token or len(token) > 200:
-        return None
-    parts = token.split(".")
-    if len(parts) != 3 or not parts[0].isdigit() or len(parts[0]) > 12:
-        return None
-    return int(parts[0]), parts[1], parts[2]
+def _mac(key: bytes, session_id: str, secret: str) -> str:
+    return hmac.new(key, f"{session_id}.{secret}".encode(), hashlib.sha256).hexdigest()

@@ -6,6 +6,7 @@ settings and disposes of it on exit (scans cancelled, connections closed).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import tempfile
@@ -29,6 +30,7 @@ from exstreamtv.playback.channels import LiveChannels
 from exstreamtv.playback.supervisor import Supervisor
 from exstreamtv.playback.tuners import TunerPool
 from exstreamtv.services.admin_key import AdminKeys
+from exstreamtv.services.admin_sessions import KEY_FILE_NAME as SESSION_KEY_FILE
 from exstreamtv.services.admin_sessions import AdminSessions
 from exstreamtv.services.automation import Automation, build_automation
 from exstreamtv.services.catalog import CatalogService
@@ -42,6 +44,7 @@ from exstreamtv.services.guide import GuideService
 from exstreamtv.services.library import LibraryService
 from exstreamtv.services.logos import LogoService
 from exstreamtv.services.media_locations import MediaLocator
+from exstreamtv.services.media_proxy import MediaProxy
 from exstreamtv.services.media_servers import MediaServerService
 from exstreamtv.services.metadata_health import MetadataHealthService
 from exstreamtv.services.playout_extender import PlayoutExtender
@@ -50,12 +53,21 @@ from exstreamtv.services.plex_guide import PlexGuideReload
 from exstreamtv.services.profiles import ProfileService
 from exstreamtv.services.schedules import ScheduleService
 from exstreamtv.services.server_sync import ServerSync
+from exstreamtv.services.sign_in_attempts import SignInAttempts
 from exstreamtv.services.streaming import StreamingService
 from exstreamtv.services.troubleshooting import TroubleshootingService
-from exstreamtv.store.database import create_engine, session_factory, transaction, upgrade_schema
+from exstreamtv.store.database import (
+    create_engine,
+    make_sqlite_file_private,
+    session_factory,
+    transaction,
+    upgrade_schema,
+)
+from exstreamtv.store.key_files import tighten
 from exstreamtv.store.libraries import LibraryRepository
 
 log = logging.getLogger(__name__)
+PRIVATE_DIR = 0o700
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,20 +103,28 @@ class Container:
     media_servers: MediaServerService
     plex_guide: PlexGuideReload
     loop_lag: LoopLag
+    sign_ins: SignInAttempts
 
 
 def prepare_data_dir(path: Path) -> Path:
-    """Create the data directory if needed and prove it is writable.
+    """Create the data directory (mode 0700) if needed and prove it is writable.
 
+    The directory holds the database, key files and the config file: group and others
+    lose every permission on the directory and on each file directly in it (0755 becomes
+    0700, 0644 becomes 0600), with a warning.
     Raises :class:`DataDirError` naming the directory and the reason.
     """
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path, prefix=".write-check-"):
             pass
     except OSError as err:
         reason = err.strerror or type(err).__name__
         raise DataDirError(f"data directory {path} is not usable: {reason}") from err
+    tighten(path)
+    for entry in path.iterdir():
+        if entry.is_file() and not entry.is_symlink():
+            tighten(entry)
     return path
 
 
@@ -132,7 +152,8 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
 
     The FFmpeg supervisor starts here (it first kills process groups a crashed previous run
     left behind, listed in ``<data_dir>/ffmpeg.pids``)."""
-    prepare_data_dir(settings.data_dir)
+    await asyncio.to_thread(prepare_data_dir, settings.data_dir)
+    await asyncio.to_thread(make_sqlite_file_private, settings.database_url)
     redactor = redactor or SecretRedactor()
     redactor.register(secrets_of(settings))
     clock = clock or SystemClock()
@@ -160,7 +181,8 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             registry=settings.data_dir / "ffmpeg.pids",
         )
 
-        locator = MediaLocator(sessions, media_servers, catalog.item)
+        proxy = MediaProxy(media_servers, clock)
+        locator = MediaLocator(sessions, media_servers, catalog.item, proxy)
         filler = FallbackFiller(sessions)
         logos = LogoService(settings)
         profiles = ProfileService(sessions, logos)
@@ -221,7 +243,9 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             playouts=playouts,
             extender=extender,
             admin_keys=admin_keys,
-            admin_sessions=AdminSessions(sessions, clock, admin_keys),
+            admin_sessions=AdminSessions(
+                sessions, clock, admin_keys, settings.data_dir / SESSION_KEY_FILE
+            ),
             guide=guide,
             device=DeviceIdentity(sessions, settings),
             streaming=streaming,
@@ -239,6 +263,7 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             media_servers=media_servers,
             plex_guide=plex_guide,
             loop_lag=loop_lag,
+            sign_ins=SignInAttempts(clock, metrics),
         )
         await supervisor.start()
         loop_lag.start()
@@ -255,6 +280,7 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             await extender.stop()
             await libraries.close()
             await plex_guide.stop()
+            await proxy.close()
             await media_servers.close()
     finally:
         await engine.dispose()

@@ -5,13 +5,19 @@ each), probes new or changed files with bounded parallelism, writes results in b
 (each its own transaction, so a crash loses at most one batch), and marks vanished files
 missing. When a library folder itself is gone (an unmounted drive), the scan fails
 instead: marking the whole library missing would empty every channel that uses it.
+
+A running scan can be cancelled (:meth:`LibraryService.cancel_scan`): the walk stops
+between two folders, running probes are stopped, and a media-server sync is cancelled; a
+batch being written is finished first, so what was saved stays consistent. A cancelled
+scan marks nothing missing (its walk was incomplete) and is recorded as ``cancelled``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from operator import attrgetter
@@ -44,6 +50,12 @@ from exstreamtv.store.media import KnownFile, MediaRepository
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 100
+CANCEL_WAIT_SEC = 5.0
+T = TypeVar("T")
+
+
+class _Cancelled(Exception):
+    """The scan was asked to stop (control flow inside this module only)."""
 
 
 @dataclass(slots=True)
@@ -56,6 +68,8 @@ class ScanProgress:
     counts: ScanCounts = field(default_factory=ScanCounts)
     finished_at: datetime | None = None
     error: str | None = None
+    stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    stopped: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     def bump(self, **deltas: int) -> None:
         """Add to counters (``total=``, ``processed=``, ``failed=``, ...)."""
@@ -157,7 +171,8 @@ class LibraryService:
         self, name: str, kind: LibraryKind, paths: Sequence[str], *, managed_by_config: bool = False
     ) -> Library:
         """Create a local library after checking its folders (raises LibraryPathInvalid)."""
-        checked = await asyncio.to_thread(check_library_paths, paths)
+        allowed = self._settings.scan.allowed_system_paths
+        checked = await asyncio.to_thread(check_library_paths, paths, allowed)
         async with transaction(self._sessions) as session:
             return await LibraryRepository(session).create_local(
                 name, kind, checked, self._clock.now(), managed_by_config=managed_by_config
@@ -176,7 +191,8 @@ class LibraryService:
         if self.is_scanning(library_id):
             raise Conflict(f"library {library.name!r} is being scanned; try again when it finishes")
         if library.source_kind is SourceKind.LOCAL:
-            checked = await asyncio.to_thread(check_library_paths, paths)
+            allowed = self._settings.scan.allowed_system_paths
+            checked = await asyncio.to_thread(check_library_paths, paths, allowed)
         else:  # a media server's folders are the server's: only name and kind change here
             checked = list(library.paths)
         async with transaction(self._sessions) as session:
@@ -225,6 +241,19 @@ class LibraryService:
     def progress(self, library_id: int) -> ScanProgress | None:
         """The latest scan's progress since this server started, if any."""
         return self._progress.get(library_id)
+
+    async def cancel_scan(self, library_id: int) -> ScanProgress:
+        """Stop the library's running scan and wait (a few seconds at most) until it has;
+        returns its progress, ``cancelled`` once it stopped. Raises :class:`NotFound` for
+        an unknown library and :class:`Conflict` when no scan is running."""
+        await self.get(library_id)
+        progress, task = self._progress.get(library_id), self._tasks.get(library_id)
+        if progress is None or task is None or progress.status is not ScanStatus.RUNNING:
+            raise Conflict(f"library {library_id} is not being scanned")
+        progress.stop.set()
+        progress.stopped.set()
+        await asyncio.wait({task}, timeout=CANCEL_WAIT_SEC)
+        return progress
 
     def is_scanning(self, library_id: int) -> bool:
         progress = self._progress.get(library_id)
@@ -312,6 +341,8 @@ class LibraryService:
             await self._scan_files(library, progress)
         except (SourceUnavailable, NotFound) as err:
             status, error = ScanStatus.FAILED, err.message
+        except _Cancelled:
+            status, error = ScanStatus.CANCELLED, "cancelled on request"
         except Exception as err:  # a scan task's top level: record it, never crash the server
             log.exception("scan of library %s failed", library_id, extra={"library": library_id})
             status, error = (
@@ -329,14 +360,17 @@ class LibraryService:
         if library.source_kind is not SourceKind.LOCAL:
             if self._remote is None:
                 raise SourceUnavailable(f"library {library.name!r}: media servers are not set up")
-            await self._remote.sync(library, progress)
+            await _unless_cancelled(progress, self._remote.sync(library, progress))
             self._count_files(library.id, progress.counts)
             return
+        allowed = self._settings.scan.allowed_system_paths
         try:
-            roots = await asyncio.to_thread(check_library_paths, library.paths)
+            roots = await asyncio.to_thread(check_library_paths, library.paths, allowed)
         except LibraryPathInvalid as err:
             raise SourceUnavailable(f"library {library.name!r} cannot be scanned: {err}") from err
-        walk = await walk_library(roots)
+        walk = await _unless_cancelled(progress, walk_library(roots, progress.stop))
+        if progress.stop.is_set():
+            raise _Cancelled
         async with self._sessions() as session:
             known = await MediaRepository(session).known_files(library.id)
         plan = plan_scan(walk.files, known)
@@ -373,8 +407,9 @@ class LibraryService:
                 return scanned
 
         for start in range(0, len(files), BATCH_SIZE):
-            batch = await asyncio.gather(*(read(f) for f in files[start : start + BATCH_SIZE]))
-            async with transaction(self._sessions) as session:
+            reads = asyncio.gather(*(read(f) for f in files[start : start + BATCH_SIZE]))
+            batch = await _unless_cancelled(progress, reads)
+            async with transaction(self._sessions) as session:  # never cut by a cancel
                 await MediaRepository(session).save_scanned(
                     library.id, batch, known, self._clock.now()
                 )
@@ -387,3 +422,22 @@ class LibraryService:
     def _count_files(self, library_id: int, counts: ScanCounts) -> None:
         for result in ("added", "updated", "unchanged", "failed", "missing"):
             self._metrics.scan_files.labels(str(library_id), result).inc(getattr(counts, result))
+
+
+async def _unless_cancelled(progress: ScanProgress, work: Awaitable[T]) -> T:
+    """``work``'s result, unless the scan is cancelled first: then ``work`` is cancelled
+    (and awaited: probes are stopped, a sync's open transaction rolls back) and
+    :class:`_Cancelled` is raised."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(progress.stopped.wait())
+    try:
+        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+        interrupted = not task.done()
+        if interrupted:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    if interrupted:
+        raise _Cancelled
+    return task.result()

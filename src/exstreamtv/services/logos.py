@@ -14,12 +14,11 @@ from pathlib import Path
 
 from exstreamtv.config import Settings
 from exstreamtv.domain.channels import Channel
-from exstreamtv.errors import InvalidInput, ProcessError
+from exstreamtv.errors import ProcessError
 from exstreamtv.ffmpeg.command import logo_argv
 from exstreamtv.ffmpeg.process import run_capture
+from exstreamtv.services.logo_images import reencode_logo
 
-MAX_UPLOAD_BYTES = 1024 * 1024
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PALETTE = ("0x1b4965", "0x5c2751", "0x2d6a4f", "0x9c2c2c", "0x3d405b", "0x6b4f1d", "0x264653")
 
 
@@ -37,17 +36,17 @@ class LogoService:
         return await self._generated(channel)
 
     async def save_upload(self, data: bytes) -> str:
-        """Store an uploaded PNG logo; returns the value for a channel's ``logo`` field
-        (a path inside the logos folder, named by content so equal uploads share a file).
+        """Store an uploaded logo, decoded and re-encoded as PNG (see
+        :mod:`~exstreamtv.services.logo_images`); returns the value for a channel's
+        ``logo`` field (a path inside the logos folder, named by content so equal uploads
+        share a file). It serves as the channel's watermark too.
 
-        Raises :class:`InvalidInput` when ``data`` is not a PNG or is over 1 MiB.
+        Raises :class:`InvalidInput` with the reason when ``data`` is not an acceptable
+        image (over 2 MiB, not PNG/JPEG/WebP/GIF, too many pixels, undecodable).
         """
-        if len(data) > MAX_UPLOAD_BYTES:
-            raise InvalidInput(f"a logo may be at most {MAX_UPLOAD_BYTES // 1024} KiB")
-        if not data.startswith(PNG_SIGNATURE):
-            raise InvalidInput("a logo must be a PNG image")
-        name = f"uploads/{hashlib.sha256(data).hexdigest()[:24]}.png"
-        await asyncio.to_thread(_write, self._folder / name, data)
+        png = await asyncio.to_thread(reencode_logo, data)
+        name = f"uploads/{hashlib.sha256(png).hexdigest()[:24]}.png"
+        await asyncio.to_thread(_write, self._folder / name, png)
         return name
 
     def _own(self, channel: Channel) -> Path | None:

@@ -3,11 +3,12 @@ direct stream.
 
 Wraps the catalogue's item lookup for the live channels. A local item comes back as is. A
 media-server item's server path is rewritten through the source's path mappings and used
-when that file exists here; otherwise the item's path becomes the server's direct-stream URL
-(token included: it goes into FFmpeg's argv and nowhere else), after a quick ``HEAD`` proves
-the server answers. When it does not, :class:`SourceUnavailable` is raised, and the channel
-plays its fallback filler or a short "Unavailable" slate (see ``fallback_filler``) and asks
-again, so playback resumes by itself once the server is back.
+when that file exists here; otherwise the item's path becomes an opaque loopback URL of the
+:class:`~exstreamtv.services.media_proxy.MediaProxy`, which streams the server's file with
+the token in a header (no token ever reaches FFmpeg's argv or environment), after a quick
+``HEAD`` proves the server answers. When it does not, :class:`SourceUnavailable` is
+raised, and the channel plays its fallback filler or a short "Unavailable" slate (see
+``fallback_filler``) and asks again, so playback resumes by itself once the server is back.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from exstreamtv.domain.libraries import map_path
 from exstreamtv.domain.media import MediaItem
+from exstreamtv.services.media_proxy import MediaProxy
 from exstreamtv.services.media_servers import MediaServerService
 from exstreamtv.store.media_sources import MediaSourceRepository
 
@@ -35,8 +37,10 @@ class MediaLocator:
         sessions: async_sessionmaker[AsyncSession],
         servers: MediaServerService,
         item: ItemLookup,
+        proxy: MediaProxy,
     ) -> None:
         self._sessions, self._servers, self._item = sessions, servers, item
+        self._proxy = proxy
 
     async def item(self, item_id: int) -> MediaItem:
         """The item, its path made playable. Raises NotFound (no such item) or
@@ -52,4 +56,7 @@ class MediaLocator:
             return replace(media, path=local)
         client = await self._servers.client(remote.source_id)
         await client.reachable(remote.remote_id, remote.stream_key)
-        return replace(media, path=client.stream_url(remote.remote_id, remote.stream_key))
+        url = await self._proxy.url_for(
+            remote.source_id, remote.remote_id, remote.stream_key, media.duration_ms / 1000
+        )
+        return replace(media, path=url)

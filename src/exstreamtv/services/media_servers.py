@@ -1,8 +1,8 @@
 """Plex, Jellyfin and Emby sources: add, edit, test, pick libraries, and hand out clients.
 
 Tokens are sealed (encrypted) before they reach the database and registered with the log
-redactor as soon as they are known. No method returns a token: the only place one appears
-in plain text is a stream URL inside an FFmpeg argv (see ``media_locations``).
+redactor as soon as they are known. No method returns a token, and none is ever put in a
+URL: FFmpeg reads server files through the loopback ``media_proxy``.
 """
 
 from __future__ import annotations

@@ -6,9 +6,12 @@ Durations are milliseconds; ids are the server's own strings.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
+
+import httpx
 
 from exstreamtv.domain.libraries import LibraryKind
 from exstreamtv.domain.media import MediaMetadata, TechnicalInfo
@@ -88,8 +91,11 @@ class MediaServerClient(Protocol):
 
     async def collections(self, library: RemoteLibrary) -> list[RemoteCollection]: ...
 
-    def stream_url(self, remote_id: str, stream_key: str | None) -> str:
-        """The direct-stream URL of an item, token included (for FFmpeg's argv only)."""
+    def open_stream(
+        self, remote_id: str, stream_key: str | None, headers: Mapping[str, str]
+    ) -> AbstractAsyncContextManager[httpx.Response]:
+        """``GET`` the item's direct stream with ``headers`` (``Range``...) added; the token
+        travels in a header, never in a URL. Raises ``SourceUnavailable``."""
         ...
 
     async def reachable(self, remote_id: str, stream_key: str | None) -> None:

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 from pydantic import SecretStr
 
 from exstreamtv.domain.libraries import LibraryKind, SourceKind
@@ -160,10 +162,10 @@ class JellyfinClient:
                         found.append(RemoteCollection(key, _str(entry, "Name") or key, members))
         return found
 
-    def stream_url(self, remote_id: str, stream_key: str | None) -> str:
-        token = quote(self._token.get_secret_value(), safe="")
-        param = self.flavour.url_token_param
-        return f"{self._stream(remote_id, stream_key)}&{param}={token}"
+    def open_stream(
+        self, remote_id: str, stream_key: str | None, headers: Mapping[str, str]
+    ) -> AbstractAsyncContextManager[httpx.Response]:
+        return self._http.stream(self._stream(remote_id, stream_key), headers)
 
     async def reachable(self, remote_id: str, stream_key: str | None) -> None:
         await self._http.head(self._stream(remote_id, stream_key))

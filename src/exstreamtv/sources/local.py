@@ -1,9 +1,17 @@
 """Local folders as a media source: walking the tree, and reading one file's metadata.
 
-The walk runs in a worker thread (``os.scandir`` blocks). It follows directory symlinks
-but remembers every directory's ``(device, inode)``, so a symlink loop is reported once and
-never walked twice. Sidecars (NFO, artwork) are found from the directory listing the walk
-already has, so an unchanged file costs one ``stat`` and nothing else.
+The walk runs in a worker thread (``os.scandir`` blocks). It follows a symlink only when
+its target resolves inside the library's own folders (a link to ``/`` or to another
+user's home is reported and skipped), and it remembers every directory's ``(device,
+inode)``, so a symlink loop is reported once and never walked twice. Sidecars (NFO,
+artwork) are found from the directory listing the walk already has, so an unchanged file
+costs one ``stat`` and nothing else. A walk can be stopped between two folders.
+
+Library folders are checked before they are stored and again before each scan: pseudo and
+system trees (``/proc``, ``/sys``, ``/dev``, ``/run``, ``/etc``, ``/boot``, ``/root``, and
+``/`` which holds them) are refused unless explicitly allowed, wherever a path or its
+symlinks lead; paths are normalised, and duplicates (the same folder by another name, or a
+folder inside another of the same library) are dropped.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
+import threading
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -53,6 +62,7 @@ MEDIA_EXTENSIONS = frozenset(
         ".asf",
     ]
 )
+SYSTEM_TREES = ("/proc", "/sys", "/dev", "/run", "/etc", "/boot", "/root")
 POSTER_NAMES = ("poster", "folder", "cover")
 MAX_NFO_BYTES = 1024 * 1024
 KIND_HINTS = {
@@ -91,9 +101,12 @@ class WalkResult:
     problems: list[ScanProblem] = field(default_factory=list)
 
 
-def check_library_paths(paths: Iterable[str]) -> list[str]:
-    """Absolute, normalised folder paths; raises :class:`LibraryPathInvalid` with the reason."""
-    checked = []
+def check_library_paths(paths: Iterable[str], allowed: Iterable[str | Path] = ()) -> list[str]:
+    """Absolute, normalised, distinct folder paths; raises :class:`LibraryPathInvalid`
+    with the reason. ``allowed`` are folders inside the system trees that may be used
+    anyway (``scan.allowed_system_paths``). Blocking (it resolves symlinks)."""
+    permitted = [os.path.realpath(p) for p in allowed]
+    checked: list[tuple[str, str]] = []  # (normalised, real)
     for raw in paths:
         if not raw or "\x00" in raw:
             raise LibraryPathInvalid("library path is empty or contains a NUL character")
@@ -106,19 +119,49 @@ def check_library_paths(paths: Iterable[str]) -> list[str]:
             raise LibraryPathInvalid(f"library path {raw!r} is not a folder")
         if not os.access(path, os.R_OK | os.X_OK):
             raise LibraryPathInvalid(f"library path {raw!r} cannot be read by the server")
-        checked.append(os.path.normpath(path))
+        real = os.path.realpath(path)
+        _refuse_system_tree(raw, real, permitted)
+        checked.append((os.path.normpath(path), real))
     if not checked:
         raise LibraryPathInvalid("a library needs at least one folder")
-    return checked
+    reals = [real for _, real in checked]
+    return [
+        path
+        for index, (path, real) in enumerate(checked)
+        if real not in reals[:index]
+        and not any(_inside(real, other) for other in reals if other != real)
+    ]
 
 
-async def walk_library(roots: Iterable[str]) -> WalkResult:
-    """Find every media file under ``roots`` (in a worker thread)."""
-    return await asyncio.to_thread(_walk_roots, list(roots))
+def _refuse_system_tree(raw: str, real: str, permitted: list[str]) -> None:
+    if any(real == p or _inside(real, p) for p in permitted):
+        return
+    if real == "/":
+        raise LibraryPathInvalid(
+            f"library path {raw!r} is the whole file system; choose the folder with your media"
+        )
+    for tree in SYSTEM_TREES:
+        if real == tree or _inside(real, tree):
+            shown = raw if real == raw else f"{raw} (which leads to {real})"
+            raise LibraryPathInvalid(
+                f"library path {shown!r} is inside {tree}, a system folder; if it really holds"
+                " media, add it to scan.allowed_system_paths"
+            )
 
 
-def _walk_roots(roots: list[str]) -> WalkResult:
-    walker = _Walker()
+def _inside(path: str, folder: str) -> bool:
+    """True when ``path`` lies strictly under ``folder`` (both real, absolute paths)."""
+    return path.startswith(folder.rstrip("/") + "/")
+
+
+async def walk_library(roots: Iterable[str], stop: threading.Event | None = None) -> WalkResult:
+    """Find every media file under ``roots`` (in a worker thread); ``stop`` ends the walk
+    early (between two folders)."""
+    return await asyncio.to_thread(_walk_roots, list(roots), stop or threading.Event())
+
+
+def _walk_roots(roots: list[str], stop: threading.Event) -> WalkResult:
+    walker = _Walker([os.path.realpath(root) for root in roots], stop)
     for root in roots:
         walker.walk(Path(root))
     return walker.result
@@ -137,13 +180,14 @@ class _Folder:
 class _Walker:
     """An iterative (no recursion limit) depth-first walk that never visits a folder twice."""
 
-    def __init__(self) -> None:
+    def __init__(self, real_roots: list[str], stop: threading.Event) -> None:
         self.result = WalkResult()
         self._seen: set[tuple[int, int]] = set()
+        self._roots, self._stop = real_roots, stop
 
     def walk(self, root: Path) -> None:
         stack: list[tuple[Path, str | None]] = [(root, None)]
-        while stack:
+        while stack and not self._stop.is_set():
             folder, show_nfo = stack.pop()
             entries = self._list(folder)
             if entries is None:
@@ -188,6 +232,11 @@ class _Walker:
         if not _storable(entry.name):
             self._problem(_printable(entry.path), "name is not valid UTF-8")
             return False
+        if entry.is_symlink():
+            target = os.path.realpath(entry.path)
+            if not any(target == r or _inside(target, r) for r in self._roots):
+                self._problem(entry.path, "symlink leads outside the library's folders; skipped")
+                return False
         return True
 
     def _add_file(self, entry: os.DirEntry[str], info: os.stat_result, folder: _Folder) -> None:

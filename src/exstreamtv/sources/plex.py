@@ -5,7 +5,7 @@ header; paging with ``X-Plex-Container-Start``/``-Size``, advancing by the items
 returned and taking the total only from ``totalSize``; movies as ``type=1`` and episodes as
 ``type=4`` of a section; full items (streams, ``Guid``, chapters) from
 ``/library/metadata/{id,id,...}?includeChapters=1``; ``updatedAt`` (epoch seconds) as the
-change stamp; the direct file at ``{base}{Part.key}?X-Plex-Token=...``.
+change stamp; the direct file at ``{base}{Part.key}`` (the token in its header too).
 
 XML with a DTD or entities is refused (no billion laughs, no external entities).
 """
@@ -15,8 +15,10 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from urllib.parse import quote
 
+import httpx
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from pydantic import SecretStr
@@ -125,9 +127,10 @@ class PlexClient:
                     found.append(RemoteCollection(key, _text(playlist, "title") or key, members))
         return found
 
-    def stream_url(self, remote_id: str, stream_key: str | None) -> str:
-        token = quote(self._token.get_secret_value(), safe="")
-        return f"{self._part_url(remote_id, stream_key)}?X-Plex-Token={token}"
+    def open_stream(
+        self, remote_id: str, stream_key: str | None, headers: Mapping[str, str]
+    ) -> AbstractAsyncContextManager[httpx.Response]:
+        return self._http.stream(self._part_url(remote_id, stream_key), headers)
 
     async def reachable(self, remote_id: str, stream_key: str | None) -> None:
         await self._http.head(self._part_url(remote_id, stream_key))

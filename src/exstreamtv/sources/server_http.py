@@ -11,8 +11,9 @@ headers, and stream URLs (which carry a token) are never put in a message.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -113,6 +114,19 @@ class ServerHttp:
             raise SourceUnavailable(
                 f"media server {self._name!r} refused the stream (HTTP {response.status_code})"
             )
+
+    @contextlib.asynccontextmanager
+    async def stream(self, url: str, headers: Mapping[str, str]) -> AsyncIterator[httpx.Response]:
+        """``GET url`` (absolute, without a token: the client's headers carry it) with
+        ``headers`` added, once, the response open for streaming its body. Raises
+        SourceUnavailable when the server cannot be reached."""
+        try:
+            async with self._client.stream("GET", url, headers=dict(headers)) as response:
+                self._reached()
+                yield response
+        except httpx.TransportError as err:
+            self._down(err)
+            raise SourceUnavailable(self._unreachable(err)) from err
 
     async def post(self, path: str) -> int:
         """``POST base+path`` once (never retried); returns the status code."""

@@ -1,20 +1,21 @@
 """Media-server credentials at rest: Fernet-encrypted with a key kept in the data directory.
 
 The key file (``media-sources.key``) is created on first use with mode 0600, atomically
-(``O_EXCL``), so two processes starting together end up with one key. Losing or replacing it
+(see :mod:`exstreamtv.store.key_files`), so two processes starting together end up with one
+key. Losing or replacing it
 makes stored tokens unreadable: the error says so, and setting the token again fixes it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 from pydantic import SecretStr
 
 from exstreamtv.errors import DataDirError, SourceUnavailable
+from exstreamtv.store.key_files import read_or_create_key
 
 KEY_FILE_NAME = "media-sources.key"
 
@@ -53,22 +54,9 @@ class CredentialCipher:
 
 def _load_or_create_key(path: Path) -> bytes:
     """Read the key, or create it (mode 0600) when there is none. Raises DataDirError."""
+    key = read_or_create_key(path, Fernet.generate_key)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    except OSError as err:
-        raise DataDirError(f"cannot create the key file {path}: {err.strerror}") from err
-    else:
-        key = Fernet.generate_key()
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(key)
-        return key
-    try:
-        key = path.read_bytes().strip()
         Fernet(key)
-    except OSError as err:
-        raise DataDirError(f"cannot read the key file {path}: {err.strerror}") from err
     except ValueError as err:
         raise DataDirError(f"the key file {path} does not hold a valid key") from err
     return key

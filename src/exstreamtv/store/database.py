@@ -13,6 +13,8 @@ before use, so the first request after the database is back succeeds.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -30,6 +32,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from exstreamtv.errors import ConfigError, DatabaseUnavailable
+from exstreamtv.store.key_files import PRIVATE_FILE, tighten
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -112,6 +115,24 @@ def _reason(err: BaseException) -> str:
     """The first line of a driver's message, short (it never holds the URL or password)."""
     text = str(err).strip().splitlines()
     return (text[0] if text else type(err).__name__)[:200]
+
+
+def make_sqlite_file_private(url: str) -> None:
+    """For a SQLite URL, create the database file with mode 0600 before SQLite does (its
+    WAL and shared-memory files copy the database's mode), or tighten an existing one.
+    Other URLs are left alone. Blocking."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - create_engine reports a bad URL with its reason
+        return
+    name = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not name or name == ":memory:":
+        return
+    path = Path(name)
+    with contextlib.suppress(FileExistsError, FileNotFoundError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        tighten(path.with_name(path.name + suffix))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -83,6 +83,17 @@ class AppStateRow(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+class AdminSessionRow(Base):
+    """A signed-in web UI session. ``digest`` is an HMAC of the cookie's secret under the
+    key in the data directory: the database alone can neither read nor forge a session."""
+
+    __tablename__ = "admin_sessions"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
 class MediaSourceRow(Base):
     __tablename__ = "media_sources"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

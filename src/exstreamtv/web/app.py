@@ -6,7 +6,9 @@ from fastapi import FastAPI
 
 from exstreamtv import __version__
 from exstreamtv.services.container import Container
-from exstreamtv.web.problems import install_problem_handlers
+from exstreamtv.web.guards import AdminGate, BodyLimit, HostGuard
+from exstreamtv.web.openapi import problem_openapi
+from exstreamtv.web.problems import Problems, install_problem_handlers
 from exstreamtv.web.routes import (
     agent,
     channels,
@@ -46,7 +48,11 @@ def create_app(container: Container) -> FastAPI:
         redoc_url=None,
     )
     app.state.container = container
-    install_problem_handlers(app, container.metrics)
+    problems = Problems(container.metrics)
+    # Added innermost first: host check, then admission, then the body cap, then routing.
+    for guard in (BodyLimit, AdminGate, HostGuard):
+        app.add_middleware(guard, container=container, problems=problems)
+    install_problem_handlers(app, container.metrics, problems)
     for module in (
         health, libraries, media_sources, media, collections, channels, playouts, schedules,
         filler_presets, profiles, metadata_health, troubleshooting, agent, iptv, hdhomerun,
@@ -55,4 +61,5 @@ def create_app(container: Container) -> FastAPI:
     for module in (status, guide, logos):
         app.include_router(module.router)
     install_ui(app)
+    app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]
     return app

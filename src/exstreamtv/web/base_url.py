@@ -3,34 +3,24 @@
 ``server.base_url`` wins when set. Otherwise the request's own scheme and Host header
 are used; ``X-Forwarded-Proto``/``X-Forwarded-Host``/``X-Forwarded-Prefix`` are honoured
 only when the request comes from a configured trusted proxy (anyone else could point a
-client's playlist at another server). A Host that is not a plain ``host[:port]`` is
-ignored in favour of the address the server listens on.
+client's playlist at another server). Both have passed the host guard
+(:mod:`exstreamtv.web.hosts`) before any route runs, so a DNS-rebinding page cannot put its
+own name into these URLs. A Host that is not a plain ``host[:port]`` is ignored in favour
+of the address the server listens on.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import re
 
 from fastapi import Request
 
 from exstreamtv.config import Settings
 from exstreamtv.network import listen_url
+from exstreamtv.web.proxies import trusted
 
 _HOST = re.compile(r"(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253})(?::[0-9]{1,5})?")
 _PREFIX = re.compile(r"(?:/[A-Za-z0-9._~-]+)*")
-
-
-def _trusted(settings: Settings, address: str | None) -> bool:
-    if address is None or not settings.server.trusted_proxies:
-        return False
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(
-        ip in ipaddress.ip_network(net, strict=False) for net in settings.server.trusted_proxies
-    )
 
 
 def base_url(request: Request, settings: Settings) -> str:
@@ -39,7 +29,7 @@ def base_url(request: Request, settings: Settings) -> str:
         return settings.server.base_url
     headers = request.headers
     scheme, host, prefix = request.url.scheme, headers.get("host", ""), ""
-    if _trusted(settings, request.client.host if request.client else None):
+    if trusted(settings, request.client.host if request.client else None):
         scheme = headers.get("x-forwarded-proto", scheme).split(",")[0].strip()
         host = headers.get("x-forwarded-host", host).split(",")[0].strip()
         prefix = headers.get("x-forwarded-prefix", "").rstrip("/")

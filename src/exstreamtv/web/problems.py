@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from exstreamtv.errors import (
@@ -25,10 +26,13 @@ from exstreamtv.errors import (
     DatabaseUnavailable,
     ExStreamTVError,
     Forbidden,
+    HostRefused,
     InvalidInput,
     LimitReached,
     NotFound,
+    RequestTooLarge,
     SourceUnavailable,
+    TooManyAttempts,
     Unauthorized,
     XMLTVValidationError,
 )
@@ -43,6 +47,7 @@ TYPE_PREFIX = "urn:exstreamtv:problem:"
 SOURCE_RETRY_AFTER_SEC = 30
 DATABASE_RETRY_AFTER_SEC = 5
 INTERNAL_DETAIL = "internal error; see the server log"
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 # First match wins, so subclasses come before their bases.
 _ERROR_STATUS: tuple[tuple[type[ExStreamTVError], int, str], ...] = (
@@ -51,6 +56,9 @@ _ERROR_STATUS: tuple[tuple[type[ExStreamTVError], int, str], ...] = (
     (Conflict, 409, "conflict"),
     (Unauthorized, 401, "unauthorized"),
     (Forbidden, 403, "forbidden"),
+    (HostRefused, 421, "misdirected-request"),
+    (RequestTooLarge, 413, "content-too-large"),
+    (TooManyAttempts, 429, "too-many-attempts"),
     (TunersBusy, 503, "all-tuners-in-use"),
     (LimitReached, 503, "limit-reached"),
     (XMLTVValidationError, 503, "guide-invalid"),
@@ -113,7 +121,10 @@ class Problems:
             exc.detail if exc.detail and exc.detail != phrase else _default_detail(request, status)
         )
         slug = phrase.lower().replace(" ", "-").replace("'", "")
-        return self.response(request, status, slug, detail, headers=exc.headers)
+        headers = exc.headers
+        if status == 405:  # Starlette names only the first route's methods; list them all
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
+        return self.response(request, status, slug, detail, headers=headers)
 
     def unexpected(self, request: Request) -> JSONResponse:
         """The generic 500 for a bug; the caller has logged the exception."""
@@ -149,15 +160,20 @@ class CatchAll:
             await response(scope, receive, send)
 
 
-def install_problem_handlers(app: FastAPI, metrics: Metrics) -> None:
-    """Route every error of ``app`` through the problem mapper."""
-    problems = Problems(metrics)
+def install_problem_handlers(
+    app: FastAPI, metrics: Metrics, problems: Problems | None = None
+) -> Problems:
+    """Route every error of ``app`` through the problem mapper (``problems``, or a new one
+    counting in ``metrics``). Call it after adding other middleware: its catch-all must be
+    the outermost layer."""
+    problems = problems or Problems(metrics)
     app.add_exception_handler(ExStreamTVError, _narrowed(ExStreamTVError, problems.app_error))
     app.add_exception_handler(
         RequestValidationError, _narrowed(RequestValidationError, problems.validation_error)
     )
     app.add_exception_handler(HTTPException, _narrowed(HTTPException, problems.http_error))
     app.add_middleware(CatchAll, problems=problems)
+    return problems
 
 
 def _narrowed(
@@ -191,13 +207,25 @@ def _headers_of(exc: ExStreamTVError) -> dict[str, str] | None:
 
 def _retry_after(exc: ExStreamTVError) -> int | None:
     """Seconds a client should wait before trying again, for temporary refusals."""
-    if isinstance(exc, XMLTVValidationError | LimitReached):
+    if isinstance(exc, XMLTVValidationError | LimitReached | TooManyAttempts):
         return exc.retry_after
     if isinstance(exc, SourceUnavailable):
         return SOURCE_RETRY_AFTER_SEC
     if isinstance(exc, DatabaseUnavailable):
         return DATABASE_RETRY_AFTER_SEC
     return None
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app fully matches at the request's path."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
 
 
 def _describe(error: Any) -> dict[str, str]:

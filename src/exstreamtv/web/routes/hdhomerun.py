@@ -24,12 +24,14 @@ router = APIRouter(tags=["hdhomerun"], dependencies=[Depends(require_access_toke
 @router.get("/discover.json")
 async def discover(request: Request, app: ContainerDep) -> dict[str, Any]:
     settings = app.settings.hdhomerun
+    links = iptv_links(request, app)
     return hdhomerun.discover_json(
         device_id=await app.device.ensure(),
         friendly_name=settings.friendly_name,
         tuner_count=settings.tuner_count,
-        base_url=base_url(request, app.settings),
+        base_url=links.base_url,
         device_auth=settings.device_auth,
+        lineup_query=links.query(),
     )
 
 
@@ -49,7 +51,7 @@ async def lineup_status() -> dict[str, Any]:
     return hdhomerun.lineup_status_json()
 
 
-@router.post("/lineup.post", status_code=200)
+@router.post("/lineup.post", status_code=200, response_class=Response)
 async def lineup_post(
     scan: Literal["start", "abort"] = Query(description="start or abort a channel scan"),
 ) -> Response:
@@ -57,7 +59,11 @@ async def lineup_post(
     return Response(status_code=200)
 
 
-@router.get("/device.xml")
+@router.get(
+    "/device.xml",
+    response_class=Response,
+    responses={200: {"content": {"application/xml": {}}, "description": "UPnP root device"}},
+)
 async def device_xml(request: Request, app: ContainerDep) -> Response:
     xml = hdhomerun.device_xml(
         device_id=await app.device.ensure(),

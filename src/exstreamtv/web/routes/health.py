@@ -28,7 +28,11 @@ async def readyz(app: ContainerDep) -> dict[str, str]:
     return {"status": "ready", "database": "ok"}
 
 
-@router.get("/metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {PROMETHEUS_TEXT: {}}, "description": "Prometheus metrics"}},
+)
 async def metrics(app: ContainerDep) -> Response:
     """Prometheus text exposition of this process's metrics."""
     return Response(app.metrics.render(), media_type=PROMETHEUS_TEXT)

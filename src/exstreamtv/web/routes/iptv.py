@@ -33,7 +33,11 @@ def links(request: Request, app: ContainerDep, mode: str = "ts") -> GuideLinks:
     return GuideLinks(base_url(request, app.settings), hls=mode == "hls", token=token)
 
 
-@router.get("/iptv/channels.m3u", response_class=Response)
+@router.get(
+    "/iptv/channels.m3u",
+    response_class=Response,
+    responses={200: {"content": {M3U_TYPE: {}}, "description": "The M3U playlist"}},
+)
 @router.get("/iptv.m3u", response_class=Response, include_in_schema=False)
 async def playlist(request: Request, app: ContainerDep, mode: Mode = "ts") -> Response:
     """The M3U playlist; ``?mode=hls`` lists HLS URLs instead of MPEG-TS."""
@@ -41,7 +45,14 @@ async def playlist(request: Request, app: ContainerDep, mode: Mode = "ts") -> Re
     return Response(text, media_type=M3U_TYPE, headers={"Cache-Control": "no-cache"})
 
 
-@router.get("/iptv/xmltv.xml", response_class=Response)
+@router.get(
+    "/iptv/xmltv.xml",
+    response_class=Response,
+    responses={
+        200: {"content": {XML_TYPE: {}}, "description": "The XMLTV guide"},
+        304: {"description": "Not modified (If-None-Match)"},
+    },
+)
 @router.get("/xmltv.xml", response_class=Response, include_in_schema=False)
 async def guide(request: Request, app: ContainerDep) -> Response:
     """The XMLTV guide, streamed, gzip when accepted, with ETag/Last-Modified.
@@ -78,7 +89,11 @@ async def _gzip(document: GuideDocument) -> AsyncIterator[bytes]:
         yield chunk
 
 
-@router.get("/iptv/logos/{number}.png", response_class=FileResponse)
+@router.get(
+    "/iptv/logos/{number}.png",
+    response_class=FileResponse,
+    responses={200: {"content": {"image/png": {}}, "description": "The channel's logo"}},
+)
 async def logo(number: str, app: ContainerDep) -> FileResponse:
     """The channel's logo, or a generated tile with its number."""
     channel = await app.channels.channel(ChannelNumber.parse(number))

@@ -54,6 +54,13 @@ async def start_scan(library_id: IdPath, app: ContainerDep) -> ScanProgressOut:
     return ScanProgressOut.of(await app.libraries.start_scan(library_id))
 
 
+@router.post("/{library_id}/scan/cancel")
+async def cancel_scan(library_id: IdPath, app: ContainerDep) -> ScanProgressOut:
+    """Stop the running scan (within a second; what was saved so far stays) and return
+    its progress, ``cancelled`` once it stopped; 409 when no scan is running."""
+    return ScanProgressOut.of(await app.libraries.cancel_scan(library_id))
+
+
 @router.get("/{library_id}/scan")
 async def scan_progress(library_id: IdPath, app: ContainerDep) -> ScanProgressOut:
     """The latest scan's progress; 404 when the library was not scanned since start-up."""

@@ -8,10 +8,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime
 
 from exstreamtv.services.playout_plan import BuildMode
-from exstreamtv.web.deps import ContainerDep, NumberPath, require_admin
+from exstreamtv.web.deps import ContainerDep, IsoMoment, NumberPath, require_admin
 from exstreamtv.web.playout_schemas import (
     AttachmentOut,
     BuildSummaryOut,
@@ -22,7 +21,10 @@ from exstreamtv.web.playout_schemas import (
 )
 
 router = APIRouter(prefix="/api/channels", tags=["playouts"], dependencies=[Depends(require_admin)])
-Moment = Annotated[AwareDatetime | None, Query(description="An aware ISO-8601 time.")]
+Moment = Annotated[
+    IsoMoment | None,
+    Query(description="An ISO 8601 time with its offset, e.g. 2026-03-01T18:00:00Z."),
+]
 
 
 @router.put("/{number}/schedule")

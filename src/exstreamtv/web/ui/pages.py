@@ -17,8 +17,10 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from exstreamtv.domain.channels import ChannelNumber
+from exstreamtv.errors import TooManyAttempts
 from exstreamtv.web.browser_session import COOKIE, clear_cookie, refuse_cross_site, set_cookie
 from exstreamtv.web.deps import ContainerDep, IdPath, is_local
+from exstreamtv.web.proxies import client_address
 from exstreamtv.web.ui.assets import HERE, hls_js_installed
 
 # The pages load only their own scripts and styles; media and workers may use blob: URLs
@@ -125,12 +127,23 @@ def pages_router() -> APIRouter:
     @router.post("/login")
     async def login(request: Request, app: ContainerDep, key: Key, next: Next = "/") -> Response:
         refuse_cross_site(request)
+        address = client_address(request, app.settings)
+        try:
+            app.sign_ins.check(address, "sign_in")
+        except TooManyAttempts as err:
+            values = _login_values(request, app, next, err.message)
+            headers = {**HEADERS, "Retry-After": str(err.retry_after)}
+            return templates.TemplateResponse(
+                request, "login.html", values, status_code=429, headers=headers
+            )
         token = await app.admin_sessions.open(key.strip())
         if token is None:
+            app.sign_ins.failed(address, "sign_in")
             # The form again with the message (200: a 401 would need WWW-Authenticate, and
             # browsers log it as a failed resource).
             values = _login_values(request, app, next, "That is not the admin key.")
             return templates.TemplateResponse(request, "login.html", values, headers=HEADERS)
+        app.sign_ins.succeeded(address)
         response = RedirectResponse(safe_next(next), status_code=303)
         set_cookie(response, request, token, app.admin_sessions.lifetime_sec)
         return response

@@ -39,20 +39,30 @@ export async function hasPath(path) {
   return Object.prototype.hasOwnProperty.call(spec.paths || {}, path);
 }
 
+// Elements whose content must stay plain text (option labels, textarea values).
+const PLAIN_TEXT = new Set(["OPTION", "TEXTAREA", "TITLE"]);
+
+function textOf(parent, value) {
+  if (PLAIN_TEXT.has(parent.tagName)) return document.createTextNode(String(value));
+  return Object.assign(document.createElement("bdi"), { textContent: String(value) });
+}
+
 // el("a", {href: "/x", class: "y"}, "text", child) builds elements; text is never parsed as HTML.
+// Each text child sits in its own <bdi>: titles and names come from users and media files,
+// and a right-to-left override inside one must not reorder the text around it.
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
     if (value === null || value === undefined || value === false) continue;
     if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
     else if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = value;
+    else if (key === "text") node.replaceChildren(textOf(node, value));
     else if (key === "style") Object.assign(node.style, value); // CSSOM: allowed by the CSP
     else node.setAttribute(key, value === true ? "" : String(value));
   }
   for (const child of children.flat()) {
     if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    node.append(child instanceof Node ? child : textOf(node, child));
   }
   return node;
 }

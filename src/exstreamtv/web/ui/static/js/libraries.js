@@ -9,6 +9,7 @@ function scanText(scan) {
   const base = `${c.processed} of ${c.total} files (${c.added} added, ${c.updated} updated, ${c.failed} failed, ${c.missing} missing)`;
   if (scan.status === "running") return `Scanning: ${scan.percent}%, ${base}`;
   if (scan.status === "failed") return `Scan failed: ${scan.error || "see the log"}`;
+  if (scan.status === "cancelled") return `Scan cancelled: ${base}`;
   return `Scan ${scan.status}: ${base}`;
 }
 
@@ -21,6 +22,12 @@ function card(library) {
     try { await api(`/api/libraries/${library.id}/scan`, { method: "POST" }); follow(library.id); }
     catch (error) { toast(error.message); }
   });
+  const cancel = el("button", { type: "button", id: `scan-cancel-${library.id}`, "aria-label": `Cancel the scan of ${library.name}` }, "Cancel scan");
+  cancel.hidden = !(library.scan && library.scan.status === "running");
+  cancel.addEventListener("click", async () => {
+    try { await api(`/api/libraries/${library.id}/scan/cancel`, { method: "POST" }); }
+    catch (error) { toast(error.message); }
+  });
   const remove = el("button", { type: "button", class: "danger", "aria-label": `Delete library ${library.name}` }, "Delete");
   remove.addEventListener("click", async () => {
     if (!confirm(`Delete library ${library.name} and its items?`)) return;
@@ -29,7 +36,7 @@ function card(library) {
   return el("li", { id: `library-${library.id}` },
     el("h3", {}, el("a", { href: `/libraries/${library.id}` }, library.name)),
     el("p", { class: "hint" }, `${library.kind} · ${library.paths.join(", ")}`),
-    bar, text, scan, library.managed_by_config ? el("small", {}, "Declared in the config file.") : remove);
+    bar, text, scan, cancel, library.managed_by_config ? el("small", {}, "Declared in the config file.") : remove);
 }
 
 async function follow(id) {
@@ -41,6 +48,8 @@ async function follow(id) {
       const bar = document.getElementById(`scan-bar-${id}`), text = document.getElementById(`scan-text-${id}`);
       if (bar) { bar.hidden = false; bar.value = scan.percent; }
       if (text) text.textContent = scanText(scan);
+      const cancel = document.getElementById(`scan-cancel-${id}`);
+      if (cancel) cancel.hidden = scan.status !== "running";
       if (scan.status !== "running") break;
       await new Promise((resolve) => setTimeout(resolve, 500));
     }

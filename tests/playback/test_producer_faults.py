@@ -187,3 +187,28 @@ async def test_a_retired_channel_frees_its_number_at_once_and_ends_after_the_sla
     finally:
         await live.close()
     assert supervisor.process_count == 0
+
+
+async def test_an_ffmpeg_that_cannot_start_is_a_counted_fault_not_the_end(
+    supervisor: Supervisor, clip_cache: dict[float, Path], tmp_path: Path
+) -> None:
+    async def what_plays(at: datetime) -> Segment:
+        return Segment(str(clip_cache[1.0]), 0, 1000)
+
+    metrics = Metrics()
+    session = ChannelSession(
+        "7", name="Seven", supervisor=supervisor, clock=SystemClock(), idle_timeout=0,
+        what_plays=what_plays, profile=TINY, metrics=metrics,
+        ffmpeg=str(tmp_path / "no-such-ffmpeg"),
+    )  # fmt: skip
+    session.start()
+    try:
+        async with asyncio.timeout(30):
+            while not metrics.registry.get_sample_value(
+                "exstreamtv_stream_faults_total", {"channel": "7", "kind": "spawn"}
+            ):
+                await asyncio.sleep(0.05)
+        assert not session.stopped  # it keeps trying through the restart path
+    finally:
+        await session.stop()
+    assert supervisor.process_count == 0

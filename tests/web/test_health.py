@@ -29,7 +29,9 @@ async def test_readiness_is_a_503_problem_when_the_database_is_gone(
         await container.engine.dispose()  # so pooled connections cannot hide it
         response = await client.get("/readyz")
         assert assert_problem(response, 503)["detail"] == "database unreachable"
-        assert response.headers["retry-after"] == "30"
+        assert response.headers["retry-after"] == "5"
+        outage = await client.get("/api/channels")  # the API says the same, with its reason
+        assert assert_problem(outage, 503)["type"].endswith(":database-unavailable")
         assert (await client.get("/healthz")).status_code == 200
 
 

@@ -57,7 +57,7 @@ from exstreamtv.domain.profiles import (
     StreamProfile,
     VideoEncoder,
 )
-from exstreamtv.errors import LimitReached, NotFound
+from exstreamtv.errors import LimitReached, NotFound, ProcessError
 from exstreamtv.ffmpeg.profiles import (
     MUX_DELAY_MS,
     MediaInput,
@@ -466,7 +466,7 @@ class ChannelSession:
             except LimitReached:  # the process cap: the same moment again soon
                 await asyncio.sleep(1.0)
                 continue
-            except OSError:  # FFmpeg missing or not executable, no memory, no pids
+            except (OSError, ProcessError):  # FFmpeg missing or unusable, no memory, no pids
                 log.exception("channel %s: FFmpeg could not start", self.key)
                 self._supervisor.record_failure(self.key)
                 self._count_fault("spawn")
@@ -585,7 +585,7 @@ class ChannelSession:
             self._splicer.rewind(sent)
             self.media_ms = -(-max(sent.last_end.values()) * 1000 // CLOCK_HZ)
         slate = Segment(None, 0, REMOVED_SLATE_MS, self._name, "This channel was removed")
-        with contextlib.suppress(LimitReached, OSError):
+        with contextlib.suppress(LimitReached, OSError, ProcessError):
             await self._play(slate)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(REMOVED_SLATE_MS / 1000 + 2):

@@ -4,14 +4,16 @@ A scan walks the folders, skips files whose size and mtime are unchanged (one ``
 each), probes new or changed files with bounded parallelism, writes results in batches
 (each its own transaction, so a crash loses at most one batch), and marks vanished files
 missing. When a library folder itself is gone (an unmounted drive), the scan fails
-instead: marking the whole library missing would empty every channel that uses it.
+instead: marking the whole library missing would empty every channel that uses it. After a
+scan that marked anything missing, ``on_missing`` (the playouts' ``drop_unavailable``)
+takes those files out of every channel's future.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from operator import attrgetter
@@ -135,10 +137,13 @@ class LibraryService:
         settings: Settings,
         clock: Clock,
         metrics: Metrics,
+        *,
         remote: RemoteSync | None = None,
+        on_missing: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self._sessions = sessions
         self._remote = remote
+        self._on_missing = on_missing
         self._settings = settings
         self._clock = clock
         self._metrics = metrics
@@ -324,6 +329,15 @@ class LibraryService:
                 await LibraryRepository(session).finish_scan(
                     run_id, status, progress.counts, self._clock.now(), error
                 )
+        if progress.counts.missing and self._on_missing is not None:
+            try:
+                await self._on_missing()
+            except Exception:  # a scan task's top level: the scan itself succeeded
+                log.exception(
+                    "taking missing files of library %s out of the playouts failed",
+                    library_id,
+                    extra={"library": library_id},
+                )
 
     async def _scan_files(self, library: Library, progress: ScanProgress) -> None:
         if library.source_kind is not SourceKind.LOCAL:
@@ -345,7 +359,9 @@ class LibraryService:
         now = self._clock.now()
         async with transaction(self._sessions) as session:
             media = MediaRepository(session)
-            await media.mark_missing(plan.vanished, now)
+            await media.mark_missing(
+                plan.vanished, now, f"not found by the scan of library {library.name!r}"
+            )
             await media.mark_present(plan.reappeared, now)
             await LibraryRepository(session).replace_problems(library.id, walk.problems)
         progress.bump(missing=len(plan.vanished), processed=len(plan.reappeared))

@@ -37,7 +37,7 @@ async def test_filler_presets_are_created_read_updated_and_deleted(
     assert preset == {
         **body, "id": preset["id"], "collections": [{"collection_id": ident, "weight": 1}],
         "cooldown_minutes": 0, "count": 1, "mid_roll_every_minutes": None,
-        "tail_fixed_seconds": None,
+        "tail_fixed_seconds": None, "cut_to_fit": True,
     }  # fmt: skip
     changed = await client.put(f"/api/filler-presets/{preset['id']}", json={**body, "count": 3})
     assert changed.json()["count"] == 3

@@ -5,8 +5,8 @@ each), probes new or changed files with bounded parallelism, writes results in b
 (each its own transaction, so a crash loses at most one batch), and marks vanished files
 missing. When a library folder itself is gone (an unmounted drive), the scan fails
 instead: marking the whole library missing would empty every channel that uses it. After a
-scan that marked anything missing, ``on_missing`` (the playouts' ``drop_unavailable``)
-takes those files out of every channel's future.
+scan that marked anything missing, and after a library is deleted, ``on_missing`` (the
+playouts' ``drop_unavailable``) takes those files out of every channel's future.
 """
 
 from __future__ import annotations
@@ -201,6 +201,8 @@ class LibraryService:
         async with transaction(self._sessions) as session:
             await LibraryRepository(session).delete(library_id)
         self._progress.pop(library_id, None)
+        if self._on_missing is not None:  # its media is gone from every playout's future
+            await self._on_missing()
 
     async def ensure_configured(self) -> list[str]:
         """Create the libraries declared in the config file that do not exist yet.
@@ -323,13 +325,14 @@ class LibraryService:
                 ScanStatus.FAILED,
                 f"unexpected {type(err).__name__}; see the server log",
             )
-        progress.status, progress.error = status, error
         if run_id is not None:
             async with transaction(self._sessions) as session:
                 await LibraryRepository(session).finish_scan(
                     run_id, status, progress.counts, self._clock.now(), error
                 )
         if progress.counts.missing and self._on_missing is not None:
+            # Before the scan reports its end, so a finished scan means the playouts and
+            # the guide no longer hold what it found missing.
             try:
                 await self._on_missing()
             except Exception:  # a scan task's top level: the scan itself succeeded
@@ -338,6 +341,7 @@ class LibraryService:
                     library_id,
                     extra={"library": library_id},
                 )
+        progress.status, progress.error = status, error
 
     async def _scan_files(self, library: Library, progress: ScanProgress) -> None:
         if library.source_kind is not SourceKind.LOCAL:

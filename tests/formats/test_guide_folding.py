@@ -45,6 +45,18 @@ def timeline(*parts: tuple[EntryKind, int | None, int, int]) -> list[PlayoutEntr
     return entries
 
 
+def grouped_timeline(groups: list[tuple[tuple[EntryKind, ...], int]]) -> list[PlayoutEntry]:
+    """Entries of the given kinds, one guide group per ``(kinds, minutes)``, each entry
+    ``minutes`` long (media 1, offline entries none)."""
+    return timeline(
+        *(
+            (kind, None if kind is EntryKind.OFFLINE else 1, minutes, group)
+            for group, (kinds, minutes) in enumerate(groups)
+            for kind in kinds
+        )
+    )
+
+
 def fold(entries: list[PlayoutEntry], policy: GuidePolicy = POLICY) -> list[Programme]:
     return programmes_from_entries(CHANNEL, entries, MEDIA, policy)
 
@@ -197,12 +209,7 @@ GROUP_KINDS = st.sampled_from(
 def test_programmes_are_contiguous_and_cover_the_whole_timeline(
     groups: list[tuple[tuple[EntryKind, ...], int]], fold_minutes: int
 ) -> None:
-    parts = [
-        (kind, None if kind is EntryKind.OFFLINE else 1, minutes, group)
-        for group, (kinds, minutes) in enumerate(groups)
-        for kind in kinds
-    ]
-    entries = timeline(*parts)
+    entries = grouped_timeline(groups)
 
     programmes = fold(entries, GuidePolicy(fold_gaps_shorter_than_ms=fold_minutes * MIN))
 
@@ -296,12 +303,7 @@ def test_the_first_programme_keeps_its_pre_roll_when_nothing_is_listed_before_it
 def test_with_the_default_policy_no_content_programme_covers_offline_time(
     groups: list[tuple[tuple[EntryKind, ...], int]], pre_roll_first: bool
 ) -> None:
-    parts = [
-        (kind, None if kind is EntryKind.OFFLINE else 1, minutes, group)
-        for group, (kinds, minutes) in enumerate(groups)
-        for kind in kinds
-    ]
-    entries = timeline(*parts)
+    entries = grouped_timeline(groups)
     policy = GuidePolicy(pre_roll_starts_programme=pre_roll_first)
 
     programmes = fold(entries, policy)

@@ -12,13 +12,10 @@ from exstreamtv.store.database import (
     schema_revision,
     upgrade_schema,
 )
+from tests.store.test_media_servers_migration import ROWS as LOCAL_ROWS
 
 ROWS = (
-    "INSERT INTO media_sources (kind, name, created_at) VALUES ('local', 'Local folders',"
-    " '2026-01-01 00:00:00')",
-    "INSERT INTO libraries (source_id, name, kind, paths, managed_by_config,"
-    " created_at) SELECT id, 'Home', 'mixed', '[\"/media\"]', false, '2026-01-01 00:00:00'"
-    " FROM media_sources",
+    *LOCAL_ROWS[:2],  # a media source and a library
     "INSERT INTO media_items (library_id, path, size, mtime_ns, state, missing_since,"
     " duration_ms, chapters, probed, kind, title, genres, genre_index, external_ids,"
     " metadata_status, metadata_source, created_at, updated_at) SELECT id, '/media/a.mkv', 1,"

@@ -136,6 +136,10 @@ async def test_preview_builds_the_hours_asked_and_saves_nothing(
         ("A", 1),
     ]
     assert preview.json()["warnings"] == []
+    between = await client.post(
+        "/api/schedules/preview", json=body, params={"hours": 1, "start": f"{start[:-1]}.839Z"}
+    )
+    assert between.json()["entries"][0]["start"] == start  # on the second, as a build starts
     assert (await client.get("/api/schedules")).json() == []
     async with sqlite_container.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(PlayoutEntryRow)) == 0

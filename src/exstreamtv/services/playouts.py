@@ -32,6 +32,7 @@ from exstreamtv.domain.playout import (
     BuildWarning,
     NowPlaying,
     Playable,
+    floor_second,
     from_ms,
     to_ms,
 )
@@ -259,6 +260,7 @@ class PlayoutService:
             raise InvalidInput(f"hours: must be between 1 and {MAX_PREVIEW_HOURS}")
         zone(schedule.timezone)
         begin = self._aware(start or self._clock.now(), "start")
+        begin = from_ms(floor_second(to_ms(begin)))  # as a build would start it
         async with self._sessions() as session:
             inputs = await load_inputs(session, schedule)
         result = await self._run(inputs, None, begin, begin + timedelta(hours=hours))

@@ -256,3 +256,21 @@ def test_every_time_is_timezone_aware_utc() -> None:
     result = run(items_schedule(ScheduleItem(source(1)), tz="America/New_York"), SHOW)
     for entry in result.entries:
         assert entry.start.utcoffset() == timedelta(0) and entry.finish.tzinfo is not None
+
+
+def test_a_long_gap_plays_whole_fallback_items_and_cuts_only_the_last_one() -> None:
+    schedule = items_schedule(
+        ScheduleItem(source(1), PlayMode.FLOOD),
+        ScheduleItem(source(2), fixed_start=time(14, 0)),
+        fallback=5,
+    )
+    fallback = preset(5, FillerKind.FALLBACK, 9)
+    result = run(schedule, {1: [], 2: episodes(1, 30), 9: clips([420])}, [fallback], hours=2)
+    gap = [e for e in result.entries if e.finish <= at(14)]
+    assert_contiguous(gap, to_ms(START))
+    assert [e.duration_ms // 1000 for e in gap] == [420] * 17 + [60]
+    assert [e.cut for e in gap] == [False] * 17 + [True]
+    groups = [
+        len([e for e in gap if e.guide_group == g]) for g in sorted({e.guide_group for e in gap})
+    ]
+    assert groups == [5, 5, 5, 3]  # about 30 minutes each, ending where an item ends

@@ -282,11 +282,27 @@ class Builder:
 
     def gap(self, until_ms: int, fillers: FillerSet, source: str) -> None:
         """Cover ``[now, until_ms)`` with fallback filler, then offline time, as one guide
-        group of at most ``GAP_GROUP_MS``; the next step continues a longer gap."""
+        group of about ``GAP_GROUP_MS``; the next step continues a longer gap.
+
+        Whole items play until the group is that long (the group ends where one ends, so
+        a long gap is never cut mid-item at a group boundary); only the end of the gap,
+        where no whole item fits, is covered by a cut item, or offline time.
+        """
         if until_ms <= self.now:
             return
-        until_ms = min(until_ms, self.now + GAP_GROUP_MS)
-        self.cover(until_ms, EntryKind.FALLBACK, None, fillers, title=None, source=source)
+        cap = self.now + GAP_GROUP_MS
+        fallback = self._fallback(fillers)
+        while fallback is not None and self.now < min(cap, until_ms):
+            before = self.now
+            self.filler(
+                EntryKind.FALLBACK, fallback, budget_ms=until_ms - self.now, count=1,
+                title=None, source=source,
+            )  # fmt: skip
+            if self.now == before:  # no whole item fits before the gap ends
+                break
+        if self.now < min(cap, until_ms):
+            end = until_ms if fallback is not None else min(until_ms, cap)
+            self.cover(end, EntryKind.FALLBACK, None, fillers, title=None, source=source)
         self.close_group()
 
     def pad(self, until_ms: int, fillers: FillerSet, source: str, title: str | None = None) -> None:

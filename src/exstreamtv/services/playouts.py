@@ -134,7 +134,7 @@ class PlayoutService:
         nothing to add. Raises :class:`NotFound` for an unknown channel and
         :class:`Conflict` for a channel without a schedule.
         """
-        return await self._build(await self._channel(number), mode)
+        return await self._build_planned(await self._channel(number), mode)
 
     async def attach(self, number: ChannelNumber, schedule_id: int | None) -> Attachment:
         """Attach a schedule and reset the playout from the end of the airing programme;
@@ -149,7 +149,7 @@ class PlayoutService:
             async with self._locks.lock(channel.id):
                 await self._cut_after_airing(channel.id)
             return Attachment(channel, None)
-        return Attachment(channel, await self._build(channel, BuildMode.RESET))
+        return Attachment(channel, await self._build_planned(channel, BuildMode.RESET))
 
     async def extend_all(self) -> BuildReport:
         """``continue`` every enabled channel that has a schedule. A failing channel is
@@ -194,13 +194,14 @@ class PlayoutService:
     async def build_each(
         self, channels: Sequence[Channel], mode: BuildMode, *, planner: Planner | None = None
     ) -> BuildReport:
-        """Build each channel in ``mode`` (or as ``planner`` plans), one after another;
-        failures are logged and counted, never raised."""
+        """Build each channel in ``mode`` (or as ``planner`` plans; a channel it has nothing
+        to plan for is not counted), one after another; failures are logged and counted,
+        never raised."""
         built = failed = 0
         for channel in channels:
             try:
-                await self._build(channel, mode, planner or _plan)
-                built += 1
+                if await self._build(channel, mode, planner or _plan) is not None:
+                    built += 1
             except Exception:  # the top of one channel's build in a batch: log, count, go on
                 failed += 1
                 log.exception(
@@ -280,17 +281,25 @@ class PlayoutService:
         async with self._sessions() as session:
             return await ChannelRepository(session).get(number)
 
+    async def _build_planned(self, channel: Channel, mode: BuildMode) -> BuildSummary:
+        """:meth:`_build` with the plan of ``mode`` (which always plans a build)."""
+        summary = await self._build(channel, mode, _plan)
+        return summary or _summarise(channel, mode, removed=0, trimmed=0, result=None)
+
     async def _build(
-        self, channel: Channel, mode: BuildMode, planner: Planner | None = None
-    ) -> BuildSummary:
+        self, channel: Channel, mode: BuildMode, planner: Planner
+    ) -> BuildSummary | None:
+        """Build as ``planner`` plans (``None``: it planned nothing, and nothing was done)."""
         started = self._clock.monotonic()
         label = str(channel.number)
         try:
             async with self._locks.lock(channel.id):
-                summary = await self._build_locked(channel.id, mode, planner or _plan)
+                summary = await self._build_locked(channel.id, mode, planner)
         except Exception:
             self._metrics.playout_builds.labels(label, mode.value, "failed").inc()
             raise
+        if summary is None:
+            return None
         self._metrics.playout_builds.labels(label, mode.value, "built").inc()
         self._metrics.playout_build_duration.labels(mode.value).observe(
             self._clock.monotonic() - started
@@ -304,12 +313,12 @@ class PlayoutService:
 
     async def _build_locked(
         self, channel_id: int, mode: BuildMode, planner: Planner
-    ) -> BuildSummary:
+    ) -> BuildSummary | None:
         now = self._clock.now()
         until = now + self._horizon
         channel, plan, inputs = await self._prepare(channel_id, mode, now, until, planner)
         if plan is None:  # a repair that found nothing to repair
-            return _summarise(channel, mode, removed=0, trimmed=0, result=None)
+            return None
         if inputs is None:  # already built far enough: nothing for the engine to do
             result = BuildResult([], [], plan.state, [])
         else:

@@ -156,10 +156,15 @@ class EpgConfig(Section):
     episode_num_required: bool = False
     plex_xmltv_mismatch_ratio_threshold: float = Field(default=0.15, ge=0.0, le=1.0)
     fold_gaps_shorter_than_minutes: int = Field(
-        default=30,
+        default=0,
         ge=0,
         le=24 * 60,
-        description="Filler/offline gaps shorter than this fold into the programme before them.",
+        description="Filler/offline gaps shorter than this fold into the programme before "
+        "them (0: every gap is listed as what it is).",
+    )
+    guide_starts_with_pre_roll: bool = Field(
+        default=False,
+        description="List each programme from its pre-roll rather than its own first frame.",
     )
     offline_title: str = Field(default="Offline", min_length=1, max_length=200)
     cache_ttl_sec: float = Field(default=60.0, ge=0, le=3600)

@@ -120,6 +120,31 @@ def test_watermark_overlays_the_logo_and_loudnorm_joins_the_audio_chain() -> Non
     assert_golden("watermark", item_argv("ffmpeg", profile, EPISODE, **TIMES))
 
 
+def test_a_cut_item_fades_picture_and_sound_out_over_its_last_second() -> None:
+    argv = item_argv("ffmpeg", HD, EPISODE, **TIMES, fade_out_ms=1000)
+    assert_golden("fade_out", argv)
+
+
+def test_a_fade_longer_than_the_item_covers_the_whole_item() -> None:
+    argv = item_argv(
+        "ffmpeg", HD, EPISODE, offset_ms=0, duration_ms=600, output_ts_offset_ms=0,
+        fade_out_ms=1000,
+    )  # fmt: skip
+    assert "fade=t=out:st=0.000:d=0.600" in argv[argv.index("-vf") + 1]
+    assert "afade=t=out:st=0.000:d=0.600" in argv[argv.index("-af") + 1]
+
+
+def test_a_remux_cannot_fade_and_stays_a_remux() -> None:
+    copy = StreamProfile(name="copy", mode=ProfileMode.COPY)
+    argv = item_argv("ffmpeg", copy, EPISODE, **TIMES, fade_out_ms=1000)
+    assert argv == item_argv("ffmpeg", copy, EPISODE, **TIMES)
+
+
+def test_a_negative_fade_is_refused() -> None:
+    with pytest.raises(InvalidInput):
+        item_argv("ffmpeg", HD, EPISODE, **TIMES, fade_out_ms=-1)
+
+
 # --- rules of the builders ------------------------------------------------------------------
 
 
@@ -419,3 +444,31 @@ async def test_copy_item_remuxes_a_matching_clip_without_reencoding(
     assert video["profile"] == "Constrained Baseline"  # the clip's own ultrafast encode
     assert (int(video["id"], 16), int(stream(report, "audio")["id"], 16)) == (VIDEO_PID, AUDIO_PID)
     assert float(report["format"]["start_time"]) == pytest.approx(3.0, abs=0.1)
+
+
+async def frame_values(source: str, tag: str) -> list[float]:
+    """One value per decoded frame of a lavfi ``source`` graph (``signalstats``/``astats``)."""
+    argv = ["ffprobe", "-v", "error", "-f", "lavfi", "-i", source,
+            "-show_entries", f"frame_tags={tag}", "-of", "csv=p=0"]  # fmt: skip
+    report = await run_capture(argv, timeout=30)
+    assert report.returncode == 0, report.stderr_tail
+    return [float(line) for line in report.stdout.decode().split() if line not in ("", "-inf")]
+
+
+async def test_a_faded_item_ends_in_black_and_silence(clip: MediaInput, tmp_path: Path) -> None:
+    argv = item_argv(
+        "ffmpeg", SMALL, clip, offset_ms=500, duration_ms=1500, output_ts_offset_ms=0,
+        fade_out_ms=1000,
+    )  # fmt: skip
+    output = tmp_path / "faded.ts"
+    await render(argv, output)
+
+    brightness = await frame_values(f"movie={output},signalstats", "lavfi.signalstats.YAVG")
+    loudness = await frame_values(
+        f"amovie={output},astats=metadata=1:reset=1", "lavfi.astats.Overall.RMS_level"
+    )
+    assert brightness[0] > 30 and brightness[-1] < 18  # blue, then black (limited range)
+    assert max(brightness[: len(brightness) // 4]) > brightness[-1] + 10
+    # The tone (the first AAC frame is encoder priming), then silence.
+    assert max(loudness[: len(loudness) // 4]) > -30
+    assert loudness[-1] < -50

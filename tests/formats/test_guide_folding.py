@@ -45,6 +45,18 @@ def timeline(*parts: tuple[EntryKind, int | None, int, int]) -> list[PlayoutEntr
     return entries
 
 
+def grouped_timeline(groups: list[tuple[tuple[EntryKind, ...], int]]) -> list[PlayoutEntry]:
+    """Entries of the given kinds, one guide group per ``(kinds, minutes)``, each entry
+    ``minutes`` long (media 1, offline entries none)."""
+    return timeline(
+        *(
+            (kind, None if kind is EntryKind.OFFLINE else 1, minutes, group)
+            for group, (kinds, minutes) in enumerate(groups)
+            for kind in kinds
+        )
+    )
+
+
 def fold(entries: list[PlayoutEntry], policy: GuidePolicy = POLICY) -> list[Programme]:
     return programmes_from_entries(CHANNEL, entries, MEDIA, policy)
 
@@ -197,12 +209,7 @@ GROUP_KINDS = st.sampled_from(
 def test_programmes_are_contiguous_and_cover_the_whole_timeline(
     groups: list[tuple[tuple[EntryKind, ...], int]], fold_minutes: int
 ) -> None:
-    parts = [
-        (kind, None if kind is EntryKind.OFFLINE else 1, minutes, group)
-        for group, (kinds, minutes) in enumerate(groups)
-        for kind in kinds
-    ]
-    entries = timeline(*parts)
+    entries = grouped_timeline(groups)
 
     programmes = fold(entries, GuidePolicy(fold_gaps_shorter_than_ms=fold_minutes * MIN))
 
@@ -210,3 +217,102 @@ def test_programmes_are_contiguous_and_cover_the_whole_timeline(
     assert programmes[-1].stop_ms == entries[-1].finish_ms
     assert all(p.start_ms < p.stop_ms for p in programmes)
     assert all(a.stop_ms == b.start_ms for a, b in itertools.pairwise(programmes))
+
+
+def test_by_default_no_gap_is_folded_into_the_programme_before_it() -> None:
+    entries = timeline((EntryKind.CONTENT, 2, 100, 0), (EntryKind.OFFLINE, None, 1, 1))
+
+    movie, offline = programmes_from_entries(CHANNEL, entries, MEDIA, GuidePolicy())
+
+    assert movie.stop_ms == T0 + 100 * MIN
+    assert (offline.kind, offline.stop_ms) == (ProgrammeKind.OFFLINE, T0 + 101 * MIN)
+
+
+def test_offline_time_at_the_end_of_a_programme_group_is_listed_as_offline() -> None:
+    entries = timeline(
+        (EntryKind.CONTENT, 1, 20, 0), (EntryKind.TAIL, 9, 2, 0), (EntryKind.OFFLINE, None, 3, 0),
+        (EntryKind.CONTENT, 2, 30, 1),
+    )  # fmt: skip
+
+    episode, offline, movie = programmes_from_entries(CHANNEL, entries, MEDIA, GuidePolicy())
+
+    assert (episode.start_ms, episode.stop_ms) == (T0, T0 + 22 * MIN)
+    assert (offline.kind, offline.start_ms, offline.stop_ms) == (
+        ProgrammeKind.OFFLINE, T0 + 22 * MIN, T0 + 25 * MIN,
+    )  # fmt: skip
+    assert movie.start_ms == T0 + 25 * MIN
+
+
+def test_offline_end_of_a_group_folds_back_only_when_the_user_chose_folding() -> None:
+    entries = timeline((EntryKind.CONTENT, 1, 20, 0), (EntryKind.OFFLINE, None, 3, 0))
+
+    [episode] = fold(entries, GuidePolicy(fold_gaps_shorter_than_ms=5 * MIN))
+
+    assert episode.stop_ms == T0 + 23 * MIN
+
+
+def test_a_programme_starts_with_its_own_first_frame_and_its_pre_roll_ends_the_one_before() -> None:
+    entries = timeline(
+        (EntryKind.CONTENT, 1, 40, 0),
+        (EntryKind.PRE_ROLL, 9, 1, 1), (EntryKind.PRE_ROLL, 9, 1, 1),
+        (EntryKind.CONTENT, 2, 90, 1),
+    )  # fmt: skip
+
+    episode, movie = programmes_from_entries(CHANNEL, entries, MEDIA, GuidePolicy())
+
+    assert episode.stop_ms == movie.start_ms == T0 + 42 * MIN
+    assert (movie.title, movie.stop_ms) == ("Heat", T0 + 132 * MIN)
+
+
+def test_the_guide_can_start_each_programme_with_its_pre_roll() -> None:
+    entries = timeline(
+        (EntryKind.CONTENT, 1, 40, 0), (EntryKind.PRE_ROLL, 9, 2, 1), (EntryKind.CONTENT, 2, 90, 1)
+    )
+    policy = GuidePolicy(pre_roll_starts_programme=True)
+
+    episode, movie = programmes_from_entries(CHANNEL, entries, MEDIA, policy)
+
+    assert episode.stop_ms == movie.start_ms == T0 + 40 * MIN
+
+
+def test_a_pre_roll_after_a_gap_is_listed_with_the_gap_as_filler() -> None:
+    entries = timeline(
+        (EntryKind.CONTENT, 1, 40, 0), (EntryKind.OFFLINE, None, 30, 1),
+        (EntryKind.PRE_ROLL, 9, 2, 2), (EntryKind.CONTENT, 2, 90, 2),
+    )  # fmt: skip
+
+    _, gap, movie = programmes_from_entries(CHANNEL, entries, MEDIA, GuidePolicy())
+
+    assert (gap.kind, gap.stop_ms) == (ProgrammeKind.FILLER, T0 + 72 * MIN)
+    assert movie.start_ms == T0 + 72 * MIN
+
+
+def test_the_first_programme_keeps_its_pre_roll_when_nothing_is_listed_before_it() -> None:
+    entries = timeline((EntryKind.PRE_ROLL, 9, 2, 0), (EntryKind.CONTENT, 2, 90, 0))
+
+    [movie] = programmes_from_entries(CHANNEL, entries, MEDIA, GuidePolicy())
+
+    assert (movie.start_ms, movie.title) == (T0, "Heat")
+
+
+@given(
+    st.lists(st.tuples(GROUP_KINDS | st.just((EntryKind.CONTENT, EntryKind.OFFLINE)),
+                       st.integers(1, 90)), min_size=1, max_size=30),
+    st.booleans(),
+)  # fmt: skip
+def test_with_the_default_policy_no_content_programme_covers_offline_time(
+    groups: list[tuple[tuple[EntryKind, ...], int]], pre_roll_first: bool
+) -> None:
+    entries = grouped_timeline(groups)
+    policy = GuidePolicy(pre_roll_starts_programme=pre_roll_first)
+
+    programmes = fold(entries, policy)
+
+    assert all(a.stop_ms == b.start_ms for a, b in itertools.pairwise(programmes))
+    for offline in (e for e in entries if e.kind is EntryKind.OFFLINE):
+        [listed] = [p for p in programmes if p.start_ms <= offline.start_ms < p.stop_ms]
+        assert listed.kind is not ProgrammeKind.CONTENT
+        assert listed.stop_ms >= offline.finish_ms
+    for content in (e for e in entries if e.kind is EntryKind.CONTENT):
+        [listed] = [p for p in programmes if p.start_ms <= content.start_ms < p.stop_ms]
+        assert listed.kind is ProgrammeKind.CONTENT

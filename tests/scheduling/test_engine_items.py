@@ -134,9 +134,40 @@ def test_duration_filler_pads_the_tail_and_keeps_the_item_for_later() -> None:
     result = run(schedule, {1: episodes(4, 20), 9: clips([240])}, [tail], hours=0.9)
     assert shape(result.entries[:5]) == [
         ("content", 1, 1200), ("content", 2, 1200), ("tail", 900, 240), ("tail", 900, 240),
-        ("offline", None, 120),
+        ("tail", 900, 120),
     ]  # fmt: skip
+    assert [e.cut for e in result.entries[:5]] == [False, False, False, False, True]
+    assert result.entries[4].in_point_ms == 0 and result.entries[4].out_point_ms == 120_000
     assert result.entries[5].media_id == 3 and result.entries[5].start == at(12, 50)
+
+
+def test_a_tail_that_may_not_be_cut_leaves_the_remainder_to_the_fallback_filler() -> None:
+    schedule = items_schedule(
+        ScheduleItem(source(1), PlayMode.DURATION, duration_minutes=50,
+                     tail_mode=TailMode.FILLER, filler=FillerSet(tail=3)),
+        fallback=4,
+    )  # fmt: skip
+    presets = [preset(3, FillerKind.TAIL, 9, tail_boundary_minutes=None, cut_to_fit=False),
+               preset(4, FillerKind.FALLBACK, 8)]  # fmt: skip
+    media = {1: episodes(4, 20), 9: clips([240]), 8: clips([50], first_id=800)}
+    result = run(schedule, media, presets, hours=0.9)
+    assert shape(result.entries[2:7]) == [
+        ("tail", 900, 240), ("tail", 900, 240), ("fallback", 800, 50), ("fallback", 800, 50),
+        ("fallback", 800, 20),
+    ]  # fmt: skip
+    assert result.entries[6].cut and result.entries[7].start == at(12, 50)
+
+
+def test_a_pad_with_no_filler_that_fits_becomes_listed_offline_time() -> None:
+    schedule = items_schedule(
+        ScheduleItem(source(1), PlayMode.DURATION, duration_minutes=50,
+                     tail_mode=TailMode.FILLER, filler=FillerSet(tail=3)),
+    )  # fmt: skip
+    tail = preset(3, FillerKind.TAIL, 9, tail_boundary_minutes=None, cut_to_fit=False)
+    result = run(schedule, {1: episodes(4, 20), 9: clips([240])}, [tail], hours=0.9)
+    assert shape(result.entries[2:5]) == [
+        ("tail", 900, 240), ("tail", 900, 240), ("offline", None, 120),
+    ]  # fmt: skip
 
 
 def test_pre_post_and_mid_roll_surround_content_in_one_guide_group() -> None:
@@ -225,3 +256,21 @@ def test_every_time_is_timezone_aware_utc() -> None:
     result = run(items_schedule(ScheduleItem(source(1)), tz="America/New_York"), SHOW)
     for entry in result.entries:
         assert entry.start.utcoffset() == timedelta(0) and entry.finish.tzinfo is not None
+
+
+def test_a_long_gap_plays_whole_fallback_items_and_cuts_only_the_last_one() -> None:
+    schedule = items_schedule(
+        ScheduleItem(source(1), PlayMode.FLOOD),
+        ScheduleItem(source(2), fixed_start=time(14, 0)),
+        fallback=5,
+    )
+    fallback = preset(5, FillerKind.FALLBACK, 9)
+    result = run(schedule, {1: [], 2: episodes(1, 30), 9: clips([420])}, [fallback], hours=2)
+    gap = [e for e in result.entries if e.finish <= at(14)]
+    assert_contiguous(gap, to_ms(START))
+    assert [e.duration_ms // 1000 for e in gap] == [420] * 17 + [60]
+    assert [e.cut for e in gap] == [False] * 17 + [True]
+    groups = [
+        len([e for e in gap if e.guide_group == g]) for g in sorted({e.guide_group for e in gap})
+    ]
+    assert groups == [5, 5, 5, 3]  # about 30 minutes each, ending where an item ends

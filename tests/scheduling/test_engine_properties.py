@@ -6,19 +6,24 @@
   form of the cursor, as the database stores it);
 * filler never exceeds its gap: flood and cut-previous fixed starts are always on time;
 * fixed starts are on time or follow their lateness policy;
-* every time is timezone-aware UTC;
-* slot boundaries are right across DST changes.
+* every time is timezone-aware UTC, and every entry starts on a whole second, whatever the
+  media's millisecond durations;
+* slot boundaries are right across DST changes;
+* padding to 1-, 5- and 30-minute boundaries with fillers of random lengths fills the pad
+  exactly, and whatever no filler can fill is listed in the guide as what it is.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from exstreamtv.domain.guide import GuideMedia, GuidePolicy, ProgrammeKind
 from exstreamtv.domain.playout import EntryKind, Playable, PlayoutEntry, Timeline, to_ms
 from exstreamtv.domain.schedules import (
     Block,
@@ -39,6 +44,7 @@ from exstreamtv.domain.schedules import (
     TimeSlot,
     WeightedCollection,
 )
+from exstreamtv.formats.guide_folding import programmes_from_entries
 from exstreamtv.scheduling.engine import BuildInputs, build
 from exstreamtv.scheduling.state import BuildState
 from tests.scheduling.timelines import assert_contiguous
@@ -193,6 +199,7 @@ def test_timeline_covers_the_window_without_gaps_or_overlaps(
     for entry in result.entries:
         assert entry.start.tzinfo is UTC or entry.start.utcoffset() == timedelta(0)
         assert (entry.media_id is None) == (entry.kind is EntryKind.OFFLINE)
+        assert entry.start_ms % 1000 == 0 and entry.finish_ms % 1000 == 0
 
 
 @PROPERTY_SETTINGS
@@ -282,6 +289,109 @@ def test_flood_slots_respect_local_slot_boundaries_across_dst(
     for boundary in slot_boundaries(times, tz, start, until):
         for entry in result.entries:
             assert not entry.start_ms < to_ms(boundary) < entry.finish_ms, (boundary, entry)
+
+
+def ms_playables(collection_id: int, durations: list[int], chapters: list[int]) -> list[Playable]:
+    return [
+        Playable(collection_id * 1000 + n, ms, f"t{n}", "AB"[n % 2], 1, n,
+                 chapters_ms=tuple(sorted(c % max(ms, 1) for c in chapters)))
+        for n, ms in enumerate(durations)
+    ]  # fmt: skip
+
+
+ms_durations = st.lists(st.integers(0, 3 * 3_600_000), max_size=5)
+ms_collections = st.builds(
+    lambda a, b, c, f, chapters: {
+        1: ms_playables(1, a, chapters), 2: ms_playables(2, b, chapters),
+        3: ms_playables(3, c, chapters), FILLER_COLLECTION: ms_playables(FILLER_COLLECTION, f, []),
+        FIXED_COLLECTION: ms_playables(FIXED_COLLECTION, [600_321, 1_800_999], []),
+    },
+    ms_durations, ms_durations, ms_durations,
+    st.lists(st.integers(1, 240_000), max_size=5),
+    st.lists(st.integers(0, 3 * 3_600_000), max_size=3),
+)  # fmt: skip
+
+
+@PROPERTY_SETTINGS
+@given(schedules(), ms_collections, preset_maps, starts, st.integers(0, 999), st.integers(1, 12))
+def test_every_entry_starts_on_a_whole_second_whatever_the_media_durations(
+    schedule: Schedule, media: dict[int, list[Playable]], filler: dict[int, FillerPreset],
+    start: datetime, offset_ms: int, hours: int,
+) -> None:  # fmt: skip
+    begin = start + timedelta(milliseconds=offset_ms)  # as a playout stored by older versions
+    result = build(
+        build_inputs(schedule, media, filler), None, begin, begin + timedelta(hours=hours)
+    )
+    assert_contiguous(result.entries, to_ms(begin))
+    first, *rest = result.entries
+    if offset_ms:  # realigned at once: one offline entry up to the next whole second
+        assert (first.kind, first.finish_ms % 1000) == (EntryKind.OFFLINE, 0)
+        assert first.duration_ms == 1000 - offset_ms
+    for entry in rest if offset_ms else result.entries:
+        assert entry.start_ms % 1000 == 0 and entry.duration_ms % 1000 == 0, entry
+        if entry.media_id is not None:
+            assert entry.out_point_ms - entry.in_point_ms == entry.duration_ms
+            assert entry.in_point_ms % 1000 == 0
+
+
+BOUNDARIES = st.sampled_from([1, 5, 30])
+filler_lengths = st.lists(st.integers(1, 30 * 60_000), max_size=6)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    BOUNDARIES, st.lists(st.integers(1_000, 70 * 60_000), min_size=1, max_size=6),
+    filler_lengths, filler_lengths, st.booleans(), st.booleans(), st.sampled_from(ZONES),
+    starts, st.integers(0, 2**32),
+)  # fmt: skip
+def test_padding_to_a_boundary_never_leaves_an_unlisted_gap(
+    boundary: int, content: list[int], tails: list[int], fallbacks: list[int],
+    cut_tails: bool, cut_fallbacks: bool, tz: str, start: datetime, seed: int,
+) -> None:  # fmt: skip
+    media = {1: ms_playables(1, content, []), 8: ms_playables(8, tails, []),
+             9: ms_playables(9, fallbacks, [])}  # fmt: skip
+    presets = {
+        20: FillerPreset(20, "tail", FillerKind.TAIL, (WeightedCollection(8),),
+                         tail_boundary_minutes=boundary, cut_to_fit=cut_tails),
+        21: FillerPreset(21, "fallback", FillerKind.FALLBACK, (WeightedCollection(9),),
+                         cooldown_minutes=boundary, cut_to_fit=cut_fallbacks),
+    }  # fmt: skip
+    item = ScheduleItem(ContentSource((1,)), PlayMode.ONE, filler=FillerSet(tail=20))
+    schedule = Schedule(1, "p", ScheduleKind.ITEMS, tz, items=(item,), fallback=21, seed=seed)
+    result = build(BuildInputs(schedule, media, presets), None, start, start + timedelta(hours=3))
+
+    has_tail = any(ms >= 1000 for ms in tails)
+    has_fallback = any(ms >= 1000 for ms in fallbacks)
+    fills = (has_tail and cut_tails) or (has_tail and has_fallback and cut_fallbacks)
+    offline = [e for e in result.entries if e.kind is EntryKind.OFFLINE]
+    assert not (fills and offline), "a pad that filler can fill exactly has offline time"
+    zone = ZoneInfo(tz)
+    for group_end in group_ends(result.entries):
+        if has_tail:  # every programme is padded to the boundary of the local clock
+            local = group_end.finish.astimezone(zone)
+            assert (local.minute % boundary, local.second) == (0, 0), group_end
+    lengths = {m.id: m.duration_ms - m.duration_ms % 1000 for ms in media.values() for m in ms}
+    for entry in result.entries:
+        if entry.cut:  # only the last filler of a pad is cut, and only to fit it
+            assert entry.kind in (EntryKind.TAIL, EntryKind.FALLBACK), entry
+            assert entry == group_end_of(result.entries, entry)
+            assert entry.in_point_ms == 0 and entry.duration_ms < lengths[entry.media_id or 0]
+    described = {m.id: GuideMedia(m.title, "movie") for items in media.values() for m in items}
+    programmes = programmes_from_entries("c.x", result.entries, described, GuidePolicy())
+    for entry in offline:  # the slate airs only as a listed programme of its own
+        [listed] = [p for p in programmes if p.start_ms <= entry.start_ms < p.stop_ms]
+        assert listed.kind is not ProgrammeKind.CONTENT and listed.stop_ms >= entry.finish_ms
+
+
+def group_ends(entries: list[PlayoutEntry]) -> list[PlayoutEntry]:
+    """The last entry of each guide group that holds content."""
+    ends = [a for a, b in pairwise(entries) if a.guide_group != b.guide_group]
+    content_groups = {e.guide_group for e in entries if e.kind is EntryKind.CONTENT}
+    return [e for e in ends if e.guide_group in content_groups]
+
+
+def group_end_of(entries: list[PlayoutEntry], entry: PlayoutEntry) -> PlayoutEntry:
+    return [e for e in entries if e.guide_group == entry.guide_group][-1]
 
 
 @settings(max_examples=200, deadline=None)

@@ -176,8 +176,8 @@ def test_chronological_sorts_by_year_then_title_then_id_with_unknown_year_last()
     assert ids_of(PlaybackOrder.CHRONOLOGICAL, items, 7) == [4, 3, 6, 2, 5, 1, 4]
 
 
-def test_rotation_alternates_between_collections_each_in_its_own_order() -> None:
-    source = ContentSource((1, 2), PlaybackOrder.SEASON_EPISODE)
+def test_rotate_alternates_between_collections_each_in_episode_order() -> None:
+    source = ContentSource((1, 2), PlaybackOrder.ROTATE)
     collections = {
         1: [episode(12, "A", 1, 2), episode(11, "A", 1, 1)],
         2: [episode(21, "B", 1, 1), episode(22, "B", 1, 2), episode(23, "B", 1, 3)],
@@ -186,8 +186,8 @@ def test_rotation_alternates_between_collections_each_in_its_own_order() -> None
     assert played == [11, 21, 12, 22, 11, 23, 12, 21]
 
 
-def test_rotation_skips_empty_and_missing_collections() -> None:
-    source = ContentSource((1, 2, 3, 4), PlaybackOrder.CHRONOLOGICAL)
+def test_rotate_skips_empty_and_missing_collections() -> None:
+    source = ContentSource((1, 2, 3, 4), PlaybackOrder.ROTATE)
     collections = {
         1: [Playable(11, 10, year=1), Playable(12, 10, year=2)],
         2: [Playable(20, 0)],
@@ -197,14 +197,58 @@ def test_rotation_skips_empty_and_missing_collections() -> None:
     assert played == [11, 31, 12, 31, 11, 31]
 
 
-def test_rotation_state_keeps_one_position_per_collection() -> None:
-    source = ContentSource((1, 2, 3), PlaybackOrder.SHUFFLE)
+def test_rotate_state_keeps_one_position_per_collection() -> None:
+    source = ContentSource((1, 2, 3), PlaybackOrder.ROTATE)
     collections = {1: [Playable(1, 10)], 3: [Playable(3, 10), Playable(4, 10)]}
     enumerator = enumerator_for(source, collections, None, 0)
     take(enumerator, 5)
     state = enumerator.state
     assert state.index == 5
     assert [child.index for child in state.children] == [3, 0, 2]
+
+
+@given(st.integers(0, 2**32), st.integers(1, 4))
+def test_shuffle_over_several_collections_shuffles_their_union(seed: int, epochs: int) -> None:
+    shows = {1: [episode(100 + n, "TV", 1, n) for n in range(6)],
+             2: [Playable(200 + n, 10, title=f"movie {n}") for n in range(6)]}  # fmt: skip
+    source = ContentSource((1, 2), PlaybackOrder.SHUFFLE)
+    played = take(enumerator_for(source, shows, None, seed), 12 * epochs)
+    everything = sorted(p.id for items in shows.values() for p in items)
+    for start in range(0, len(played), 12):
+        assert sorted(played[start : start + 12]) == everything  # each item once per pass
+
+
+def test_shuffle_of_two_collections_is_not_a_rotation_for_most_seeds() -> None:
+    collections = {1: [episode(i, "TV", 1, i) for i in range(1, 9)],
+                   2: [Playable(100 + i, 10, title=f"m{i}") for i in range(8)]}  # fmt: skip
+    source = ContentSource((1, 2), PlaybackOrder.SHUFFLE)
+    rotations = 0
+    for seed in range(20):
+        played = take(enumerator_for(source, collections, None, seed), 16)
+        side = [i < 100 for i in played]
+        rotations += all(a != b for a, b in pairwise(side))
+    assert rotations == 0
+
+
+def test_ordered_sources_over_several_collections_sort_the_union() -> None:
+    collections = {1: [episode(12, "Beta", 1, 1), episode(11, "Alpha", 1, 2)],
+                   2: [episode(21, "Alpha", 1, 1), episode(22, "Beta", 1, 2)]}  # fmt: skip
+    source = ContentSource((1, 2), PlaybackOrder.SEASON_EPISODE)
+    assert take(enumerator_for(source, collections, None, 0), 5) == [21, 11, 12, 22, 21]
+
+
+def test_an_item_in_two_collections_of_a_union_plays_once_per_pass() -> None:
+    shared = Playable(5, 10, title="shared")
+    collections = {1: [shared, Playable(6, 10, title="six")], 2: [shared, Playable(7, 10)]}
+    source = ContentSource((1, 2), PlaybackOrder.SHUFFLE)
+    played = take(enumerator_for(source, collections, None, 3), 6)
+    assert sorted(played[:3]) == [5, 6, 7] and sorted(played[3:]) == [5, 6, 7]
+
+
+def test_rotate_over_one_collection_plays_it_in_episode_order() -> None:
+    items = [episode(3, "A", 1, 3), episode(1, "A", 1, 1), episode(2, "A", 1, 2)]
+    source = ContentSource((1,), PlaybackOrder.ROTATE)
+    assert take(enumerator_for(source, {1: items}, None, 9), 4) == [1, 2, 3, 1]
 
 
 @given(_sources, _collections, st.integers(0, 2**32))

@@ -16,7 +16,7 @@ from exstreamtv.domain.libraries import Library, LibraryKind, ScanStatus
 from exstreamtv.domain.media import MediaItem, MediaKind, MediaState, MetadataStatus
 from exstreamtv.errors import Conflict, LibraryPathInvalid, NotFound
 from exstreamtv.services.container import Container, open_container, start_up
-from exstreamtv.services.library import ScanProgress
+from exstreamtv.services.library import LibraryService, ScanProgress
 from exstreamtv.store.database import transaction
 from exstreamtv.store.libraries import LibraryRepository
 from exstreamtv.store.media import MediaFilter
@@ -105,10 +105,12 @@ async def test_removed_file_is_marked_missing_then_present_again(
     assert result.counts.missing == 1
     item = (await items_of(container, library))[EPISODE]
     assert item.state is MediaState.MISSING and item.missing_since is not None
+    assert item.missing_reason == "not found by the scan of library 'TV'"
     hidden.rename(media_root / EPISODE)
     await container.libraries.scan(library.id)
     item = (await items_of(container, library))[EPISODE]
     assert item.state is MediaState.PRESENT and item.missing_since is None
+    assert item.missing_reason is None
 
 
 async def test_vanished_library_folder_fails_the_scan_and_keeps_items(
@@ -332,3 +334,25 @@ async def test_library_cannot_be_edited_while_scanning(
         library.id, "Renamed", LibraryKind.SHOWS, library.paths
     )
     assert (renamed.name, renamed.kind) == ("Renamed", LibraryKind.SHOWS)
+
+
+async def test_files_found_missing_are_handed_on_once_and_a_failing_hand_off_spares_the_scan(
+    container: Container, media_root: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls: list[int] = []
+
+    async def failing() -> None:
+        calls.append(1)
+        raise RuntimeError("the playouts could not be rebuilt")
+
+    libraries = LibraryService(
+        container.sessions, container.settings, container.clock, container.metrics,
+        on_missing=failing,
+    )  # fmt: skip
+    library = await libraries.create("TV", LibraryKind.MIXED, [str(media_root)])
+    await libraries.scan(library.id)
+    assert calls == []  # nothing went missing
+    (media_root / EPISODE).unlink()
+    result = await libraries.scan(library.id)
+    assert (result.status, result.counts.missing, calls) == (ScanStatus.COMPLETED, 1, [1])
+    assert "taking missing files of library" in caplog.text

@@ -6,7 +6,7 @@ import pytest
 
 from exstreamtv.domain.playout import EntryKind, PlayoutEntry
 from exstreamtv.scheduling.state import BuildState, EnumeratorState
-from exstreamtv.services.playout_plan import BuildMode, BuildPlan, plan_build
+from exstreamtv.services.playout_plan import BuildMode, BuildPlan, plan_build, plan_repair
 from exstreamtv.store.playouts import StoredEntry
 
 NOW = 1_000_000
@@ -66,3 +66,32 @@ def test_refresh_without_a_stored_cursor_falls_back_to_a_fresh_one() -> None:
     airing_end = stored(NOW - 5, NOW + 20, 4, cursor=False)
     plan = plan_build(BuildMode.REFRESH, NOW, last=airing_end, airing_end=airing_end)
     assert plan == BuildPlan(NOW + 20, BuildState(next_ms=NOW + 20, guide_group=5))
+
+
+@pytest.mark.parametrize("mode", list(BuildMode))
+def test_a_playout_started_between_seconds_starts_at_the_whole_second_before(
+    mode: BuildMode,
+) -> None:
+    plan = plan_build(mode, NOW + 839, last=None, airing_end=None)
+    assert plan == BuildPlan(NOW, BuildState(NOW))  # on air at once, and XMLTV-exact
+
+
+def test_a_restart_between_seconds_never_overlaps_the_last_stored_entry() -> None:
+    last = stored(NOW - 50, NOW + 300, 8)  # ended 539 ms ago, after the whole second
+    plan = plan_build(BuildMode.RESET, NOW + 839, last=last, airing_end=None)
+    assert plan.boundary_ms == plan.state.next_ms == NOW + 300
+
+
+def test_a_repair_resumes_with_the_cursor_stored_just_before_the_group() -> None:
+    before = stored(NOW, NOW + 60_000, 6)
+    assert before.cursor is not None
+    assert plan_repair(NOW + 60_000, before) == BuildPlan(NOW + 60_000, before.cursor)
+
+
+def test_a_repair_without_a_cursor_before_the_group_starts_fresh_positions() -> None:
+    before = stored(NOW, NOW + 60_000, 6, cursor=False)
+    fresh = BuildPlan(NOW + 60_000, BuildState(next_ms=NOW + 60_000, guide_group=7))
+    assert plan_repair(NOW + 60_000, before) == fresh
+    assert plan_repair(NOW + 60_000, None) == BuildPlan(NOW + 60_000, BuildState(NOW + 60_000))
+    apart = stored(NOW, NOW + 1000, 6)  # a hole in the rows: the cursor is not for this point
+    assert plan_repair(NOW + 60_000, apart) == fresh

@@ -13,15 +13,21 @@ from sqlalchemy.exc import StatementError
 from exstreamtv.domain.libraries import LibraryKind
 from exstreamtv.errors import ConfigError, Conflict
 from exstreamtv.services.container import Container
-from exstreamtv.store.database import create_engine, schema_revision, transaction, upgrade_schema
+from exstreamtv.store.database import (
+    create_engine,
+    head_revision,
+    schema_revision,
+    transaction,
+    upgrade_schema,
+)
 from exstreamtv.store.libraries import LibraryRepository
 from exstreamtv.store.tables import LibraryRow
 
 
 async def test_migrations_reach_head_and_are_idempotent(container: Container) -> None:
-    assert await schema_revision(container.engine) == "0005sec"
+    assert await schema_revision(container.engine) == head_revision()
     await upgrade_schema(container.engine)
-    assert await schema_revision(container.engine) == "0005sec"
+    assert await schema_revision(container.engine) == head_revision()
 
 
 async def test_timestamps_come_back_aware_utc_whatever_zone_went_in(container: Container) -> None:

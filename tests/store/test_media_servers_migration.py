@@ -43,8 +43,8 @@ async def test_upgrade_to_0004_keeps_local_media_and_stores_a_server_source(
         async with engine.begin() as conn:
             for statement in ROWS:
                 await conn.execute(text(statement))
-        await upgrade_schema(engine)
-        assert await schema_revision(engine) == "0005sec"
+        await upgrade_schema(engine, "0004")
+        assert await schema_revision(engine) == "0004"
     finally:
         await engine.dispose()
 
@@ -77,7 +77,7 @@ async def test_downgrade_from_0004_removes_the_server_columns(database_url: str)
                 lambda sync: [c["name"] for c in inspect(sync).get_columns("media_items")]
             )
         assert "remote_id" not in columns
-        await upgrade_schema(engine)
-        assert await schema_revision(engine) == "0005sec"
+        await upgrade_schema(engine, "0004")
+        assert await schema_revision(engine) == "0004"
     finally:
         await engine.dispose()

@@ -37,7 +37,7 @@ async def test_filler_presets_are_created_read_updated_and_deleted(
     assert preset == {
         **body, "id": preset["id"], "collections": [{"collection_id": ident, "weight": 1}],
         "cooldown_minutes": 0, "count": 1, "mid_roll_every_minutes": None,
-        "tail_fixed_seconds": None,
+        "tail_fixed_seconds": None, "cut_to_fit": True,
     }  # fmt: skip
     changed = await client.put(f"/api/filler-presets/{preset['id']}", json={**body, "count": 3})
     assert changed.json()["count"] == 3
@@ -136,6 +136,10 @@ async def test_preview_builds_the_hours_asked_and_saves_nothing(
         ("A", 1),
     ]
     assert preview.json()["warnings"] == []
+    between = await client.post(
+        "/api/schedules/preview", json=body, params={"hours": 1, "start": f"{start[:-1]}.839Z"}
+    )
+    assert between.json()["entries"][0]["start"] == start  # on the second, as a build starts
     assert (await client.get("/api/schedules")).json() == []
     async with sqlite_container.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(PlayoutEntryRow)) == 0

@@ -227,7 +227,10 @@ async def test_metadata_health_lists_global_library_and_channels(
     assert set(body) == {"made_at", "global", "library", "channels"}
     (channel,) = body["channels"]
     assert channel["number"] == "3"
-    assert channel["movies"] > 0 and channel["missing_year_ratio"] == pytest.approx(0.5)
+    # The two movies alternate; the window's edges may hold one more of either.
+    movies, missing = channel["movies"], channel["missing_year"]
+    assert movies > 0 and abs(2 * missing - movies) <= 1
+    assert channel["missing_year_ratio"] == pytest.approx(missing / movies)
     assert channel["warnings"] == ["missing_year"]
     assert channel["early_warning"] is True
     assert body["library"]["samples"] == 2

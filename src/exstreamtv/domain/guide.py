@@ -76,10 +76,14 @@ class GuidePolicy:
     """How playout entries fold into programmes.
 
     A gap (fallback filler or offline time between programmes) shorter than
-    ``fold_gaps_shorter_than_ms`` extends the programme before it; a longer one is shown
-    as its own programme titled ``offline_title`` (or ``filler_title`` when it is filler).
+    ``fold_gaps_shorter_than_ms`` extends the programme before it (0, the default: never);
+    any other is shown as its own programme titled ``offline_title`` (or ``filler_title``
+    when it is filler). A programme's pre-roll is listed at the end of what comes before
+    it, so the programme starts with its own first frame, unless
+    ``pre_roll_starts_programme``.
     """
 
-    fold_gaps_shorter_than_ms: int = 30 * 60_000
+    fold_gaps_shorter_than_ms: int = 0
     offline_title: str = "Offline"
     filler_title: str = "Filler"
+    pre_roll_starts_programme: bool = False

@@ -135,7 +135,8 @@ class MediaItem:
     """A stored media item: where it is, what it is technically, and what it shows.
 
     ``path`` is absolute for local files. ``technical`` is ``None`` until a probe succeeded.
-    ``missing_since`` is UTC and set only when ``state`` is ``missing``.
+    ``missing_since`` is UTC and set only when ``state`` is ``missing``; ``missing_reason``
+    then says how it was found missing, when that is known.
     """
 
     id: int
@@ -146,6 +147,7 @@ class MediaItem:
     metadata: MediaMetadata
     technical: TechnicalInfo | None = None
     missing_since: datetime | None = None
+    missing_reason: str | None = None
 
     @property
     def duration_ms(self) -> int:

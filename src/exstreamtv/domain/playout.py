@@ -4,7 +4,8 @@ This is the one source of truth for "what is on at time t". The guide and the st
 read it through :meth:`Timeline.at`; nothing else keeps its own idea of "now playing".
 
 Entries of one timeline are contiguous: each ``finish`` is the next ``start``. Times are
-whole milliseconds, timezone-aware UTC.
+milliseconds since the epoch, timezone-aware UTC; the engine starts every entry on a whole
+second (:data:`SECOND_MS`), so a guide with one-second resolution (XMLTV) is exact.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+SECOND_MS = 1000
+CUT_FADE_MS = 1000
+"""How long the stream fades out an entry marked ``cut`` (at most half the entry)."""
 _MS = timedelta(milliseconds=1)
 
 
@@ -29,6 +33,16 @@ def to_ms(moment: datetime) -> int:
 def from_ms(ms: int) -> datetime:
     """The aware UTC datetime ``ms`` milliseconds after the Unix epoch."""
     return EPOCH + timedelta(milliseconds=ms)
+
+
+def floor_second(ms: int) -> int:
+    """``ms`` rounded down to a whole second (of the epoch, so of every UTC clock)."""
+    return ms - ms % SECOND_MS
+
+
+def ceil_second(ms: int) -> int:
+    """``ms`` rounded up to a whole second."""
+    return -floor_second(-ms)
 
 
 class EntryKind(enum.StrEnum):
@@ -72,7 +86,10 @@ class PlayoutEntry:
     (``finish - start == out - in`` for media entries). Entries with the same
     ``guide_group`` form one guide programme (content with its pre/mid/post/tail filler);
     ``guide_title`` overrides the media's title in the guide. ``source`` names the schedule
-    element that produced the entry (``item:2``, ``slot:0``, ``block:news``...).
+    element that produced the entry (``item:2``, ``slot:0``, ``block:news``...). ``cut`` is
+    true when the media is stopped before its natural end to meet a boundary (filler cut to
+    fill a pad exactly, content cut at a deadline): the stream fades it out over its last
+    :data:`CUT_FADE_MS` rather than cutting mid-sentence.
     """
 
     start_ms: int
@@ -84,6 +101,7 @@ class PlayoutEntry:
     guide_group: int
     guide_title: str | None = None
     source: str = ""
+    cut: bool = False
 
     @property
     def start(self) -> datetime:
@@ -96,6 +114,11 @@ class PlayoutEntry:
     @property
     def duration_ms(self) -> int:
         return self.finish_ms - self.start_ms
+
+    @property
+    def fade_out_ms(self) -> int:
+        """How long the stream fades out before ``finish`` (ms): 0 unless ``cut``."""
+        return min(CUT_FADE_MS, self.duration_ms // 2) if self.cut else 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,13 +20,18 @@ from datetime import time
 
 
 class PlaybackOrder(enum.StrEnum):
-    """How a source's items are enumerated."""
+    """How a source's items are enumerated.
+
+    Every order but ``rotate`` applies to the union of the source's collections (an item
+    in two of them counts once); ``rotate`` takes one item from each collection in turn.
+    """
 
     CHRONOLOGICAL = "chronological"  # by year, then title
     SEASON_EPISODE = "season_episode"  # by show, season, episode
     SHUFFLE = "shuffle"  # a new permutation each pass: no repeat until all have played
     RANDOM = "random"  # independent draws (repeats possible)
     SHUFFLE_IN_ORDER = "shuffle_in_order"  # shows interleaved at random, episodes in order
+    ROTATE = "rotate"  # A, B, C, A, ...: each collection in season/episode order
 
 
 class PlayMode(enum.StrEnum):
@@ -67,10 +72,11 @@ class ScheduleKind(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ContentSource:
-    """Where content comes from: one collection, or several played in rotation.
+    """Where content comes from: one or more collections, played in ``order``.
 
-    With more than one collection the source rotates between them (A, B, C, A, ...), each
-    collection keeping its own position in ``order``.
+    With several collections, ``order`` applies to their union (``shuffle`` shuffles every
+    item of all of them together); ``rotate`` instead takes one item from each collection
+    in turn (A, B, C, A, ...), each keeping its own season/episode position.
     """
 
     collection_ids: tuple[int, ...]
@@ -96,7 +102,9 @@ class FillerPreset:
     pre/post-roll break. Mid-roll: at chapter marks when ``mid_roll_every_minutes`` is
     ``None``, else every that many minutes of content. Tail: pad to the next multiple of
     ``tail_boundary_minutes`` of the clock (15 for :00/:15/:30/:45) or, when it is ``None``,
-    for ``tail_fixed_seconds``.
+    for ``tail_fixed_seconds``. ``cut_to_fit``: a tail or fallback pad is filled exactly,
+    its last item cut to the remainder (and faded out); when false only whole items play
+    and the fallback filler (then offline time) covers the rest.
     """
 
     id: int
@@ -108,6 +116,7 @@ class FillerPreset:
     mid_roll_every_minutes: int | None = None
     tail_boundary_minutes: int | None = 30
     tail_fixed_seconds: int | None = None
+    cut_to_fit: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,16 +90,23 @@ def item_argv(
     duration_ms: int,
     output_ts_offset_ms: int,
     encoder: str | None = None,
+    fade_out_ms: int = 0,
 ) -> list[str]:
     """argv that writes ``duration_ms`` of ``source`` from ``offset_ms`` as MPEG-TS to stdout.
 
     A copy profile remuxes only when ``can_copy`` says yes; every other item is transcoded
     with ``encoder`` (default: the profile's; pass ``"libx264"`` to fall back). Missing
     audio is replaced by silence and missing video by black, so every output has both.
-    Times are milliseconds. Raises ``InvalidInput`` for negative times or an unknown encoder.
+    ``fade_out_ms`` fades picture and sound to black and silence over the last that many
+    ms (at most ``duration_ms``) of a transcoded item, for an entry cut short of its end; a
+    remux cannot fade and ignores it. Times are milliseconds. Raises ``InvalidInput`` for
+    negative times or an unknown encoder.
     """
     codec = _encoder(profile, encoder)
     _check_times(offset_ms, duration_ms, output_ts_offset_ms)
+    if fade_out_ms < 0:
+        raise InvalidInput("fade_out_ms must not be negative")
+    fade = _Fade(duration_ms, fade_out_ms) if fade_out_ms else None
     tech = source.technical
     copy = profile.mode is ProfileMode.COPY and tech is not None and can_copy(tech, profile)[0]
     decode = ("-hwaccel", "cuda") if codec is VideoEncoder.H264_NVENC and not copy else ()
@@ -113,9 +120,24 @@ def item_argv(
         *(_RECONNECT if source.remote else ()),
         *seek,
         *("-i", source.location if source.remote else f"file:{source.location}"),
-        *(_copy_streams(tech) if copy and tech else _transcode(profile, codec, tech)),
+        *(_copy_streams(tech) if copy and tech else _transcode(profile, codec, tech, fade)),
         *_output(duration_ms, output_ts_offset_ms),
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class _Fade:
+    """A fade to black and silence over the last ``fade_ms`` of ``duration_ms`` of output
+    (output timestamps start at 0 after an input seek)."""
+
+    duration_ms: int
+    fade_ms: int
+
+    def filter(self, name: str) -> str:
+        """``fade`` or ``afade`` ending exactly at the end of the output."""
+        length = min(self.fade_ms, self.duration_ms)
+        start = self.duration_ms - length
+        return f"{name}=t=out:st={_seconds(start)}:d={_seconds(length)}"
 
 
 def slate_argv(
@@ -164,7 +186,7 @@ def redact_argv(argv: Sequence[str], secrets: Iterable[str] = ()) -> list[str]:
 
 
 def _transcode(
-    profile: StreamProfile, codec: VideoEncoder, tech: TechnicalInfo | None
+    profile: StreamProfile, codec: VideoEncoder, tech: TechnicalInfo | None, fade: _Fade | None
 ) -> list[str]:
     """Inputs for missing streams, filters, maps and encoders of a transcoded item."""
     has_video = tech is None or tech.video_codec is not None
@@ -177,11 +199,12 @@ def _transcode(
     # apad keeps audio from ending before the video; -shortest then cuts it at the video's
     # end. Black filler never ends, so then the source's audio must decide the end.
     audio_chain = ["aresample=async=1:first_pts=0", *([_LOUDNORM] if profile.loudnorm else [])]
+    audio_chain += [fade.filter("afade")] if fade else []
     audio_chain += ["apad"] if has_video else []
     return [
         *black,
         *silence,
-        *_video_filters(profile, codec, video_in, next_input),
+        *_video_filters(profile, codec, video_in, next_input, fade),
         *("-map", audio_in, "-af", ",".join(audio_chain)),
         *_encoders(profile, codec),
         "-shortest",
@@ -189,9 +212,10 @@ def _transcode(
 
 
 def _video_filters(
-    profile: StreamProfile, codec: VideoEncoder, video_in: str, mark_input: int
+    profile: StreamProfile, codec: VideoEncoder, video_in: str, mark_input: int, fade: _Fade | None
 ) -> list[str]:
-    """Scale to fit, pad to the profile size, then frame rate and encoder pixel format."""
+    """Scale to fit, pad to the profile size, watermark, fade out, then frame rate and
+    encoder pixel format."""
     w, h = profile.width, profile.height
     # force_divisible_by=2: an odd fitted width (4:3 into 16:9) would break yuv420p chroma.
     fit = (
@@ -199,6 +223,8 @@ def _video_filters(
         f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2,setsar=1"
     )
     finish = _frames(profile, codec)
+    if fade is not None:
+        finish = f"{fade.filter('fade')},{finish}"
     mark = profile.watermark
     if mark is None:
         return ["-map", video_in, "-vf", f"{fit},{finish}"]

@@ -6,14 +6,21 @@ derived from the same rows the stream plays, so the two cannot disagree.
 The folding policy (:class:`GuidePolicy`):
 
 - Entries sharing a ``guide_group`` (content with its pre/mid/post-roll and tail filler) make
-  one programme spanning the whole group.
-- A *gap* is a run of consecutive groups that hold only ``FALLBACK``/``OFFLINE`` entries.
-  Adjacent gap groups always merge first, so a long stretch of short fallback clips is shown
-  as what it is rather than hidden inside the programme before it.
-- A gap shorter than ``fold_gaps_shorter_than_ms`` extends the programme before it. The
-  first gap of a timeline has no programme before it, so it becomes its own programme.
-- A longer gap becomes its own programme: ``filler_title`` (kind ``FILLER``) when it holds
-  any fallback filler, else ``offline_title`` (kind ``OFFLINE``).
+  one programme spanning the group, with two exceptions that keep the listed start and end
+  true to the picture:
+  - its leading pre-roll belongs to what is listed before it, so the programme starts with
+    its own first frame (unless ``pre_roll_starts_programme``, or nothing is listed before);
+  - its trailing offline time (a pad no filler could fill: the stream shows the offline
+    slate) is a gap, never hidden inside the programme.
+- A *gap* is a run of consecutive groups that hold only ``FALLBACK``/``OFFLINE`` entries
+  (with such trailing offline time). Adjacent gaps always merge first, so a long stretch of
+  short fallback clips is shown as what it is rather than hidden inside the programme
+  before it.
+- A gap shorter than ``fold_gaps_shorter_than_ms`` (default 0: never) extends the programme
+  before it. The first gap of a timeline has no programme before it, so it becomes its own
+  programme.
+- Any other gap is its own programme: ``filler_title`` (kind ``FILLER``) when it holds any
+  filler, else ``offline_title`` (kind ``OFFLINE``).
 - A group whose media is unknown (deleted since the playout was built) is titled by the
   entries' ``guide_title``, else :data:`UNKNOWN_TITLE`.
 
@@ -54,11 +61,36 @@ def programmes_from_entries(
         if all(entry.kind in _GAP_KINDS for entry in group):
             gap.extend(group)
             continue
+        body, trailing = _trailing_offline(group)
+        lead = [] if policy.pre_roll_starts_programme else _leading_pre_roll(body)
+        if lead and (gap or programmes):  # the pre-roll joins what is listed before it
+            body = body[len(lead) :]
+            if gap:
+                gap.extend(lead)
+            else:
+                programmes[-1] = replace(programmes[-1], stop_ms=lead[-1].finish_ms)
         _add_gap(programmes, gap, channel_id, policy)
-        gap = []
-        programmes.append(_content_programme(channel_id, group, media))
+        programmes.append(_content_programme(channel_id, body, media))
+        gap = trailing
     _add_gap(programmes, gap, channel_id, policy)
     return programmes
+
+
+def _trailing_offline(group: list[PlayoutEntry]) -> tuple[list[PlayoutEntry], list[PlayoutEntry]]:
+    """``group`` split before its trailing run of offline entries (the group holds at least
+    one entry that is not a gap, so the first part is never empty)."""
+    end = len(group)
+    while group[end - 1].kind is EntryKind.OFFLINE:
+        end -= 1
+    return group[:end], group[end:]
+
+
+def _leading_pre_roll(group: list[PlayoutEntry]) -> list[PlayoutEntry]:
+    """The group's leading pre-roll entries; none when the group is nothing else."""
+    count = 0
+    while count < len(group) and group[count].kind is EntryKind.PRE_ROLL:
+        count += 1
+    return group[:count] if count < len(group) else []
 
 
 def _groups(entries: Sequence[PlayoutEntry]) -> Iterator[list[PlayoutEntry]]:
@@ -82,7 +114,7 @@ def _add_gap(
     if programmes and stop_ms - start_ms < policy.fold_gaps_shorter_than_ms:
         programmes[-1] = replace(programmes[-1], stop_ms=stop_ms)
         return
-    filler = any(entry.kind is EntryKind.FALLBACK and entry.media_id is not None for entry in gap)
+    filler = any(entry.media_id is not None for entry in gap)
     kind = ProgrammeKind.FILLER if filler else ProgrammeKind.OFFLINE
     title = policy.filler_title if filler else policy.offline_title
     programmes.append(Programme(channel_id, start_ms, stop_ms, title, kind=kind))

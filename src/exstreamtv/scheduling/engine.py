@@ -7,26 +7,39 @@ only on the cursor, never on ``until``; so building to T1 and then continuing to
 exactly what building to T2 at once gives.
 
 Invariants (property-tested): entries are contiguous (each finish is the next start), every
-entry is at least 1 ms long, filler never exceeds the gap it fills, and a degenerate input
-(empty or deleted collection, zero durations, all media missing) yields offline or fallback
-entries with a warning instead of looping or leaving a hole.
+entry starts on a whole second and lasts at least one, filler never exceeds the gap it
+fills, and a degenerate input (empty or deleted collection, zero durations, all media
+missing) yields offline or fallback entries with a warning instead of looping or leaving a
+hole.
 
-Rounding policy: nothing is ever stretched. Whatever part of a gap no filler fits, even a
-few milliseconds, becomes an ``offline`` entry; the stream shows the offline slate for it
-and the guide folds short ones into the programme before them.
+Whole seconds: media durations and chapter marks are rounded down to a whole second before
+anything is placed (so the stream never runs out of frames: at most the fraction of an
+item's last second is left unplayed), and every fixed time (slots, fixed starts, tail
+boundaries) is whole minutes; so every entry starts on a whole second and the guide's
+one-second resolution is exact. A timeline continued from a point that is not (a playout
+stored by an older version) first gets an offline entry up to the next whole second.
+
+Filling a pad: tail filler (or, for a gap, fallback filler) covers the pad exactly: whole
+items while they fit, then one more item cut to the remainder and marked ``cut`` (the stream
+fades it out), unless its preset says ``cut_to_fit: false``; then the fallback filler fills
+what is left the same way. Only when no filler is available at all does the remainder
+become ``offline`` time, which the guide lists as such (``formats.guide_folding``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from exstreamtv.domain.playout import (
+    SECOND_MS,
     BuildWarning,
     EntryKind,
     Playable,
     PlayoutEntry,
+    ceil_second,
+    floor_second,
     to_ms,
 )
 from exstreamtv.domain.schedules import (
@@ -41,6 +54,7 @@ from exstreamtv.scheduling.filler import (
     FillerMemory,
     FillerPool,
     choose,
+    fill,
     mid_roll_breaks,
     tail_target_ms,
 )
@@ -80,7 +94,7 @@ class Builder:
     """Mutable state of one build, and the primitives every schedule kind uses."""
 
     def __init__(self, inputs: BuildInputs, state: BuildState) -> None:
-        self.inputs = inputs
+        self.inputs = inputs = _whole_seconds(inputs)
         self.schedule = inputs.schedule
         self.tz = zone(self.schedule.timezone)
         self.now = state.next_ms
@@ -191,6 +205,7 @@ class Builder:
         in_point_ms: int = 0,
         title: str | None = None,
         source: str = "",
+        cut: bool = False,
     ) -> None:
         """Append an entry of ``length_ms`` (>0) at the end of the timeline."""
         self.entries.append(
@@ -204,6 +219,7 @@ class Builder:
                 guide_group=self.group,
                 guide_title=title,
                 source=source,
+                cut=cut,
             )
         )
         self.cursors.append(None)
@@ -224,10 +240,17 @@ class Builder:
 
     def filler(
         self, kind: EntryKind, pool: FillerPool | None, *, budget_ms: int | None,
-        count: int | None, title: str | None, source: str,
+        count: int | None, title: str | None, source: str, fit: bool = False,
     ) -> None:  # fmt: skip
-        """Play filler from ``pool`` within ``budget_ms`` and/or ``count`` items."""
+        """Play filler from ``pool`` within ``budget_ms`` and/or ``count`` items; with
+        ``fit``, cover ``budget_ms`` exactly, the last item cut to the remainder."""
         if pool is None or (budget_ms is not None and budget_ms <= 0):
+            return
+        if fit and budget_ms is not None:
+            played = fill(pool, self.memory, self._filler_seed, at_ms=self.now, budget_ms=budget_ms)
+            for pick, length in played:
+                self.emit(kind, pick, length, title=title, source=source,
+                          cut=length < pick.duration_ms)  # fmt: skip
             return
         picks = choose(
             pool, self.memory, self._filler_seed, at_ms=self.now, budget_ms=budget_ms, count=count
@@ -235,33 +258,63 @@ class Builder:
         for pick in picks:
             self.emit(kind, pick, pick.duration_ms, title=title, source=source)
 
+    def cover(
+        self, until_ms: int, kind: EntryKind, pool: FillerPool | None, fillers: FillerSet,
+        *, title: str | None, source: str,
+    ) -> None:  # fmt: skip
+        """Cover ``[now, until_ms)`` in the current group: ``pool`` as ``kind``, then the
+        fallback filler, each cut to fit unless its preset forbids it; whatever is still
+        left (no filler at all) becomes offline time."""
+        for filler_kind, filler_pool in (
+            (kind, pool),
+            (EntryKind.FALLBACK, self._fallback(fillers)),
+        ):
+            if filler_pool is not None and until_ms > self.now:
+                self.filler(
+                    filler_kind, filler_pool, budget_ms=until_ms - self.now, count=None,
+                    title=title, source=source, fit=filler_pool.preset.cut_to_fit,
+                )  # fmt: skip
+        if until_ms > self.now:
+            self.emit(EntryKind.OFFLINE, None, until_ms - self.now, title=title, source=source)
+
+    def _fallback(self, fillers: FillerSet) -> FillerPool | None:
+        return self.pool(fillers.fallback) or self.pool(self.schedule.fallback)
+
     def gap(self, until_ms: int, fillers: FillerSet, source: str) -> None:
         """Cover ``[now, until_ms)`` with fallback filler, then offline time, as one guide
-        group of at most ``GAP_GROUP_MS``; the next step continues a longer gap."""
+        group of about ``GAP_GROUP_MS``; the next step continues a longer gap.
+
+        Whole items play until the group is that long (the group ends where one ends, so
+        a long gap is never cut mid-item at a group boundary); only the end of the gap,
+        where no whole item fits, is covered by a cut item, or offline time.
+        """
         if until_ms <= self.now:
             return
-        until_ms = min(until_ms, self.now + GAP_GROUP_MS)
-        fallback = self.pool(fillers.fallback) or self.pool(self.schedule.fallback)
-        self.filler(
-            EntryKind.FALLBACK, fallback, budget_ms=until_ms - self.now, count=None,
-            title=None, source=source,
-        )  # fmt: skip
-        if until_ms > self.now:
-            self.emit(EntryKind.OFFLINE, None, until_ms - self.now, source=source)
+        cap = self.now + GAP_GROUP_MS
+        fallback = self._fallback(fillers)
+        while fallback is not None and self.now < min(cap, until_ms):
+            before = self.now
+            self.filler(
+                EntryKind.FALLBACK, fallback, budget_ms=until_ms - self.now, count=1,
+                title=None, source=source,
+            )  # fmt: skip
+            if self.now == before:  # no whole item fits before the gap ends
+                break
+        if self.now < min(cap, until_ms):
+            end = until_ms if fallback is not None else min(until_ms, cap)
+            self.cover(end, EntryKind.FALLBACK, None, fillers, title=None, source=source)
         self.close_group()
 
     def pad(self, until_ms: int, fillers: FillerSet, source: str, title: str | None = None) -> None:
         """Pad ``[now, until_ms)`` as one group: tail filler, then fallback, then offline."""
         if until_ms <= self.now:
             return
-        self.filler(
-            EntryKind.TAIL, self.pool(fillers.tail), budget_ms=until_ms - self.now, count=None,
-            title=title, source=source,
-        )  # fmt: skip
-        if until_ms > self.now:
+        tail = self.pool(fillers.tail)
+        if tail is None:
             self.gap(until_ms, fillers, source)
-        else:
-            self.close_group()
+            return
+        self.cover(until_ms, EntryKind.TAIL, tail, fillers, title=title, source=source)
+        self.close_group()
 
     def empty_gap(self, source: str, window_end_ms: int | None, fillers: FillerSet) -> None:
         """The gap an element with nothing to play leaves (to its window end, if any)."""
@@ -305,9 +358,10 @@ class Builder:
         mid = self.pool(fillers.mid_roll)
         breaks = [b for b in mid_roll_breaks(media, mid.preset) if b < length] if mid else []
         cut = 0
+        truncated = length < media.duration_ms  # cut at a deadline: the stream fades it out
         for point in (*breaks, length):
             self.emit(EntryKind.CONTENT, media, point - cut, in_point_ms=cut, title=title,
-                      source=source)  # fmt: skip
+                      source=source, cut=truncated and point == length)  # fmt: skip
             if point < length and mid is not None:
                 budget = None if deadline_ms is None else deadline_ms - self.now - (length - point)
                 self.filler(
@@ -332,13 +386,7 @@ class Builder:
         target = tail_target_ms(self.now, tail.preset, utc_offset_ms(self.tz, self.now))
         if deadline_ms is not None:
             target = min(target, deadline_ms)
-        if target > self.now:
-            self.filler(
-                EntryKind.TAIL, tail, budget_ms=target - self.now, count=None, title=title,
-                source=source,
-            )  # fmt: skip
-            if target > self.now:
-                self.emit(EntryKind.OFFLINE, None, target - self.now, title=title, source=source)
+        self.cover(target, EntryKind.TAIL, tail, fillers, title=title, source=source)
 
 
 Step = Callable[[Builder], None]
@@ -366,6 +414,11 @@ def build(
     builder = Builder(inputs, state)
     step = _step_for(inputs.schedule.kind)
     until_ms = to_ms(until)
+    if builder.now % SECOND_MS:  # continued from a time that is not a whole second
+        builder.emit(EntryKind.OFFLINE, None, ceil_second(builder.now) - builder.now,
+                     source="alignment")  # fmt: skip
+        builder.close_group()
+        builder.end_step()
     while builder.now < until_ms:
         before = builder.now
         step(builder)
@@ -374,3 +427,23 @@ def build(
             builder.warn("stalled", "the schedule produced nothing; filled with offline time")
         builder.end_step()
     return builder.result()
+
+
+def _whole_seconds(inputs: BuildInputs) -> BuildInputs:
+    """``inputs`` with every duration and chapter mark rounded down to a whole second."""
+    collections = {
+        collection_id: [_whole(item) for item in items]
+        for collection_id, items in inputs.collections.items()
+    }
+    return replace(inputs, collections=collections)
+
+
+def _whole(item: Playable) -> Playable:
+    chapters = item.chapters_ms
+    if item.duration_ms % SECOND_MS == 0 and all(c % SECOND_MS == 0 for c in chapters):
+        return item
+    return replace(
+        item,
+        duration_ms=floor_second(item.duration_ms),
+        chapters_ms=tuple(floor_second(c) for c in chapters),
+    )

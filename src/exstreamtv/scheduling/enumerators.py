@@ -53,17 +53,18 @@ def enumerator_for(
 
     ``seed`` is used only for a fresh start. The state's seed is then
     ``mix(seed, crc32(source.key))``, so each source gets its own random stream. A collection
-    id that is missing from ``collections`` counts as empty. With more than one collection,
-    the source rotates between them (see :class:`_Rotation`).
+    id that is missing from ``collections`` counts as empty. Every order enumerates the
+    union of the source's collections, except ``rotate``, which takes one item from each
+    collection in turn (see :class:`_Rotation`).
     """
     if state is None:
         state = EnumeratorState(seed=mix(seed, zlib.crc32(source.key.encode())))
-    if len(source.collection_ids) <= 1:
-        items = collections.get(source.collection_ids[0], ()) if source.collection_ids else ()
-        return _Collection(source.order, items, state)
+    if source.order is not PlaybackOrder.ROTATE:
+        union = [item for cid in source.collection_ids for item in collections.get(cid, ())]
+        return _Collection(source.order, union, state)
     children = [
         _Collection(
-            source.order,
+            PlaybackOrder.SEASON_EPISODE,
             collections.get(cid, ()),
             state.children[i] if i < len(state.children) else _child_state(state.seed, cid),
         )
@@ -180,6 +181,7 @@ def _epochs(
     """The function from epoch number to that epoch's items, for the non-RANDOM orders.
 
     ``items`` are sorted by id, which makes every order independent of input order.
+    ``ROTATE`` is enumerated by :class:`_Rotation`, whose children use ``SEASON_EPISODE``.
     """
     if order is PlaybackOrder.SHUFFLE:
         return _shuffle_epochs(items, seed)
@@ -191,7 +193,8 @@ def _epochs(
 
 
 class _Collection:
-    """Enumerates one collection. Items are sorted once, and each epoch is built once and cached.
+    """Enumerates one collection (or a union of several). Items are sorted once, and each
+    epoch is built once and cached.
 
     RANDOM draws ``items[mix(seed, index) % N]`` directly. Items are sorted by id first, so
     the draw does not depend on the order the items came in.
@@ -236,7 +239,8 @@ class _Collection:
 
 
 class _Rotation:
-    """Rotates between collections: A, B, C, A, ...
+    """ROTATE: one item from each collection in turn (A, B, C, A, ...), each collection in
+    season/episode order.
 
     Draw ``i`` comes from the ``(i % k)``-th of the ``k`` non-empty children, listed in the
     source's collection order. Empty children are skipped. Each child keeps its own position

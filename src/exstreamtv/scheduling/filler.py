@@ -6,9 +6,8 @@ filler random stream's index. The same pool, memory and seed always give the sam
 
 Rounding policy: filler never exceeds the gap it fills. :func:`choose` only ever picks items
 whose whole duration fits the budget that remains, so the sum of the picks is at most the
-budget. Whatever remainder no filler fits (including a remainder of a few milliseconds) is
-left to the caller, which covers it with an offline entry, so the timeline has no holes.
-Nothing is ever stretched, looped or cut to fit.
+budget. :func:`fill` covers a budget exactly: what :func:`choose` picks, then one more item
+cut to the remainder that no whole item fits. Nothing is ever stretched or looped.
 
 Selection: among the weighted collections that still have an eligible item, one is chosen
 with probability proportional to its weight, then one of its eligible items uniformly.
@@ -169,6 +168,30 @@ def choose(
         if remaining is not None:
             remaining -= item.duration_ms
     return chosen
+
+
+def fill(
+    pool: FillerPool, memory: FillerMemory, seed: int, *, at_ms: int, budget_ms: int
+) -> list[tuple[Playable, int]]:
+    """``(item, length_ms)`` pairs to play back to back from ``at_ms`` that cover exactly
+    ``budget_ms`` (an empty pool or a budget of 0 or less gives ``[]``).
+
+    Whole items as :func:`choose` picks them, then, when a remainder is left that no item
+    fits, one more item (chosen the same way, any length) cut to that remainder: the only
+    pair whose length is less than its item's duration.
+    """
+    if budget_ms <= 0 or pool.empty:
+        return []
+    played = [
+        (item, item.duration_ms)
+        for item in choose(pool, memory, seed, at_ms=at_ms, budget_ms=budget_ms, count=None)
+    ]
+    left = budget_ms - sum(length for _, length in played)
+    last = _draw(pool, memory, seed, at_ms + budget_ms - left, None) if left > 0 else None
+    if last is not None:
+        memory.last_played[last.id] = at_ms + budget_ms
+        played.append((last, left))
+    return played
 
 
 def _draw(

@@ -151,6 +151,7 @@ class GuideService:
         self._policy = GuidePolicy(
             fold_gaps_shorter_than_ms=settings.epg.fold_gaps_shorter_than_minutes * 60_000,
             offline_title=settings.epg.offline_title,
+            pre_roll_starts_programme=settings.epg.guide_starts_with_pre_roll,
         )
 
     async def lineup(self, links: GuideLinks) -> list[GuideChannel]:

@@ -4,7 +4,9 @@ A scan walks the folders, skips files whose size and mtime are unchanged (one ``
 each), probes new or changed files with bounded parallelism, writes results in batches
 (each its own transaction, so a crash loses at most one batch), and marks vanished files
 missing. When a library folder itself is gone (an unmounted drive), the scan fails
-instead: marking the whole library missing would empty every channel that uses it.
+instead: marking the whole library missing would empty every channel that uses it. After a
+scan that marked anything missing, and after a library is deleted, ``on_missing`` (the
+playouts' ``drop_unavailable``) takes those files out of every channel's future.
 
 A running scan can be cancelled (:meth:`LibraryService.cancel_scan`): the walk stops
 between two folders, running probes are stopped, and a media-server sync is cancelled; a
@@ -149,10 +151,13 @@ class LibraryService:
         settings: Settings,
         clock: Clock,
         metrics: Metrics,
+        *,
         remote: RemoteSync | None = None,
+        on_missing: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self._sessions = sessions
         self._remote = remote
+        self._on_missing = on_missing
         self._settings = settings
         self._clock = clock
         self._metrics = metrics
@@ -212,6 +217,8 @@ class LibraryService:
         async with transaction(self._sessions) as session:
             await LibraryRepository(session).delete(library_id)
         self._progress.pop(library_id, None)
+        if self._on_missing is not None:  # its media is gone from every playout's future
+            await self._on_missing()
 
     async def ensure_configured(self) -> list[str]:
         """Create the libraries declared in the config file that do not exist yet.
@@ -349,12 +356,23 @@ class LibraryService:
                 ScanStatus.FAILED,
                 f"unexpected {type(err).__name__}; see the server log",
             )
-        progress.status, progress.error = status, error
         if run_id is not None:
             async with transaction(self._sessions) as session:
                 await LibraryRepository(session).finish_scan(
                     run_id, status, progress.counts, self._clock.now(), error
                 )
+        if progress.counts.missing and self._on_missing is not None:
+            # Before the scan reports its end, so a finished scan means the playouts and
+            # the guide no longer hold what it found missing.
+            try:
+                await self._on_missing()
+            except Exception:  # a scan task's top level: the scan itself succeeded
+                log.exception(
+                    "taking missing files of library %s out of the playouts failed",
+                    library_id,
+                    extra={"library": library_id},
+                )
+        progress.status, progress.error = status, error
 
     async def _scan_files(self, library: Library, progress: ScanProgress) -> None:
         if library.source_kind is not SourceKind.LOCAL:
@@ -379,7 +397,9 @@ class LibraryService:
         now = self._clock.now()
         async with transaction(self._sessions) as session:
             media = MediaRepository(session)
-            await media.mark_missing(plan.vanished, now)
+            await media.mark_missing(
+                plan.vanished, now, f"not found by the scan of library {library.name!r}"
+            )
             await media.mark_present(plan.reappeared, now)
             await LibraryRepository(session).replace_problems(library.id, walk.problems)
         progress.bump(missing=len(plan.vanished), processed=len(plan.reappeared))

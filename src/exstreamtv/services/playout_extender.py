@@ -14,8 +14,9 @@ and never run short even with the smallest horizon (1 h)."""
 
 
 class PlayoutExtender:
-    """Runs :meth:`PlayoutService.extend_all` once when started, then every
-    ``interval_sec`` seconds, until :meth:`stop`.
+    """Runs :meth:`PlayoutService.drop_unavailable` and :meth:`PlayoutService.extend_all`
+    once when started, then every ``interval_sec`` seconds, until :meth:`stop`. (The first
+    catches media marked missing by another process, such as ``exstreamtv scan``.)
 
     ``passes`` counts finished passes; :meth:`wait_for_passes` lets callers (tests, the
     start-up path) synchronise with them without sleeping.
@@ -55,6 +56,7 @@ class PlayoutExtender:
     async def _run(self) -> None:
         while True:
             try:
+                await self._playouts.drop_unavailable()
                 report = await self._playouts.extend_all()
                 if report.failed:
                     log.warning("playout extension: %d channel(s) failed", report.failed)

@@ -3,6 +3,10 @@
 References are reported with the dotted path of the field that holds them
 (``items.0.source.collection_ids.1``, ``slots.3.filler.tail``, ``fallback``), so that a
 validation error can name the field.
+
+Only present media is loaded. Missing media (a file gone from its folder or its server,
+or one the stream could not open) is left out of the build and named, with the reason, in
+its warnings (:func:`missing_warnings`).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exstreamtv.domain.media import MediaItem
-from exstreamtv.domain.playout import Playable
+from exstreamtv.domain.playout import BuildWarning, Playable
 from exstreamtv.domain.schedules import ContentSource, FillerPreset, FillerSet, Schedule
 from exstreamtv.errors import NotFound
 from exstreamtv.scheduling.engine import BuildInputs
@@ -21,6 +25,8 @@ from exstreamtv.store.schedules import FillerPresetRepository
 
 Reference = tuple[str, int]
 FILLER_KINDS = ("pre_roll", "mid_roll", "post_roll", "tail", "fallback")
+MISSING_LISTED = 10
+"""Missing files named per build; more are counted, not listed."""
 
 
 def collection_refs(schedule: Schedule) -> list[Reference]:
@@ -79,6 +85,38 @@ async def load_inputs(session: AsyncSession, schedule: Schedule) -> BuildInputs:
         wanted.update(cid for _, cid in preset_collection_refs(preset))
     collections = await load_collections(session, wanted)
     return BuildInputs(schedule=schedule, collections=collections, presets=presets)
+
+
+async def missing_warnings(session: AsyncSession, inputs: BuildInputs) -> list[BuildWarning]:
+    """A ``missing_media`` warning for each missing file the build's collections hold (the
+    first :data:`MISSING_LISTED`, each once), naming it and why it is missing, and one
+    counting the rest (an item in two collections may be counted twice there)."""
+    wanted = {cid for _, cid in collection_refs(inputs.schedule)}
+    for preset in inputs.presets.values():
+        wanted.update(cid for _, cid in preset_collection_refs(preset))
+    repo = CollectionRepository(session)
+    named: dict[int, MediaItem] = {}
+    unlisted: set[int] = set()
+    beyond = 0
+    for collection_id in sorted(wanted & set(inputs.collections)):
+        found, total = await repo.missing_items(await repo.get(collection_id), MISSING_LISTED)
+        beyond += total - len(found)
+        for item in found:
+            if item.id not in named and len(named) < MISSING_LISTED:
+                named[item.id] = item
+            elif item.id not in named:
+                unlisted.add(item.id)
+    warnings = [BuildWarning("missing_media", _missing(item)) for item in named.values()]
+    if beyond or unlisted:
+        more = beyond + len(unlisted)
+        warnings.append(BuildWarning("missing_media", f"and up to {more} more missing file(s)"))
+    return warnings
+
+
+def _missing(item: MediaItem) -> str:
+    since = f" since {item.missing_since:%Y-%m-%d %H:%M} UTC" if item.missing_since else ""
+    reason = item.missing_reason or "not found"
+    return f"{item.path} is missing{since} ({reason}); it is left out of the playout"
 
 
 async def load_collections(

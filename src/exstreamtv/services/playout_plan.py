@@ -7,9 +7,14 @@
 * ``reset``: from the same boundary, with a fresh cursor (enumerators start over).
 
 Whatever the mode, the airing group is never replaced. When nothing is on air (an empty
-or expired playout) the build starts at ``now``; ``continue`` and ``refresh`` then keep the
-content and filler positions of the last cursor, ``reset`` does not. Guide group numbers
-always continue after the last stored one, so they stay unique within a channel.
+or expired playout) the build starts at ``now`` rounded down to a whole second (so every
+entry starts on one, and something is on air at ``now`` at once; never before the last
+stored entry's end); ``continue`` and ``refresh`` then keep the content and filler
+positions of the last cursor, ``reset`` does not. Guide group numbers always continue after
+the last stored one, so they stay unique within a channel.
+
+A *repair* (:func:`plan_repair`) rebuilds from the start of a given guide group with the
+cursor stored just before it, so every entry before that group keeps its slot.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from exstreamtv.domain.playout import PlayoutEntry
+from exstreamtv.domain.playout import PlayoutEntry, floor_second
 from exstreamtv.scheduling.state import BuildState
 from exstreamtv.store.playouts import StoredEntry
 
@@ -58,7 +63,23 @@ def plan_build(
         return BuildPlan(end.finish_ms, _fresh_after(end))
     group = 0 if last is None else last.entry.guide_group + 1
     kept = None if last is None or mode is BuildMode.RESET else last.cursor
-    return BuildPlan(now_ms, _restart(kept, now_ms, group))
+    start = floor_second(now_ms)
+    if last is not None and start < last.entry.finish_ms <= now_ms:
+        start = last.entry.finish_ms  # never overlap what is stored
+    return BuildPlan(start, _restart(kept, start, group))
+
+
+def plan_repair(group_start_ms: int, before: StoredEntry | None) -> BuildPlan:
+    """The plan that rebuilds everything from the guide group starting at
+    ``group_start_ms``; ``before`` is the entry just before it (``None``: none).
+
+    It resumes with ``before``'s cursor, as if the build had stopped there; without one (an
+    entry inside a group, or a gap in the rows) it starts fresh positions after it.
+    """
+    if before is not None and before.entry.finish_ms == group_start_ms:
+        return BuildPlan(group_start_ms, before.cursor or _fresh_after(before.entry))
+    group = 0 if before is None else before.entry.guide_group + 1
+    return BuildPlan(group_start_ms, BuildState(next_ms=group_start_ms, guide_group=group))
 
 
 def _fresh_after(entry: PlayoutEntry) -> BuildState:

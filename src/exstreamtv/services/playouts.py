@@ -6,13 +6,19 @@ replace the entries after the plan's boundary (see ``playout_plan``), drop entri
 finished more than :data:`TRIM_AFTER` ago, and record the build and its warnings. Builds
 of one channel are serialised by a per-channel lock; builds of different channels run
 concurrently. All times are aware UTC.
+
+Missing media leaves the future at once: :meth:`PlayoutService.drop_unavailable` rebuilds
+each channel from the first programme after the one on air that uses a missing or deleted
+file (everything before it keeps its slot); a library scan that marks files missing, the
+stream failing to open a file (:meth:`PlayoutService.media_missing`) and every extender
+pass call it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,10 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from exstreamtv.clock import Clock
 from exstreamtv.config import Settings
 from exstreamtv.domain.channels import Channel, ChannelNumber
+from exstreamtv.domain.media import MediaState
 from exstreamtv.domain.playout import (
     BuildWarning,
     NowPlaying,
     Playable,
+    floor_second,
     from_ms,
     to_ms,
 )
@@ -36,10 +44,11 @@ from exstreamtv.scheduling.localtime import zone
 from exstreamtv.scheduling.state import BuildState
 from exstreamtv.services.changes import GuideChanges
 from exstreamtv.services.channel_locks import ChannelLocks
-from exstreamtv.services.playout_inputs import load_inputs, playables_by_id
-from exstreamtv.services.playout_plan import BuildMode, BuildPlan, plan_build
+from exstreamtv.services.playout_inputs import load_inputs, missing_warnings, playables_by_id
+from exstreamtv.services.playout_plan import BuildMode, BuildPlan, plan_build, plan_repair
 from exstreamtv.store.channels import ChannelRepository
 from exstreamtv.store.database import transaction
+from exstreamtv.store.media import MediaRepository
 from exstreamtv.store.playouts import ListedEntry, MediaSummary, PlayoutInfo, PlayoutRepository
 from exstreamtv.store.schedules import ScheduleRepository
 
@@ -48,6 +57,7 @@ TRIM_AFTER = timedelta(hours=6)
 DEFAULT_WINDOW = timedelta(hours=6)
 MAX_WINDOW = timedelta(days=7)
 MAX_PREVIEW_HOURS = 168
+Planner = Callable[["PlayoutRepository", int, BuildMode, int], Awaitable[BuildPlan | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +134,7 @@ class PlayoutService:
         nothing to add. Raises :class:`NotFound` for an unknown channel and
         :class:`Conflict` for a channel without a schedule.
         """
-        return await self._build(await self._channel(number), mode)
+        return await self._build_planned(await self._channel(number), mode)
 
     async def attach(self, number: ChannelNumber, schedule_id: int | None) -> Attachment:
         """Attach a schedule and reset the playout from the end of the airing programme;
@@ -139,7 +149,7 @@ class PlayoutService:
             async with self._locks.lock(channel.id):
                 await self._cut_after_airing(channel.id)
             return Attachment(channel, None)
-        return Attachment(channel, await self._build(channel, BuildMode.RESET))
+        return Attachment(channel, await self._build_planned(channel, BuildMode.RESET))
 
     async def extend_all(self) -> BuildReport:
         """``continue`` every enabled channel that has a schedule. A failing channel is
@@ -148,14 +158,50 @@ class PlayoutService:
             channels = await ChannelRepository(session).scheduled()
         return await self.build_each(channels, BuildMode.CONTINUE)
 
-    async def build_each(self, channels: Sequence[Channel], mode: BuildMode) -> BuildReport:
-        """Build each channel in ``mode``, one after another; failures are logged and
-        counted, never raised."""
+    async def drop_unavailable(self) -> BuildReport:
+        """Take media that is missing (or was deleted) out of every channel's future.
+
+        Each channel whose playout uses such media after the programme on air is rebuilt
+        from the first programme that does, with the cursor stored before it: entries
+        before it keep their slots, the airing programme is never touched, and the rebuilt
+        ones (built with present media only) leave it out. The guide follows at once. A
+        failing channel is logged and counted, never raised.
+        """
+        async with self._sessions() as session:
+            ids = await PlayoutRepository(session).channels_with_unavailable(self._clock.now())
+            wanted = set(ids)
+            channels = [
+                c
+                for c in await ChannelRepository(session).all()
+                if c.id in wanted and c.schedule_id is not None
+            ]
+        return await self.build_each(channels, BuildMode.REFRESH, planner=_repair_plan)
+
+    async def media_missing(self, media_id: int, reason: str) -> BuildReport:
+        """Mark the media item ``media_id`` missing, saying why (``reason``, for people:
+        "the stream could not open it: No such file or directory"), then
+        :meth:`drop_unavailable`. Meant for a *local* file the stream found gone; an
+        unknown or already missing item is left as it is. Await it off the streaming path
+        (as a task): it writes to the database and rebuilds playouts."""
+        async with transaction(self._sessions) as session:
+            media = MediaRepository(session)
+            item = await media.get(media_id)
+            if item is not None and item.state is MediaState.PRESENT:
+                await media.mark_missing([media_id], self._clock.now(), reason)
+                log.warning("media item %d (%s) is missing: %s", media_id, item.path, reason)
+        return await self.drop_unavailable()
+
+    async def build_each(
+        self, channels: Sequence[Channel], mode: BuildMode, *, planner: Planner | None = None
+    ) -> BuildReport:
+        """Build each channel in ``mode`` (or as ``planner`` plans; a channel it has nothing
+        to plan for is not counted), one after another; failures are logged and counted,
+        never raised."""
         built = failed = 0
         for channel in channels:
             try:
-                await self._build(channel, mode)
-                built += 1
+                if await self._build(channel, mode, planner or _plan) is not None:
+                    built += 1
             except Exception:  # the top of one channel's build in a batch: log, count, go on
                 failed += 1
                 log.exception(
@@ -215,6 +261,7 @@ class PlayoutService:
             raise InvalidInput(f"hours: must be between 1 and {MAX_PREVIEW_HOURS}")
         zone(schedule.timezone)
         begin = self._aware(start or self._clock.now(), "start")
+        begin = from_ms(floor_second(to_ms(begin)))  # as a build would start it
         async with self._sessions() as session:
             inputs = await load_inputs(session, schedule)
         result = await self._run(inputs, None, begin, begin + timedelta(hours=hours))
@@ -234,15 +281,25 @@ class PlayoutService:
         async with self._sessions() as session:
             return await ChannelRepository(session).get(number)
 
-    async def _build(self, channel: Channel, mode: BuildMode) -> BuildSummary:
+    async def _build_planned(self, channel: Channel, mode: BuildMode) -> BuildSummary:
+        """:meth:`_build` with the plan of ``mode`` (which always plans a build)."""
+        summary = await self._build(channel, mode, _plan)
+        return summary or _summarise(channel, mode, removed=0, trimmed=0, result=None)
+
+    async def _build(
+        self, channel: Channel, mode: BuildMode, planner: Planner
+    ) -> BuildSummary | None:
+        """Build as ``planner`` plans (``None``: it planned nothing, and nothing was done)."""
         started = self._clock.monotonic()
         label = str(channel.number)
         try:
             async with self._locks.lock(channel.id):
-                summary = await self._build_locked(channel.id, mode)
+                summary = await self._build_locked(channel.id, mode, planner)
         except Exception:
             self._metrics.playout_builds.labels(label, mode.value, "failed").inc()
             raise
+        if summary is None:
+            return None
         self._metrics.playout_builds.labels(label, mode.value, "built").inc()
         self._metrics.playout_build_duration.labels(mode.value).observe(
             self._clock.monotonic() - started
@@ -254,14 +311,20 @@ class PlayoutService:
         )  # fmt: skip
         return summary
 
-    async def _build_locked(self, channel_id: int, mode: BuildMode) -> BuildSummary:
+    async def _build_locked(
+        self, channel_id: int, mode: BuildMode, planner: Planner
+    ) -> BuildSummary | None:
         now = self._clock.now()
         until = now + self._horizon
-        channel, plan, inputs = await self._prepare(channel_id, mode, now, until)
+        channel, plan, inputs = await self._prepare(channel_id, mode, now, until, planner)
+        if plan is None:  # a repair that found nothing to repair
+            return None
         if inputs is None:  # already built far enough: nothing for the engine to do
             result = BuildResult([], [], plan.state, [])
         else:
             result = await self._run(inputs, plan.state, from_ms(plan.boundary_ms), until)
+            async with self._sessions() as session:
+                result.warnings.extend(await missing_warnings(session, inputs))
         async with transaction(self._sessions) as session:
             repo = PlayoutRepository(session)
             removed = await repo.replace_from(
@@ -277,10 +340,11 @@ class PlayoutService:
         return _summarise(channel, mode, removed=removed, trimmed=trimmed, result=result)
 
     async def _prepare(
-        self, channel_id: int, mode: BuildMode, now: datetime, until: datetime
-    ) -> tuple[Channel, BuildPlan, BuildInputs | None]:
-        """The channel, the plan, and the engine's inputs (``None`` when the plan already
-        reaches ``until``). Raises NotFound (channel gone) or Conflict (no schedule)."""
+        self, channel_id: int, mode: BuildMode, now: datetime, until: datetime, planner: Planner
+    ) -> tuple[Channel, BuildPlan | None, BuildInputs | None]:
+        """The channel, the plan (``None``: nothing to do), and the engine's inputs
+        (``None`` when the plan already reaches ``until``). Raises NotFound (channel gone)
+        or Conflict (no schedule)."""
         async with self._sessions() as session:
             try:
                 channel = await ChannelRepository(session).by_id(channel_id)
@@ -289,8 +353,8 @@ class PlayoutService:
                 raise
             if channel.schedule_id is None:
                 raise Conflict(f"channel {channel.number} has no schedule; attach one first")
-            plan = await _plan(PlayoutRepository(session), channel_id, mode, to_ms(now))
-            if plan.state.next_ms >= to_ms(until):
+            plan = await planner(PlayoutRepository(session), channel_id, mode, to_ms(now))
+            if plan is None or plan.state.next_ms >= to_ms(until):
                 return channel, plan, None
             schedule = await ScheduleRepository(session).get(channel.schedule_id)
             return channel, plan, await load_inputs(session, schedule)
@@ -333,10 +397,27 @@ async def _plan(
     return plan_build(mode, now_ms, last=last, airing_end=airing_end)
 
 
+async def _repair_plan(
+    repo: PlayoutRepository, channel_id: int, _mode: BuildMode, now_ms: int
+) -> BuildPlan | None:
+    """Rebuild from the first guide group after the one on air that uses unavailable
+    media; ``None`` when there is none."""
+    after = from_ms(now_ms)
+    airing = await repo.entry_at(channel_id, after)
+    if airing is not None:
+        end = await repo.group_end(channel_id, airing.entry.guide_group)
+        after = end.entry.finish if end is not None else after
+    first = await repo.first_unavailable(channel_id, after)
+    if first is None:
+        return None
+    start = await repo.group_start(channel_id, first.guide_group) or first.start
+    return plan_repair(to_ms(start), await repo.entry_before(channel_id, start))
+
+
 def _summarise(
-    channel: Channel, mode: BuildMode, *, removed: int, trimmed: int, result: BuildResult
+    channel: Channel, mode: BuildMode, *, removed: int, trimmed: int, result: BuildResult | None
 ) -> BuildSummary:
-    entries = result.entries
+    entries = [] if result is None else result.entries
     return BuildSummary(
         channel=str(channel.number),
         mode=mode,
@@ -345,7 +426,7 @@ def _summarise(
         added=len(entries),
         first=entries[0].start if entries else None,
         last=entries[-1].finish if entries else None,
-        warnings=tuple(result.warnings),
+        warnings=() if result is None else tuple(result.warnings),
     )
 
 

@@ -122,7 +122,7 @@ class ServerSync:
         now = self._clock.now()
         async with transaction(self._sessions) as session:
             media = MediaRepository(session)
-            await media.mark_missing(vanished, now)
+            await media.mark_missing(vanished, now, f"no longer listed by {source.name!r}")
             await media.mark_present(plan.reappeared, now)
             await LibraryRepository(session).replace_problems(library.id, problems)
         progress.bump(missing=len(vanished), processed=len(plan.reappeared))

@@ -67,6 +67,18 @@ class CollectionRepository:
         items, _ = await media.smart(collection_query(collection))
         return items
 
+    async def missing_items(
+        self, collection: Collection, limit: int
+    ) -> tuple[list[MediaItem], int]:
+        """The collection's missing media items (the first ``limit``, in its natural order)
+        and how many there are: what it would hold if their files were back."""
+        media = MediaRepository(self._session)
+        if collection.kind is CollectionKind.MANUAL:
+            found = await media.by_ids(collection.item_ids)
+            missing = [item for item in found if item.state is MediaState.MISSING]
+            return missing[:limit], len(missing)
+        return await media.smart(collection_query(collection), 0, limit, MediaState.MISSING)
+
     async def _row(self, collection_id: int) -> CollectionRow:
         row = await self._session.get(CollectionRow, collection_id)
         if row is None:

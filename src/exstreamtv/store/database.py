@@ -173,6 +173,18 @@ async def upgrade_schema(engine: AsyncEngine, revision: str = "head") -> None:
         await connection.run_sync(lambda sync: command.upgrade(_alembic_config(sync), revision))
 
 
+def head_revision() -> str:
+    """The revision the newest migration brings a database to."""
+    from alembic.script import ScriptDirectory  # noqa: PLC0415 - only used here
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    if head is None:
+        raise RuntimeError("no migrations found")
+    return head
+
+
 async def schema_revision(engine: AsyncEngine) -> str | None:
     """The revision the database is at, or ``None`` before the first migration."""
     from alembic.runtime.migration import MigrationContext  # noqa: PLC0415 - only used here

@@ -105,9 +105,12 @@ class MediaRepository:
         if updates:
             await self._session.execute(update(MediaItemRow), updates)
 
-    async def mark_missing(self, ids: Iterable[int], now: datetime) -> None:
-        """Mark items whose files vanished as missing (kept: a playout may reference them)."""
-        await self._set_state(ids, MediaState.MISSING, missing_since=now, now=now)
+    async def mark_missing(
+        self, ids: Iterable[int], now: datetime, reason: str | None = None
+    ) -> None:
+        """Mark items whose files vanished as missing (kept: a playout may reference them),
+        saying how they were found missing (``reason``, for people)."""
+        await self._set_state(ids, MediaState.MISSING, missing_since=now, now=now, reason=reason)
 
     async def mark_present(self, ids: Iterable[int], now: datetime) -> None:
         """Mark items whose unchanged files reappeared as present again."""
@@ -120,13 +123,19 @@ class MediaRepository:
         *,
         missing_since: datetime | None,
         now: datetime,
+        reason: str | None = None,
     ) -> None:
         id_list = list(ids)
         for start in range(0, len(id_list), 500):
             await self._session.execute(
                 update(MediaItemRow)
                 .where(MediaItemRow.id.in_(id_list[start : start + 500]))
-                .values(state=state.value, missing_since=missing_since, updated_at=now)
+                .values(
+                    state=state.value,
+                    missing_since=missing_since,
+                    missing_reason=reason,
+                    updated_at=now,
+                )
             )
 
     async def get(self, item_id: int) -> MediaItem | None:
@@ -141,10 +150,15 @@ class MediaRepository:
         return await self._page(select(MediaItemRow).where(*_filter_clauses(where)), offset, limit)
 
     async def smart(
-        self, query: SmartQuery, offset: int = 0, limit: int | None = None
+        self,
+        query: SmartQuery,
+        offset: int = 0,
+        limit: int | None = None,
+        state: MediaState = MediaState.PRESENT,
     ) -> tuple[list[MediaItem], int]:
-        """Present items matching a smart-collection query, in episode/title order."""
-        stmt = select(MediaItemRow).where(*smart_clauses(query))
+        """Items in ``state`` (present) matching a smart-collection query, in episode/title
+        order, and how many match."""
+        stmt = select(MediaItemRow).where(*smart_clauses(query, state))
         return await self._page(stmt, offset, limit)
 
     async def by_ids(self, ids: Sequence[int]) -> list[MediaItem]:
@@ -239,9 +253,11 @@ def _filter_clauses(where: MediaFilter) -> list[ColumnElement[bool]]:
     return clauses
 
 
-def smart_clauses(query: SmartQuery) -> list[ColumnElement[bool]]:
-    """SQL conditions for a smart query; only present items ever match."""
-    clauses: list[ColumnElement[bool]] = [MediaItemRow.state == MediaState.PRESENT.value]
+def smart_clauses(
+    query: SmartQuery, state: MediaState = MediaState.PRESENT
+) -> list[ColumnElement[bool]]:
+    """SQL conditions for a smart query; only items in ``state`` (present) ever match."""
+    clauses: list[ColumnElement[bool]] = [MediaItemRow.state == state.value]
     if query.kinds:
         clauses.append(MediaItemRow.kind.in_([k.value for k in query.kinds]))
     if query.text:
@@ -357,4 +373,5 @@ def to_media_item(row: MediaItemRow) -> MediaItem:
         metadata=metadata,
         technical=technical,
         missing_since=row.missing_since,
+        missing_reason=row.missing_reason,
     )

@@ -14,9 +14,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, Table, delete, func, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Select,
+    Table,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from exstreamtv.domain.media import MediaState
 from exstreamtv.domain.playout import BuildWarning, EntryKind, PlayoutEntry, from_ms, to_ms
 from exstreamtv.scheduling.state import BuildState
 from exstreamtv.store.tables import MediaItemRow, PlayoutEntryRow, PlayoutRow, epoch_ms
@@ -28,7 +40,7 @@ _TABLE = cast("Table", PlayoutEntryRow.__table__)
 _M = MediaItemRow
 _ENTRY_COLUMNS = (
     _E.start, _E.finish, _E.kind, _E.media_item_id, _E.in_point_ms, _E.out_point_ms,
-    _E.guide_group, _E.guide_title, _E.source,
+    _E.guide_group, _E.guide_title, _E.source, _E.cut,
 )  # fmt: skip
 _MEDIA_COLUMNS = (_M.title, _M.show, _M.season, _M.episode)
 
@@ -114,6 +126,43 @@ class PlayoutRepository:
         )
         return _to_stored((await self._session.execute(stmt)).first())
 
+    async def entry_before(self, channel_id: int, moment: datetime) -> StoredEntry | None:
+        """The last entry starting before ``moment``, with its cursor (``None``: none)."""
+        stmt = _stored(channel_id).where(_E.start < moment).order_by(_E.start.desc()).limit(1)
+        return _to_stored((await self._session.execute(stmt)).first())
+
+    async def group_start(self, channel_id: int, guide_group: int) -> datetime | None:
+        """When guide group ``guide_group`` starts (its first entry's start)."""
+        stmt = select(func.min(_E.start)).where(
+            _E.channel_id == channel_id, _E.guide_group == guide_group
+        )
+        return (await self._session.execute(stmt)).scalar_one_or_none()
+
+    async def first_unavailable(self, channel_id: int, after: datetime) -> PlayoutEntry | None:
+        """The first entry starting at or after ``after`` whose media is missing or was
+        deleted (an offline entry has no media and never counts)."""
+        stmt = (
+            select(*_ENTRY_COLUMNS)
+            .outerjoin(_M, _M.id == _E.media_item_id)
+            .where(_E.channel_id == channel_id, _E.start >= after, _unavailable())
+            .order_by(_E.start)
+            .limit(1)
+        )
+        row = (await self._session.execute(stmt)).first()
+        return None if row is None else _entry(row)
+
+    async def channels_with_unavailable(self, after: datetime) -> list[int]:
+        """Ids of the channels with an entry starting at or after ``after`` whose media is
+        missing or was deleted, in id order."""
+        stmt = (
+            select(_E.channel_id)
+            .distinct()
+            .outerjoin(_M, _M.id == _E.media_item_id)
+            .where(_E.start >= after, _unavailable())
+            .order_by(_E.channel_id)
+        )
+        return list(await self._session.scalars(stmt))
+
     async def entries(self, channel_id: int, start: datetime, end: datetime) -> list[ListedEntry]:
         """Entries overlapping ``[start, end)``, ordered by start.
 
@@ -196,7 +245,7 @@ class PlayoutRepository:
             select(
                 _E.channel_id, epoch_ms(_E.start), epoch_ms(_E.finish), _E.kind,
                 _E.media_item_id, _E.in_point_ms, _E.out_point_ms, _E.guide_group,
-                _E.guide_title, _E.source,
+                _E.guide_title, _E.source, _E.cut,
             )
             .where(_E.finish > start, _E.start < end)
             .order_by(_E.channel_id, _E.start)
@@ -242,7 +291,14 @@ def _entry(row: Any) -> PlayoutEntry:
         guide_group=row.guide_group,
         guide_title=row.guide_title,
         source=row.source,
+        cut=row.cut,
     )
+
+
+def _unavailable() -> ColumnElement[bool]:
+    """Rows (of entries outer-joined to their media) whose media is missing or deleted."""
+    deleted = and_(_E.media_item_id.is_(None), _E.kind != EntryKind.OFFLINE.value)
+    return or_(_M.state == MediaState.MISSING.value, deleted)
 
 
 def _listed_entry(row: Any) -> ListedEntry:
@@ -281,5 +337,6 @@ def _row_values(channel_id: int, entry: PlayoutEntry, cursor: BuildState | None)
         "guide_group": entry.guide_group,
         "guide_title": entry.guide_title,
         "source": entry.source,
+        "cut": entry.cut,
         "cursor": None if cursor is None else cursor.to_json(),
     }

@@ -100,6 +100,7 @@ def preset_body(preset: FillerPreset) -> Json:
         "mid_roll_every_minutes": preset.mid_roll_every_minutes,
         "tail_boundary_minutes": preset.tail_boundary_minutes,
         "tail_fixed_seconds": preset.tail_fixed_seconds,
+        "cut_to_fit": preset.cut_to_fit,
     }
 
 
@@ -122,6 +123,7 @@ def preset_from_json(data: Mapping[str, Any]) -> FillerPreset:
         mid_roll_every_minutes=_optional_int(data.get("mid_roll_every_minutes")),
         tail_boundary_minutes=_optional_int(data.get("tail_boundary_minutes", 30)),
         tail_fixed_seconds=_optional_int(data.get("tail_fixed_seconds")),
+        cut_to_fit=bool(data.get("cut_to_fit", True)),
     )
 
 

@@ -137,6 +137,7 @@ class MediaItemRow(Base):
     mtime_ns: Mapped[int] = mapped_column(BigInteger)
     state: Mapped[str] = mapped_column(String(16), default="present")
     missing_since: Mapped[datetime | None]
+    missing_reason: Mapped[str | None] = mapped_column(Text)
     # technical
     duration_ms: Mapped[int] = mapped_column(BigInteger, default=0)
     container: Mapped[str | None] = mapped_column(String(32))
@@ -301,6 +302,7 @@ class PlayoutEntryRow(Base):
     guide_group: Mapped[int] = mapped_column(BigInteger)
     guide_title: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(Text)
+    cut: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # SQL NULL (not JSON null) inside a group, so "has a cursor" is a plain IS NOT NULL.
     cursor: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 

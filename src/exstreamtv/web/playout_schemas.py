@@ -38,8 +38,9 @@ class WarningOut(BaseModel):
 
 class EntryOut(BaseModel):
     """A playout entry. The media plays from ``in_point_ms`` to ``out_point_ms``; entries
-    with the same ``guide_group`` are one guide programme. ``title``/``show``/``season``/
-    ``episode`` describe the media when it is known."""
+    with the same ``guide_group`` are one guide programme. ``cut``: the media stops before
+    its natural end to meet a boundary, so the stream fades it out. ``title``/``show``/
+    ``season``/``episode`` describe the media when it is known."""
 
     start: datetime
     finish: datetime
@@ -50,6 +51,7 @@ class EntryOut(BaseModel):
     guide_group: int
     guide_title: str | None
     source: str
+    cut: bool = False
     title: str | None = None
     show: str | None = None
     season: int | None = None
@@ -61,7 +63,7 @@ class EntryOut(BaseModel):
         return cls(
             start=e.start, finish=e.finish, kind=e.kind, media_id=e.media_id,
             in_point_ms=e.in_point_ms, out_point_ms=e.out_point_ms, guide_group=e.guide_group,
-            guide_title=e.guide_title, source=e.source,
+            guide_title=e.guide_title, source=e.source, cut=e.cut,
             title=media.title if media else None, show=media.show if media else None,
             season=media.season if media else None, episode=media.episode if media else None,
         )  # fmt: skip

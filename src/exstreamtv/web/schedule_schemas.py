@@ -53,7 +53,9 @@ def _random_seed() -> int:
 
 
 class ContentSourceIn(Input):
-    """One collection, or several played in rotation, each in ``order``."""
+    """One or more collections played in ``order``: every order but ``rotate`` plays the
+    union of the collections (``shuffle`` shuffles all their items together); ``rotate``
+    takes one item from each collection in turn, each in season/episode order."""
 
     collection_ids: list[Id] = Field(min_length=1, max_length=50)
     order: PlaybackOrder = PlaybackOrder.SEASON_EPISODE
@@ -199,7 +201,9 @@ class FillerPresetIn(Input):
     """Filler of one kind from weighted collections. ``count``: items per pre/mid/post-roll
     break. Mid-roll: at chapters, or every ``mid_roll_every_minutes``. Tail: pad to the
     next multiple of ``tail_boundary_minutes`` of the clock, or (when that is null) for
-    ``tail_fixed_seconds``. ``cooldown_minutes``: an item does not repeat within it."""
+    ``tail_fixed_seconds``. ``cooldown_minutes``: an item does not repeat within it.
+    ``cut_to_fit``: a tail or fallback pad is filled exactly, its last item cut (and faded
+    out); when false only whole items play and the fallback filler covers the rest."""
 
     name: Name
     kind: FillerKind
@@ -209,6 +213,7 @@ class FillerPresetIn(Input):
     mid_roll_every_minutes: Annotated[int, Field(ge=1, le=24 * 60)] | None = None
     tail_boundary_minutes: Annotated[int, Field(ge=1, le=24 * 60)] | None = 30
     tail_fixed_seconds: Annotated[int, Field(ge=0, le=24 * 3600)] | None = None
+    cut_to_fit: bool = True
 
     def to_domain(self) -> FillerPreset:
         """The preset to store (``id`` 0: assigned by the store)."""

@@ -3,7 +3,7 @@ import { api, duration, el, entryTitle, field, showErrors, time, toast } from ".
 const form = document.getElementById("schedule-form");
 const scheduleId = document.querySelector("main").dataset.schedule;
 const DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-const ORDERS = ["season_episode", "chronological", "shuffle", "random", "shuffle_in_order"];
+const ORDERS = ["season_episode", "chronological", "shuffle", "random", "shuffle_in_order", "rotate"];
 let collections = [];
 let state = { name: "", kind: "slots", timezone: "UTC", fallback: null, items: [], slots: [], blocks: [], templates: [] };
 let counter = 0;

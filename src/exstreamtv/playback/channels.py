@@ -67,8 +67,9 @@ def schedule_lookup(channel: Channel, now: NowLookup, item: ItemLookup) -> WhatP
         except (NotFound, SourceUnavailable):  # gone, or its media server is down
             return Segment(None, 0, min(remaining, 5_000), channel.name, "Unavailable")
         return Segment(
-            media.path, playing.seek_ms, remaining, technical=media.technical, media_id=media.id
-        )
+            media.path, playing.seek_ms, remaining, technical=media.technical, media_id=media.id,
+            fade_out_ms=playing.entry.fade_out_ms,
+        )  # fmt: skip
 
     return what_plays
 

@@ -92,7 +92,8 @@ _REMOTE = ("http://", "https://")  # a media server's direct stream, not a local
 class Segment:
     """What to play from a wall position: ``path`` from ``seek_ms`` for ``duration_ms`` (until
     the entry ends), or, when ``path`` is ``None``, an offline slate titled ``title``.
-    ``media_id`` names the catalogue item behind ``path`` (for fault reports)."""
+    ``media_id`` names the catalogue item behind ``path`` (for fault reports);
+    ``fade_out_ms`` fades out the end of media cut short of its natural end."""
 
     path: str | None
     seek_ms: int
@@ -101,6 +102,7 @@ class Segment:
     message: str = ""
     technical: TechnicalInfo | None = None
     media_id: int | None = None
+    fade_out_ms: int = 0
 
 
 WhatPlays = Callable[[datetime], Awaitable[Segment]]
@@ -654,7 +656,7 @@ class ChannelSession:
         argv = item_argv(
             self._ffmpeg, self._profile, source, offset_ms=seek_ms,
             duration_ms=segment.duration_ms, output_ts_offset_ms=self.media_ms,
-            encoder=self._encoder,
+            encoder=self._encoder, fade_out_ms=min(segment.fade_out_ms, segment.duration_ms),
         )  # fmt: skip
         self._last_codec = _video_codec(argv)
         return argv, "item"

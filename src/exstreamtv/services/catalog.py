@@ -37,13 +37,6 @@ class CatalogService:
             raise NotFound(f"media item {item_id} does not exist")
         return found
 
-    async def media_failed(self, item_id: int, reason: str) -> None:
-        """A live channel could not play ``item_id`` (its file is gone or cannot be decoded):
-        mark it missing, so schedules leave it until a scan finds it playable again."""
-        log.warning("media item %s cannot be played (%s): marked missing", item_id, reason)
-        async with transaction(self._sessions) as session:
-            await MediaRepository(session).mark_missing([item_id], self._clock.now())
-
     async def collections(self) -> list[Collection]:
         async with self._sessions() as session:
             return await CollectionRepository(session).all()

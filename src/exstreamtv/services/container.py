@@ -43,6 +43,7 @@ from exstreamtv.services.fallback_filler import FallbackFiller, outage_lookup
 from exstreamtv.services.guide import GuideService
 from exstreamtv.services.library import LibraryService
 from exstreamtv.services.logos import LogoService
+from exstreamtv.services.media_faults import MediaFaultReports
 from exstreamtv.services.media_locations import MediaLocator
 from exstreamtv.services.media_proxy import MediaProxy
 from exstreamtv.services.media_servers import MediaServerService
@@ -184,6 +185,7 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
         )
 
         proxy = MediaProxy(media_servers, clock)
+        media_faults = MediaFaultReports(playouts)
         locator = MediaLocator(sessions, media_servers, catalog.item, proxy)
         filler = FallbackFiller(sessions)
         logos = LogoService(settings)
@@ -201,7 +203,7 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             metrics=metrics,
             profile_for=profiles.for_channel,
             viewer_max_lag=settings.streaming.viewer_max_lag_sec,
-            on_media_fault=catalog.media_failed,
+            on_media_fault=media_faults.report,
         )
         metrics.live_channels.set_function(lambda: live.running)
         metrics.pool_pressure.set_function(lambda: supervisor.pool_pressure)
@@ -278,6 +280,7 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             log_ring.uninstall()
             await health.close()
             await live.close()
+            await media_faults.close()
             await supervisor.close()
             await extender.stop()
             await libraries.close()

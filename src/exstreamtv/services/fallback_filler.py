@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from exstreamtv.domain.channels import Channel
 from exstreamtv.domain.media import MediaItem
+from exstreamtv.domain.playout import CUT_FADE_MS
 from exstreamtv.errors import NotFound, SourceUnavailable
 from exstreamtv.playback.channels import NowLookup, schedule_lookup
 from exstreamtv.playback.session import Segment, WhatPlays
@@ -112,9 +113,11 @@ def outage_lookup(
                     channel.number, extra={"channel": str(channel.number)},
                 )  # fmt: skip
             length = min(max(1, remaining), located.duration_ms)
+            fade = min(CUT_FADE_MS, length // 2) if length < located.duration_ms else 0
             return Segment(
-                located.path, 0, length, technical=located.technical, media_id=located.id
-            )
+                located.path, 0, length, technical=located.technical, media_id=located.id,
+                fade_out_ms=fade,
+            )  # fmt: skip
         return None
 
     return what_plays

@@ -38,6 +38,17 @@ app.add_typer(config_app, name="config")
 app.add_typer(admin_app, name="admin-key")
 source_app = typer.Typer(help="Plex, Jellyfin and Emby servers.", no_args_is_help=True)
 app.add_typer(source_app, name="source")
+import_app = typer.Typer(
+    help="Bring channels over from dizqueTV, Tunarr or ErsatzTV.", no_args_is_help=True
+)
+app.add_typer(import_app, name="import")
+PathMapOption = Annotated[
+    list[str] | None,
+    typer.Option("--path-map", help="THEIR_PREFIX=OUR_PREFIX for file paths (repeatable)."),
+]
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Report what would be created; save nothing.")
+]
 
 ConfigOption = Annotated[
     Path | None,
@@ -255,6 +266,66 @@ def source_libraries(
 
     settings = _settings(config, data_dir)
     _run(lambda: choose_libraries(settings, out_console, source, library))
+
+
+def _import(  # noqa: PLR0917 - the options of three commands, passed on
+    system: str, path: Path, path_map: list[str] | None, dry_run: bool,
+    config: Path | None, data_dir: Path | None,
+) -> None:  # fmt: skip
+    from exstreamtv.cli.imports import import_station  # noqa: PLC0415 - keeps `--help` fast
+    from exstreamtv.services import foreign_exports  # noqa: PLC0415
+
+    read = {
+        "dizquetv": foreign_exports.read_dizquetv,
+        "tunarr": foreign_exports.read_tunarr,
+        "ersatztv": foreign_exports.read_ersatztv,
+    }[system]
+    settings = _settings(config, data_dir)
+    _run(
+        lambda: import_station(
+            settings, out_console, read, path, mappings=path_map or (), dry_run=dry_run
+        )
+    )
+
+
+@import_app.command("dizquetv")
+def import_dizquetv(
+    folder: Annotated[Path, typer.Argument(help="dizqueTV's .dizquetv folder.", exists=True)],
+    path_map: PathMapOption = None,
+    dry_run: DryRunOption = False,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Import dizqueTV's channels, filler lists and lineups."""
+    _import("dizquetv", folder, path_map, dry_run, config, data_dir)
+
+
+@import_app.command("tunarr")
+def import_tunarr(
+    folder: Annotated[
+        Path, typer.Argument(help="Tunarr's data folder (db.db, channel-lineups/).", exists=True)
+    ],
+    path_map: PathMapOption = None,
+    dry_run: DryRunOption = False,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Import Tunarr's channels, filler lists and lineups."""
+    _import("tunarr", folder, path_map, dry_run, config, data_dir)
+
+
+@import_app.command("ersatztv")
+def import_ersatztv(
+    database: Annotated[
+        Path, typer.Argument(help="ErsatzTV's ersatztv.sqlite3.", exists=True, dir_okay=False)
+    ],
+    path_map: PathMapOption = None,
+    dry_run: DryRunOption = False,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Import ErsatzTV's channels, classic schedules, collections and filler presets."""
+    _import("ersatztv", database, path_map, dry_run, config, data_dir)
 
 
 @app.command()

@@ -212,7 +212,7 @@ def lineup_schedule(
     items = []
     for run in runs:
         flex_seconds = round(run.flex_ms / 1000)
-        filler: tuple[tuple[FillerKind, str], ...] = ()
+        tail: tuple[tuple[FillerKind, str], ...] = ()
         if flex_seconds > 0:
             preset = presets.setdefault(
                 flex_seconds,
@@ -225,14 +225,14 @@ def lineup_schedule(
                     tail_fixed_seconds=flex_seconds,
                 ),
             )
-            filler = ((FillerKind.TAIL, preset.key),)
+            tail = ((FillerKind.TAIL, preset.key),)
         items.append(
             ForeignScheduleItem(
                 (keys[run.group],),
                 PlaybackOrder.SEASON_EPISODE,
                 PlayMode.ONE if run.count == 1 else PlayMode.MULTIPLE,
                 count=run.count,
-                filler=filler,
+                filler=tail,
             )
         )
     return LineupSchedule(tuple(items), collections, tuple(presets.values()))

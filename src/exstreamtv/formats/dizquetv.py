@@ -34,13 +34,8 @@ from exstreamtv.domain.station_import import (
     MediaRef,
     lineup_schedule,
 )
+from exstreamtv.formats.foreign_values import CORNERS, count, small_int, text
 
-_CORNERS = {
-    "top-left": Corner.TOP_LEFT,
-    "top-right": Corner.TOP_RIGHT,
-    "bottom-left": Corner.BOTTOM_LEFT,
-    "bottom-right": Corner.BOTTOM_RIGHT,
-}
 # Images dizqueTV serves from its own folder: ``/images/<file>`` (uploads included).
 _OWN_IMAGE = re.compile(r"^(?:https?://[^/]+)?/images/(?P<path>uploads/[A-Za-z0-9._-]+)$")
 LIMIT_PROGRAMS = 200_000  # per channel: a lineup longer than this is refused
@@ -60,19 +55,19 @@ def read_station(files: DizqueFiles) -> ForeignStation:
     collections: list[ForeignCollection] = []
     presets: list[ForeignFillerPreset] = []
     filler_keys: set[str] = set()
-    for name, text in sorted(files.fillers.items()):
+    for name, raw in sorted(files.fillers.items()):
         filler_id = name.removesuffix(".json")
-        data = _object(text, f"filler/{name}", notes)
+        data = _object(raw, f"filler/{name}", notes)
         if data is None:
             continue
         content = [ref for ref in map(_media, _list(data.get("content"))) if ref is not None]
         key = f"filler:{filler_id}"
-        label = _text(data.get("name")) or filler_id
+        label = text(data.get("name")) or filler_id
         collections.append(ForeignCollection(key, f"dizqueTV filler {label}", tuple(content)))
         filler_keys.add(key)
     channels = []
-    for name, text in files.channels.items():
-        data = _object(text, f"channels/{name}", notes)
+    for name, raw in files.channels.items():
+        data = _object(raw, f"channels/{name}", notes)
         if data is None:
             continue
         channel = _channel(data, name, filler_keys, notes)
@@ -97,7 +92,7 @@ def _channel(
     if not isinstance(number, int) or isinstance(number, bool) or not 0 < number < 100_000:
         notes.append(f"channels/{file_name}: no valid channel number; skipped")
         return None
-    name = _text(data.get("name")) or f"Channel {number}"
+    name = text(data.get("name")) or f"Channel {number}"
     programs = _list(data.get("programs"))
     if len(programs) > LIMIT_PROGRAMS:
         notes.append(f"channel {number}: {len(programs)} programmes is too many; skipped")
@@ -107,12 +102,12 @@ def _channel(
     for use in _list(data.get("fillerCollections")):
         if not isinstance(use, Mapping):
             continue
-        key = f"filler:{_text(use.get('id'))}"
+        key = f"filler:{text(use.get('id'))}"
         if key not in filler_keys:
             notes.append(f"channel {number}: filler list {use.get('id')!r} does not exist")
             continue
-        filler.append((key, _positive_int(use.get("weight"), 1)))
-    cooldown = _positive_int(data.get("fillerRepeatCooldown"), 0) // 60_000
+        filler.append((key, count(use.get("weight"), 1)))
+    cooldown = count(data.get("fillerRepeatCooldown"), 0) // 60_000
     label = f"dizqueTV {number}"
     schedule = lineup_schedule(f"ch{number}", label, lineup, filler, cooldown)
     presets = list(schedule.presets)
@@ -129,7 +124,7 @@ def _channel(
     channel = ForeignChannel(
         number=str(number),
         name=name[:200],
-        group=(_text(data.get("groupTitle")) or None),
+        group=(text(data.get("groupTitle")) or None),
         logo=_logo(data.get("icon")),
         watermark=_watermark(data.get("watermark")),
         items=schedule.items,
@@ -141,7 +136,7 @@ def _channel(
 def _entry(program: Any) -> LineupEntry | None:
     if not isinstance(program, Mapping):
         return None
-    duration = _positive_int(program.get("duration"), 0)
+    duration = count(program.get("duration"), 0)
     if duration <= 0:
         return None
     if program.get("isOffline") is True:
@@ -149,9 +144,9 @@ def _entry(program: Any) -> LineupEntry | None:
     media = _media(program)
     if media is None:
         return None
-    show_id = _text(program.get("customShowId"))
+    show_id = text(program.get("customShowId"))
     if show_id:
-        name = _text(program.get("customShowName")) or show_id
+        name = text(program.get("customShowName")) or show_id
         return LineupEntry(duration, media, f"custom:{show_id}", name)
     return LineupEntry(duration, media)
 
@@ -161,24 +156,24 @@ def _media(program: Any) -> MediaRef | None:
     if not isinstance(program, Mapping) or program.get("isOffline") is True:
         return None
     kind = {"episode": "episode", "movie": "movie", "track": "other"}.get(
-        _text(program.get("type")), "other"
+        text(program.get("type")), "other"
     )
-    title = _text(program.get("title"))
+    title = text(program.get("title"))
     if not title:
         return None
     ids: tuple[tuple[str, str], ...] = ()
-    rating_key = _text(program.get("ratingKey"))
+    rating_key = text(program.get("ratingKey"))
     if rating_key:
         ids = (("plex", rating_key),)
     episode = kind == "episode"
     return MediaRef(
         title=title[:500],
         kind=kind,
-        duration_ms=_positive_int(program.get("duration"), 0),
-        show=(_text(program.get("showTitle")) or None) if episode else None,
-        season=_optional_int(program.get("season")) if episode else None,
-        episode=_optional_int(program.get("episode")) if episode else None,
-        path=_text(program.get("file")) or None,
+        duration_ms=count(program.get("duration"), 0),
+        show=(text(program.get("showTitle")) or None) if episode else None,
+        season=small_int(program.get("season")) if episode else None,
+        episode=small_int(program.get("episode")) if episode else None,
+        path=text(program.get("file")) or None,
         remote_ids=ids,
     )
 
@@ -186,12 +181,12 @@ def _media(program: Any) -> MediaRef | None:
 def _watermark(value: Any) -> WatermarkStyle | None:
     if not isinstance(value, Mapping) or value.get("enabled") is not True:
         return None
-    return WatermarkStyle(_CORNERS.get(_text(value.get("position")), Corner.BOTTOM_RIGHT))
+    return WatermarkStyle(CORNERS.get(text(value.get("position")), Corner.BOTTOM_RIGHT))
 
 
 def _logo(value: Any) -> str | None:
     """An uploaded icon as its path in the folder; another URL as is; the default: none."""
-    url = _text(value)
+    url = text(value)
     match = _OWN_IMAGE.match(url)
     if match:
         return f"images/{match['path']}"
@@ -200,9 +195,9 @@ def _logo(value: Any) -> str | None:
     return None
 
 
-def _object(text: str, where: str, notes: list[str]) -> dict[str, Any] | None:
+def _object(raw: str, where: str, notes: list[str]) -> dict[str, Any] | None:
     try:
-        data = json.loads(text)
+        data = json.loads(raw)
     except (ValueError, RecursionError):
         notes.append(f"{where}: not valid JSON; skipped")
         return None
@@ -214,25 +209,3 @@ def _object(text: str, where: str, notes: list[str]) -> dict[str, Any] | None:
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return ""
-
-
-def _positive_int(value: Any, default: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return default
-    if value != value or value in (float("inf"), float("-inf")):  # NaN, infinities
-        return default
-    return max(0, int(value))
-
-
-def _optional_int(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-        return None
-    return int(value) if abs(value) < 1_000_000 else None

@@ -55,6 +55,7 @@ from exstreamtv.services.profiles import ProfileService
 from exstreamtv.services.schedules import ScheduleService
 from exstreamtv.services.server_sync import ServerSync
 from exstreamtv.services.sign_in_attempts import SignInAttempts
+from exstreamtv.services.station_import import StationImport
 from exstreamtv.services.streaming import StreamingService
 from exstreamtv.services.troubleshooting import TroubleshootingService
 from exstreamtv.store.database import (
@@ -105,6 +106,7 @@ class Container:
     plex_guide: PlexGuideReload
     loop_lag: LoopLag
     sign_ins: SignInAttempts
+    imports: StationImport
 
 
 def prepare_data_dir(path: Path) -> Path:
@@ -268,6 +270,7 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             plex_guide=plex_guide,
             loop_lag=loop_lag,
             sign_ins=SignInAttempts(clock, metrics),
+            imports=StationImport(sessions, clock, logos, playouts, changes),
         )
         await supervisor.start()
         loop_lag.start()

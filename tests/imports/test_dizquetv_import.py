@@ -12,66 +12,15 @@ from pathlib import Path
 import pytest
 
 from exstreamtv.domain.channels import ChannelNumber
-from exstreamtv.domain.libraries import LibraryKind, PathMapping
-from exstreamtv.domain.media import FileStamp, MediaKind, MediaMetadata, ScannedFile, TechnicalInfo
+from exstreamtv.domain.libraries import PathMapping
 from exstreamtv.domain.profiles import Corner
 from exstreamtv.domain.schedules import FillerKind, PlayMode
 from exstreamtv.services.container import Container
 from exstreamtv.services.foreign_exports import read_dizquetv
-from exstreamtv.store.database import transaction
-from exstreamtv.store.libraries import LibraryRepository
-from exstreamtv.store.media import MediaRepository
 from tests.lineups import tv_validate
 from tests.web.client import open_client
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "dizquetv"
-# The files the fixture's programmes name on the (never existing) Plex server.
-PLEX_FILES = (
-    "tv/Show A/Season 01/Show A - S01E01.mkv",
-    "tv/Show A/Season 01/Show A - S01E02.mkv",
-    "tv/Show A/Season 01/Show A - S01E03.mkv",
-    "tv/Show B/Season 01/Show B - S01E01.mkv",
-    "tv/Show B/Season 01/Show B - S01E02.mkv",
-    "tv/Cartoon X/Season 01/Cartoon X - S01E01.mkv",
-    "tv/Cartoon X/Season 01/Cartoon X - S01E02.mkv",
-    "movies/Movie One (1999)/Movie One (1999).mkv",
-    "movies/Movie Two (2004)/Movie Two (2004).mkv",
-    "filler/bumper1.mp4",
-    "filler/bumper2.mp4",
-)
-
-
-@pytest.fixture
-async def library(container: Container, tmp_path: Path) -> Path:
-    """Our copy of the Plex server's files, as catalogue rows of a local library (written
-    straight through the repositories: no files to probe, realistic durations)."""
-    root = tmp_path / "media"
-    now = container.clock.now()
-    async with transaction(container.sessions) as session:
-        lib = await LibraryRepository(session).create_local(
-            "Media", LibraryKind.MIXED, [str(root)], now
-        )
-        await MediaRepository(session).save_scanned(
-            lib.id, [_scanned(root, n) for n in PLEX_FILES], {}, now
-        )
-    return root
-
-
-def _scanned(root: Path, name: str) -> ScannedFile:
-    if name.startswith("tv/"):
-        show, _, file = name[3:].split("/")
-        season, episode = int(file[-9:-7]), int(file[-6:-4])
-        meta = MediaMetadata(MediaKind.EPISODE, file, show=show, season=season, episode=episode)
-        minutes = 22.0
-    elif name.startswith("movies/"):
-        meta = MediaMetadata(MediaKind.MOVIE, name.split("/")[1])
-        minutes = 95.0
-    else:
-        meta = MediaMetadata(MediaKind.OTHER, name)
-        minutes = 0.25
-    return ScannedFile(
-        str(root / name), FileStamp(1, 1), meta, TechnicalInfo(round(minutes * 60_000))
-    )
 
 
 async def test_every_channel_filler_list_and_programme_arrives_and_plays_in_the_guide(
@@ -192,7 +141,7 @@ async def test_the_import_is_one_transaction_a_failure_midway_leaves_nothing(
     async def fail(*_: object) -> None:
         raise Boom
 
-    container.imports._logo = fail  # type: ignore[method-assign]
+    container.imports._logo = fail  # type: ignore[method-assign,assignment]
     with pytest.raises(Boom):
         await container.imports.run(station, mappings=(PathMapping("/data", str(library)),))
     assert await container.channels.channels() == []

@@ -239,11 +239,11 @@ def make_ersatztv(path: Path) -> Path:
         (2, 1, 0, None, 1, 1, None, None, None),
         (3, 2, 2, 10, None, 6, None, None, 1),
     )
-    for id_, index, ctype, media, collection, order, start, title, tail in items:
+    for id_, index, ctype, media, collection, order, start, custom, tail in items:
         run("INSERT INTO ProgramScheduleItem (Id, \"Index\", ProgramScheduleId, CollectionType,"
             " MediaItemId, CollectionId, PlaybackOrder, StartTime, CustomTitle, TailFillerId)"
             " VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?)",
-            (id_, index, ctype, media, collection, order, start, title, tail))  # fmt: skip
+            (id_, index, ctype, media, collection, order, start, custom, tail))  # fmt: skip
     run("INSERT INTO ProgramScheduleFloodItem VALUES (1)")
     run("INSERT INTO ProgramScheduleMultipleItem VALUES (2, '2', 0)")
     run("INSERT INTO ProgramScheduleDurationItem VALUES (3, '01:00:00', 3, 0)")

@@ -220,6 +220,20 @@ class LLMConfig(Section):
     timeout_sec: float = Field(default=30.0, gt=0, le=600)
 
 
+class BackupConfig(Section):
+    """Scheduled backups (``exstreamtv backup`` makes one at any time)."""
+
+    enabled: bool = Field(default=True, description="Make a backup every interval_hours.")
+    interval_hours: float = Field(default=24.0, ge=1, le=24 * 31)
+    keep: int = Field(default=3, ge=1, le=1000, description="Newest scheduled backups kept.")
+    folder: Path | None = Field(default=None, description="Default: <data_dir>/backups.")
+    include_secrets: bool = Field(
+        default=False,
+        description="Put the key files and config file in scheduled backups too (the"
+        " archive is then as secret as they are).",
+    )
+
+
 def default_data_dir() -> Path:
     """``$XDG_DATA_HOME/exstreamtv``, else ``~/.local/share/exstreamtv``."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -248,6 +262,7 @@ class Settings(BaseSettings):
     streaming: StreamingConfig = StreamingConfig()
     ai_agent: AIAgentConfig = AIAgentConfig()
     llm: LLMConfig = LLMConfig()
+    backup: BackupConfig = BackupConfig()
 
     @field_validator("data_dir")
     @classmethod

@@ -176,6 +176,85 @@ def db_upgrade(config: ConfigOption = None, data_dir: DataDirOption = None) -> N
     out_console.print(f"database is at revision {revision}", highlight=False)
 
 
+@db_app.command("copy")
+def db_copy(
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            envvar="EXSTREAMTV_COPY_TO",
+            help="Target database URL, e.g. postgresql+asyncpg://user:pass@host/db"
+            " (env EXSTREAMTV_COPY_TO keeps the password out of the process list).",
+            show_default=False,
+        ),
+    ],
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Copy every row into another (empty) database, verified by row counts; then point
+    database.url at it."""
+    from exstreamtv.cli.database import copy  # noqa: PLC0415 - keeps `--help` fast
+
+    settings = _settings(config, data_dir)
+    counts = _run(lambda: copy(settings, to))
+    out_console.print(
+        f"copied {sum(counts.values())} rows in {len(counts)} tables; the counts match."
+        " Set database.url to the new database and restart.",
+        highlight=False,
+    )
+
+
+@app.command()
+def backup(
+    to: Annotated[
+        Path | None, typer.Option("--to", help="Folder (default: backup.folder).", file_okay=False)
+    ] = None,
+    include_secrets: Annotated[
+        bool,
+        typer.Option(
+            "--include-secrets",
+            help="Also store the key files and the config file: the archive can then decrypt"
+            " your media-server tokens, so keep it as private as the data directory.",
+        ),
+    ] = False,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Back up the database (online, consistent), optionally with keys and config."""
+    from exstreamtv.cli.database import backup as make  # noqa: PLC0415 - keeps `--help` fast
+
+    settings = _settings(config, data_dir)
+    made = _run(lambda: make(settings, to, include_secrets=include_secrets))
+    out_console.print(f"backup written: {made.path}", highlight=False, soft_wrap=True)
+    if made.secrets:
+        out_console.print("it holds secrets (key files, config): keep it private", highlight=False)
+    else:
+        out_console.print(
+            "it holds no secrets: after a restore, media-server tokens must be set again"
+            " unless the data directory keeps its key files",
+            highlight=False,
+        )
+
+
+@app.command()
+def restore(
+    archive: Annotated[
+        Path, typer.Argument(help="A backup made by `exstreamtv backup`.", exists=True)
+    ],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Empty a PostgreSQL database that has data.")
+    ] = False,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Restore a backup into a stopped server (the SQLite file replaced is kept beside it)."""
+    from exstreamtv.services.backups import restore as load  # noqa: PLC0415
+
+    settings = _settings(config, data_dir)
+    counts = _run(lambda: load(settings, archive, replace=replace))
+    out_console.print(f"restored {sum(counts.values())} rows; start the server", highlight=False)
+
+
 @config_app.command("show")
 def config_show(config: ConfigOption = None, data_dir: DataDirOption = None) -> None:
     """Print the effective configuration as YAML, with secrets masked."""

@@ -33,6 +33,8 @@ from exstreamtv.services.admin_key import AdminKeys
 from exstreamtv.services.admin_sessions import KEY_FILE_NAME as SESSION_KEY_FILE
 from exstreamtv.services.admin_sessions import AdminSessions
 from exstreamtv.services.automation import Automation, build_automation
+from exstreamtv.services.backup_schedule import BackupSchedule
+from exstreamtv.services.backups import Backups
 from exstreamtv.services.catalog import CatalogService
 from exstreamtv.services.changes import GuideChanges
 from exstreamtv.services.channel_locks import ChannelLocks
@@ -107,6 +109,8 @@ class Container:
     loop_lag: LoopLag
     sign_ins: SignInAttempts
     imports: StationImport
+    backups: Backups
+    backup_schedule: BackupSchedule
 
 
 def prepare_data_dir(path: Path) -> Path:
@@ -190,6 +194,7 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
         media_faults = MediaFaultReports(playouts)
         locator = MediaLocator(sessions, media_servers, catalog.item, proxy)
         filler = FallbackFiller(sessions)
+        backups = Backups(settings, engine, clock)
         logos = LogoService(settings)
         profiles = ProfileService(sessions, logos)
         live = LiveChannels(
@@ -271,6 +276,8 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             loop_lag=loop_lag,
             sign_ins=SignInAttempts(clock, metrics),
             imports=StationImport(sessions, clock, logos, playouts, changes),
+            backups=backups,
+            backup_schedule=BackupSchedule(backups, settings.backup),
         )
         await supervisor.start()
         loop_lag.start()
@@ -278,6 +285,7 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
         try:
             yield container
         finally:
+            await container.backup_schedule.stop()
             await loop_lag.close()
             await automation.close()
             log_ring.uninstall()
@@ -326,4 +334,5 @@ async def start_up(container: Container, *, extend_playouts: bool = True) -> str
         container.extender.start()
     container.automation.resolution.start()
     container.plex_guide.start()  # asks Plex DVRs to reload our guide after changes
+    container.backup_schedule.start()
     return new_key

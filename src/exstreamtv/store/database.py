@@ -185,6 +185,15 @@ def head_revision() -> str:
     return head
 
 
+def known_revisions() -> set[str]:
+    """Every revision this version's migrations know (a backup at another is newer)."""
+    from alembic.script import ScriptDirectory  # noqa: PLC0415 - only used here
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+
+
 async def schema_revision(engine: AsyncEngine) -> str | None:
     """The revision the database is at, or ``None`` before the first migration."""
     from alembic.runtime.migration import MigrationContext  # noqa: PLC0415 - only used here

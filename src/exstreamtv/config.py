@@ -339,7 +339,8 @@ def load_settings(
     try:
         loaded = _Loaded(**given)
     except ValidationError as err:
-        raise ConfigError(describe_validation_error(err, source=str(path))) from None
+        source = str(path) if yaml_data or config_file is not None else None
+        raise ConfigError(describe_validation_error(err, source=source, environ=env)) from None
     return Settings.model_validate(loaded.model_dump())
 
 
@@ -374,13 +375,25 @@ def _reject_unknown_env(env: Mapping[str, str]) -> None:
             raise ConfigError(f"environment variable {name}: unknown setting {section!r}")
 
 
-def describe_validation_error(err: ValidationError, source: str) -> str:
-    """One line per problem, each naming the dotted key (never echoing secret values)."""
+def describe_validation_error(
+    err: ValidationError, source: str | None, environ: Mapping[str, str] | None = None
+) -> str:
+    """One line per problem, each naming the dotted key, or the environment variable the
+    value came from (never echoing secret values). ``source``: the YAML file, if one was
+    read. A single problem is a single line."""
     lines = []
+    env = environ or {}
     for problem in err.errors():
-        key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        parts = [str(part) for part in problem["loc"]]
+        key = ".".join(parts) or "(top level)"
+        variable = ENV_PREFIX + "__".join(part.upper() for part in parts)
+        if parts and variable in env:
+            key = f"environment variable {variable}"
         if problem["type"] == "extra_forbidden":
             lines.append(f"{key}: unknown key")
         else:
             lines.append(f"{key}: {problem['msg']}")
-    return f"invalid configuration ({source}):\n  " + "\n  ".join(lines)
+    head = f"invalid configuration ({source})" if source else "invalid configuration"
+    if len(lines) == 1:
+        return f"{head}: {lines[0]}"
+    return f"{head}:\n  " + "\n  ".join(lines)

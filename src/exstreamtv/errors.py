@@ -55,6 +55,11 @@ class DataDirError(ExStreamTVError):
     """The data directory cannot be created, written or used."""
 
 
+class StartupError(ExStreamTVError):
+    """The server cannot start (its port is taken, its database cannot be reached); the
+    message names the cause and the setting. Nothing was created."""
+
+
 class InvalidInput(ExStreamTVError):
     """A request or argument is invalid; the message says what is wrong."""
 

@@ -18,7 +18,7 @@ from rich.console import Console
 
 from exstreamtv import __version__
 from exstreamtv.config import DEFAULT_PORT, Settings, load_settings
-from exstreamtv.errors import ConfigError, DataDirError, ExStreamTVError
+from exstreamtv.errors import ConfigError, DataDirError, ExStreamTVError, StartupError
 
 T = TypeVar("T")
 USAGE_ERROR = 2
@@ -102,7 +102,7 @@ def _run(work: Callable[[], Awaitable[T]]) -> T:
     """Run a coroutine; map our errors to a clear message and an exit status."""
     try:
         return asyncio.run(_awaited(work))
-    except (ConfigError, DataDirError) as err:
+    except (ConfigError, DataDirError, StartupError) as err:
         typer.echo(f"error: {err.message}", err=True)
         raise typer.Exit(USAGE_ERROR) from None
     except ExStreamTVError as err:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
 from collections.abc import Awaitable, Callable, Iterator
@@ -15,9 +16,11 @@ from rich.panel import Panel
 
 from exstreamtv.cli.announce import announcements
 from exstreamtv.config import Settings
+from exstreamtv.errors import DatabaseUnavailable, StartupError
 from exstreamtv.logs import SecretRedactor, configure_logging
 from exstreamtv.runtime import tune_garbage_collector
 from exstreamtv.services.container import open_container, start_up
+from exstreamtv.store.database import check_reachable
 from exstreamtv.web.app import create_app
 
 log = logging.getLogger(__name__)
@@ -31,9 +34,54 @@ SEND_BUFFER_BYTES = 256 * 1024
 
 
 async def run_server(settings: Settings, console: Console) -> None:
-    """Serve until interrupted (SIGINT/SIGTERM stop it gracefully)."""
+    """Serve until interrupted (SIGINT/SIGTERM stop it gracefully).
+
+    The port is taken and the database reached before anything is created or logged as
+    listening: either failing raises :class:`StartupError` naming the cause and setting."""
     redactor = SecretRedactor()
     configure_logging(settings.logging.level, settings.logging.format, redactor)
+    listener = _listen(settings.server.host, settings.server.port)
+    try:
+        await _reach_database(settings)
+        await _serve(settings, console, redactor, listener)
+    finally:
+        listener.close()
+    log.info("EXStreamTV stopped")
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound now (uvicorn's own bind exits the process instead of
+    raising); a taken or forbidden port is a StartupError."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as err:
+        sock.close()
+        reason = err.strerror or str(err)
+        raise StartupError(
+            f"cannot listen on {host}:{port}: {reason} (server.port / --port)"
+        ) from None
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
+    sock.set_inheritable(True)
+    return sock
+
+
+async def _reach_database(settings: Settings) -> None:
+    if settings.database.url is None:  # SQLite in the data directory, made at start-up
+        return
+    variable = "EXSTREAMTV_DATABASE__URL"
+    named = f"environment variable {variable}" if variable in os.environ else "database.url"
+    try:
+        await check_reachable(settings.database_url)
+    except DatabaseUnavailable as err:
+        raise StartupError(f"{named}: {err.message}") from None
+
+
+async def _serve(
+    settings: Settings, console: Console, redactor: SecretRedactor, listener: socket.socket
+) -> None:
     async with open_container(settings, redactor=redactor) as container:
         new_key = await start_up(container)
         if new_key is not None:
@@ -51,8 +99,6 @@ async def run_server(settings: Settings, console: Console) -> None:
             # close them, so a stop never hangs on a viewer.
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SEC,
         )
-        listener = config.bind_socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
         log.info(
             "EXStreamTV listening on http://%s:%d (data in %s)",
             settings.server.host,
@@ -69,7 +115,6 @@ async def run_server(settings: Settings, console: Console) -> None:
         finally:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(signum)
-    log.info("EXStreamTV stopped")
 
 
 class _GracefulServer(uvicorn.Server):

@@ -140,7 +140,7 @@ def secrets_of(settings: Settings) -> list[str]:
     values = [settings.server.access_token, settings.llm.api_key, settings.database.url]
     found = [v.get_secret_value() for v in values if v is not None]
     if settings.database.url is not None:
-        with contextlib.suppress(ArgumentError):
+        with contextlib.suppress(ArgumentError, ValueError):
             password = make_url(settings.database.url.get_secret_value()).password
             found.append(str(password) if password else "")
     return found

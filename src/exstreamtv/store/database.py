@@ -13,6 +13,7 @@ before use, so the first request after the database is back succeeds.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator
@@ -68,6 +69,29 @@ def create_engine(url: str, pool_size: int = 5) -> AsyncEngine:
         _convert_outages(engine)
         return engine
     raise ConfigError(f"database.url: unsupported database {backend!r} (use sqlite or postgresql)")
+
+
+async def check_reachable(url: str) -> None:
+    """Connect once to a server database (PostgreSQL) and disconnect; SQLite files are
+    are not opened (that would create one), but their folder must exist. Raises
+    ConfigError for a bad URL and DatabaseUnavailable when the server cannot be reached or
+    refuses the login."""
+    try:
+        parsed = make_url(url)
+    except Exception as err:  # SQLAlchemy raises several types for bad URLs
+        raise ConfigError("database.url is not a valid SQLAlchemy URL") from err
+    if parsed.get_backend_name() == "sqlite":
+        name = parsed.database
+        folder = Path(name).parent if name and name != ":memory:" else None
+        if folder is not None and not await asyncio.to_thread(folder.is_dir):
+            raise DatabaseUnavailable(f"the SQLite database's folder {folder} does not exist")
+        return
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with engine.connect():
+            pass
+    finally:
+        await engine.dispose()
 
 
 # SQLite's messages for a database that cannot be used now (not a bug in a statement).

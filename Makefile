@@ -8,7 +8,7 @@ DATA_DIR ?= data
 STAMP_RUN  := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 # hls.js plays HLS in browsers without native HLS (Chromium); installed from npm, not committed.
-HLS_JS_VERSION := 1.6.15
+HLS_JS_VERSION := $(shell sed -n 's/^HLS_JS_VERSION = "\(.*\)"/\1/p' setup.py)
 UI_VENDOR := src/exstreamtv/web/ui/vendor
 HLS_JS := $(UI_VENDOR)/.hls.js-$(HLS_JS_VERSION)
 
@@ -17,7 +17,7 @@ NPM_DEB   := $(if $(shell command -v npm),,npm)
 RUN_DEBS  := ffmpeg $(NPM_DEB)
 TEST_DEBS := ffmpeg xmltv-util hdhomerun-config postgresql chromium vlc-bin vlc-plugin-base prometheus $(NPM_DEB)
 
-.PHONY: run test slow lint fmt typecheck contracts unit bench docs clean system-run system-test
+.PHONY: run test slow lint fmt typecheck contracts unit bench docs clean system-run system-test lock wheel image image-test
 
 run: system-run $(STAMP_RUN) $(HLS_JS)
 	$(BIN)/exstreamtv serve --data-dir $(DATA_DIR)
@@ -39,13 +39,36 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP_RUN): pyproject.toml | $(VENV)/bin/python
-	$(BIN)/pip install --quiet -e .
+# Exact versions from the lock files, then the project itself (see `make lock`).
+$(STAMP_RUN): pyproject.toml requirements.lock | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	@touch $@
 
-$(STAMP_TEST): pyproject.toml | $(VENV)/bin/python
-	$(BIN)/pip install --quiet -e '.[test]'
+$(STAMP_TEST): pyproject.toml requirements-test.lock | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -r requirements-test.lock
+	$(BIN)/pip install --quiet --no-deps -e '.[test]'
 	@touch $@ $(STAMP_RUN)
+
+# Re-resolve the lock files to the newest versions pyproject.toml allows (then run
+# `make test` and commit both files).
+lock: | $(VENV)/bin/python
+	$(BIN)/pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --upgrade --strip-extras --no-emit-index-url --no-emit-find-links \
+	  --extra postgresql -o requirements.lock pyproject.toml
+	$(BIN)/pip-compile --quiet --upgrade --strip-extras --no-emit-index-url --no-emit-find-links \
+	  --extra postgresql --extra test -o requirements-test.lock pyproject.toml
+
+# The container image from Debian packages (mmdebstrap + podman; root), then its check.
+image: wheel
+	sh deploy/container/build-image.sh $$(ls -t dist/exstreamtv-*.whl | head -n 1)
+
+image-test:
+	sh deploy/container/image-test.sh
+
+# A wheel with the browser player inside (setup.py fetches hls.js from npm when building).
+wheel: $(STAMP_TEST)
+	$(BIN)/pip wheel --quiet --no-deps -w dist .
 
 # Without npm (or the registry) the server still runs; the watch page then offers MPEG-TS.
 $(HLS_JS):

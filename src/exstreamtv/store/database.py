@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -61,6 +62,11 @@ def create_engine(url: str, pool_size: int = 5) -> AsyncEngine:
         _convert_outages(engine)
         return engine
     if backend == "postgresql":
+        if importlib.util.find_spec("asyncpg") is None:
+            raise ConfigError(
+                "database.url names PostgreSQL, whose driver is not installed:"
+                " pip install 'exstreamtv[postgresql]'"
+            )
         if parsed.drivername != "postgresql+asyncpg":
             parsed = parsed.set(drivername="postgresql+asyncpg")
         engine = create_async_engine(

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from exstreamtv.cli.sources import parse_mapping
 from exstreamtv.config import Settings
+from exstreamtv.domain.libraries import parse_mapping
 from exstreamtv.domain.station_import import ForeignStation
 from exstreamtv.services.container import open_container
 from exstreamtv.services.station_import import ImportReport

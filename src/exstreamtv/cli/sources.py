@@ -10,18 +10,10 @@ from pydantic import SecretStr
 from rich.console import Console
 
 from exstreamtv.config import Settings
-from exstreamtv.domain.libraries import MediaSource, PathMapping, SourceKind
-from exstreamtv.errors import InvalidInput, NotFound
+from exstreamtv.domain.libraries import MediaSource, SourceKind, parse_mapping
+from exstreamtv.errors import NotFound
 from exstreamtv.services.container import open_container
 from exstreamtv.services.media_servers import MediaServerService
-
-
-def parse_mapping(text: str) -> PathMapping:
-    """``SERVER_PREFIX=LOCAL_PREFIX`` as a mapping; raises InvalidInput."""
-    server, sep, local = text.partition("=")
-    if not sep or not server or not local:
-        raise InvalidInput(f"a path mapping is SERVER_PREFIX=LOCAL_PREFIX, not {text!r}")
-    return PathMapping(server, local)
 
 
 async def add_source(

@@ -10,6 +10,8 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
+from exstreamtv.errors import InvalidInput
+
 
 class SourceKind(enum.StrEnum):
     LOCAL = "local"
@@ -97,6 +99,14 @@ class MediaSource:
     path_mappings: tuple[PathMapping, ...]
     created_at: datetime
     server_id: str | None = None
+
+
+def parse_mapping(text: str) -> PathMapping:
+    """``SERVER_PREFIX=LOCAL_PREFIX`` as a mapping; raises InvalidInput."""
+    server, sep, local = text.partition("=")
+    if not sep or not server or not local:
+        raise InvalidInput(f"a path mapping is SERVER_PREFIX=LOCAL_PREFIX, not {text!r}")
+    return PathMapping(server, local)
 
 
 def map_path(path: str, mappings: tuple[PathMapping, ...]) -> str | None:

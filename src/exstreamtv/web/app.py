@@ -17,6 +17,7 @@ from exstreamtv.web.routes import (
     guide,
     hdhomerun,
     health,
+    imports,
     iptv,
     libraries,
     logos,
@@ -58,7 +59,7 @@ def create_app(container: Container) -> FastAPI:
         filler_presets, profiles, metadata_health, troubleshooting, agent, iptv, hdhomerun,
     ):  # fmt: skip
         app.include_router(module.router)
-    for module in (status, guide, logos):
+    for module in (status, guide, logos, imports):
         app.include_router(module.router)
     install_ui(app)
     app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]

@@ -46,6 +46,7 @@ SIMPLE_PAGES = (
     ("/libraries", "libraries.html", "Libraries"),
     ("/troubleshooting", "troubleshooting.html", "Troubleshooting"),
     ("/logs", "logs.html", "Logs"),
+    ("/import", "import.html", "Import"),
 )
 Key = Annotated[str, Form(max_length=512)]
 Next = Annotated[str, Form(max_length=2048)]

@@ -156,6 +156,7 @@ class LineupSchedule:
     items: tuple[ForeignScheduleItem, ...]
     collections: tuple[ForeignCollection, ...]
     presets: tuple[ForeignFillerPreset, ...]
+    fallback: str | None = None
 
 
 @dataclass(slots=True)
@@ -181,6 +182,7 @@ def lineup_schedule(
     ``multiple`` item (``one`` for a single programme); each group's collection lists its
     programmes in lineup order, played in season/episode order. Flex time after a run is
     a tail filler of that many seconds. Leading flex joins the last run (the lineup loops).
+    With filler, a fallback preset of it (``fallback``) covers whatever else is empty.
     """
     runs: list[_Run] = []
     names: dict[str, str] = {}
@@ -235,7 +237,17 @@ def lineup_schedule(
                 filler=tail,
             )
         )
-    return LineupSchedule(tuple(items), collections, tuple(presets.values()))
+    made = list(presets.values())
+    fallback = None
+    if filler:
+        fallback = f"{prefix}:fallback"
+        made.append(
+            ForeignFillerPreset(
+                fallback, f"{channel_label} filler", FillerKind.FALLBACK, tuple(filler),
+                filler_cooldown_minutes,
+            )
+        )  # fmt: skip
+    return LineupSchedule(tuple(items), collections, tuple(made), fallback)
 
 
 def _default_group(media: MediaRef) -> str:

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from exstreamtv.domain.profiles import Corner, WatermarkStyle
-from exstreamtv.domain.schedules import FillerKind
 from exstreamtv.domain.station_import import (
     ForeignChannel,
     ForeignCollection,
@@ -110,15 +109,6 @@ def _channel(
     cooldown = count(data.get("fillerRepeatCooldown"), 0) // 60_000
     label = f"dizqueTV {number}"
     schedule = lineup_schedule(f"ch{number}", label, lineup, filler, cooldown)
-    presets = list(schedule.presets)
-    fallback = None
-    if filler:
-        fallback = f"ch{number}:fallback"
-        presets.append(
-            ForeignFillerPreset(
-                fallback, f"{label} filler", FillerKind.FALLBACK, tuple(filler), cooldown
-            )
-        )
     if not schedule.items:
         notes.append(f"channel {number}: its lineup has no programme")
     channel = ForeignChannel(
@@ -128,9 +118,9 @@ def _channel(
         logo=_logo(data.get("icon")),
         watermark=_watermark(data.get("watermark")),
         items=schedule.items,
-        fallback=fallback,
+        fallback=schedule.fallback,
     )
-    return channel, list(schedule.collections), presets
+    return channel, list(schedule.collections), list(schedule.presets)
 
 
 def _entry(program: Any) -> LineupEntry | None:

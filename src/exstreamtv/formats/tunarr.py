@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from exstreamtv.domain.profiles import Corner, WatermarkStyle
-from exstreamtv.domain.schedules import FillerKind
 from exstreamtv.domain.station_import import (
     ForeignChannel,
     ForeignCollection,
@@ -94,14 +93,6 @@ def read_station(tables: TunarrTables) -> ForeignStation:
         schedule = lineup_schedule(f"ch{number}", label, lineup, filler, cooldown)
         collections.extend(schedule.collections)
         presets.extend(schedule.presets)
-        fallback = None
-        if filler:
-            fallback = f"ch{number}:fallback"
-            presets.append(
-                ForeignFillerPreset(
-                    fallback, f"{label} filler", FillerKind.FALLBACK, tuple(filler), cooldown
-                )
-            )
         channels.append(
             ForeignChannel(
                 number=str(number),
@@ -110,7 +101,7 @@ def read_station(tables: TunarrTables) -> ForeignStation:
                 logo=_logo(row.get("icon")),
                 watermark=_watermark(row.get("watermark")),
                 items=schedule.items,
-                fallback=fallback,
+                fallback=schedule.fallback,
             )
         )
     channels.sort(key=lambda c: int(c.number))

@@ -87,6 +87,31 @@ class ImportReport:
 
 
 @dataclass(slots=True)
+class _Made:
+    """Things of one kind that an import creates, or finds again by name."""
+
+    label: str
+    existing: dict[str, int] = field(default_factory=dict)
+    by_key: dict[str, int] = field(default_factory=dict)
+    created: list[str] = field(default_factory=list)
+
+    def found(self, key: str, name: str, reused: list[str]) -> int | None:
+        """The id for ``key`` if it was made already or ``name`` exists (noted as reused)."""
+        if key in self.by_key:
+            return self.by_key[key]
+        existing = self.existing.get(name)
+        if existing is not None:
+            reused.append(f"{self.label} {name}")
+            self.by_key[key] = existing
+        return existing
+
+    def add(self, key: str, name: str, made: int) -> int:
+        self.created.append(name)
+        self.by_key[key] = self.existing[name] = made
+        return made
+
+
+@dataclass(slots=True)
 class _Work:
     """The import's running state inside its transaction."""
 
@@ -95,17 +120,13 @@ class _Work:
     index: MediaIndex
     files_root: Path | None
     dry_run: bool
-    collection_ids: dict[str, int] = field(default_factory=dict)
-    preset_ids: dict[str, int] = field(default_factory=dict)
-    existing_collections: dict[str, int] = field(default_factory=dict)
-    existing_presets: dict[str, int] = field(default_factory=dict)
+    collections: _Made = field(default_factory=lambda: _Made("collection"))
+    presets: _Made = field(default_factory=lambda: _Made("filler preset"))
     schedule_names: set[str] = field(default_factory=set)
     channels: list[str] = field(default_factory=list)
     created_numbers: list[ChannelNumber] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
-    collections: list[str] = field(default_factory=list)
     reused: list[str] = field(default_factory=list)
-    presets: list[str] = field(default_factory=list)
     schedules: list[str] = field(default_factory=list)
     matched: int = 0
     unmatched: list[Unmatched] = field(default_factory=list)
@@ -161,8 +182,8 @@ class StationImport:
             )
         return ImportReport(
             system=station.system.label, dry_run=dry_run, channels=tuple(work.channels),
-            skipped=tuple(work.skipped), collections=tuple(work.collections),
-            reused=tuple(work.reused), presets=tuple(work.presets),
+            skipped=tuple(work.skipped), collections=tuple(work.collections.created),
+            reused=tuple(work.reused), presets=tuple(work.presets.created),
             schedules=tuple(work.schedules), matched=work.matched,
             unmatched=tuple(work.unmatched), notes=tuple(work.notes), builds=tuple(builds),
         )  # fmt: skip
@@ -171,10 +192,10 @@ class StationImport:
         session = work.session
         channels = ChannelRepository(session)
         taken = {str(c.number) for c in await channels.all()}
-        work.existing_collections = {
+        work.collections.existing = {
             c.name: c.id for c in await CollectionRepository(session).all()
         }
-        work.existing_presets = {p.name: p.id for p in await FillerPresetRepository(session).all()}
+        work.presets.existing = {p.name: p.id for p in await FillerPresetRepository(session).all()}
         work.schedule_names = {s.name for s in await ScheduleRepository(session).all()}
         collections = {c.key: c for c in work.station.collections}
         presets = {p.key: p for p in work.station.presets}
@@ -225,24 +246,17 @@ class StationImport:
     async def _collection(
         self, work: _Work, collections: dict[str, ForeignCollection], key: str
     ) -> int | None:
-        if key in work.collection_ids:
-            return work.collection_ids[key]
         foreign = collections.get(key)
         if foreign is None:
             work.notes.append(f"collection {key!r} is referred to but was not in the export")
             return None
         name = foreign.name[:NAME_LIMIT]
-        existing = work.existing_collections.get(name)
-        if existing is not None:
-            work.reused.append(f"collection {name}")
-            work.collection_ids[key] = existing
-            return existing
+        found = work.collections.found(key, name, work.reused)
+        if found is not None:
+            return found
         made = CollectionRepository(work.session)
         created = await made.create(_collection(work, foreign, name), self._clock.now())
-        work.collections.append(name)
-        work.collection_ids[key] = created.id
-        work.existing_collections[name] = created.id
-        return created.id
+        return work.collections.add(key, name, created.id)
 
     async def _preset(
         self,
@@ -251,18 +265,14 @@ class StationImport:
         presets: dict[str, ForeignFillerPreset],
         key: str,
     ) -> int | None:
-        if key in work.preset_ids:
-            return work.preset_ids[key]
         foreign = presets.get(key)
         if foreign is None:
             work.notes.append(f"filler preset {key!r} is referred to but was not in the export")
             return None
         name = foreign.name[:NAME_LIMIT]
-        existing = work.existing_presets.get(name)
-        if existing is not None:
-            work.reused.append(f"filler preset {name}")
-            work.preset_ids[key] = existing
-            return existing
+        found = work.presets.found(key, name, work.reused)
+        if found is not None:
+            return found
         weighted = []
         for collection_key, weight in foreign.collections:
             found = await self._collection(work, collections, collection_key)
@@ -274,10 +284,7 @@ class StationImport:
             tail_fixed_seconds=foreign.tail_fixed_seconds,
         )  # fmt: skip
         created = await FillerPresetRepository(work.session).create(preset)
-        work.presets.append(name)
-        work.preset_ids[key] = created.id
-        work.existing_presets[name] = created.id
-        return created.id
+        return work.presets.add(key, name, created.id)
 
     async def _channel(
         self, work: _Work, channel: ForeignChannel, number: ChannelNumber, schedule_id: int | None

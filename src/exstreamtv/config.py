@@ -388,7 +388,7 @@ def describe_validation_error(
         key = ".".join(parts) or "(top level)"
         variable = ENV_PREFIX + "__".join(part.upper() for part in parts)
         if parts and variable in env:
-            key = f"environment variable {variable}"
+            key = f"environment variable {variable}, {key}"
         if problem["type"] == "extra_forbidden":
             lines.append(f"{key}: unknown key")
         else:

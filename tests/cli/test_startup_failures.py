@@ -88,7 +88,8 @@ def test_a_bad_environment_variable_is_named_not_a_yaml_file(
 ) -> None:
     line = _invoke(monkeypatch, tmp_path / "data", EXSTREAMTV_PLAYOUT__HORIZON_HOURS="eighty")
     assert line.startswith(
-        "error: invalid configuration: environment variable EXSTREAMTV_PLAYOUT__HORIZON_HOURS:"
+        "error: invalid configuration: environment variable EXSTREAMTV_PLAYOUT__HORIZON_HOURS"
+        ", playout.horizon_hours:"
     )
     assert "yaml" not in line
     assert not (tmp_path / "data").exists()

@@ -365,8 +365,9 @@ def _read_yaml(path: Path, *, required: bool) -> dict[str, Any]:
 
 
 def _reject_unknown_env(env: Mapping[str, str]) -> None:
-    # EXSTREAMTV_URL and EXSTREAMTV_ADMIN_KEY are read by client commands (troubleshoot).
-    known = set(Settings.model_fields) | {"config", "url", "admin_key"}
+    # EXSTREAMTV_URL and EXSTREAMTV_ADMIN_KEY are read by client commands (troubleshoot),
+    # EXSTREAMTV_COPY_TO by `db copy` (a database URL kept out of the process list).
+    known = set(Settings.model_fields) | {"config", "url", "admin_key", "copy_to"}
     for name in env:
         if not name.startswith(ENV_PREFIX):
             continue

@@ -71,3 +71,17 @@ async def test_an_upload_that_is_not_the_programs_data_is_a_422(container: Conta
             files={"file": ("d.zip", _zip())},
         )  # fmt: skip
         assert_problem(bad_map, 422)
+
+
+async def test_a_zip_with_damaged_contents_is_a_422(container: Container) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.write(FIXTURE / "channels" / "5.json", "channels/5.json")
+    broken = bytearray(buffer.getvalue())
+    broken[30 + len("channels/5.json") + 5] ^= 0xFF  # in the file's data: a bad CRC
+    async with open_client(container) as client:
+        answer = await client.post(
+            "/api/imports/dizquetv", files={"file": ("d.zip", bytes(broken))}
+        )
+    body = assert_problem(answer, 422)
+    assert "cannot be read" in body["detail"]

@@ -23,6 +23,7 @@ from exstreamtv.formats.tunarr import read_station as read_tunarr_tables
 
 MAX_FILES = 20_000
 MAX_FILE_BYTES = 256 * 1024 * 1024
+MAX_TOTAL_BYTES = 1024 * 1024 * 1024
 MAX_ROWS = 2_000_000
 
 
@@ -49,13 +50,18 @@ def _json_files(folder: Path, strip: str = "") -> dict[str, str]:
     if not folder.is_dir():
         return {}
     found: dict[str, str] = {}
+    total = 0
     for entry in sorted(folder.iterdir()):
         if entry.suffix != ".json" or not entry.is_file() or entry.is_symlink():
             continue
         if len(found) >= MAX_FILES:
             raise InvalidInput(f"{folder} holds more than {MAX_FILES} files")
-        if entry.stat().st_size > MAX_FILE_BYTES:
+        size = entry.stat().st_size
+        total += size
+        if size > MAX_FILE_BYTES:
             raise InvalidInput(f"{entry} is larger than {MAX_FILE_BYTES // 2**20} MiB")
+        if total > MAX_TOTAL_BYTES:
+            raise InvalidInput(f"{folder} holds more than {MAX_TOTAL_BYTES // 2**20} MiB of JSON")
         found[entry.name.removesuffix(strip) if strip else entry.name] = entry.read_text(
             encoding="utf-8", errors="replace"
         )

@@ -75,6 +75,13 @@ def _prepare(system: ForeignSystem, upload: Path, folder: Path) -> Path:
 
 
 def _unzip(upload: Path, folder: Path, wanted: re.Pattern[str]) -> None:
+    try:
+        _unzip_members(upload, folder, wanted)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as err:
+        raise InvalidInput(f"the zip cannot be read: {err}") from err
+
+
+def _unzip_members(upload: Path, folder: Path, wanted: re.Pattern[str]) -> None:
     total = 0
     with zipfile.ZipFile(upload) as archive:
         members = archive.infolist()

@@ -81,6 +81,12 @@ def can_copy(tech: TechnicalInfo, profile: StreamProfile) -> tuple[bool, str]:
     return (False, refusal) if refusal else (True, "the source matches the profile")
 
 
+def copies(profile: StreamProfile, tech: TechnicalInfo | None) -> bool:
+    """Whether ``profile`` remuxes a source described by ``tech`` (a copy profile, and the
+    source matches it)."""
+    return profile.mode is ProfileMode.COPY and tech is not None and can_copy(tech, profile)[0]
+
+
 def item_argv(
     ffmpeg: str,
     profile: StreamProfile,
@@ -91,10 +97,12 @@ def item_argv(
     output_ts_offset_ms: int,
     encoder: str | None = None,
     fade_out_ms: int = 0,
+    transcode: bool = False,
 ) -> list[str]:
     """argv that writes ``duration_ms`` of ``source`` from ``offset_ms`` as MPEG-TS to stdout.
 
-    A copy profile remuxes only when ``can_copy`` says yes; every other item is transcoded
+    A copy profile remuxes only when ``can_copy`` says yes and ``transcode`` is not asked
+    (a copy-mode join bridges to the next keyframe by transcoding); every other item is transcoded
     with ``encoder`` (default: the profile's; pass ``"libx264"`` to fall back). Missing
     audio is replaced by silence and missing video by black, so every output has both.
     ``fade_out_ms`` fades picture and sound to black and silence over the last that many
@@ -108,7 +116,7 @@ def item_argv(
         raise InvalidInput("fade_out_ms must not be negative")
     fade = _Fade(duration_ms, fade_out_ms) if fade_out_ms else None
     tech = source.technical
-    copy = profile.mode is ProfileMode.COPY and tech is not None and can_copy(tech, profile)[0]
+    copy = copies(profile, tech) and not transcode
     decode = ("-hwaccel", "cuda") if codec is VideoEncoder.H264_NVENC and not copy else ()
     seek = ("-ss", _seconds(offset_ms)) if offset_ms > 0 else ()  # before -i: fast and exact
     return [

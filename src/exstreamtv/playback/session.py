@@ -11,8 +11,11 @@ does at the edges.
 **One clock.** The wall position and the media time advance together by exactly the media
 produced, so ``wall - media`` is a constant of the session: the guide's wall time of any
 frame is that constant plus its PTS. The pacer anchors the media time of *now* to the
-present, so the frame for wall time *t* leaves at *t*; the first process starts one GOP
-early (``lead``) so a cold start still bursts a whole GOP at once. When the producer falls
+present, so the frame for wall time *t* leaves at *t*. The first process starts at *now*,
+with a keyframe (a transcode starts with one; a copy bridges to its next one), so a player
+decodes at once; starting a GOP earlier to burst it would only delay the frames for now by
+the time FFmpeg needs to produce that GOP (a second or more on a busy machine), and a
+joining viewer gets the GOP before now from the cache anyway. When the producer falls
 behind the wall clock (a starved CPU, a slow source), it skips ahead at the next item start
 (media time and wall move together, so the pacer's mapping stays right) instead of letting
 the stream lag the guide for the rest of the session.
@@ -44,7 +47,7 @@ import logging
 import math
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -57,10 +60,12 @@ from exstreamtv.domain.profiles import (
     StreamProfile,
     VideoEncoder,
 )
-from exstreamtv.errors import LimitReached, NotFound, ProcessError
+from exstreamtv.errors import LimitReached, NotFound, ProbeFailed, ProcessError
+from exstreamtv.ffmpeg.probe import next_keyframe
 from exstreamtv.ffmpeg.profiles import (
     MUX_DELAY_MS,
     MediaInput,
+    copies,
     item_argv,
     redact_argv,
     slate_argv,
@@ -93,7 +98,8 @@ class Segment:
     """What to play from a wall position: ``path`` from ``seek_ms`` for ``duration_ms`` (until
     the entry ends), or, when ``path`` is ``None``, an offline slate titled ``title``.
     ``media_id`` names the catalogue item behind ``path`` (for fault reports);
-    ``fade_out_ms`` fades out the end of media cut short of its natural end."""
+    ``fade_out_ms`` fades out the end of media cut short of its natural end; ``transcode``
+    transcodes even under a copy profile."""
 
     path: str | None
     seek_ms: int
@@ -103,6 +109,7 @@ class Segment:
     technical: TechnicalInfo | None = None
     media_id: int | None = None
     fade_out_ms: int = 0
+    transcode: bool = False  # even under a copy profile (a join's bridge to a keyframe)
 
 
 WhatPlays = Callable[[datetime], Awaitable[Segment]]
@@ -172,6 +179,7 @@ class ChannelSession:
         what_plays: WhatPlays,
         profile: StreamProfile,
         ffmpeg: str = "ffmpeg",
+        ffprobe: str = "ffprobe",
         idle_timeout: float = 10.0,
         work_ahead: float = 10.0,
         viewer_queue: int = VIEWER_QUEUE,
@@ -187,6 +195,7 @@ class ChannelSession:
         self._metrics = metrics
         self._supervisor, self._clock = supervisor, clock
         self._what_plays, self._profile, self._ffmpeg = what_plays, profile, ffmpeg
+        self._ffprobe = ffprobe
         self._idle_timeout = idle_timeout
         self._on_stopped = on_stopped
         self._on_media_fault = on_media_fault
@@ -432,19 +441,11 @@ class ChannelSession:
 
     # --- the producer -----------------------------------------------------------------
 
-    def _lead_ms(self) -> int:
-        """How much earlier than now the first process starts: one GOP, so a cold start
-        bursts a whole GOP of the frames *before* now and the player decodes at once."""
-        return round(self._profile.gop_seconds * 1000)
-
     async def _produce(self) -> None:
-        lead = self._lead_ms()
-        now = self._clock.now()
-        wall = now - timedelta(milliseconds=lead)
+        wall = self._clock.now()
         self._origin = wall - timedelta(milliseconds=self.media_ms)
-        # The frame of *now* is due now (its PCR runs MUX_DELAY_MS behind its DTS); the GOP
-        # before it goes out at once.
-        now_pcr = (self.media_ms + lead - MUX_DELAY_MS) * PCR_HZ // 1000
+        # The frame of *now* is due now (its PCR runs MUX_DELAY_MS behind its DTS).
+        now_pcr = (self.media_ms - MUX_DELAY_MS) * PCR_HZ // 1000
         self._pacer.anchor(self._clock.monotonic(), now_pcr)
         # A channel re-tuned while its breaker is open starts on the restart path too.
         failing = self._supervisor.breaker_state(self.key) is not BreakerState.CLOSED
@@ -482,7 +483,7 @@ class ChannelSession:
         """Skip ahead when the producer is over ``LATE_SKIP_SEC`` behind the wall clock
         (media time moves with it, so the stream and the guide stay one timeline)."""
         late = self._clock.now() - wall
-        if late <= timedelta(seconds=LATE_SKIP_SEC + self._lead_ms() / 1000):
+        if late <= timedelta(seconds=LATE_SKIP_SEC):
             return wall
         skip_ms = int(late / timedelta(milliseconds=1))
         log.warning("channel %s: %.1f s behind the guide; skipping ahead", self.key, skip_ms / 1000)
@@ -517,7 +518,38 @@ class ChannelSession:
         ):
             await self._media_fault(segment, f"the file {segment.path} is missing")
             return self._unavailable(segment, MISSING_SLATE_MS)
+        frame = math.ceil(1000 / self._profile.fps)
+        if segment.path and segment.seek_ms > frame and copies(self._profile, segment.technical):
+            return await self._join_on_time(segment, segment.path)
         return segment
+
+    async def _join_on_time(self, segment: Segment, path: str) -> Segment:
+        """A copy can only start at a keyframe, up to a source GOP before the join point
+        (seconds early, and the session would keep that lag). So a mid-item join in copy
+        mode transcodes from the join point to the next keyframe; the item's rest, asked
+        for next, starts on that keyframe and is copied. When the keyframes cannot be read,
+        the copy starts at the one before (logged)."""
+        frame = math.ceil(1000 / self._profile.fps)
+        try:
+            keyframe = await next_keyframe(
+                path, max(0, segment.seek_ms - frame), ffprobe=self._ffprobe,
+                within_ms=segment.duration_ms + frame,
+            )  # fmt: skip
+        except ProbeFailed as err:
+            log.warning("channel %s: keyframes of %s unreadable (%s); the copy starts at the "
+                        "keyframe before the join", self.key, redact_argv([path])[0],
+                        err)  # fmt: skip
+            return segment
+        if keyframe is None:  # none before the entry ends: transcode all of it
+            return replace(segment, transcode=True)
+        if keyframe - segment.seek_ms <= frame:  # on a keyframe (within a frame): copy it
+            return replace(
+                segment,
+                seek_ms=keyframe,
+                duration_ms=segment.duration_ms - max(0, keyframe - segment.seek_ms),
+            )
+        bridge = keyframe - segment.seek_ms
+        return replace(segment, duration_ms=bridge, transcode=True, fade_out_ms=0)
 
     def _unavailable(self, segment: Segment, most_ms: int) -> Segment:
         """A slate standing in for ``segment`` (at most ``most_ms``, then asked again)."""
@@ -651,12 +683,17 @@ class ChannelSession:
         source = MediaInput(segment.path, segment.technical, remote=remote)
         # Seek to a frame boundary of the profile: a seek between two frames makes the fps
         # filter start a frame late, which would leave a gap in the video after the splice.
+        # A copy seeks to the keyframe itself (rounded up): a seek before it would go back
+        # a whole GOP.
         fps = self._profile.fps
-        seek_ms = int(math.floor(segment.seek_ms * fps / 1000) * 1000 / fps)
+        seek_ms = segment.seek_ms
+        if segment.transcode or not copies(self._profile, segment.technical):
+            seek_ms = int(math.floor(seek_ms * fps / 1000) * 1000 / fps)
         argv = item_argv(
             self._ffmpeg, self._profile, source, offset_ms=seek_ms,
             duration_ms=segment.duration_ms, output_ts_offset_ms=self.media_ms,
             encoder=self._encoder, fade_out_ms=min(segment.fade_out_ms, segment.duration_ms),
+            transcode=segment.transcode,
         )  # fmt: skip
         self._last_codec = _video_codec(argv)
         return argv, "item"

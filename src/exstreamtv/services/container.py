@@ -199,6 +199,7 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
                 channel, playouts.playing, locator.item, filler
             ),
             ffmpeg=settings.ffmpeg.ffmpeg_path,
+            ffprobe=settings.ffmpeg.ffprobe_path,
             idle_timeout=settings.streaming.idle_timeout_sec,
             metrics=metrics,
             profile_for=profiles.for_channel,

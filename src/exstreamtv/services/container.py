@@ -141,8 +141,10 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
         sessions = session_factory(engine)
         media_servers = MediaServerService(sessions, settings, clock, metrics, redactor)
         remote = ServerSync(sessions, media_servers, clock)
-        libraries = LibraryService(sessions, settings, clock, metrics, remote=remote)
         catalog = CatalogService(sessions, clock)
+        libraries = LibraryService(
+            sessions, settings, clock, metrics, remote=remote, after_scan=catalog.sync_automatic
+        )
         locks = ChannelLocks()
         changes = GuideChanges()
         plex_guide = PlexGuideReload(media_servers, changes, clock)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from operator import attrgetter
@@ -84,6 +84,9 @@ class Known(Protocol):
 FoundT = TypeVar("FoundT", bound=Stamped)
 
 
+AfterScan = Callable[[], Awaitable[object]]
+
+
 class RemoteSync(Protocol):
     """Scans a media-server library (wired to the media-server sync by the container)."""
 
@@ -136,9 +139,14 @@ class LibraryService:
         clock: Clock,
         metrics: Metrics,
         remote: RemoteSync | None = None,
+        *,
+        after_scan: AfterScan | None = None,
     ) -> None:
+        """``after_scan`` runs when a scan completes and after a library is deleted (the
+        catalogue's automatic collections follow the libraries with it)."""
         self._sessions = sessions
         self._remote = remote
+        self._after_scan = after_scan
         self._settings = settings
         self._clock = clock
         self._metrics = metrics
@@ -196,6 +204,7 @@ class LibraryService:
         async with transaction(self._sessions) as session:
             await LibraryRepository(session).delete(library_id)
         self._progress.pop(library_id, None)
+        await self._follow_up(library_id)
 
     async def ensure_configured(self) -> list[str]:
         """Create the libraries declared in the config file that do not exist yet.
@@ -318,12 +327,26 @@ class LibraryService:
                 ScanStatus.FAILED,
                 f"unexpected {type(err).__name__}; see the server log",
             )
+        if status is ScanStatus.COMPLETED:
+            await self._follow_up(library_id)
         progress.status, progress.error = status, error
         if run_id is not None:
             async with transaction(self._sessions) as session:
                 await LibraryRepository(session).finish_scan(
                     run_id, status, progress.counts, self._clock.now(), error
                 )
+
+    async def _follow_up(self, library_id: int) -> None:
+        """Run ``after_scan``; its failure is logged and never fails the scan or delete."""
+        if self._after_scan is None:
+            return
+        try:
+            await self._after_scan()
+        except Exception:  # the top of the scan task's follow-up: log it, keep the result
+            log.exception(
+                "updating collections after library %s failed", library_id,
+                extra={"library": library_id},
+            )  # fmt: skip
 
     async def _scan_files(self, library: Library, progress: ScanProgress) -> None:
         if library.source_kind is not SourceKind.LOCAL:

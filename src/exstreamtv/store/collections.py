@@ -105,13 +105,15 @@ class CollectionRepository:
         if collection.kind is CollectionKind.MANUAL:
             listed = await media.by_ids(collection.item_ids)
             return [item for item in listed if item.state is MediaState.PRESENT]
-        items, _ = await media.smart(replace(collection_query(collection), states=_PRESENT))
-        return items
+        query = _airable(collection_query(collection))
+        return [] if query is None else (await media.smart(query))[0]
 
     async def summary(self, collection: Collection) -> CollectionSummary:
         """How many present items the collection holds, and their total duration."""
         if collection.kind in _QUERIED:
-            query = replace(collection_query(collection), states=_PRESENT)
+            query = _airable(collection_query(collection))
+            if query is None:
+                return CollectionSummary(0, 0)
             return await MediaRepository(self._session).summary(query)
         items = await self.items(collection)
         return CollectionSummary(len(items), sum(item.duration_ms for item in items))
@@ -172,15 +174,10 @@ class CollectionRepository:
             raise InvalidInput("member_ids: a multi-collection cannot include a collection twice")
         if collection_id in member_ids:
             raise InvalidInput("member_ids: a multi-collection cannot include itself")
-        kinds = dict(
-            (
-                await self._session.execute(
-                    select(CollectionRow.id, CollectionRow.kind).where(
-                        CollectionRow.id.in_(member_ids)
-                    )
-                )
-            ).tuples()
+        rows = await self._session.execute(
+            select(CollectionRow.id, CollectionRow.kind).where(CollectionRow.id.in_(member_ids))
         )
+        kinds = {member_id: kind for member_id, kind in rows}
         for n, member_id in enumerate(member_ids):
             if member_id not in kinds:
                 raise InvalidInput(f"member_ids.{n}: collection {member_id} does not exist")
@@ -212,6 +209,14 @@ class CollectionRepository:
 _QUERIED = frozenset(
     {CollectionKind.SMART, CollectionKind.SHOW, CollectionKind.SEASON, CollectionKind.LIBRARY}
 )
+
+
+def _airable(query: SmartQuery) -> SmartQuery | None:
+    """``query`` narrowed to present items (only those can air); ``None`` when it asks for
+    other states only."""
+    if query.states and MediaState.PRESENT not in query.states:
+        return None
+    return replace(query, states=_PRESENT)
 
 
 def _refuse_automatic(row: CollectionRow, what: str) -> None:

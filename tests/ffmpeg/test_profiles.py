@@ -441,8 +441,9 @@ async def test_an_intermittent_watermark_shows_only_in_its_window_of_channel_tim
     off for the item's first second, on for its second, off again for its third; it is
     scaled to 25 % of the width and sits at its margins from the bottom-right corner."""
     black = tmp_path / "black.mp4"
-    make = ["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "color=c=black:s=320x180:r=25",
-            "-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", "3", "-c:v", "libx264",
+    make = ["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i",
+            "color=c=black:s=320x180:r=25", "-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono",
+            "-t", "3", "-c:v", "libx264",
             "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(black)]  # fmt: skip
     assert (await run_capture(make, timeout=60)).returncode == 0
     logo = tmp_path / "logo.png"

@@ -177,7 +177,7 @@ class CollectionRepository:
         rows = await self._session.execute(
             select(CollectionRow.id, CollectionRow.kind).where(CollectionRow.id.in_(member_ids))
         )
-        kinds = {member_id: kind for member_id, kind in rows}
+        kinds: dict[int, str] = {row[0]: row[1] for row in rows}
         for n, member_id in enumerate(member_ids):
             if member_id not in kinds:
                 raise InvalidInput(f"member_ids.{n}: collection {member_id} does not exist")

@@ -304,6 +304,14 @@ async def test_guide_json_holds_the_programmes_of_the_xmltv_guide(
         assert f'start="{stamp} +0000"' in xmltv
     assert_problem(await client.get("/api/guide", params={"hours": 0}), 422)
     assert_problem(await client.get("/api/guide", params={"hours": 49}), 422)
+    start = guide["start"]
+    for hostile in (
+        {"start": start[:19]}, {"colour": "red"}, {"start": start, "end": start},
+        {"limit": 0}, {"short_under_sec": -1}, {"channel": "x" * 65}, {"start": "yesterday"},
+    ):  # fmt: skip
+        assert_problem(await client.get("/api/guide", params=hostile), 422)
+    one_row = await client.get("/api/guide", params={"limit": 1, "short_under_sec": 3600})
+    assert one_row.json()["rows"] == [guide["channels"][0]["id"]]
 
 
 async def test_the_watch_page_does_without_a_missing_hls_js(

@@ -38,6 +38,7 @@ from exstreamtv.services.demo import DemoSetup
 from exstreamtv.services.device import DeviceIdentity
 from exstreamtv.services.fallback_filler import FallbackFiller, outage_lookup
 from exstreamtv.services.guide import GuideService
+from exstreamtv.services.guide_grid import GuideGrid
 from exstreamtv.services.library import LibraryService
 from exstreamtv.services.logos import LogoService
 from exstreamtv.services.media_locations import MediaLocator
@@ -89,6 +90,7 @@ class Container:
     automation: Automation
     media_servers: MediaServerService
     plex_guide: PlexGuideReload
+    guide_grid: GuideGrid
 
 
 def prepare_data_dir(path: Path) -> Path:
@@ -231,6 +233,7 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             automation=automation,
             media_servers=media_servers,
             plex_guide=plex_guide,
+            guide_grid=GuideGrid(sessions, clock, guide),
         )
         await supervisor.start()
         log_ring.install()

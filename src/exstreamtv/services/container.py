@@ -44,6 +44,7 @@ from exstreamtv.services.logos import LogoService
 from exstreamtv.services.media_locations import MediaLocator
 from exstreamtv.services.media_servers import MediaServerService
 from exstreamtv.services.metadata_health import MetadataHealthService
+from exstreamtv.services.playback_trials import PlaybackTrials
 from exstreamtv.services.playout_extender import PlayoutExtender
 from exstreamtv.services.playouts import PlayoutService
 from exstreamtv.services.plex_guide import PlexGuideReload
@@ -91,6 +92,7 @@ class Container:
     media_servers: MediaServerService
     plex_guide: PlexGuideReload
     guide_grid: GuideGrid
+    trials: PlaybackTrials
 
 
 def prepare_data_dir(path: Path) -> Path:
@@ -234,6 +236,15 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             media_servers=media_servers,
             plex_guide=plex_guide,
             guide_grid=GuideGrid(sessions, clock, guide),
+            trials=PlaybackTrials(
+                settings,
+                clock,
+                supervisor,
+                redactor,
+                log_ring,
+                item=locator.item,
+                profiles=profiles,
+            ),
         )
         await supervisor.start()
         log_ring.install()
@@ -244,6 +255,7 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             log_ring.uninstall()
             await health.close()
             await live.close()
+            await container.trials.close()
             await supervisor.close()
             await extender.stop()
             await libraries.close()

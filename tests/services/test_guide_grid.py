@@ -66,6 +66,8 @@ def test_runs_of_two_or_more_short_programmes_merge_into_one_cell() -> None:
     ]  # fmt: skip
     assert (cells[1].start_ms, cells[1].stop_ms) == (shows[1].start_ms, shows[3].stop_ms)
     assert [c.programme for c in merge_short(shows, 0)] == shows
+    clips = [programme(n / 2, (n + 1) / 2, f"clip {n}") for n in range(150)]  # 75 minutes
+    assert [c.count for c in merge_short(clips, 5 * 60_000)] == [60, 60, 30]
 
 
 async def with_filler(container: Container) -> None:
@@ -129,8 +131,10 @@ async def test_short_programmes_merge_and_their_own_window_lists_them(
 ) -> None:
     await on_air(clocked, "1", [episode("Clips", n) for n in range(1, 9)], minutes=0.5)
     hour = (T0, T0 + timedelta(hours=1))
-    (merged,) = (await clocked.guide_grid.window(LINKS, *hour, short_under_ms=300_000)).cells
-    assert merged.count == 120 and (merged.start_ms, merged.stop_ms) == (to_ms(T0), to_ms(hour[1]))
+    halves = (await clocked.guide_grid.window(LINKS, *hour, short_under_ms=300_000)).cells
+    assert [c.count for c in halves] == [60, 60]
+    assert (halves[0].start_ms, halves[-1].stop_ms) == (to_ms(T0), to_ms(hour[1]))
+    merged = halves[0]
     listed = await clocked.guide_grid.window(
         LINKS, from_ms(merged.start_ms), from_ms(merged.start_ms) + timedelta(minutes=2),
         channel=merged.channel_id,

@@ -51,10 +51,16 @@ class GridWindow:
     cells: list[GridCell]
 
 
-def merge_short(programmes: Sequence[Programme], shorter_than_ms: int) -> list[GridCell]:
+MAX_RUN_MS = 30 * 60_000
+
+
+def merge_short(
+    programmes: Sequence[Programme], shorter_than_ms: int, longest_ms: int = MAX_RUN_MS
+) -> list[GridCell]:
     """The cells of one channel's programmes (ordered, contiguous): two or more programmes
-    in a row, each shorter than ``shorter_than_ms``, become one cell; everything else is a
-    cell of its own. ``shorter_than_ms`` 0 merges nothing."""
+    in a row, each shorter than ``shorter_than_ms``, become one cell (a run reaching
+    ``longest_ms`` closes, so an hour of clips is two cells one can open, not one); every
+    other programme is a cell of its own. ``shorter_than_ms`` 0 merges nothing."""
     cells: list[GridCell] = []
     run: list[Programme] = []
 
@@ -70,6 +76,8 @@ def merge_short(programmes: Sequence[Programme], shorter_than_ms: int) -> list[G
     for programme in programmes:
         if programme.stop_ms - programme.start_ms < shorter_than_ms:
             run.append(programme)
+            if run[-1].stop_ms - run[0].start_ms >= longest_ms:
+                close()
             continue
         close()
         cells.append(_cell(programme))

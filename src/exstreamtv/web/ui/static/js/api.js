@@ -31,12 +31,27 @@ export async function api(path, { method = "GET", body, form } = {}) {
 }
 
 let openapi;
+function spec() {
+  openapi ??= fetch("/openapi.json", { credentials: "same-origin" }).then((r) => (r.ok ? r.json() : { paths: {} }));
+  return openapi;
+}
+
 // The API paths this server has (optional features are only called when present, so a
 // page never requests an endpoint that does not exist).
 export async function hasPath(path) {
-  openapi ??= fetch("/openapi.json", { credentials: "same-origin" }).then((r) => (r.ok ? r.json() : { paths: {} }));
-  const spec = await openapi;
-  return Object.prototype.hasOwnProperty.call(spec.paths || {}, path);
+  return Object.prototype.hasOwnProperty.call((await spec()).paths || {}, path);
+}
+
+// The values of an enumeration of the API (for example "PlaybackOrder"), so choices offered
+// in a form are exactly those the server accepts, new ones included; [] when unknown.
+export async function enumOf(name, fallback = []) {
+  const schema = ((await spec()).components?.schemas || {})[name];
+  return schema?.enum || fallback;
+}
+
+// The query parameters an API path and method declares (for optional features).
+export async function parametersOf(path, method = "get") {
+  return ((await spec()).paths?.[path]?.[method]?.parameters || []).map((p) => p.name);
 }
 
 // el("a", {href: "/x", class: "y"}, "text", child) builds elements; text is never parsed as HTML.
@@ -114,3 +129,28 @@ export function entryTitle(entry) {
 }
 
 export function field(form, name) { return form.elements.namedItem(name); }
+
+// Give every cell of a table the text of its column header (data-label), so the table can
+// be shown as cards on a phone (see style.css) and each value keeps its name.
+export function labelCells(table) {
+  const heads = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+  for (const row of table.tBodies[0]?.rows || []) {
+    [...row.cells].forEach((cell, n) => { if (heads[n] && cell.colSpan === 1) cell.dataset.label = heads[n]; });
+  }
+}
+
+export function debounce(fn, ms) {
+  let timer;
+  return (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), ms); };
+}
+
+// "Word words" for an API value such as "pre_roll" or "season_episode".
+export function words(value) {
+  const text = String(value).replaceAll("_", " ");
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+// An accessible button; its text is what it does, its label may name the thing it acts on.
+export function button(text, onclick, { label, kind = "secondary", type = "button" } = {}) {
+  return el("button", { type, class: kind, "aria-label": label, onclick }, text);
+}

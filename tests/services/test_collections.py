@@ -159,27 +159,28 @@ async def test_full_text_matches_word_prefixes_in_any_field_and_title_only_in_ti
     ]
 
 
-@pytest.mark.parametrize(
-    "needle",
-    [
-        '"',
-        "*",
-        "title:",
-        "NEAR(a b)",
-        "OR",
-        "-",
-        "'; DROP TABLE media_items; --",
-        "%_\\",
-        "🎬",
-        "x" * 200,
-    ],
+HOSTILE = (
+    '"',
+    "*",
+    "title:",
+    "NEAR(a b)",
+    "OR",
+    "-",
+    "'; DROP TABLE media_items; --",
+    "%_\\",
+    "🎬",
+    "x" * 200,
+    "a:* & b",
+    "\x00",
+    "é" * 70,
 )
-async def test_hostile_search_text_never_breaks_the_query(
-    container: Container, needle: str
-) -> None:
+
+
+async def test_hostile_search_text_never_breaks_the_query(container: Container) -> None:
     await seed(container)
-    await titles(container, SmartQuery(text=needle))
-    await titles(container, SmartQuery(title=needle))
+    for needle in HOSTILE:
+        await titles(container, SmartQuery(text=needle))
+        await titles(container, SmartQuery(title=needle))
     assert len(await titles(container, SmartQuery())) == 4  # the table is intact
 
 
@@ -275,18 +276,7 @@ async def test_a_multi_collection_holds_its_members_items_once_in_member_order(
     assert (await container.catalog.collection(multi.id)).member_ids == (second.id,)
 
 
-@pytest.mark.parametrize(
-    ("members", "message"),
-    [
-        ("self", "itself"),
-        ("multi", "multi-collection"),
-        ("unknown", "does not exist"),
-        ("twice", "twice"),
-    ],
-)
-async def test_a_multi_collection_refuses_bad_members(
-    container: Container, members: str, message: str
-) -> None:
+async def test_a_multi_collection_refuses_bad_members(container: Container) -> None:
     one = await manual(container, "One", [])
     inner = await container.catalog.create_collection(
         Collection(0, "Inner", CollectionKind.MULTI, member_ids=(one.id,))
@@ -294,13 +284,11 @@ async def test_a_multi_collection_refuses_bad_members(
     outer = await container.catalog.create_collection(
         Collection(0, "Outer", CollectionKind.MULTI, member_ids=(one.id,))
     )
-    chosen = {
-        "self": (outer.id,),
-        "multi": (inner.id,),
-        "unknown": (99_999,),
-        "twice": (one.id, one.id),
-    }
-    with pytest.raises(InvalidInput, match=message):
-        await container.catalog.update_collection(
-            outer.id, Collection(0, "Outer", CollectionKind.MULTI, member_ids=chosen[members])
-        )
+    for members, message in (
+        ((outer.id,), "itself"), ((inner.id,), "multi-collection"), ((99_999,), "does not exist"),
+        ((one.id, one.id), "twice"),
+    ):  # fmt: skip
+        with pytest.raises(InvalidInput, match=message):
+            await container.catalog.update_collection(
+                outer.id, Collection(0, "Outer", CollectionKind.MULTI, member_ids=members)
+            )

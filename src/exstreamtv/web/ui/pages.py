@@ -46,7 +46,6 @@ SIMPLE_PAGES = (
     ("/collections/new", "collection_form.html", "New collection"),
     ("/filler", "filler.html", "Filler presets"),
     ("/libraries", "libraries.html", "Libraries"),
-    ("/troubleshooting", "troubleshooting.html", "Troubleshooting"),
     ("/logs", "logs.html", "Logs"),
 )
 Key = Annotated[str, Form(max_length=512)]
@@ -109,6 +108,13 @@ def pages_router() -> APIRouter:
             number=str(parsed), hls_js=players[0], mpegts_js=players[1],
             enabled=channel.enabled, scheduled=channel.schedule_id is not None,
         )  # fmt: skip
+
+    @router.get("/troubleshooting")
+    async def troubleshooting(request: Request, app: ContainerDep) -> Response:
+        mpegts = await asyncio.to_thread(mpegts_js_installed)
+        return await page(
+            request, app, "troubleshooting.html", title="Troubleshooting", mpegts_js=mpegts
+        )
 
     @router.get("/collections/{collection_id}")
     async def edit_collection(

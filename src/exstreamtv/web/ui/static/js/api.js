@@ -154,3 +154,9 @@ export function words(value) {
 export function button(text, onclick, { label, kind = "secondary", type = "button" } = {}) {
   return el("button", { type, class: kind, "aria-label": label, onclick }, text);
 }
+
+// Marks the page as loaded (its first data shown): tests and benchmarks wait for
+// body[data-ready] rather than for a quiet network.
+export function pageReady() {
+  document.body.dataset.ready = "yes";
+}

@@ -1,4 +1,4 @@
-import { api, clearErrors, el, field, hasPath, showErrors, toast } from "./api.js";
+import { api, clearErrors, el, field, hasPath, pageReady, showErrors, toast } from "./api.js";
 
 // The channel form. Editing sends every field the form holds (a PATCH of all of them), so a
 // setting the form shows is never dropped by a save.
@@ -196,4 +196,4 @@ byId("logo-remove").addEventListener("click", () => { field(form, "logo").value 
 for (const id of ["wm-on", "wm-corner", "wm-size", "wm-opacity", "wm-mx", "wm-my"]) byId(id).addEventListener("input", showWatermark);
 for (const input of form.querySelectorAll('input[name="wm-image"], input[name="wm-mode"]')) input.addEventListener("change", showWatermark);
 
-options().then(fill).catch((error) => toast(error.message));
+options().then(fill).catch((error) => toast(error.message)).finally(pageReady);

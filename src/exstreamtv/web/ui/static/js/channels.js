@@ -1,4 +1,4 @@
-import { api, el, labelCells, toast } from "./api.js";
+import { api, el, labelCells, pageReady, toast } from "./api.js";
 
 async function load() {
   const [channels, schedules] = await Promise.all([api("/api/channels"), api("/api/schedules")]);
@@ -27,4 +27,4 @@ async function load() {
   table.tBodies[0].replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 7 }, "No channels yet."))]));
   labelCells(table);
 }
-load().catch((error) => toast(error.message));
+load().catch((error) => toast(error.message)).finally(pageReady);

@@ -1,4 +1,4 @@
-import { api, button, clearErrors, debounce, duration, el, enumOf, field, showErrors, toast, words } from "./api.js";
+import { api, button, clearErrors, debounce, duration, el, enumOf, field, pageReady, showErrors, toast, words } from "./api.js";
 
 // One collection: a smart query builder with a live preview, a manual list (search, add,
 // reorder, remove) or a multi-collection's members. Automatic ones are shown read-only.
@@ -244,4 +244,4 @@ byId("member-add-button").addEventListener("click", () => {
   if (id) { members.push(id); renderMembers(); }
 });
 
-init().catch((error) => toast(error.message));
+init().catch((error) => toast(error.message)).finally(pageReady);

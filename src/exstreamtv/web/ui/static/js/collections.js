@@ -1,4 +1,4 @@
-import { api, el, labelCells, toast, words } from "./api.js";
+import { api, el, labelCells, pageReady, toast, words } from "./api.js";
 
 const form = document.getElementById("collection-filter");
 const table = document.getElementById("collections");
@@ -53,4 +53,4 @@ async function load() {
 
 form.addEventListener("submit", (event) => event.preventDefault());
 form.addEventListener("input", render);
-load().catch((error) => toast(error.message));
+load().catch((error) => toast(error.message)).finally(pageReady);

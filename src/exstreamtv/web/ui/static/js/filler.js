@@ -1,4 +1,4 @@
-import { api, button, clearErrors, el, enumOf, field, labelCells, showErrors, toast, words } from "./api.js";
+import { api, button, clearErrors, el, enumOf, field, labelCells, pageReady, showErrors, toast, words } from "./api.js";
 
 // Filler presets: the list, and one form that adds or edits a preset with the fields its
 // kind uses (count for pre/mid/post-roll breaks, where mid-roll breaks go, how long a tail
@@ -133,7 +133,10 @@ async function init() {
   const [found, kinds] = await Promise.all([api("/api/collections"), enumOf("FillerKind", ["pre_roll", "mid_roll", "post_roll", "tail", "fallback"])]);
   collections = found;
   field(form, "kind").replaceChildren(...kinds.map((k) => el("option", { value: k }, kindName(k))));
-  fill(null);
+  // Defaults for a new preset, leaving alone whatever was typed while the page loaded.
+  if (!sources.length && collections.length) sources = [{ collection_id: collections[0].id, weight: 1 }];
+  renderSources();
+  showKind();
   await load();
 }
-init().catch((error) => toast(error.message));
+init().catch((error) => toast(error.message)).finally(pageReady);

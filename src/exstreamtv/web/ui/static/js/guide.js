@@ -1,9 +1,9 @@
-import { api, duration, el, time } from "./api.js";
+import { api, duration, el, pageReady, time } from "./api.js";
 
 // The TV guide grid. Only what is on screen is asked for: the rows in view (more as they
 // scroll into view) over the chosen hours; runs of programmes too short to read are merged
 // by the server into one "short items" cell, listed when opened. Times are local.
-const PX_PER_MIN = 5;
+const PX_PER_MIN = 8;
 const MIN_CELL_PX = 44;
 const SHORT_UNDER_SEC = Math.round((MIN_CELL_PX / PX_PER_MIN) * 60);
 const ROW_BATCH = 12;
@@ -228,9 +228,6 @@ document.getElementById("now").addEventListener("click", () => showNow().catch((
 document.getElementById("earlier").addEventListener("click", () => show(view.origin - (view.hours * 3_600_000) / 2, view.hours).catch((e) => { status.textContent = e.message; }));
 document.getElementById("later").addEventListener("click", () => show(view.origin + (view.hours * 3_600_000) / 2, view.hours).catch((e) => { status.textContent = e.message; }));
 
-showNow().then(() => {
-  performance.mark("guide-ready"); // read by bench/guide_page.py
-  document.body.dataset.guideReady = "yes";
-}).catch((e) => { status.textContent = e.message; });
+showNow().catch((e) => { status.textContent = e.message; }).finally(pageReady);
 nowTimer = setInterval(markNow, 30_000);
 window.addEventListener("pagehide", () => clearInterval(nowTimer));

@@ -1,4 +1,4 @@
-import { api, button, duration, el, entryTitle, enumOf, field, showErrors, time, toast, words } from "./api.js";
+import { api, button, duration, el, entryTitle, enumOf, field, pageReady, showErrors, time, toast, words } from "./api.js";
 
 // The schedule editor: the schedule's JSON (the API's shape) is the state; every control
 // edits it, and every change rebuilds a 24-hour preview on the server.
@@ -270,7 +270,9 @@ async function init() {
   if (scheduleId) {
     load(await api(`/api/schedules/${scheduleId}`));
     document.querySelector("h1").textContent = `Schedule: ${state.name}`;
+    clearTimeout(timer);
+    await preview(); // at once on opening: the debounce is for typing
   } else { render(); changed(); }
   if (!collections.length) document.getElementById("preview-status").textContent = "There are no collections yet: scan a library or make one on the collections page.";
 }
-init().catch((error) => toast(error.message));
+init().catch((error) => toast(error.message)).finally(pageReady);

@@ -1,4 +1,4 @@
-import { api, entryTitle, hasPath, parametersOf, time } from "./api.js";
+import { api, entryTitle, hasPath, pageReady, parametersOf, time } from "./api.js";
 
 // The watch page plays the channel's MPEG-TS (mpegts.js) or HLS (native or hls.js), chosen
 // automatically or by the viewer, and says plainly why it cannot when the server refuses.
@@ -37,12 +37,13 @@ const mpegtsReady = () => Boolean(window.mpegts && window.mpegts.getFeatureList(
 const hlsJsReady = () => Boolean(window.Hls && window.Hls.isSupported());
 
 // The player for this browser: MPEG-TS through Media Source Extensions where it can (it
-// starts fastest, with the channel's first picture at once), else the browser's own HLS
-// (iPhone, which has no Media Source Extensions), else hls.js.
+// starts fastest, with the channel's first picture at once), else HLS through hls.js, else
+// the browser's own HLS (an iPhone without Media Source Extensions).
 function pick(wanted) {
+  const hls = hlsJsReady() ? "hlsjs" : nativeHls() ? "native" : null;
   if (wanted === "ts") return mpegtsReady() ? "ts" : null;
-  if (wanted === "hls") return nativeHls() ? "native" : hlsJsReady() ? "hlsjs" : null;
-  return mpegtsReady() ? "ts" : nativeHls() ? "native" : hlsJsReady() ? "hlsjs" : null;
+  if (wanted === "hls") return hls;
+  return mpegtsReady() ? "ts" : hls;
 }
 
 // A new video element for each player: one player's leftovers never confuse the next.
@@ -135,4 +136,4 @@ choice.value = ["auto", "hls", "ts"].includes(localStorage.getItem(STORE)) ? loc
 choice.addEventListener("change", () => { localStorage.setItem(STORE, choice.value); start(); });
 window.addEventListener("pagehide", () => stop());
 start();
-nowPlaying();
+nowPlaying().finally(pageReady);

@@ -1,4 +1,4 @@
-import { api, duration, el, pageReady, time } from "./api.js";
+import { api, debounce, duration, el, pageReady, time } from "./api.js";
 
 // The TV guide grid. Only what is on screen is asked for: the rows in view (more as they
 // scroll into view) over the chosen hours; runs of programmes too short to read are merged
@@ -102,18 +102,12 @@ async function loadRows(offset) {
   const entries = [...view.rows.values()].slice(offset, offset + ROW_BATCH).filter((r) => !r.loaded);
   if (!entries.length) return;
   for (const r of entries) r.loaded = true; // claimed: the observer never asks twice
-  const params = new URLSearchParams({
-    start: new Date(view.origin).toISOString(), end: new Date(view.end).toISOString(),
-    offset, limit: ROW_BATCH, short_under_sec: SHORT_UNDER_SEC,
-  });
   const token = view;
-  const found = await api(`/api/guide?${params}`);
+  const found = await api(`/api/guide?${windowParams(view.loaded[0], view.loaded[1], { offset, limit: ROW_BATCH })}`);
   if (token !== view) return; // the window changed meanwhile
-  const byChannel = new Map(found.rows.map((id) => [id, []]));
-  for (const p of found.programmes) byChannel.get(p.channel_id)?.push(p);
-  for (const [id, programmes] of byChannel) {
+  for (const [id, programmes] of byRow(found)) {
     const r = view.rows.get(id);
-    if (r) r.track.replaceChildren(...programmes.map((p) => cell(p, r.channel)));
+    if (r) fillRow(r, programmes);
   }
   ensureTabStop();
   markNow();
@@ -144,27 +138,45 @@ function scrollToNow() {
   wrap.scrollLeft = Math.max(0, x(now) - 15 * PX_PER_MIN); // a quarter hour of context
 }
 
-async function show(origin, hours) {
+// The cells of a guide answer, by channel row.
+function byRow(found) {
+  const rows = new Map(found.rows.map((id) => [id, []]));
+  for (const p of found.programmes) rows.get(p.channel_id)?.push(p);
+  return rows;
+}
+
+// Replace a row's cells, keeping the keyboard where it was.
+function fillRow(r, programmes) {
+  const focused = r.track.contains(document.activeElement) ? document.activeElement.dataset.start : null;
+  r.track.replaceChildren(...programmes.map((p) => cell(p, r.channel)));
+  if (focused) r.track.querySelector(`.cell[data-start="${focused}"]`)?.focus();
+}
+
+function windowParams(from, to, extra) {
+  return new URLSearchParams({ start: new Date(from).toISOString(), end: new Date(to).toISOString(), short_under_sec: SHORT_UNDER_SEC, ...extra });
+}
+
+async function show(origin, hours, focusNow = false) {
   view = { origin, end: origin + hours * 3_600_000, hours, rows: new Map() };
   const width = x(view.end);
-  const params = new URLSearchParams({
-    start: new Date(view.origin).toISOString(), end: new Date(view.end).toISOString(),
-    limit: ROW_BATCH, short_under_sec: SHORT_UNDER_SEC,
-  });
+  // First what is in view: the first rows, from the left edge shown to the right edge
+  // (the page opens at now); then the rest of the hours for those rows.
+  const now = Date.now();
+  const left = focusNow && now > view.origin && now < view.end ? Math.max(view.origin, now - 15 * 60_000) : view.origin;
+  const span = ((wrap.clientWidth || 1200) / PX_PER_MIN) * 60_000;
+  const right = Math.min(view.end, left + span + 30 * 60_000);
   const token = view;
-  const first = await api(`/api/guide?${params}`);
+  const first = await api(`/api/guide?${windowParams(left, right, { limit: ROW_BATCH })}`);
   if (token !== view) return;
   observer?.disconnect();
   const rows = first.channels.map((c) => row(c, width));
   for (const r of rows) view.rows.set(r.channel.id, r);
   grid.replaceChildren(ruler(width), ...rows.map((r) => r.section));
   if (!rows.length) grid.append(el("p", { class: "hint" }, "No channels yet. ", el("a", { href: "/channels/new" }, "Create one")));
-  const byChannel = new Map(first.rows.map((id) => [id, []]));
-  for (const p of first.programmes) byChannel.get(p.channel_id)?.push(p);
-  for (const [id, programmes] of byChannel) {
+  for (const [id, programmes] of byRow(first)) {
     const r = view.rows.get(id);
     r.loaded = true;
-    r.track.replaceChildren(...programmes.map((p) => cell(p, r.channel)));
+    fillRow(r, programmes);
   }
   observer = new IntersectionObserver((seen) => {
     for (const entry of seen) {
@@ -174,15 +186,39 @@ async function show(origin, hours) {
     }
   }, { root: wrap, rootMargin: "200px 0px" });
   for (const r of rows) if (!r.loaded) observer.observe(r.section);
+  if (focusNow) scrollToNow();
   ensureTabStop();
   markNow();
   status.textContent = `${first.total} channel${first.total === 1 ? "" : "s"}, ${day(view.origin)} ${time(new Date(view.origin).toISOString())} to ${time(new Date(view.end).toISOString())}.`;
+  view.loaded = [left, right]; // the hours read so far; the rest when they scroll into view
+}
+
+// The rest of the hours for every row read so far, once the view reaches past them.
+async function completeRows() {
+  if (!view || view.completing || (view.loaded[0] <= view.origin && view.loaded[1] >= view.end)) return;
+  const left = view.origin + ((wrap.scrollLeft) / PX_PER_MIN) * 60_000;
+  const right = left + (wrap.clientWidth / PX_PER_MIN) * 60_000;
+  if (left >= view.loaded[0] && right <= view.loaded[1]) return;
+  const token = view;
+  view.completing = true;
+  const loaded = [...view.rows.values()].map((r, index) => [r, index]).filter(([r]) => r.loaded);
+  const batches = [...new Set(loaded.map(([, index]) => index - (index % ROW_BATCH)))];
+  try {
+    for (const offset of batches) {
+      const found = await api(`/api/guide?${windowParams(view.origin, view.end, { offset, limit: ROW_BATCH })}`);
+      if (token !== view) return;
+      for (const [id, programmes] of byRow(found)) fillRow(view.rows.get(id), programmes);
+    }
+    view.loaded = [view.origin, view.end];
+    ensureTabStop();
+    markNow();
+  } finally { token.completing = false; }
 }
 
 function showNow() {
   const now = Date.now();
   const origin = now - (now % TICK_MS) - TICK_MS; // from the half hour before the last one
-  return show(origin, hoursChosen()).then(scrollToNow);
+  return show(origin, hoursChosen(), true);
 }
 
 // --- keyboard: arrows between cells (one tab stop in the grid) ----------------------------
@@ -223,6 +259,7 @@ grid.addEventListener("keydown", (event) => {
   moveTo(target, current);
 });
 
+wrap.addEventListener("scroll", debounce(() => completeRows().catch((e) => { status.textContent = e.message; }), 150));
 document.getElementById("hours").addEventListener("change", () => show(view.origin, hoursChosen()).catch((e) => { status.textContent = e.message; }));
 document.getElementById("now").addEventListener("click", () => showNow().catch((e) => { status.textContent = e.message; }));
 document.getElementById("earlier").addEventListener("click", () => show(view.origin - (view.hours * 3_600_000) / 2, view.hours).catch((e) => { status.textContent = e.message; }));

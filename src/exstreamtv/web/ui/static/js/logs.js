@@ -11,7 +11,7 @@ async function load() {
   const data = await api(`/api/logs?${params}`);
   const records = Array.isArray(data) ? data : data.records || data.items || [];
   document.querySelector("#logs tbody").replaceChildren(...records.map((r) => el("tr", {},
-    el("td", {}, r.time || r.timestamp || r.at || ""), el("td", {}, r.level || r.levelname || ""),
+    el("td", {}, r.time ? new Date(r.time).toLocaleString() : ""), el("td", {}, r.level || r.levelname || ""),
     el("td", {}, r.logger || r.name || ""), el("td", {}, el("pre", {}, r.message || r.msg || "")))));
   labelCells(document.getElementById("logs"));
   status.textContent = `${records.length} line(s).`;

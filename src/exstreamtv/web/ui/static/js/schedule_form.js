@@ -273,6 +273,8 @@ async function init() {
     clearTimeout(timer);
     await preview(); // at once on opening: the debounce is for typing
   } else { render(); changed(); }
+  // The rows offer the collections and presets just loaded: adding one waits for them.
+  for (const id of ["add-item", "add-slot", "add-block", "add-template"]) document.getElementById(id).disabled = false;
   if (!collections.length) document.getElementById("preview-status").textContent = "There are no collections yet: scan a library or make one on the collections page.";
 }
 init().catch((error) => toast(error.message)).finally(pageReady);

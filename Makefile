@@ -87,11 +87,12 @@ slow: system-test $(STAMP_TEST) $(HLS_JS) $(MPEGTS_JS) $(AXE_CORE)
 unit: $(STAMP_TEST)
 	$(BIN)/pytest -m "not postgres and not slow and not soak" -q
 
-bench: system-test $(STAMP_TEST)
+bench: system-test $(STAMP_TEST) $(HLS_JS) $(MPEGTS_JS)
 	$(BIN)/python bench/scan.py
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/playout.py
 	$(BIN)/python bench/guide.py
+	$(BIN)/python bench/guide_page.py
 	$(BIN)/python bench/stream.py
 	$(BIN)/python bench/baselines.py
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, FilePayload, Page, expect
+from playwright.sync_api import Browser, FilePayload, Page, ViewportSize, expect
 
 from tests.ui.conftest import Station, Watched, watch
 
@@ -24,8 +24,8 @@ AXE = (
     Path(__file__).resolve().parents[2]
     / "src/exstreamtv/web/ui/vendor/node_modules/axe-core/axe.min.js"
 )
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
+DESKTOP = ViewportSize(width=1280, height=900)
+PHONE = ViewportSize(width=390, height=844)
 # Serious or worse; the whole page, every rule axe-core runs by default.
 AXE_RUN = (
     "axe.run(document).then(r => r.violations.filter(v => ['serious', 'critical']"

@@ -300,12 +300,13 @@ def sweep(page: Page, folder: Path) -> None:
         "collection-new": "/collections/new?kind=manual", "collection-smart": str(smart),
         "filler": "/filler", "libraries": "/libraries", "media": "/libraries/1",
         "settings": "/settings", "troubleshooting": "/troubleshooting", "logs": "/logs",
+        "login": "/login",
     }  # fmt: skip
     problems: dict[str, list[str]] = {}
     for name, path in pages.items():
         page.set_viewport_size(DESKTOP)
         page.goto(path)
-        if name != "watch-missing":  # the only page without a script
+        if name not in {"watch-missing", "login"}:  # the pages without a script
             expect(page.locator("body")).to_have_attribute("data-ready", "yes")
         page.screenshot(path=folder / f"{name}-desktop.png", full_page=True)
         page.evaluate(script)
@@ -314,4 +315,7 @@ def sweep(page: Page, folder: Path) -> None:
             problems[name] = found
         page.set_viewport_size(PHONE)  # the same page: the layout follows the width
         page.screenshot(path=folder / f"{name}-phone.png")
+        wide = int(page.evaluate("document.documentElement.scrollWidth"))
+        if wide > PHONE["width"]:  # nothing may make the whole page scroll sideways
+            problems[f"{name} (phone)"] = [f"the page is {wide} px wide"]
     assert problems == {}

@@ -161,3 +161,6 @@ export function pageReady() {
   document.body.dataset.ready = "yes";
   performance.mark("page-ready"); // bench/guide_page.py reads it: the time to a full page
 }
+
+// On a phone the menu scrolls sideways: show the current page's entry.
+document.querySelector('.top nav [aria-current="page"]')?.scrollIntoView({ block: "nearest", inline: "center" });

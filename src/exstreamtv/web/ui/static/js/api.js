@@ -105,6 +105,18 @@ export function showErrors(form, error, aliases = {}) {
   (first || box)?.focus?.();
 }
 
+// Say at a field that it needs text (its slot is the "-error" element it describes), and
+// focus it; true when the field has text.
+export function requireText(form, name, message) {
+  const input = form.elements.namedItem(name);
+  if (input.value.trim()) return true;
+  const slotId = input.getAttribute("aria-describedby")?.split(" ").find((id) => id.endsWith("-error"));
+  if (slotId) document.getElementById(slotId).textContent = message;
+  input.setAttribute("aria-invalid", "true");
+  input.focus();
+  return false;
+}
+
 export function toast(message) {
   const box = document.getElementById("toast");
   box.textContent = message;

@@ -1,4 +1,4 @@
-import { api, button, clearErrors, debounce, duration, el, enumOf, field, pageReady, showErrors, toast, words } from "./api.js";
+import { api, button, clearErrors, debounce, duration, el, enumOf, field, pageReady, requireText, showErrors, toast, words } from "./api.js";
 
 // One collection: a smart query builder with a live preview, a manual list (search, add,
 // reorder, remove) or a multi-collection's members. Automatic ones are shown read-only.
@@ -217,12 +217,7 @@ function body() {
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   clearErrors(form);
-  if (!value("name")) {
-    byId("name-error").textContent = "Enter a name.";
-    field(form, "name").setAttribute("aria-invalid", "true");
-    field(form, "name").focus();
-    return;
-  }
+  if (!requireText(form, "name", "Enter a name.")) return;
   try {
     const saved = current
       ? await api(`/api/collections/${current.id}`, { method: "PUT", body: body() })

@@ -1,4 +1,4 @@
-import { api, button, clearErrors, el, enumOf, field, labelCells, pageReady, showErrors, toast, words } from "./api.js";
+import { api, button, clearErrors, el, enumOf, field, labelCells, pageReady, requireText, showErrors, toast, words } from "./api.js";
 
 // Filler presets: the list, and one form that adds or edits a preset with the fields its
 // kind uses (count for pre/mid/post-roll breaks, where mid-roll breaks go, how long a tail
@@ -102,12 +102,7 @@ async function load() {
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   clearErrors(form);
-  if (!field(form, "name").value.trim()) {
-    byId("name-error").textContent = "Enter a name.";
-    field(form, "name").setAttribute("aria-invalid", "true");
-    field(form, "name").focus();
-    return;
-  }
+  if (!requireText(form, "name", "Enter a name.")) return;
   try {
     const saved = editing
       ? await api(`/api/filler-presets/${editing}`, { method: "PUT", body: body() })

@@ -123,8 +123,18 @@ export function toast(message) {
   setTimeout(() => { if (box.textContent === message) box.textContent = ""; }, 5000);
 }
 
-export function time(iso) {
-  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+// One formatter for the page: making one per call costs far more than formatting.
+const CLOCK = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit" });
+const DAY = new Intl.DateTimeFormat([], { weekday: "short", day: "numeric", month: "short" });
+
+// "20:30" (or "08:30 PM") in the viewer's time zone, from an ISO time or epoch ms.
+export function time(when) {
+  return CLOCK.format(typeof when === "number" ? when : new Date(when));
+}
+
+// "Sun, 6 Dec" in the viewer's time zone, from an ISO time or epoch ms.
+export function day(when) {
+  return DAY.format(typeof when === "number" ? when : new Date(when));
 }
 
 export function duration(ms) {

@@ -1,4 +1,4 @@
-import { api, debounce, duration, el, pageReady, time } from "./api.js";
+import { api, day, debounce, duration, el, pageReady, time } from "./api.js";
 
 // The TV guide grid. Only what is on screen is asked for: the rows in view (more as they
 // scroll into view) over the chosen hours; runs of programmes too short to read are merged
@@ -20,16 +20,13 @@ let nowTimer = null;
 const x = (ms) => ((ms - view.origin) / 60_000) * PX_PER_MIN;
 const hoursChosen = () => Number(document.getElementById("hours").value);
 
-function day(ms) {
-  return new Date(ms).toLocaleDateString([], { weekday: "short", day: "numeric", month: "short" });
-}
-
 function ruler(width) {
   const ticks = [];
   let previousDay = null;
   for (let t = view.origin; t < view.end; t += TICK_MS) {
-    const label = day(t) !== previousDay ? `${day(t)} ${time(new Date(t).toISOString())}` : time(new Date(t).toISOString());
-    previousDay = day(t);
+    const today = day(t);
+    const label = today !== previousDay ? `${today} ${time(t)}` : time(t);
+    previousDay = today;
     ticks.push(el("span", { class: "tick", style: { left: `${x(t)}px` } }, label));
   }
   return el("div", { class: "gline head", "aria-hidden": "true" },
@@ -189,7 +186,7 @@ async function show(origin, hours, focusNow = false) {
   if (focusNow) scrollToNow();
   ensureTabStop();
   markNow();
-  status.textContent = `${first.total} channel${first.total === 1 ? "" : "s"}, ${day(view.origin)} ${time(new Date(view.origin).toISOString())} to ${time(new Date(view.end).toISOString())}.`;
+  status.textContent = `${first.total} channel${first.total === 1 ? "" : "s"}, ${day(view.origin)} ${time(view.origin)} to ${time(view.end)}.`;
   view.loaded = [left, right]; // the hours read so far; the rest when they scroll into view
 }
 
@@ -198,7 +195,7 @@ async function completeRows() {
   if (!view || view.completing || (view.loaded[0] <= view.origin && view.loaded[1] >= view.end)) return;
   const left = view.origin + ((wrap.scrollLeft) / PX_PER_MIN) * 60_000;
   const right = left + (wrap.clientWidth / PX_PER_MIN) * 60_000;
-  if (left >= view.loaded[0] && right <= view.loaded[1]) return;
+  if (left >= view.loaded[0] - 60_000 && right <= view.loaded[1] + 60_000) return; // a minute of slack for rounding
   const token = view;
   view.completing = true;
   const loaded = [...view.rows.values()].map((r, index) => [r, index]).filter(([r]) => r.loaded);

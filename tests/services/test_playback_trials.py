@@ -101,7 +101,9 @@ async def test_an_unplayable_file_fails_with_ffmpegs_reason(
     app: Container, tmp_path: Path, place_clip: Callable[[Path, float], Path]
 ) -> None:
     item = await scanned_clip(app, tmp_path / "media", place_clip)
-    await asyncio.to_thread(Path(item.path).write_bytes, b"no longer a video")
+    broken = Path(item.path)
+    await asyncio.to_thread(broken.unlink)  # a hard link to the shared clip: never write into it
+    await asyncio.to_thread(broken.write_bytes, b"no longer a video")
     trial = await app.trials.wait((await app.trials.start(item.id, None, seconds=1)).id)
     assert trial.status == "failed"
     assert trial.error is not None and "FFmpeg exited" in trial.error

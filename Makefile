@@ -7,10 +7,16 @@ BIN      := $(VENV)/bin
 DATA_DIR ?= data
 STAMP_RUN  := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
-# hls.js plays HLS in browsers without native HLS (Chromium); installed from npm, not committed.
+# hls.js plays HLS in browsers without native HLS (Chromium) and mpegts.js plays the MPEG-TS
+# stream through Media Source Extensions; both installed from npm, not committed. axe-core
+# (the accessibility checker of the browser tests) is installed for `make test` only.
 HLS_JS_VERSION := 1.6.15
+MPEGTS_JS_VERSION := 1.8.2
+AXE_CORE_VERSION := 4.10.3
 UI_VENDOR := src/exstreamtv/web/ui/vendor
 HLS_JS := $(UI_VENDOR)/.hls.js-$(HLS_JS_VERSION)
+MPEGTS_JS := $(UI_VENDOR)/.mpegts.js-$(MPEGTS_JS_VERSION)
+AXE_CORE := $(UI_VENDOR)/.axe-core-$(AXE_CORE_VERSION)
 
 # npm from Debian only when no npm is installed (a Node.js from elsewhere conflicts with it).
 NPM_DEB   := $(if $(shell command -v npm),,npm)
@@ -19,10 +25,10 @@ TEST_DEBS := ffmpeg xmltv-util hdhomerun-config postgresql chromium vlc-bin vlc-
 
 .PHONY: run test slow lint fmt typecheck contracts unit bench docs clean system-run system-test
 
-run: system-run $(STAMP_RUN) $(HLS_JS)
+run: system-run $(STAMP_RUN) $(HLS_JS) $(MPEGTS_JS)
 	$(BIN)/exstreamtv serve --data-dir $(DATA_DIR)
 
-test: system-test $(STAMP_TEST) $(HLS_JS)
+test: system-test $(STAMP_TEST) $(HLS_JS) $(MPEGTS_JS) $(AXE_CORE)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -52,6 +58,14 @@ $(HLS_JS):
 	@if npm install --prefix $(UI_VENDOR) --no-audit --no-fund --loglevel=error hls.js@$(HLS_JS_VERSION); \
 	then touch $@; else echo "hls.js was not installed: in-browser HLS playback is unavailable" >&2; fi
 
+$(MPEGTS_JS): $(HLS_JS)
+	@if npm install --prefix $(UI_VENDOR) --no-audit --no-fund --loglevel=error mpegts.js@$(MPEGTS_JS_VERSION); \
+	then touch $@; else echo "mpegts.js was not installed: in-browser MPEG-TS playback is unavailable" >&2; fi
+
+$(AXE_CORE): $(MPEGTS_JS)
+	@if npm install --prefix $(UI_VENDOR) --no-audit --no-fund --loglevel=error axe-core@$(AXE_CORE_VERSION); \
+	then touch $@; else echo "axe-core was not installed: the accessibility checks are skipped" >&2; fi
+
 lint: $(STAMP_TEST)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -67,17 +81,18 @@ contracts: $(STAMP_TEST)
 	$(BIN)/lint-imports
 
 # Full-length proofs (soaks, long guide-vs-picture runs): minutes each, not part of `make test`.
-slow: system-test $(STAMP_TEST) $(HLS_JS)
+slow: system-test $(STAMP_TEST) $(HLS_JS) $(MPEGTS_JS) $(AXE_CORE)
 	$(BIN)/pytest -m soak
 
 unit: $(STAMP_TEST)
 	$(BIN)/pytest -m "not postgres and not slow and not soak" -q
 
-bench: system-test $(STAMP_TEST)
+bench: system-test $(STAMP_TEST) $(HLS_JS) $(MPEGTS_JS)
 	$(BIN)/python bench/scan.py
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/playout.py
 	$(BIN)/python bench/guide.py
+	$(BIN)/python bench/guide_page.py
 	$(BIN)/python bench/stream.py
 	$(BIN)/python bench/baselines.py
 

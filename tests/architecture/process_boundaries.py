@@ -26,6 +26,9 @@ SUPERVISOR = "exstreamtv.playback.supervisor"
 SESSION = "exstreamtv.playback.session"
 CHANNELS = "exstreamtv.playback.channels"
 CONTAINER = "exstreamtv.services.container"
+# Troubleshooting playback runs one item through a channel's argv under the supervisor's
+# cap and process discipline; it is not a channel, so it never restarts or counts failures.
+TRIALS = "exstreamtv.services.playback_trials"
 
 SPAWN_NAMES = frozenset({
     "asyncio.create_subprocess_exec", "asyncio.create_subprocess_shell", "os.system",
@@ -50,9 +53,9 @@ RUNNERS: dict[str, frozenset[str]] = {
 
 GUARDED_CLASSES = {"Supervisor": SUPERVISOR, "ChannelSession": SESSION, "LiveChannels": CHANNELS}
 GUARDED: dict[tuple[str, str], frozenset[str]] = {
-    ("Supervisor", "spawn"): frozenset({SESSION}),
-    ("Supervisor", "reap"): frozenset({SESSION}),
-    ("Supervisor", "stop"): frozenset({SESSION}),
+    ("Supervisor", "spawn"): frozenset({SESSION, TRIALS}),
+    ("Supervisor", "reap"): frozenset({SESSION, TRIALS}),
+    ("Supervisor", "stop"): frozenset({SESSION, TRIALS}),
     ("Supervisor", "restart"): frozenset({SESSION, CHANNELS}),
     ("Supervisor", "record_failure"): frozenset({SESSION}),
     ("Supervisor", "record_success"): frozenset({SESSION}),

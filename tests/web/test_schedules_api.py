@@ -116,6 +116,34 @@ async def test_references_to_missing_collections_and_presets_are_422_naming_the_
     assert (await client.get("/api/schedules")).json() == []
 
 
+async def test_only_a_preset_of_the_fields_kind_fills_it_and_a_used_preset_keeps_its_kind(
+    client: httpx.AsyncClient, sqlite_container: Container
+) -> None:
+    collection = await show_collection(sqlite_container)
+    presets = {}
+    for kind in ("pre_roll", "tail", "fallback"):
+        body = {"name": kind, "kind": kind, "collections": [{"collection_id": collection}]}
+        presets[kind] = (await client.post("/api/filler-presets", json=body)).json()["id"]
+    as_fallback = slots_body(collection, fallback=presets["pre_roll"])
+    problem = assert_problem(await client.post("/api/schedules", json=as_fallback), 422)
+    assert problem["detail"] == (
+        "fallback: filler preset 'pre_roll' is pre-roll filler; only a fallback preset can go here"
+    )
+    wrong_row = slots_body(collection)
+    wrong_row["slots"][0]["filler"] = {"tail": presets["pre_roll"]}
+    problem = assert_problem(await client.post("/api/schedules", json=wrong_row), 422)
+    assert problem["detail"].startswith("slots.0.filler.tail: filler preset 'pre_roll'")
+
+    good = slots_body(collection, fallback=presets["fallback"])
+    good["slots"][0]["filler"] = {"tail": presets["tail"], "pre_roll": presets["pre_roll"]}
+    assert (await client.post("/api/schedules", json=good)).status_code == 201
+    retyped = {"name": "tail", "kind": "fallback", "collections": [{"collection_id": collection}]}
+    problem = assert_problem(
+        await client.put(f"/api/filler-presets/{presets['tail']}", json=retyped), 409
+    )
+    assert "slots.0.filler.tail" in problem["detail"]
+
+
 async def test_preview_builds_the_hours_asked_and_saves_nothing(
     client: httpx.AsyncClient, sqlite_container: Container
 ) -> None:

@@ -15,7 +15,7 @@ import pytest
 from exstreamtv.services.container import Container, open_container
 from tests.lineups import movie, on_air
 from tests.support import build_settings
-from tests.web.client import assert_problem, open_client
+from tests.web.client import assert_problem, create_and_scan, open_client
 
 SECRET = "sk-llm-key-0123456789"
 log = logging.getLogger("exstreamtv.playback.session")
@@ -236,3 +236,36 @@ async def test_metadata_health_lists_global_library_and_channels(
     assert body["library"]["samples"] == 2
     assert body["library"]["lookups"]["scan"] == {"success": 2, "failure": 0}
     assert body["global"]["metadata_failure_ratio"] == 0.0
+
+
+async def test_troubleshooting_playback_over_http_from_start_to_its_output_and_report(
+    client: httpx.AsyncClient, app: Container, media_dir: Path
+) -> None:
+    await create_and_scan(client, app, media_dir)
+    movie_id = (await client.get("/api/media", params={"kind": "movie"})).json()["items"][0]["id"]
+    for hostile in (
+        {"media_id": 0}, {"media_id": movie_id, "seconds": 31},
+        {"media_id": movie_id, "seconds": 0}, {"media_id": movie_id, "start_sec": -1},
+        {"media_id": movie_id, "colour": "red"}, {"media_id": 2**40},
+        {"media_id": movie_id, "start_sec": "NaN"},
+    ):  # fmt: skip
+        assert_problem(await client.post("/api/troubleshooting/playback", json=hostile), 422)
+    missing = {"media_id": 99_999}
+    assert_problem(await client.post("/api/troubleshooting/playback", json=missing), 404)
+    body = {"media_id": movie_id, "seconds": 1}
+    started = await client.post("/api/troubleshooting/playback", json=body)
+    assert started.status_code == 202, started.text
+    trial = started.json()
+    await app.trials.wait(trial["id"])
+    done = (await client.get(f"/api/troubleshooting/playback/{trial['id']}")).json()
+    assert done["status"] == "succeeded", done
+    assert done["command_line"].startswith("ffmpeg ") and done["output"]["video_codec"] == "h264"
+    output = await client.get(done["output_url"])
+    assert output.headers["content-type"] == "video/mp2t" and output.content[0] == 0x47
+    listed = (await client.get("/api/troubleshooting/playback")).json()
+    assert [t["id"] for t in listed] == [trial["id"]]
+    assert_problem(await client.get("/api/troubleshooting/playback/77"), 404)
+    report = await client.get("/api/troubleshooting/report.zip")
+    assert report.headers["content-type"] == "application/zip"
+    assert "attachment" in report.headers["content-disposition"]
+    assert report.content[:2] == b"PK"

@@ -22,6 +22,7 @@ from exstreamtv.domain.profiles import (
     ProfileMode,
     StreamProfile,
     VideoEncoder,
+    Watermark,
 )
 from exstreamtv.errors import InvalidInput
 from exstreamtv.ffmpeg.command import escape_drawtext
@@ -128,7 +129,11 @@ def item_argv(
         *(_RECONNECT if source.remote else ()),
         *seek,
         *("-i", source.location if source.remote else f"file:{source.location}"),
-        *(_copy_streams(tech) if copy and tech else _transcode(profile, codec, tech, fade)),
+        *(
+            _copy_streams(tech)
+            if copy and tech
+            else _transcode(profile, codec, tech, output_ts_offset_ms, fade)
+        ),
         *_output(duration_ms, output_ts_offset_ms),
     ]
 
@@ -194,9 +199,14 @@ def redact_argv(argv: Sequence[str], secrets: Iterable[str] = ()) -> list[str]:
 
 
 def _transcode(
-    profile: StreamProfile, codec: VideoEncoder, tech: TechnicalInfo | None, fade: _Fade | None
+    profile: StreamProfile,
+    codec: VideoEncoder,
+    tech: TechnicalInfo | None,
+    channel_ms: int,
+    fade: _Fade | None,
 ) -> list[str]:
-    """Inputs for missing streams, filters, maps and encoders of a transcoded item."""
+    """Inputs for missing streams, filters, maps and encoders of a transcoded item that
+    starts ``channel_ms`` into the channel's running time."""
     has_video = tech is None or tech.video_codec is not None
     has_audio = tech is None or tech.audio_codec is not None
     black = [] if has_video else ["-f", "lavfi", "-i", _colour_source(profile, "black")]
@@ -212,7 +222,7 @@ def _transcode(
     return [
         *black,
         *silence,
-        *_video_filters(profile, codec, video_in, next_input, fade),
+        *_video_filters(profile, codec, video_in, next_input, channel_ms=channel_ms, fade=fade),
         *("-map", audio_in, "-af", ",".join(audio_chain)),
         *_encoders(profile, codec),
         "-shortest",
@@ -220,9 +230,16 @@ def _transcode(
 
 
 def _video_filters(
-    profile: StreamProfile, codec: VideoEncoder, video_in: str, mark_input: int, fade: _Fade | None
+    profile: StreamProfile,
+    codec: VideoEncoder,
+    video_in: str,
+    mark_input: int,
+    *,
+    channel_ms: int,
+    fade: _Fade | None,
 ) -> list[str]:
-    """Scale to fit, pad to the profile size, watermark, fade out, then frame rate and
+    """Scale to fit, pad to the profile size, overlay the watermark, fade out, then frame
+    rate and
     encoder pixel format."""
     w, h = profile.width, profile.height
     # force_divisible_by=2: an odd fitted width (4:3 into 16:9) would break yuv420p chroma.
@@ -236,25 +253,46 @@ def _video_filters(
     mark = profile.watermark
     if mark is None:
         return ["-map", video_in, "-vf", f"{fit},{finish}"]
+    size = "" if mark.size_percent is None else f",scale={_share(w, mark.size_percent)}:-1"
     graph = (
         f"[{video_in}]{fit}[base];"
-        f"[{mark_input}:v]format=rgba,colorchannelmixer=aa={mark.opacity:g}[mark];"
-        f"[base][mark]overlay={_corner_xy(mark.corner, h)},{finish}[v]"
+        f"[{mark_input}:v]format=rgba,colorchannelmixer=aa={mark.opacity:g}{size}[mark];"
+        f"[base][mark]overlay={_placement(mark, w, h)}{_schedule(mark, channel_ms)},{finish}[v]"
     )
     return ["-i", f"file:{mark.path}", "-filter_complex", graph, "-map", "[v]"]
+
+
+def _placement(mark: Watermark, width: int, height: int) -> str:
+    """overlay's ``x:y`` for the mark's corner and margins (default: 1/36 of the picture
+    height, at least 8 pixels, on both sides)."""
+    default = max(8, height // 36)
+    mx = default if mark.margin_x_percent is None else _share(width, mark.margin_x_percent)
+    my = default if mark.margin_y_percent is None else _share(height, mark.margin_y_percent)
+    x = str(mx) if mark.corner in (Corner.TOP_LEFT, Corner.BOTTOM_LEFT) else f"W-w-{mx}"
+    y = str(my) if mark.corner in (Corner.TOP_LEFT, Corner.TOP_RIGHT) else f"H-h-{my}"
+    return f"{x}:{y}"
+
+
+def _schedule(mark: Watermark, channel_ms: int) -> str:
+    """overlay's ``enable`` option of an intermittent mark ('' when always shown).
+
+    ``t`` is the item's own time from 0; adding the channel time at which the item starts
+    makes the mark come and go on the channel's running time, across item boundaries.
+    """
+    if mark.every_minutes is None or mark.for_seconds is None:
+        return ""
+    period = mark.every_minutes * 60
+    return f":enable='lt(mod(t+{_seconds(channel_ms)},{period}),{mark.for_seconds})'"
+
+
+def _share(pixels: int, percent: float) -> int:
+    """``percent`` of ``pixels``, rounded to an even number of pixels."""
+    return 2 * round(pixels * percent / 200)
 
 
 def _frames(profile: StreamProfile, codec: VideoEncoder) -> str:
     """The filters every picture passes last: the profile's frame rate, the encoder's format."""
     return f"fps={profile.frame_rate},{_UPLOAD.get(codec, 'format=yuv420p')}"
-
-
-def _corner_xy(corner: Corner, height: int) -> str:
-    """overlay's ``x:y`` for ``corner``, with a margin of 1/36 of the picture height."""
-    margin = max(8, height // 36)
-    x = str(margin) if corner in (Corner.TOP_LEFT, Corner.BOTTOM_LEFT) else f"W-w-{margin}"
-    y = str(margin) if corner in (Corner.TOP_LEFT, Corner.TOP_RIGHT) else f"H-h-{margin}"
-    return f"{x}:{y}"
 
 
 def _encoders(profile: StreamProfile, codec: VideoEncoder) -> list[str]:

@@ -41,6 +41,7 @@ from exstreamtv.services.demo import DemoSetup
 from exstreamtv.services.device import DeviceIdentity
 from exstreamtv.services.fallback_filler import FallbackFiller, outage_lookup
 from exstreamtv.services.guide import GuideService
+from exstreamtv.services.guide_grid import GuideGrid
 from exstreamtv.services.library import LibraryService
 from exstreamtv.services.logos import LogoService
 from exstreamtv.services.media_faults import MediaFaultReports
@@ -48,6 +49,7 @@ from exstreamtv.services.media_locations import MediaLocator
 from exstreamtv.services.media_proxy import MediaProxy
 from exstreamtv.services.media_servers import MediaServerService
 from exstreamtv.services.metadata_health import MetadataHealthService
+from exstreamtv.services.playback_trials import PlaybackTrials
 from exstreamtv.services.playout_extender import PlayoutExtender
 from exstreamtv.services.playouts import PlayoutService
 from exstreamtv.services.plex_guide import PlexGuideReload
@@ -105,6 +107,8 @@ class Container:
     plex_guide: PlexGuideReload
     loop_lag: LoopLag
     sign_ins: SignInAttempts
+    guide_grid: GuideGrid
+    trials: PlaybackTrials
 
 
 def prepare_data_dir(path: Path) -> Path:
@@ -166,6 +170,9 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
         media_servers = MediaServerService(sessions, settings, clock, metrics, redactor)
         remote = ServerSync(sessions, media_servers, clock)
         catalog = CatalogService(sessions, clock)
+        libraries = LibraryService(
+            sessions, settings, clock, metrics, remote=remote, after_scan=catalog.sync_automatic
+        )
         locks = ChannelLocks()
         changes = GuideChanges()
         plex_guide = PlexGuideReload(media_servers, changes, clock)
@@ -269,6 +276,16 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             plex_guide=plex_guide,
             loop_lag=loop_lag,
             sign_ins=SignInAttempts(clock, metrics),
+            guide_grid=GuideGrid(sessions, clock, guide),
+            trials=PlaybackTrials(
+                settings,
+                clock,
+                supervisor,
+                redactor,
+                log_ring,
+                item=locator.item,
+                profiles=profiles,
+            ),
         )
         await supervisor.start()
         loop_lag.start()
@@ -282,6 +299,7 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             await health.close()
             await live.close()
             await media_faults.close()
+            await container.trials.close()
             await supervisor.close()
             await extender.stop()
             await libraries.close()

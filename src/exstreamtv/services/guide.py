@@ -181,17 +181,14 @@ class GuideService:
             return cached
         return await self._generate(links)
 
-    async def listing(
-        self, links: GuideLinks, hours: int
-    ) -> tuple[list[GuideChannel], list[Programme]]:
-        """The lineup and the programmes overlapping now..now + ``hours``, folded exactly
-        as the XMLTV guide folds them (for display: not validated, nothing cached)."""
-        channels = await self._enabled_channels()
-        lineup = [self._guide_channel(c, links) for c in channels]
-        programmes, _ = await self._programmes(channels, lineup)
-        start = to_ms(self._clock.now())
-        end = start + hours * 3_600_000
-        return lineup, [p for p in programmes if p.stop_ms > start and p.start_ms < end]
+    async def enabled_lineup(self, links: GuideLinks) -> list[tuple[Channel, GuideChannel]]:
+        """The enabled channels in number order, each with its lineup entry."""
+        return [(c, self._guide_channel(c, links)) for c in await self._enabled_channels()]
+
+    @property
+    def policy(self) -> GuidePolicy:
+        """How playout entries fold into programmes (from the ``epg`` settings)."""
+        return self._policy
 
     def _fresh(self, document: GuideDocument) -> bool:
         """Usable from the cache: complete or in progress, unchanged data, within the TTL."""
@@ -314,7 +311,7 @@ class GuideService:
             media: dict[int, GuideMedia] = {}
             for at in range(0, len(ids), MEDIA_CHUNK):  # bounded query parameters
                 found = await MediaRepository(session).by_ids(ids[at : at + MEDIA_CHUNK])
-                media.update((item.id, _guide_media(item)) for item in found)
+                media.update((item.id, guide_media(item)) for item in found)
         window = (to_ms(start), to_ms(end))
         return await asyncio.to_thread(self._fold, channels, lineup, entries, media, window)
 
@@ -356,7 +353,8 @@ def _offline(guide_id: str, start_ms: int, end_ms: int, policy: GuidePolicy) -> 
     return Programme(guide_id, start_ms, end_ms, policy.offline_title, kind=ProgrammeKind.OFFLINE)
 
 
-def _guide_media(item: MediaItem) -> GuideMedia:
+def guide_media(item: MediaItem) -> GuideMedia:
+    """What the guide shows of ``item``."""
     meta = item.metadata
     return GuideMedia(
         title=meta.title,

@@ -25,6 +25,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -257,6 +258,46 @@ class PlayoutRepository:
             if entries is None:
                 entries = found[channel] = []
             entries.append(PlayoutEntry(start_ms, finish_ms, kinds[kind], *rest))
+        return found
+
+    async def window_entries(
+        self, channel_ids: Sequence[int], start: datetime, end: datetime
+    ) -> dict[int, list[PlayoutEntry]]:
+        """The entries of ``channel_ids`` overlapping ``[start, end)``, by channel id in
+        order, with the guide groups cut by either edge completed (two indexed queries), so
+        a programme that starts before ``start`` or ends after ``end`` keeps its true times."""
+        if not channel_ids:
+            return {}
+        found = await self._entry_rows(
+            _E.channel_id.in_(list(channel_ids)), _E.finish > start, _E.start < end
+        )
+        edges = {
+            (channel, group)
+            for channel, entries in found.items()
+            for group in (entries[0].guide_group, entries[-1].guide_group)
+        }
+        if edges:
+            whole = await self._entry_rows(tuple_(_E.channel_id, _E.guide_group).in_(edges))
+            for channel, entries in whole.items():
+                merged = {e.start_ms: e for e in (*found[channel], *entries)}
+                found[channel] = [merged[key] for key in sorted(merged)]
+        return found
+
+    async def _entry_rows(self, *where: Any) -> dict[int, list[PlayoutEntry]]:
+        rows = await self._session.execute(
+            select(
+                _E.channel_id, epoch_ms(_E.start), epoch_ms(_E.finish), _E.kind,
+                _E.media_item_id, _E.in_point_ms, _E.out_point_ms, _E.guide_group,
+                _E.guide_title, _E.source,
+            )
+            .where(*where)
+            .order_by(_E.channel_id, _E.start)
+        )  # fmt: skip
+        found: dict[int, list[PlayoutEntry]] = {}
+        for channel, start_ms, finish_ms, kind, *rest in rows:
+            found.setdefault(channel, []).append(
+                PlayoutEntry(start_ms, finish_ms, _KINDS[kind], *rest)
+            )
         return found
 
     async def _delete(self, channel_id: int, *where: Any) -> int:

@@ -17,11 +17,11 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from exstreamtv.domain.channels import ChannelNumber
-from exstreamtv.errors import TooManyAttempts
+from exstreamtv.errors import NotFound, TooManyAttempts
 from exstreamtv.web.browser_session import COOKIE, clear_cookie, refuse_cross_site, set_cookie
 from exstreamtv.web.deps import ContainerDep, IdPath, is_local
 from exstreamtv.web.proxies import client_address
-from exstreamtv.web.ui.assets import HERE, hls_js_installed
+from exstreamtv.web.ui.assets import HERE, hls_js_installed, mpegts_js_installed
 
 # The pages load only their own scripts and styles; media and workers may use blob: URLs
 # because hls.js feeds the video element through Media Source Extensions.
@@ -43,8 +43,10 @@ SIMPLE_PAGES = (
     ("/guide", "guide.html", "TV guide"),
     ("/schedules", "schedules.html", "Schedules"),
     ("/schedules/new", "schedule_form.html", "New schedule"),
+    ("/collections", "collections.html", "Collections"),
+    ("/collections/new", "collection_form.html", "New collection"),
+    ("/filler", "filler.html", "Filler presets"),
     ("/libraries", "libraries.html", "Libraries"),
-    ("/troubleshooting", "troubleshooting.html", "Troubleshooting"),
     ("/logs", "logs.html", "Logs"),
 )
 Key = Annotated[str, Form(max_length=512)]
@@ -93,10 +95,34 @@ def pages_router() -> APIRouter:
 
     @router.get("/watch/{number}")
     async def watch(request: Request, app: ContainerDep, number: str) -> Response:
-        parsed = str(ChannelNumber.parse(number))
-        hls_js = await asyncio.to_thread(hls_js_installed)
+        parsed = ChannelNumber.parse(number)
+        try:
+            channel = await app.channels.channel(parsed)
+        except NotFound:
+            return await page(
+                request, app, "watch_missing.html", status=404, title="No such channel",
+                number=str(parsed),
+            )  # fmt: skip
+        players = await asyncio.to_thread(lambda: (hls_js_installed(), mpegts_js_installed()))
         return await page(
-            request, app, "watch.html", title=f"Watch {parsed}", number=parsed, hls_js=hls_js
+            request, app, "watch.html", title=f"Watch {parsed} · {channel.name}",
+            number=str(parsed), hls_js=players[0], mpegts_js=players[1],
+            enabled=channel.enabled, scheduled=channel.schedule_id is not None,
+        )  # fmt: skip
+
+    @router.get("/troubleshooting")
+    async def troubleshooting(request: Request, app: ContainerDep) -> Response:
+        mpegts = await asyncio.to_thread(mpegts_js_installed)
+        return await page(
+            request, app, "troubleshooting.html", title="Troubleshooting", mpegts_js=mpegts
+        )
+
+    @router.get("/collections/{collection_id}")
+    async def edit_collection(
+        request: Request, app: ContainerDep, collection_id: IdPath
+    ) -> Response:
+        return await page(
+            request, app, "collection_form.html", title="Collection", collection_id=collection_id
         )
 
     @router.get("/schedules/{schedule_id}")

@@ -195,6 +195,12 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+        self.agent_run_duration = Histogram(
+            "exstreamtv_agent_run_seconds",
+            "Wall time of one bounded agent run (hardening Section H: baseline 30 s).",
+            buckets=(0.1, 0.5, 1, 2.5, 5, 10, 20, 28.5, 30, 31.5, 45, 60, 120, 300),
+            registry=r,
+        )
         self.agent_tool_calls = Counter(
             "exstreamtv_agent_tool_calls_total",
             "Agent tool calls, by tool and result (ok, failed, error, refused).",

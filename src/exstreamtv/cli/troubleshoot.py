@@ -42,8 +42,13 @@ def ask(url: str, question: str, key: str | None, console: Console) -> bool:
         console.print("\n[bold]Evidence[/bold]")
         for line in evidence:
             console.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
-    if body.get("triggered_resolution"):
-        console.print("\nMetadata self-resolution was asked to run.", highlight=False)
+    run, resolution = body.get("resolution_run_id"), body.get("resolution")
+    if resolution == "started":
+        console.print(f"\nMetadata self-resolution run {run} started.", highlight=False)
+    elif resolution == "joined":
+        console.print(
+            f"\nMetadata self-resolution run {run} was already under way.", highlight=False
+        )
     return True
 
 

@@ -377,8 +377,13 @@ def build_automation(
     resolution = MetadataSelfResolution(
         settings.ai_agent, agent, ratio=health.failure_ratio,
         counters=health_counters(metrics), clock=clock, metrics=metrics,
+        interval=settings.ai_agent.metadata_self_resolution_interval_sec,
     )  # fmt: skip
-    health.on_early_warning = lambda scope: resolution.request_soon(scope, "guide")
+
+    def early_warning(scope: int | None) -> None:
+        resolution.request_soon(scope, "guide")  # the health cycle has no one to tell
+
+    health.on_early_warning = early_warning
     if troubleshooting is not None:
         troubleshooting.resolve = resolution.request_soon
         if isinstance(planner, LLMPlanner):  # answers are LLM-enhanced when one is set

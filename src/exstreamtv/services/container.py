@@ -156,6 +156,8 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             clock=clock,
             metrics=metrics,
             registry=settings.data_dir / "ffmpeg.pids",
+            watchdog_timeout=settings.streaming.watchdog_timeout_sec,
+            watchdog_interval=min(5.0, settings.streaming.watchdog_timeout_sec / 4),
         )
 
         locator = MediaLocator(sessions, media_servers, catalog.item)

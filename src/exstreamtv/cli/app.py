@@ -38,6 +38,10 @@ app.add_typer(config_app, name="config")
 app.add_typer(admin_app, name="admin-key")
 source_app = typer.Typer(help="Plex, Jellyfin and Emby servers.", no_args_is_help=True)
 app.add_typer(source_app, name="source")
+verify_app = typer.Typer(
+    help="Static checks of the installed package (exit 1 on an offence).", no_args_is_help=True
+)
+app.add_typer(verify_app, name="verify")
 
 ConfigOption = Annotated[
     Path | None,
@@ -256,6 +260,33 @@ def troubleshoot(
         typer.echo(f"error: {err.message}", err=True)
         raise typer.Exit(1) from None
     if not answered:
+        raise typer.Exit(1)
+
+
+@verify_app.command("restart-path")
+def verify_restart_path() -> None:
+    """Only the supervisor spawns FFmpeg; only the playback modules start, stop or restart
+    channels (the agent through LiveChannels.restart)."""
+    from exstreamtv.cli.verify import restart_path  # noqa: PLC0415 - keeps `--help` fast
+
+    if not restart_path(out_console):
+        raise typer.Exit(1)
+
+
+@verify_app.command("async")
+def verify_async(
+    scope: Annotated[
+        str, typer.Option(help="agent, metadata, monitoring or all.", show_default=True)
+    ] = "all",
+) -> None:
+    """No blocking call (sleep, file, process, sync HTTP or database) in async code."""
+    from exstreamtv.cli.verify import async_calls  # noqa: PLC0415 - keeps `--help` fast
+    from exstreamtv.source_checks.blocking_calls import SCOPES  # noqa: PLC0415
+
+    if scope not in SCOPES:
+        typer.echo(f"error: --scope is one of {', '.join(SCOPES)}", err=True)
+        raise typer.Exit(USAGE_ERROR)
+    if not async_calls(out_console, scope):
         raise typer.Exit(1)
 
 

@@ -108,6 +108,11 @@ def modules_under(root: Path, package: str = "exstreamtv") -> list[tuple[str, Pa
     return found
 
 
+def installed_modules() -> list[tuple[str, Path]]:
+    """Every module of the installed ``exstreamtv`` package (the one running this)."""
+    return modules_under(Path(__file__).resolve().parents[2])
+
+
 def check(files: Iterable[tuple[str, Path]], only: str | None = None) -> list[Violation]:
     """Every violation of the two rules in ``files`` (analysed together), or in module
     ``only`` of them."""
@@ -124,7 +129,7 @@ def check(files: Iterable[tuple[str, Path]], only: str | None = None) -> list[Vi
 
 @functools.cache
 def _parse(module: str, path: Path) -> Source:
-    """Parsed once per test session (the tree does not change while tests run)."""
+    """Parsed once per process (the tree does not change while the check runs)."""
     return _parse_now(module, path)
 
 

@@ -33,6 +33,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from exstreamtv.agent.channel_planner import LLMChannelPlanner
 from exstreamtv.agent.containment import Containment
 from exstreamtv.agent.llm import LLMPlanner
 from exstreamtv.agent.loop import AgentLoop
@@ -336,6 +337,14 @@ def health_counters(metrics: Metrics) -> Callable[[], Awaitable[tuple[float, flo
         )
 
     return read
+
+
+def channel_llm(automation: Automation, redactor: SecretRedactor) -> LLMChannelPlanner | None:
+    """The LLM reading of channel sentences, on the agent's LLM client when one is set."""
+    planner = automation.planner
+    if not isinstance(planner, LLMPlanner):
+        return None
+    return LLMChannelPlanner(planner, PromptRedactor(redactor))
 
 
 def build_automation(

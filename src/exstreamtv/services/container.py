@@ -29,10 +29,11 @@ from exstreamtv.playback.supervisor import Supervisor
 from exstreamtv.playback.tuners import TunerPool
 from exstreamtv.services.admin_key import AdminKeys
 from exstreamtv.services.admin_sessions import AdminSessions
-from exstreamtv.services.automation import Automation, build_automation
+from exstreamtv.services.automation import Automation, build_automation, channel_llm
 from exstreamtv.services.catalog import CatalogService
 from exstreamtv.services.changes import GuideChanges
 from exstreamtv.services.channel_locks import ChannelLocks
+from exstreamtv.services.channel_plans import ChannelPlanService
 from exstreamtv.services.channels import ChannelService
 from exstreamtv.services.demo import DemoSetup
 from exstreamtv.services.device import DeviceIdentity
@@ -89,6 +90,7 @@ class Container:
     automation: Automation
     media_servers: MediaServerService
     plex_guide: PlexGuideReload
+    channel_plans: ChannelPlanService
 
 
 def prepare_data_dir(path: Path) -> Path:
@@ -231,6 +233,9 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             automation=automation,
             media_servers=media_servers,
             plex_guide=plex_guide,
+            channel_plans=ChannelPlanService(
+                sessions, clock, playouts, changes, llm=channel_llm(automation, redactor)
+            ),
         )
         await supervisor.start()
         log_ring.install()

@@ -214,9 +214,16 @@ class PlayoutService:
         if not 1 <= hours <= MAX_PREVIEW_HOURS:
             raise InvalidInput(f"hours: must be between 1 and {MAX_PREVIEW_HOURS}")
         zone(schedule.timezone)
-        begin = self._aware(start or self._clock.now(), "start")
         async with self._sessions() as session:
             inputs = await load_inputs(session, schedule)
+        return await self.preview_inputs(inputs, hours, start)
+
+    async def preview_inputs(
+        self, inputs: BuildInputs, hours: int, start: datetime | None = None
+    ) -> Preview:
+        """:meth:`preview` of already loaded inputs (a schedule not stored yet, over
+        collections given by content)."""
+        begin = self._aware(start or self._clock.now(), "start")
         result = await self._run(inputs, None, begin, begin + timedelta(hours=hours))
         media = playables_by_id(inputs.collections)
         entries = [ListedEntry(e, _summary(media.get(e.media_id or 0))) for e in result.entries]

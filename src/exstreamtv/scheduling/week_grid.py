@@ -27,7 +27,6 @@ from exstreamtv.domain.channel_plans import (
 from exstreamtv.domain.media import MediaKind
 from exstreamtv.domain.schedules import (
     ContentSource,
-    FillerSet,
     PlayMode,
     Schedule,
     ScheduleKind,
@@ -129,12 +128,12 @@ def as_schedule(
     name: str,
     timezone: str,
     collection_ids: Sequence[int],
-    filler: FillerSet | None = None,
     fallback: int | None = None,
 ) -> Schedule:
     """The plan as a ``slots`` schedule over stored (or, for a preview, stand-in)
     collection ids, ``collection_ids[i]`` for ``plan.collections[i]``. Each slot floods
-    its collections in rotation, in the order of its first collection."""
+    its collections in rotation, in the order of its first collection, and the
+    ``fallback`` filler preset pads what is left of a slot."""
     slots = tuple(
         TimeSlot(
             start=slot.start,
@@ -144,8 +143,6 @@ def as_schedule(
             ),
             weekdays=slot.weekdays,
             mode=PlayMode.FLOOD,
-            guide_title=None,
-            filler=filler or FillerSet(),
         )
         for slot in plan.slots
     )

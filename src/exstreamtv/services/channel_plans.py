@@ -7,9 +7,10 @@ random id for :data:`PLAN_TTL_SEC` seconds (at most :data:`MAX_PLANS` at a time)
 24-hour preview built by the real engine. Nothing is written to the database.
 
 :meth:`ChannelPlanService.apply` is the confirmation: it creates, in one transaction, the
-plan's smart collections, its filler presets (tail to the half hour, and fallback), a
-``slots`` schedule and the channel with that schedule; then it builds the playout. A plan
-is applied at most once.
+plan's smart collections, its filler (a collection and the schedule's fallback preset,
+which pads the end of each slot and stands in for anything unavailable), a ``slots``
+schedule and the channel with that schedule; then it builds the playout. A plan is applied
+at most once.
 """
 
 from __future__ import annotations
@@ -34,12 +35,7 @@ from exstreamtv.domain.channel_plans import (
 from exstreamtv.domain.channels import Channel, ChannelNumber
 from exstreamtv.domain.collections import Collection, CollectionKind
 from exstreamtv.domain.playout import Playable
-from exstreamtv.domain.schedules import (
-    FillerKind,
-    FillerPreset,
-    FillerSet,
-    WeightedCollection,
-)
+from exstreamtv.domain.schedules import FillerKind, FillerPreset, WeightedCollection
 from exstreamtv.errors import InvalidInput, NotFound
 from exstreamtv.scheduling.engine import BuildInputs
 from exstreamtv.scheduling.localtime import zone
@@ -61,7 +57,6 @@ PLAN_TTL_SEC = 3600.0
 MAX_PLANS = 64
 PREVIEW_HOURS = 24
 EXAMPLES = 3
-TAIL_BOUNDARY_MINUTES = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,9 +178,8 @@ class ChannelPlanService:
         counts: dict[tuple[object, ...], PlannedCollection],
     ) -> ChannelProposal:
         async with self._sessions() as session:
-            channels = await ChannelRepository(session).all()
+            number = await _free_number(session)
             contents = await _contents(session, plan)
-        number = ChannelNumber.parse(str(max((c.number.major for c in channels), default=0) + 1))
         preview = await self._playouts.preview_inputs(
             _preview_inputs(plan, timezone, contents), PREVIEW_HOURS
         )
@@ -240,14 +234,15 @@ class ChannelPlanService:
         self, plan_id: str, *, name: str | None = None, number: ChannelNumber | None = None
     ) -> Channel:
         """Create the planned channel (see the module docstring); ``name`` and ``number``
-        override the plan's. Raises NotFound (no such plan), Conflict (the number is
+        override the plan's (without ``number``, the suggested one, or the next free one if
+        it was taken meanwhile). Raises NotFound (no such plan), Conflict (``number`` is
         taken) or InvalidInput."""
         proposal = self.proposal(plan_id)
         plan = proposal.plan
         title = " ".join((name or plan.name).split())[:100] or plan.name
-        wanted = number or proposal.number
         now = self._clock.now()
         async with transaction(self._sessions) as session:
+            wanted = number or await _free_number(session, proposal.number)
             collections = CollectionRepository(session)
             taken = {c.name for c in await collections.all()}
             ids = []
@@ -255,12 +250,12 @@ class ChannelPlanService:
                 label = _unique(f"{title}: {pick.label}", taken)
                 stored = await collections.create(_collection(pick, label), now)
                 ids.append(stored.id)
-            filler, fallback = await _presets(session, plan, title, taken, now)
+            fallback = await _fallback(session, plan, title, taken, now)
             schedules = ScheduleRepository(session)
             schedule_name = _unique(title, {s.name for s in await schedules.all()})
             schedule = await schedules.create(
                 as_schedule(plan, name=schedule_name, timezone=proposal.timezone,
-                            collection_ids=ids, filler=filler, fallback=fallback),
+                            collection_ids=ids, fallback=fallback),
                 now,
             )  # fmt: skip
             channels = ChannelRepository(session)
@@ -272,6 +267,14 @@ class ChannelPlanService:
         log.info("channel %s created from plan %s: %s", wanted, plan_id, title,
                  extra={"channel": str(wanted)})  # fmt: skip
         return channel
+
+
+async def _free_number(session: AsyncSession, wanted: ChannelNumber | None = None) -> ChannelNumber:
+    """``wanted`` if no channel has it, else the number after the highest in use."""
+    taken = [c.number for c in await ChannelRepository(session).all()]
+    if wanted is not None and wanted not in taken:
+        return wanted
+    return ChannelNumber.parse(str(max((n.major for n in taken), default=0) + 1))
 
 
 async def _contents(session: AsyncSession, plan: ChannelPlan) -> list[list[Playable]]:
@@ -287,44 +290,31 @@ async def _contents(session: AsyncSession, plan: ChannelPlan) -> list[list[Playa
 def _preview_inputs(
     plan: ChannelPlan, timezone: str, contents: Sequence[Sequence[Playable]]
 ) -> BuildInputs:
-    """The engine's inputs with stand-in ids: collections 1..n, the filler n + 1, the tail
-    preset 1 and the fallback preset 2."""
+    """The engine's inputs with stand-in ids: collections 1..n, the filler n + 1 and its
+    fallback preset 1."""
     ids = list(range(1, len(plan.collections) + 1))
     collections = {i + 1: list(items) for i, items in enumerate(contents)}
     presets: dict[int, FillerPreset] = {}
-    filler, fallback = FillerSet(), None
     if plan.filler is not None:
         source = (WeightedCollection(len(plan.collections) + 1),)
-        presets = {
-            1: FillerPreset(1, "tail", FillerKind.TAIL, source,
-                            tail_boundary_minutes=TAIL_BOUNDARY_MINUTES),
-            2: FillerPreset(2, "fallback", FillerKind.FALLBACK, source),
-        }  # fmt: skip
-        filler, fallback = FillerSet(tail=1), 2
+        presets = {1: FillerPreset(1, "fallback", FillerKind.FALLBACK, source)}
     schedule = as_schedule(plan, name=plan.name, timezone=timezone, collection_ids=ids,
-                           filler=filler, fallback=fallback)  # fmt: skip
+                           fallback=1 if presets else None)  # fmt: skip
     return BuildInputs(schedule=schedule, collections=collections, presets=presets)
 
 
-async def _presets(
+async def _fallback(
     session: AsyncSession, plan: ChannelPlan, title: str, taken: set[str], now: datetime
-) -> tuple[FillerSet, int | None]:
-    """Store the filler collection and its tail and fallback presets."""
+) -> int | None:
+    """Store the filler collection and its fallback preset; the preset's id."""
     if plan.filler is None:
-        return FillerSet(), None
+        return None
     label = _unique(f"{title}: {plan.filler.label}", taken)
     stored = await CollectionRepository(session).create(_collection(plan.filler, label), now)
     presets = FillerPresetRepository(session)
-    names = {p.name for p in await presets.all()}
+    name = _unique(f"{title} filler", {p.name for p in await presets.all()})
     source = (WeightedCollection(stored.id),)
-    tail = await presets.create(
-        FillerPreset(0, _unique(f"{title} tail", names), FillerKind.TAIL, source,
-                     tail_boundary_minutes=TAIL_BOUNDARY_MINUTES)
-    )  # fmt: skip
-    fallback = await presets.create(
-        FillerPreset(0, _unique(f"{title} fallback", names), FillerKind.FALLBACK, source)
-    )
-    return FillerSet(tail=tail.id), fallback.id
+    return (await presets.create(FillerPreset(0, name, FillerKind.FALLBACK, source))).id
 
 
 def _collection(pick: ContentPick, name: str) -> Collection:

@@ -38,6 +38,8 @@ app.add_typer(config_app, name="config")
 app.add_typer(admin_app, name="admin-key")
 source_app = typer.Typer(help="Plex, Jellyfin and Emby servers.", no_args_is_help=True)
 app.add_typer(source_app, name="source")
+channel_app = typer.Typer(help="Channels on a running server.", no_args_is_help=True)
+app.add_typer(channel_app, name="channel")
 verify_app = typer.Typer(
     help="Static checks of the installed package (exit 1 on an offence).", no_args_is_help=True
 )
@@ -260,6 +262,53 @@ def troubleshoot(
         typer.echo(f"error: {err.message}", err=True)
         raise typer.Exit(1) from None
     if not answered:
+        raise typer.Exit(1)
+
+
+ServerUrl = Annotated[
+    str, typer.Option(envvar="EXSTREAMTV_URL", help="The running server's address.")
+]
+AdminKey = Annotated[
+    str | None,
+    typer.Option(
+        envvar="EXSTREAMTV_ADMIN_KEY",
+        help="Admin API key (needed when the server listens beyond loopback).",
+        show_default=False,
+    ),
+]
+
+
+@channel_app.command("plan")
+def channel_plan(  # noqa: PLR0917 - one parameter per option
+    sentence: Annotated[
+        str, typer.Argument(help='e.g. "90s cartoons on weekday mornings, movies at night".')
+    ],
+    url: ServerUrl = f"http://127.0.0.1:{DEFAULT_PORT}",
+    key: AdminKey = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="IANA zone of the times (default: this machine's).")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="The channel's name.")] = None,
+    number: Annotated[str | None, typer.Option(help="The channel's number.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Create it without asking.")] = False,
+) -> None:
+    """Plan a channel from a sentence, show it, and create it once you confirm."""
+    from exstreamtv.cli.channel_plans import local_zone, plan_channel  # noqa: PLC0415
+
+    def confirm(question: str) -> bool:
+        if yes:
+            return True
+        return sys.stdin.isatty() and typer.confirm(question, default=False)
+
+    try:
+        done = plan_channel(
+            url, sentence, key, out_console, timezone=timezone or local_zone(), name=name,
+            number=number, confirm=confirm,
+        )  # fmt: skip
+    except ExStreamTVError as err:
+        typer.echo(f"error: {err.message}", err=True)
+        raise typer.Exit(1) from None
+    if not done:
         raise typer.Exit(1)
 
 

@@ -114,11 +114,18 @@ MUTATIONS = (
         ("tests/agent/test_resolution_load.py", "tests/agent/test_metadata_resolution.py"),
     ),
     Mutation(
+        "P2", "a channel plan is applied without the confirmation flag",
+        "src/exstreamtv/web/channel_plan_schemas.py",
+        "    confirm: Literal[True]\n", "    confirm: bool = True\n",
+        ("tests/web/test_channel_plans_api.py",),
+    ),
+    Mutation(
         "P1", "a channel plan is saved when it is previewed",
         "src/exstreamtv/services/channel_plans.py",
-        "        self._plans.keep(plan)\n",
-        "        self._plans.keep(plan)\n        await self._save(plan, plan.name, None)\n",
-        ("tests/services/test_channel_plans.py",),
+        "        self._keep(proposal)\n",
+        "        self._keep(proposal)\n        await self.apply(proposal.id)\n",
+        ("tests/services/test_channel_plans.py::test_nothing_is_saved_until_the_plan_is_confirmed",
+         "tests/web/test_channel_plans_api.py"),
     ),
 )  # fmt: skip
 

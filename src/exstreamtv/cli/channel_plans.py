@@ -15,14 +15,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 from rich.console import Console
 from rich.markup import escape
 
-from exstreamtv.errors import ServerUnreachable
+from exstreamtv.cli.server_api import post, refusal
 
-TIMEOUT_SEC = 60.0
-MAX_ERROR_CHARS = 300
+PATH = "/api/channel-plans"
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 PREVIEW_LINES = 8
 Confirm = Callable[[str], bool]
@@ -54,12 +52,10 @@ def plan_channel(
     """Show the plan for ``sentence``; create the channel when ``confirm`` (asked with a
     question) says yes. False when the server refused the plan or the creation.
 
-    Raises :class:`ServerUnreachable` when nothing answers at ``url``."""
-    base = f"{url.rstrip('/')}/api/channel-plans"
-    headers = {"X-API-Key": key} if key else {}
-    planned = _post(base, {"sentence": sentence, "timezone": timezone}, headers, url)
+    Raises :class:`~exstreamtv.errors.ServerUnreachable` when nothing answers at ``url``."""
+    planned = post(url, PATH, {"sentence": sentence, "timezone": timezone}, key)
     if planned.status_code != 201:
-        console.print(f"error: the server answered {planned.status_code}: {_detail(planned)}")
+        console.print(f"error: {refusal(planned)}")
         return False
     plan = planned.json()
     show(plan, console)
@@ -68,9 +64,9 @@ def plan_channel(
         return True
     body: dict[str, Any] = {"confirm": True}
     body.update({k: v for k, v in (("name", name), ("number", number)) if v})
-    applied = _post(f"{base}/{plan['id']}/apply", body, headers, url)
+    applied = post(url, f"{PATH}/{plan['id']}/apply", body, key)
     if applied.status_code != 201:
-        console.print(f"error: the server answered {applied.status_code}: {_detail(applied)}")
+        console.print(f"error: {refusal(applied)}")
         return False
     channel = applied.json()
     console.print(
@@ -104,21 +100,3 @@ def show(plan: dict[str, Any], console: Console) -> None:
         out(f"  {at:%a %H:%M}  {escape(str(title))}", highlight=False)
     for note in plan["notes"]:
         out(f"\nNote: {escape(note)}", highlight=False)
-
-
-def _post(endpoint: str, body: dict[str, Any], headers: dict[str, str], url: str) -> httpx.Response:
-    try:
-        return httpx.post(endpoint, json=body, headers=headers, timeout=TIMEOUT_SEC)
-    except httpx.HTTPError as err:
-        raise ServerUnreachable(
-            f"cannot reach EXStreamTV at {url} ({type(err).__name__}): is the server running?"
-            " Start it with `exstreamtv serve`, or pass --url."
-        ) from None
-
-
-def _detail(response: httpx.Response) -> str:
-    try:
-        detail = str(response.json().get("detail", ""))
-    except ValueError:
-        detail = response.text
-    return escape(detail[:MAX_ERROR_CHARS])

@@ -30,7 +30,7 @@ import ast
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from exstreamtv.source_checks.process_boundaries import Violation
+from exstreamtv.source_checks.process_boundaries import Violation, dotted, import_aliases
 
 BLOCKING_NAMES = frozenset({
     "time.sleep", "os.system", "os.popen", "os.listdir", "os.scandir", "os.walk",
@@ -70,22 +70,8 @@ def check(files: Iterable[tuple[str, Path]], scope: str = "all") -> list[Violati
     for module, path in files:
         if in_scope(module, scope):
             tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-            found += _offences(module, tree, _aliases(tree))
+            found += _offences(module, tree, import_aliases(tree))
     return sorted(set(found))
-
-
-def _aliases(tree: ast.Module) -> dict[str, str]:
-    aliases: dict[str, str] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                aliases[alias.asname or alias.name.split(".")[0]] = (
-                    alias.name if alias.asname else alias.name.split(".")[0]
-                )
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            for alias in node.names:
-                aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-    return aliases
 
 
 def _offences(module: str, tree: ast.Module, aliases: dict[str, str]) -> Iterator[Violation]:
@@ -110,17 +96,8 @@ def _calls_in_body(function: ast.AsyncFunctionDef) -> Iterator[ast.Call]:
         pending.extend(ast.iter_child_nodes(node))
 
 
-def _dotted(node: ast.expr, aliases: dict[str, str]) -> str | None:
-    if isinstance(node, ast.Name):
-        return aliases.get(node.id, node.id)
-    if isinstance(node, ast.Attribute):
-        base = _dotted(node.value, aliases)
-        return f"{base}.{node.attr}" if base else None
-    return None
-
-
 def _blocking(call: ast.Call, aliases: dict[str, str]) -> str | None:
-    name = _dotted(call.func, aliases)
+    name = dotted(call.func, aliases)
     if name is not None and (name in BLOCKING_NAMES or name.startswith(BLOCKING_PREFIXES)):
         return f"{name}()"
     if isinstance(call.func, ast.Attribute) and call.func.attr in BLOCKING_METHODS:

@@ -176,6 +176,13 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text.replace("-", " - ")).strip()
 
 
+def fold(text: str) -> str:
+    """``text`` as lower-case words of letters and digits, single-spaced (titles and genre
+    names are compared in this form)."""
+    text = re.sub("[\u2019'`\u00b4]", "", unicodedata.normalize("NFKC", text).lower())
+    return " ".join(re.split(r"[^a-z0-9]+", text)).strip()
+
+
 def _words(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[^a-z0-9 ]", " ", text)).strip()
 
@@ -197,10 +204,8 @@ class _Reader:
         self.unknown: list[str] = []
         self.missing: list[str] = []
         self.found_shows: list[str] = []
-        self._shows = sorted(
-            ((_words(normalise(s)), s) for s in facets.shows if _words(normalise(s))),
-            key=lambda pair: -len(pair[0]),
-        )
+        folded = ((fold(show), show) for show in facets.shows)
+        self._shows = sorted(((f, s) for f, s in folded if f), key=lambda pair: -len(pair[0]))
         self._phrases = _phrases(facets.genres)
 
     # --- content ---------------------------------------------------------------------
@@ -208,8 +213,11 @@ class _Reader:
     def protect_shows(self, text: str) -> str:
         """Replace the library's show titles in ``text`` by tokens (before the sentence is
         split or read for times: "Tom and Jerry" and "Friday Night Lights" stay whole)."""
+        plain = f" {_words(text)} "
         for phrase, show in self._shows:
             for variant in _show_variants(phrase):
+                if f" {variant} " not in plain:  # cheap: only a title present costs a regex
+                    continue
                 words = r"[^a-z0-9\x00]+".join(map(re.escape, variant.split()))
                 pattern = re.compile(rf"(?<![a-z0-9]){words}(?![a-z0-9])")
                 if pattern.search(text):
@@ -500,7 +508,7 @@ def _phrases(
     """Every phrase that names content, longest first: kinds (``(phrase, kind, ())``), the
     library's own genre names and the common words of :data:`GENRE_WORDS`
     (``(phrase, None, library genre names)``; no names when the library lacks it)."""
-    library = {_words(normalise(name)): name for name in genres if _words(normalise(name))}
+    library = {fold(name): name for name in genres if fold(name)}
     found: dict[str, set[str]] = {phrase: {name} for phrase, name in library.items()}
     for canonical, words in GENRE_WORDS.items():
         names = {name for folded, name in library.items() if _names_genre(folded, canonical)}
@@ -517,9 +525,14 @@ def _names_genre(folded: str, canonical: str) -> bool:
     """True when a library genre (folded) is ``canonical``, one of its words or one of
     :data:`GENRE_ALSO`, alone or in a compound such as "Action & Adventure"."""
     padded = f" {folded} "
-    words = (canonical, *GENRE_WORDS[canonical], *GENRE_ALSO.get(canonical, ()))
-    return any(f" {_words(w)} " in padded for w in words)
+    return any(f" {word} " in padded for word in _GENRE_FOLDED[canonical])
 
 
 def _title(text: str) -> str:
     return " ".join(w if w[:1].isdigit() else w[:1].upper() + w[1:] for w in text.split())
+
+
+_GENRE_FOLDED = {
+    canonical: tuple(fold(w) for w in (canonical, *words, *GENRE_ALSO.get(canonical, ())))
+    for canonical, words in GENRE_WORDS.items()
+}

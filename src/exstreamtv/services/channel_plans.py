@@ -15,6 +15,7 @@ at most once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections import OrderedDict
@@ -115,7 +116,7 @@ class ChannelPlanService:
             facets = await MediaFacetRepository(session).facets()
         found, mode = await self._understand(sentence, facets)
         kept, counts, notes = await self._playable(found)
-        plan = plan_channel(kept, facets, sentence, mode=mode)
+        plan = await asyncio.to_thread(plan_channel, kept, facets, sentence, mode=mode)
         plan = replace(plan, notes=plan.notes + notes)
         if not plan.collections:
             said = " ".join(plan.notes) or "no genre, show, kind or decade was recognised."
@@ -126,7 +127,7 @@ class ChannelPlanService:
         return proposal
 
     async def _understand(self, sentence: str, facets: LibraryFacets) -> tuple[Understanding, str]:
-        rules = understand(sentence, facets)
+        rules = await asyncio.to_thread(understand, sentence, facets)  # CPU: off the loop
         if self.llm is None:
             return rules, "rules"
         shows = [p.show for s in rules.segments for p in s.picks if p.show]

@@ -64,6 +64,20 @@ DataDirOption = Annotated[
     ),
 ]
 
+# For commands that talk to a running server over HTTP.
+DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
+UrlOption = Annotated[
+    str, typer.Option(envvar="EXSTREAMTV_URL", help="The running server's address.")
+]
+KeyOption = Annotated[
+    str | None,
+    typer.Option(
+        envvar="EXSTREAMTV_ADMIN_KEY",
+        help="Admin API key (needed when the server listens beyond loopback).",
+        show_default=False,
+    ),
+]
+
 err_console = Console(stderr=True)
 out_console = Console()
 
@@ -265,26 +279,13 @@ def troubleshoot(
         raise typer.Exit(1)
 
 
-ServerUrl = Annotated[
-    str, typer.Option(envvar="EXSTREAMTV_URL", help="The running server's address.")
-]
-AdminKey = Annotated[
-    str | None,
-    typer.Option(
-        envvar="EXSTREAMTV_ADMIN_KEY",
-        help="Admin API key (needed when the server listens beyond loopback).",
-        show_default=False,
-    ),
-]
-
-
 @channel_app.command("plan")
 def channel_plan(  # noqa: PLR0917 - one parameter per option
     sentence: Annotated[
         str, typer.Argument(help='e.g. "90s cartoons on weekday mornings, movies at night".')
     ],
-    url: ServerUrl = f"http://127.0.0.1:{DEFAULT_PORT}",
-    key: AdminKey = None,
+    url: UrlOption = DEFAULT_URL,
+    key: KeyOption = None,
     timezone: Annotated[
         str | None, typer.Option(help="IANA zone of the times (default: this machine's).")
     ] = None,

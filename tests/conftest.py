@@ -124,9 +124,9 @@ async def supervisor(tmp_path: Path) -> AsyncIterator[Supervisor]:
         await found.close()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The hardening suite's section markers (``tests/hardening_sections.py``)."""
-    mark_hardening(items)
+    mark_hardening(items, [str(arg) for arg in config.args])
 
 
 def pytest_terminal_summary(

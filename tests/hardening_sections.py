@@ -125,10 +125,12 @@ def _matches(nodeid: str, pattern: str) -> bool:
     return name == pattern or name.startswith(pattern + "::")
 
 
-def mark_hardening(items: list[pytest.Item]) -> None:
+def mark_hardening(items: list[pytest.Item], args: list[str]) -> None:
     """Add each item's section markers (and ``hardening``); raise UsageError for a pattern
-    whose file was collected but which names no test in it."""
-    files = {item.nodeid.split("::", 1)[0] for item in items}
+    whose file was collected whole (not narrowed to some tests in ``args``) but which names
+    no test in it."""
+    narrowed = {arg.split("::", 1)[0] for arg in args if "::" in arg}
+    files = {item.nodeid.split("::", 1)[0] for item in items} - narrowed
     used: set[str] = set()
     for item in items:
         for section, patterns in SECTIONS.items():

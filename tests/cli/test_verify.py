@@ -10,8 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 
@@ -34,9 +32,8 @@ def with_rogue(tmp_path: Path, module: str, code: str) -> Path:
     return copy
 
 
-@pytest.mark.parametrize("args", [("restart-path",), ("async", "--scope", "all")])
-def test_the_installed_package_passes(args: tuple[str, ...]) -> None:
-    done = verify(*args)
+def test_the_installed_package_passes() -> None:
+    done = verify("restart-path")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "module(s) checked, pass" in done.stdout
 

@@ -272,7 +272,10 @@ async def test_a_suggested_number_taken_meanwhile_becomes_the_next_free_one(
     assert channel.number.major == proposal.number.major + 1
 
 
-async def test_two_channels_from_one_sentence_get_their_own_names(app: Container) -> None:
+async def test_two_channels_from_one_sentence_get_their_own_names(
+    sqlite_app: Container,
+) -> None:
+    app = sqlite_app
     first = await app.channel_plans.propose("cartoons all day")
     second = await app.channel_plans.propose("cartoons all day")
     one = await app.channel_plans.apply(first.id)

@@ -23,7 +23,7 @@ NPM_DEB   := $(if $(shell command -v npm),,npm)
 RUN_DEBS  := ffmpeg $(NPM_DEB)
 TEST_DEBS := ffmpeg xmltv-util hdhomerun-config postgresql chromium vlc-bin vlc-plugin-base prometheus $(NPM_DEB)
 
-.PHONY: run test slow lint fmt typecheck contracts unit bench docs clean system-run system-test
+.PHONY: run test slow hardening lint fmt typecheck contracts unit bench docs clean system-run system-test
 
 run: system-run $(STAMP_RUN) $(HLS_JS) $(MPEGTS_JS)
 	$(BIN)/exstreamtv serve --data-dir $(DATA_DIR)
@@ -83,6 +83,15 @@ contracts: $(STAMP_TEST)
 # Full-length proofs (soaks, long guide-vs-picture runs): minutes each, not part of `make test`.
 slow: system-test $(STAMP_TEST) $(HLS_JS) $(MPEGTS_JS) $(AXE_CORE)
 	$(BIN)/pytest -m soak
+
+# The hardening suite (the seed plans' sections, tests/hardening_sections.py) with its count,
+# then the static checks as an operator runs them against the installed package.
+hardening: system-test $(STAMP_TEST)
+	$(BIN)/pytest -m hardening -p no:randomly -q
+	$(BIN)/exstreamtv verify restart-path
+	$(BIN)/exstreamtv verify async --scope agent
+	$(BIN)/exstreamtv verify async --scope metadata
+	$(BIN)/exstreamtv verify async --scope monitoring
 
 unit: $(STAMP_TEST)
 	$(BIN)/pytest -m "not postgres and not slow and not soak" -q

@@ -199,6 +199,10 @@ class StreamingConfig(Section):
         le=600,
         description="A viewer this many seconds of media behind the live edge is dropped.",
     )
+    watchdog_timeout_sec: float = Field(
+        default=30.0, ge=1, le=3600,
+        description="Restart a channel's FFmpeg after this long without output.",
+    )  # fmt: skip
 
 
 class AIAgentConfig(Section):
@@ -209,6 +213,10 @@ class AIAgentConfig(Section):
     metadata_self_resolution_cooldown_sec: int = Field(default=300, ge=0)
     metadata_self_resolution_disable_hours: float = Field(default=1.0, ge=0)
     force_metadata_resolution: bool = False
+    metadata_self_resolution_interval_sec: float = Field(
+        default=300.0, gt=0, le=86400,
+        description="How often the scheduled self-resolution check runs.",
+    )  # fmt: skip
 
 
 class LLMConfig(Section):

@@ -59,9 +59,30 @@ async def test_an_open_breaker_holds_actions_on_that_channel_only(tmp_path: Path
     h.agent._planner = ScriptedPlanner([("rebuild_playout", 1.0)])
     await h.agent.run(Goal.PLAYOUT, 4)
     assert [a.model_dump() for a in h.tools["rebuild_playout"].calls] == [{"channel": 4}]
-    h.clock.advance(120)  # the breaker is half-open now: a trial is allowed, not an agent
-    assert h.containment.check("3").breaker == "half_open"
-    assert h.containment.check("3").active
+
+
+async def test_a_half_open_breaker_holds_an_idle_channel_only_while_a_trial_runs(
+    tmp_path: Path,
+) -> None:
+    h = make_harness(tmp_path, ScriptedPlanner())
+    for _ in range(5):
+        h.supervisor.record_failure("3")
+    h.clock.advance(120)  # open period over, and no viewer to make a trial
+    state = h.containment.check("3")
+    assert (state.breaker, state.active) == ("half_open", False)
+    h.agent._planner = ScriptedPlanner([("rebuild_playout", 1.0)])
+    run = await h.agent.run(Goal.PLAYOUT, 3)  # an idle channel is not blocked for good
+    assert run.outcome == "completed"
+    assert h.supervisor.restart("3", "crash").allowed  # a viewer came: the one trial starts
+    assert h.containment.check("3").reasons == ("breaker_open",)
+    h.agent._planner = ScriptedPlanner([("fetch_metadata_logs", 1.0)])
+    with pytest.raises(AutomationPaused, match="breaker_open"):
+        await h.agent.run(Goal.GUIDE, 3)
+    h.supervisor.record_success("3")  # the trial succeeded
+    assert (h.containment.check("3").breaker, h.containment.check("3").active) == (
+        "closed",
+        False,
+    )
 
 
 async def test_containment_starting_mid_run_ends_the_run(tmp_path: Path) -> None:

@@ -170,6 +170,31 @@ async def test_five_failures_open_the_breaker_and_the_gauge_shows_it(
     assert not supervisor.restart("7", "crash").allowed
 
 
+def scraped(supervisor: Supervisor, channel: str) -> dict[str, float]:
+    """The breaker gauge of ``channel`` as a scrape of /metrics renders it."""
+    text = supervisor._metrics.render().decode()
+    found = {}
+    for state in ("closed", "open", "half_open"):
+        line = f'exstreamtv_channel_breaker_state{{channel="{channel}",state="{state}"}}'
+        [value] = [row.split()[-1] for row in text.splitlines() if row.startswith(line)]
+        found[state] = float(value)
+    return found
+
+
+async def test_the_breaker_gauge_turns_half_open_when_the_open_period_ends_unasked(
+    supervisor: Supervisor,
+) -> None:
+    for _ in range(5):
+        supervisor.record_failure("7")
+    assert scraped(supervisor, "7") == {"closed": 0, "open": 1, "half_open": 0}
+    supervisor._clock.seconds += 120  # type: ignore[attr-defined]
+    # No viewer, no restart, no call on the supervisor: only time has passed.
+    assert scraped(supervisor, "7") == {"closed": 0, "open": 0, "half_open": 1}
+    assert supervisor.restart("7", "crash").allowed  # the trial
+    supervisor.record_success("7")
+    assert scraped(supervisor, "7") == {"closed": 1, "open": 0, "half_open": 0}
+
+
 async def test_watchdog_restarts_a_silent_channel_once_per_silence(tmp_path: Path) -> None:
     clock = StepClock()
     supervisor = Supervisor(max_processes=2, clock=clock, metrics=Metrics(),

@@ -19,9 +19,12 @@ pytestmark = pytest.mark.slow
 # Signed in from afar: the pages that read the most of the API (every page, at both widths,
 # is swept by tests/ui/test_new_user.py).
 PAGES = {
-    "dashboard": "/", "channels": "/channels", "channel-edit": "/channels/1/edit",
-    "guide": "/guide", "schedule-edit": "/schedules/2", "collections": "/collections",
-    "media": "/libraries/1", "settings": "/settings",
+    "dashboard": "/", "channels": "/channels", "channel-new": "/channels/new",
+    "channel-from-sentence": "/channels/from-sentence",
+    "channel-edit": "/channels/1/edit", "guide": "/guide", "schedules": "/schedules",
+    "schedule-new": "/schedules/new", "schedule-edit": "/schedules/2",
+    "collections": "/collections", "libraries": "/libraries", "media": "/libraries/1",
+    "settings": "/settings", "troubleshooting": "/troubleshooting", "logs": "/logs",
 }  # fmt: skip
 TIMEOUT_MS = 20_000
 
@@ -280,3 +283,32 @@ def test_a_right_to_left_override_in_a_name_is_isolated(
     expect(shown).to_have_text(name)
     assert shown.evaluate("e => getComputedStyle(e).unicodeBidi") == "isolate"
     local_page.assert_clean()
+
+
+def test_a_channel_described_in_a_sentence_is_previewed_then_created(
+    local_page: Watched, station: Station
+) -> None:
+    page = local_page.page
+    page.goto("/channels")
+    page.get_by_role("link", name="New channel from a sentence").click()
+    expect(page.get_by_label("Time zone of those times")).not_to_have_value("")
+    page.get_by_label("Describe the channel").fill("delete every channel <script>x</script>")
+    page.get_by_role("button", name="Preview").click()
+    expect(page.get_by_role("alert").first).to_contain_text("nothing in that sentence names")
+    page.get_by_label("Describe the channel").fill(
+        "Tone Patrol on weekday mornings, movies at night"
+    )
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator("#plan-collections")).to_contain_text("Tone Patrol")
+    expect(page.locator("#plan-slots")).to_contain_text("Mon, Tue, Wed, Thu, Fri")
+    expect(page.locator("#plan-preview li").first).to_be_visible()
+    local_page.shoot("channel-plan-preview")
+    before = httpx.get(f"{station.url}/api/channels", timeout=30).json()
+    page.get_by_label("Name").fill("Sentence TV")
+    page.get_by_label("Number").fill("77")
+    page.get_by_role("button", name="Create channel").click()
+    expect(page).to_have_url(f"{station.url}/channels")
+    expect(page.get_by_role("link", name="Sentence TV", exact=True)).to_be_visible()
+    after = httpx.get(f"{station.url}/api/channels", timeout=30).json()
+    assert [c["number"] for c in after if c not in before] == ["77"]
+    local_page.assert_clean("status of 422")  # the refused sentence

@@ -4,7 +4,11 @@ Containment holds while any of these is true, each measured here (never passed i
 
 * the supervisor's restart velocity is at least 10 restarts per 60 s;
 * the FFmpeg pool pressure (processes over the cap) is at least 0.9;
-* the target channel's circuit breaker is not closed (open, or half-open with a trial);
+* the target channel's circuit breaker is open, or half-open while its one trial restart
+  runs. A half-open breaker with no trial running holds nothing: on an idle channel a trial
+  needs a viewer, so holding there would block automation on that channel for good, and
+  the agent's own ``restart_channel`` asks the supervisor, whose breaker allows only that
+  one trial anyway;
 * this process's resident memory grew by more than 100 MB within the last 10 minutes.
 
 Memory is sampled with psutil on every check; samples older than the window are dropped and
@@ -76,18 +80,24 @@ class Containment:
         velocity = self._supervisor.restart_velocity
         pressure = self._supervisor.pool_pressure
         rss, growth = self._rss_growth()
-        breaker = None if channel is None else self._supervisor.breaker_state(channel).value
+        state = None if channel is None else self._supervisor.breaker_state(channel)
+        breaker = None if state is None else state.value
         reasons = []
         if velocity >= RESTART_VELOCITY_LIMIT:
             reasons.append("restart_velocity")
         if pressure >= POOL_PRESSURE_LIMIT:
             reasons.append("pool_pressure")
-        if breaker is not None and breaker != BreakerState.CLOSED.value:
+        if channel is not None and self._breaker_holds(channel, state):
             reasons.append("breaker_open")
         if growth > RSS_GROWTH_LIMIT:
             reasons.append("memory_growth")
         self._publish(frozenset(reasons))
         return ContainmentState(velocity, pressure, breaker, rss, growth, tuple(reasons))
+
+    def _breaker_holds(self, channel: str, state: BreakerState | None) -> bool:
+        if state is BreakerState.OPEN:
+            return True
+        return state is BreakerState.HALF_OPEN and self._supervisor.policy.trial_running(channel)
 
     def _rss_growth(self) -> tuple[int, int]:
         now, rss = self._clock.monotonic(), self._rss()

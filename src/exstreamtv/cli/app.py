@@ -38,6 +38,12 @@ app.add_typer(config_app, name="config")
 app.add_typer(admin_app, name="admin-key")
 source_app = typer.Typer(help="Plex, Jellyfin and Emby servers.", no_args_is_help=True)
 app.add_typer(source_app, name="source")
+channel_app = typer.Typer(help="Channels on a running server.", no_args_is_help=True)
+app.add_typer(channel_app, name="channel")
+verify_app = typer.Typer(
+    help="Static checks of the installed package (exit 1 on an offence).", no_args_is_help=True
+)
+app.add_typer(verify_app, name="verify")
 
 ConfigOption = Annotated[
     Path | None,
@@ -277,6 +283,67 @@ def _ask_server(request: Callable[[], bool]) -> None:
         typer.echo(f"error: {err.message}", err=True)
         raise typer.Exit(1) from None
     if not done:
+        raise typer.Exit(1)
+
+
+@channel_app.command("plan")
+def channel_plan(  # noqa: PLR0917 - one parameter per option
+    sentence: Annotated[
+        str, typer.Argument(help='e.g. "90s cartoons on weekday mornings, movies at night".')
+    ],
+    url: UrlOption = DEFAULT_URL,
+    key: KeyOption = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="IANA zone of the times (default: this machine's).")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="The channel's name.")] = None,
+    number: Annotated[str | None, typer.Option(help="The channel's number.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Create it without asking.")] = False,
+) -> None:
+    """Plan a channel from a sentence, show it, and create it once you confirm."""
+    from exstreamtv.cli.channel_plans import local_zone, plan_channel  # noqa: PLC0415
+
+    def confirm(question: str) -> bool:
+        if yes:
+            return True
+        return sys.stdin.isatty() and typer.confirm(question, default=False)
+
+    try:
+        done = plan_channel(
+            url, sentence, key, out_console, timezone=timezone or local_zone(), name=name,
+            number=number, confirm=confirm,
+        )  # fmt: skip
+    except ExStreamTVError as err:
+        typer.echo(f"error: {err.message}", err=True)
+        raise typer.Exit(1) from None
+    if not done:
+        raise typer.Exit(1)
+
+
+@verify_app.command("restart-path")
+def verify_restart_path() -> None:
+    """Only the supervisor spawns FFmpeg; only the playback modules start, stop or restart
+    channels (the agent through LiveChannels.restart)."""
+    from exstreamtv.cli.verify import restart_path  # noqa: PLC0415 - keeps `--help` fast
+
+    if not restart_path(out_console):
+        raise typer.Exit(1)
+
+
+@verify_app.command("async")
+def verify_async(
+    scope: Annotated[
+        str, typer.Option(help="agent, metadata, monitoring or all.", show_default=True)
+    ] = "all",
+) -> None:
+    """No blocking call (sleep, file, process, sync HTTP or database) in async code."""
+    from exstreamtv.cli.verify import async_calls  # noqa: PLC0415 - keeps `--help` fast
+    from exstreamtv.source_checks.blocking_calls import SCOPES  # noqa: PLC0415
+
+    if scope not in SCOPES:
+        typer.echo(f"error: --scope is one of {', '.join(SCOPES)}", err=True)
+        raise typer.Exit(USAGE_ERROR)
+    if not async_calls(out_console, scope):
         raise typer.Exit(1)
 
 

@@ -94,6 +94,7 @@ class Supervisor:
         self._watchdog_interval = watchdog_interval
         self._watchdog: asyncio.Task[None] | None = None
         self._registry_lock = asyncio.Lock()
+        self._published: set[str] = set()  # channels with a breaker gauge (one per channel)
 
     # --- lifecycle -----------------------------------------------------------------
 
@@ -206,9 +207,17 @@ class Supervisor:
         return self.policy.velocity(self._clock.monotonic())
 
     def _publish_breaker(self, channel: str) -> None:
-        state = self.breaker_state(channel)
+        """Export ``channel``'s breaker gauge, read from the policy at every scrape: the
+        open period ending (a change no call announces) shows as ``half_open`` at once."""
+        if channel in self._published:
+            return
+        self._published.add(channel)
         for value in BreakerState:
-            self._metrics.breaker_state.labels(channel, value.value).set(float(value is state))
+            gauge = self._metrics.breaker_state.labels(channel, value.value)
+            gauge.set_function(self._breaker_reader(channel, value))
+
+    def _breaker_reader(self, channel: str, value: BreakerState) -> Callable[[], float]:
+        return lambda: float(self.breaker_state(channel) is value)
 
     # --- the watchdog ----------------------------------------------------------------
 

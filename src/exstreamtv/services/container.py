@@ -32,10 +32,11 @@ from exstreamtv.playback.tuners import TunerPool
 from exstreamtv.services.admin_key import AdminKeys
 from exstreamtv.services.admin_sessions import KEY_FILE_NAME as SESSION_KEY_FILE
 from exstreamtv.services.admin_sessions import AdminSessions
-from exstreamtv.services.automation import Automation, build_automation
+from exstreamtv.services.automation import Automation, build_automation, channel_llm
 from exstreamtv.services.catalog import CatalogService
 from exstreamtv.services.changes import GuideChanges
 from exstreamtv.services.channel_locks import ChannelLocks
+from exstreamtv.services.channel_plans import ChannelPlanService
 from exstreamtv.services.channels import ChannelService
 from exstreamtv.services.demo import DemoSetup
 from exstreamtv.services.device import DeviceIdentity
@@ -109,6 +110,7 @@ class Container:
     sign_ins: SignInAttempts
     guide_grid: GuideGrid
     trials: PlaybackTrials
+    channel_plans: ChannelPlanService
 
 
 def prepare_data_dir(path: Path) -> Path:
@@ -189,6 +191,8 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             clock=clock,
             metrics=metrics,
             registry=settings.data_dir / "ffmpeg.pids",
+            watchdog_timeout=settings.streaming.watchdog_timeout_sec,
+            watchdog_interval=min(5.0, settings.streaming.watchdog_timeout_sec / 4),
         )
 
         proxy = MediaProxy(media_servers, clock)
@@ -285,6 +289,9 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
                 log_ring,
                 item=locator.item,
                 profiles=profiles,
+            ),
+            channel_plans=ChannelPlanService(
+                sessions, clock, playouts, changes, llm=channel_llm(automation, redactor)
             ),
         )
         await supervisor.start()

@@ -264,6 +264,14 @@ class PlayoutService:
         begin = from_ms(floor_second(to_ms(begin)))  # as a build would start it
         async with self._sessions() as session:
             inputs = await load_inputs(session, schedule)
+        return await self.preview_inputs(inputs, hours, start)
+
+    async def preview_inputs(
+        self, inputs: BuildInputs, hours: int, start: datetime | None = None
+    ) -> Preview:
+        """:meth:`preview` of already loaded inputs (a schedule not stored yet, over
+        collections given by content)."""
+        begin = self._aware(start or self._clock.now(), "start")
         result = await self._run(inputs, None, begin, begin + timedelta(hours=hours))
         media = playables_by_id(inputs.collections)
         entries = [ListedEntry(e, _summary(media.get(e.media_id or 0))) for e in result.entries]

@@ -11,6 +11,7 @@ from exstreamtv.web.openapi import problem_openapi
 from exstreamtv.web.problems import Problems, install_problem_handlers
 from exstreamtv.web.routes import (
     agent,
+    channel_plans,
     channels,
     collections,
     filler_presets,
@@ -56,6 +57,7 @@ def create_app(container: Container) -> FastAPI:
     for module in (
         health, libraries, media_sources, media, collections, channels, playouts, schedules,
         filler_presets, profiles, metadata_health, troubleshooting, agent, iptv, hdhomerun,
+        channel_plans,
     ):  # fmt: skip
         app.include_router(module.router)
     for module in (status, guide, logos):

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from exstreamtv.agent.metadata_resolution import ResolutionTicket
 from exstreamtv.errors import NotFound
 from exstreamtv.services.playback_trials import MAX_SECONDS, Trial
 from exstreamtv.services.station_status import station_status
@@ -36,13 +37,20 @@ class FindingOut(BaseModel):
 
 
 class TroubleshootOut(BaseModel):
-    """The answer, the evidence lines behind it, and whether metadata self-resolution was
-    asked for. ``mode`` is ``rules`` or ``llm``."""
+    """The answer and the evidence lines behind it. ``mode`` is ``rules`` or ``llm``.
+
+    ``triggered_resolution`` is true only when this question started a metadata
+    self-resolution run or joined one already under way; ``resolution`` then says which
+    (``started``, ``joined``) and ``resolution_run_id`` names the run (``GET
+    /api/agent/runs``). A refused request has the refusal's code in ``resolution`` (for
+    example ``cooldown``); a question that did not ask has ``null``."""
 
     answer: str
     evidence: list[str]
     findings: list[FindingOut]
     triggered_resolution: bool
+    resolution: str | None
+    resolution_run_id: int | None
     mode: str
 
 
@@ -71,8 +79,16 @@ async def troubleshoot(body: TroubleshootIn, app: ContainerDep) -> TroubleshootO
             for f in found.findings
         ],
         triggered_resolution=found.triggered_resolution,
+        resolution=_resolution(found.resolution),
+        resolution_run_id=found.resolution.run_id if found.resolution else None,
         mode=found.mode,
     )
+
+
+def _resolution(ticket: ResolutionTicket | None) -> str | None:
+    if ticket is None:
+        return None
+    return ticket.reason if ticket.status == "refused" else ticket.status
 
 
 @router.get("/api/logs")

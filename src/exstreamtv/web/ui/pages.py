@@ -40,6 +40,7 @@ SIMPLE_PAGES = (
     ("/", "dashboard.html", "Dashboard"),
     ("/channels", "channels.html", "Channels"),
     ("/channels/new", "channel_form.html", "New channel"),
+    ("/channels/from-sentence", "channel_plan.html", "New channel from a sentence"),
     ("/guide", "guide.html", "TV guide"),
     ("/schedules", "schedules.html", "Schedules"),
     ("/schedules/new", "schedule_form.html", "New schedule"),

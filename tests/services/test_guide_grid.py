@@ -71,8 +71,7 @@ def test_runs_of_two_or_more_short_programmes_merge_into_one_cell() -> None:
 
 
 async def with_filler(container: Container) -> None:
-    """Channel 1: 10-minute episodes, each after two 30-second pre-roll bumpers (one guide
-    group each: bumpers plus episode)."""
+    """Channel 1: 10-minute episodes, each after two 30-second pre-roll bumpers."""
     episodes = await add_collection(container, "Eps", await add_show(container, "S", [10] * 6))
     bumpers = await add_collection(container, "Bumps", await add_show(container, "B", [0.5] * 4))
     preset = await container.schedules.create_preset(
@@ -104,8 +103,10 @@ async def test_a_window_cut_mid_programme_keeps_the_programmes_true_times(
 ) -> None:
     await with_filler(clocked)
     whole = await xmltv_programmes(clocked)
-    assert whole[0].stop_ms - whole[0].start_ms == 11 * 60_000  # two bumpers and an episode
-    cut = from_ms(whole[1].start_ms + 45_000)  # inside the 2nd programme's 2nd bumper
+    # A programme is listed from its own first frame and the next one's pre-roll ends it
+    # (the default placement); the first also holds the playout's opening bumpers.
+    assert [p.stop_ms - p.start_ms for p in whole[:2]] == [12 * 60_000, 11 * 60_000]
+    cut = from_ms(whole[1].start_ms + 45_000)  # 45 s into the 2nd programme
     window = await clocked.guide_grid.window(LINKS, cut, cut + timedelta(minutes=30))
     shown = [c.programme for c in window.cells]
     assert shown == [

@@ -172,17 +172,15 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
         media_servers = MediaServerService(sessions, settings, clock, metrics, redactor)
         remote = ServerSync(sessions, media_servers, clock)
         catalog = CatalogService(sessions, clock)
-        libraries = LibraryService(
-            sessions, settings, clock, metrics, remote=remote, after_scan=catalog.sync_automatic
-        )
         locks = ChannelLocks()
         changes = GuideChanges()
         plex_guide = PlexGuideReload(media_servers, changes, clock)
         channels = ChannelService(sessions, clock, locks, changes)
         playouts = PlayoutService(sessions, settings, clock, metrics, locks, changes=changes)
         libraries = LibraryService(
-            sessions, settings, clock, metrics, remote=remote, on_missing=playouts.drop_unavailable
-        )
+            sessions, settings, clock, metrics, remote=remote,
+            on_missing=playouts.drop_unavailable, after_scan=catalog.sync_automatic,
+        )  # fmt: skip
         schedules = ScheduleService(sessions, clock, playouts)
         extender = PlayoutExtender(playouts)
         admin_keys = AdminKeys(sessions)

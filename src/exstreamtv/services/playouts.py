@@ -260,8 +260,7 @@ class PlayoutService:
         if not 1 <= hours <= MAX_PREVIEW_HOURS:
             raise InvalidInput(f"hours: must be between 1 and {MAX_PREVIEW_HOURS}")
         zone(schedule.timezone)
-        begin = self._aware(start or self._clock.now(), "start")
-        begin = from_ms(floor_second(to_ms(begin)))  # as a build would start it
+        self._aware(start or self._clock.now(), "start")  # refused before anything loads
         async with self._sessions() as session:
             inputs = await load_inputs(session, schedule)
         return await self.preview_inputs(inputs, hours, start)
@@ -272,6 +271,7 @@ class PlayoutService:
         """:meth:`preview` of already loaded inputs (a schedule not stored yet, over
         collections given by content)."""
         begin = self._aware(start or self._clock.now(), "start")
+        begin = from_ms(floor_second(to_ms(begin)))  # as a build would start it
         result = await self._run(inputs, None, begin, begin + timedelta(hours=hours))
         media = playables_by_id(inputs.collections)
         entries = [ListedEntry(e, _summary(media.get(e.media_id or 0))) for e in result.entries]

@@ -264,8 +264,10 @@ class PlayoutRepository:
         self, channel_ids: Sequence[int], start: datetime, end: datetime
     ) -> dict[int, list[PlayoutEntry]]:
         """The entries of ``channel_ids`` overlapping ``[start, end)``, by channel id in
-        order, with the guide groups cut by either edge completed (two indexed queries), so
-        a programme that starts before ``start`` or ends after ``end`` keeps its true times."""
+        order, with the guide groups cut by either edge completed, and the group on each
+        side of them too (a programme's listing may end with the next group's pre-roll), in
+        two indexed queries; so a programme that starts before ``start`` or ends after
+        ``end`` keeps its true times."""
         if not channel_ids:
             return {}
         found = await self._entry_rows(
@@ -274,8 +276,9 @@ class PlayoutRepository:
         edges = {
             (channel, group)
             for channel, entries in found.items()
-            for group in (entries[0].guide_group, entries[-1].guide_group)
-        }
+            for group in (entries[0].guide_group - 1, entries[0].guide_group,
+                          entries[-1].guide_group, entries[-1].guide_group + 1)
+        }  # fmt: skip
         if edges:
             whole = await self._entry_rows(tuple_(_E.channel_id, _E.guide_group).in_(edges))
             for channel, entries in whole.items():

@@ -3,7 +3,6 @@ redacted log records), troubleshooting playback and the bug-report zip."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -18,6 +17,7 @@ from exstreamtv.services.station_status import station_status
 from exstreamtv.services.troubleshooting import MAX_QUESTION_CHARS
 from exstreamtv.web.deps import ContainerDep, IdPath, require_admin
 from exstreamtv.web.routes.iptv import links
+from exstreamtv.web.routes.status import StatusOut
 from exstreamtv.web.schemas import MAX_ID
 
 router = APIRouter(tags=["troubleshooting"], dependencies=[Depends(require_admin)])
@@ -217,7 +217,7 @@ async def report(request: Request, app: ContainerDep) -> Response:
     """A zip for a bug report: recent logs, settings, the station's state and the kept
     troubleshooting playbacks; every secret replaced."""
     station = await station_status(app, links(request, app))
-    data = await app.trials.report({"station": asdict(station)})
+    data = await app.trials.report({"station": StatusOut.of(station).model_dump(mode="json")})
     headers = {
         "Content-Disposition": 'attachment; filename="exstreamtv-report.zip"',
         "Cache-Control": "no-store",

@@ -246,14 +246,19 @@ async def test_fifty_viewers_over_http_share_one_ffmpeg(streaming: Server) -> No
 
         samples: list[tuple[int, float]] = []  # (FFmpeg children, live channels before)
 
+        async def sample() -> None:
+            text = (await client.get(f"{streaming.url}/metrics")).text
+            live = metric(text, "exstreamtv_live_channels")
+            samples.append((len(await asyncio.to_thread(ffmpeg_children, streaming)), live))
+
         async def sample_processes() -> None:
             while True:
-                text = (await client.get(f"{streaming.url}/metrics")).text
-                live = metric(text, "exstreamtv_live_channels")
-                samples.append((len(await asyncio.to_thread(ffmpeg_children, streaming)), live))
+                await sample()
                 await asyncio.sleep(0.2)
 
         async with asyncio.timeout(60):
+            # One sample while all fifty are connected, whatever the speed of the reads.
+            await sample()
             sampler = asyncio.create_task(sample_processes())
             got = list(await asyncio.gather(*(read(body) for body in bodies)))
             text = (await client.get(f"{streaming.url}/metrics")).text

@@ -323,6 +323,34 @@ async def test_hls_segments_are_cut_from_the_live_stream_and_decode_cleanly(
     assert checked.stderr == "", checked.stderr
 
 
+async def test_an_hls_ring_made_while_the_producer_waits_for_room_misses_no_packet(
+    make_session: Callable[..., ChannelSession], clip_cache: dict[float, Path]
+) -> None:
+    # A short work-ahead keeps the producer waiting for room in the pacer nearly all the
+    # time, so the ring is made during such a wait: the batch waiting must reach it too.
+    session = make_session([Segment(str(clip_cache[3.0]), 0, 3000)], work_ahead=0.3, hls_target=1.0)
+    viewer = session.subscribe()
+    session.start()
+    try:
+        async with asyncio.timeout(30):
+            await anext(viewer)  # on air, the producer ahead of the pacer and waiting
+            await asyncio.sleep(0.5)
+            while True:
+                text = await session.playlist("seg-{sequence}.ts")
+                assert text is not None
+                names = [line for line in text.splitlines() if line.startswith("seg-")]
+                if len(names) >= 3:
+                    break
+                await asyncio.sleep(0.1)
+        parts = [session.segment(int(name[4:-3])) for name in names]
+    finally:
+        await viewer.aclose()  # type: ignore[attr-defined]
+        await session.stop()
+    assert all(part is not None for part in parts)
+    report = check_stream(b"".join(part for part in parts if part))
+    assert report.continuity_errors == 0, report.summary()
+
+
 async def test_an_hls_only_channel_stops_once_its_players_stop_asking(
     make_session: Callable[..., ChannelSession],
     supervisor: Supervisor,

@@ -64,9 +64,14 @@ class GopCache:
             self._pmt = packet
         elif packet_pid == VIDEO_PID and random_access(packet):
             self._gop, self._size = [packet], len(packet)
-        elif self._gop and self._size < self._limit:
-            self._gop.append(packet)
+        elif self._gop:
             self._size += len(packet)
+            # A GOP too long to keep is dropped whole: a prelude with a hole in it would
+            # break the continuity counters before the live edge even starts.
+            if self._size > self._limit:
+                self._gop, self._size = [], 0
+            else:
+                self._gop.append(packet)
 
     def prelude(self) -> bytes:
         """What a joining viewer gets first: PAT, PMT, then the GOP (empty before the first)."""

@@ -739,8 +739,10 @@ class ChannelSession:
         for packet in packets:
             tracker.observe(packet)
         data = b"".join(packets)
-        self._feed_ring(data)
+        # Into the pacer first: it may wait for room, and an HLS ring made meanwhile is
+        # seeded from what the pacer holds, so feeding it before would lose this batch.
         await self._pacer.put_batch(data)
+        self._feed_ring(data)
 
 
 def _video_codec(argv: list[str]) -> str | None:

@@ -58,7 +58,8 @@ def serve(kind: str, items: int, port: int) -> None:
             movies, "movie", f"Film {n:05d}", year=1950 + n % 70, guids={"imdb": f"tt{n:07d}"}
         )
     fake: FakePlex | FakeJellyfin
-    fake = FakePlex(catalogue) if kind == "plex" else FakeJellyfin(kind, catalogue)
+    fake = FakePlex(catalogue, page_cap=None) if kind == "plex" else FakeJellyfin(kind, catalogue)
+    fake.page_cap = None  # the benchmark measures our client, not a capped server
 
     async def change(request: Request) -> Response:
         for n, item in enumerate(movies.items.values()):

@@ -110,6 +110,9 @@ class MediaServersConfig(Section):
     stream_check_timeout_sec: float = Field(
         default=3.0, gt=0, le=60, description="How long an item's stream may take to answer."
     )
+    plex_tv_url: str = Field(
+        default="https://plex.tv", description="plex.tv's address, for the Plex PIN link."
+    )
 
 
 class DemoConfig(Section):

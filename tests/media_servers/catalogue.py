@@ -52,6 +52,7 @@ class FakeCollection:
     library: str
     members: list[str]
     playlist: bool = False
+    owner: str | None = None  # Jellyfin/Emby: the user a playlist belongs to
 
 
 class Catalogue:
@@ -93,9 +94,15 @@ class Catalogue:
         return None
 
     def collection(
-        self, title: str, library: FakeLibrary, members: list[str], *, playlist: bool = False
+        self,
+        title: str,
+        library: FakeLibrary,
+        members: list[str],
+        *,
+        playlist: bool = False,
+        owner: str | None = None,
     ) -> FakeCollection:
-        found = FakeCollection(self.new_id(), title, library.key, members, playlist)
+        found = FakeCollection(self.new_id(), title, library.key, members, playlist, owner)
         self.collections[found.key] = found
         return found
 

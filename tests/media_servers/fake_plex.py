@@ -8,8 +8,15 @@ it; ``/identity`` needs none); XML attributes as strings; paging from
 ``Stream``, ``Guid`` and ``Chapter`` only on ``/library/metadata/{ids}``; ``/library/parts``
 with GET, HEAD and ranges; ``/livetv/dvrs`` and ``reloadGuide``.
 
-Failure injection: ``short_pages`` (answer fewer items than asked), ``overrides`` (a raw
-answer for a path), ``down`` paths, and a request log.
+Lists are capped at ``page_cap`` items per answer (3 unless a test says otherwise), as
+real servers may cap large pages: a client must follow ``totalSize``, and ask again for the
+ids a short ``/library/metadata/{ids}`` answer left out. Media-query filters on
+``/library/sections/{key}/all`` are parsed from keys ending in ``>>``, ``<<``, ``>``, ``<``
+or ``!`` (``updatedAt>>=1700000000`` keeps items updated after that time); unknown keys are
+ignored, as Plex does.
+
+Failure injection: ``overrides`` (a raw answer for a path), a request log (``requests``:
+paths; ``queries``: path and query string).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
+from urllib.parse import unquote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -40,9 +48,10 @@ XML_DECL = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 class FakePlex:
     catalogue: Catalogue = field(default_factory=Catalogue)
     token: str = TOKEN
-    short_pages: int | None = None
+    page_cap: int | None = 3
     overrides: dict[str, tuple[int, bytes, str]] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
+    queries: list[str] = field(default_factory=list)
     flaky: int = 0
     reloads: list[str] = field(default_factory=list)
     stream_requests: int = 0
@@ -70,6 +79,7 @@ class FakePlex:
 
     def _gate(self, request: Request) -> Response | None:
         self.requests.append(request.url.path)
+        self.queries.append(f"{request.url.path}?{unquote(request.url.query)}")
         if self.flaky > 0:  # the next few requests fail with 503, as an overloaded server
             self.flaky -= 1
             return Response(b"busy", 503, media_type="text/plain")
@@ -93,8 +103,8 @@ class FakePlex:
         start = int(_param(request, "X-Plex-Container-Start") or 0)
         size_text = _param(request, "X-Plex-Container-Size")
         size = len(children) if size_text is None else int(size_text)
-        if self.short_pages is not None:
-            size = min(size, self.short_pages)
+        if self.page_cap is not None:
+            size = min(size, self.page_cap)
         page = [render(child) for child in children[start : start + size]]
         counts = {"size": str(len(page)), "totalSize": str(len(children)), "offset": str(start)}
         empty = ET.tostring(ET.Element("MediaContainer", counts | attrs))
@@ -180,7 +190,11 @@ class FakePlex:
         wanted = {"1": "movie", "4": "episode"}.get(request.query_params.get("type", ""), "")
         kinds = {"movie": ("movie", "video"), "episode": ("episode",)}.get(wanted, ())
         guids = request.query_params.get("includeGuids") == "1"
-        children = [i for i in library.items.values() if i.kind in kinds]
+        children = [
+            i
+            for i in library.items.values()
+            if i.kind in kinds and _matches(i, request.query_params.multi_items())
+        ]
         render = partial(self._listed, library=library, guids=guids)
         return self._page(request, children, render, librarySectionID=library.key)
 
@@ -195,6 +209,7 @@ class FakePlex:
                 found.append(_video(item, library, detail=True, guids=True))
         if not found:
             return Response(NOT_FOUND, 404, media_type="text/html")
+        found = found[: self.page_cap]  # a capped answer: the client asks again for the rest
         root = ET.Element("MediaContainer", size=str(len(found)))
         root.extend(found)
         return _xml(root)
@@ -295,6 +310,31 @@ class FakePlex:
             return refused
         self.reloads.append(request.path_params["key"])
         return Response(b"", 200, media_type="text/html", headers={"X-Plex-Activity": "a-1"})
+
+
+_FILTERED = {"updatedAt": "updated_at", "addedAt": "added_at", "year": "year"}
+
+
+def _matches(item: FakeItem, query: list[tuple[str, str]]) -> bool:
+    """Whether ``item`` passes the media-query filters of ``query`` (``field>>`` after,
+    ``field<<`` before, ``>``/``<`` for integers, ``!`` not equal; unknown keys ignored)."""
+    for key, value in query:
+        for operator in (">>", "<<", ">", "<", "!"):
+            name = key.removesuffix(operator)
+            if name != key and name in _FILTERED:
+                actual = getattr(item, _FILTERED[name]) or 0
+                wanted = int(value)
+                ok = {
+                    ">>": actual > wanted,
+                    ">": actual > wanted,
+                    "<<": actual < wanted,
+                    "<": actual < wanted,
+                    "!": actual != wanted,
+                }[operator]
+                if not ok:
+                    return False
+                break
+    return True
 
 
 def _param(request: Request, name: str) -> str | None:

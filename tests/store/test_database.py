@@ -19,9 +19,9 @@ from exstreamtv.store.tables import LibraryRow
 
 
 async def test_migrations_reach_head_and_are_idempotent(container: Container) -> None:
-    assert await schema_revision(container.engine) == "0004"
+    assert await schema_revision(container.engine) == "0005src"
     await upgrade_schema(container.engine)
-    assert await schema_revision(container.engine) == "0004"
+    assert await schema_revision(container.engine) == "0005src"
 
 
 async def test_timestamps_come_back_aware_utc_whatever_zone_went_in(container: Container) -> None:

@@ -44,7 +44,7 @@ async def test_upgrade_to_0004_keeps_local_media_and_stores_a_server_source(
             for statement in ROWS:
                 await conn.execute(text(statement))
         await upgrade_schema(engine)
-        assert await schema_revision(engine) == "0004"
+        assert await schema_revision(engine) == "0005src"
     finally:
         await engine.dispose()
 
@@ -78,6 +78,6 @@ async def test_downgrade_from_0004_removes_the_server_columns(database_url: str)
             )
         assert "remote_id" not in columns
         await upgrade_schema(engine)
-        assert await schema_revision(engine) == "0004"
+        assert await schema_revision(engine) == "0005src"
     finally:
         await engine.dispose()

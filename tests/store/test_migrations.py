@@ -28,7 +28,7 @@ async def test_upgrade_from_0001_keeps_channels_and_lets_them_take_a_schedule(
             await conn.execute(text(INSERT_CHANNEL), {"on": True})
         assert await schema_revision(engine) == "0001"
         await upgrade_schema(engine)
-        assert await schema_revision(engine) == "0004"
+        assert await schema_revision(engine) == "0005src"
     finally:
         await engine.dispose()
 

@@ -140,7 +140,7 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
         await upgrade_schema(engine)
         sessions = session_factory(engine)
         media_servers = MediaServerService(sessions, settings, clock, metrics, redactor)
-        remote = ServerSync(sessions, media_servers, clock)
+        remote = ServerSync(sessions, media_servers.open, clock)
         libraries = LibraryService(sessions, settings, clock, metrics, remote=remote)
         catalog = CatalogService(sessions, clock)
         locks = ChannelLocks()

@@ -1,16 +1,17 @@
-"""What every media-server client gives the sync: server info, libraries, item change stamps,
-full items, collections, and the URL a file is streamed from.
+"""What every source client gives the sync: item change stamps, full items and collections
+(:class:`Catalogue`); media servers also give server info, libraries and the URL a file is
+streamed from (:class:`MediaServerClient`).
 
-Durations are milliseconds; ids are the server's own strings.
+Durations are milliseconds; ids are the source's own strings.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from exstreamtv.domain.libraries import LibraryKind
+from exstreamtv.domain.libraries import LibraryKind, ScanProblem
 from exstreamtv.domain.media import MediaMetadata, TechnicalInfo
 
 
@@ -26,13 +27,23 @@ class RemoteLibrary:
 
 
 @dataclass(frozen=True, slots=True)
+class ServerUser:
+    """A user of a Jellyfin or Emby server (playlists are read as one of them)."""
+
+    user_id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class ServerInfo:
-    """Answer of a connection test."""
+    """Answer of a connection test. ``users`` is empty for Plex (and for a token that may
+    not list users)."""
 
     name: str
     version: str
     server_id: str
     libraries: tuple[RemoteLibrary, ...]
+    users: tuple[ServerUser, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +59,11 @@ class RemoteStamp:
 class RemoteItem:
     """A playable server item mapped to our media model.
 
-    ``path`` is the file path as the server sees it (``""`` when the server does not say);
+    ``path`` is the file path as the server sees it (``""`` when the server does not say;
+    for online items, a location that may be shown: no credentials, no query string);
     ``stream_key`` is what its stream URL is built from (Plex ``Part.key``, Jellyfin/Emby
-    media source id).
+    media source id, the URL of an online item). ``technical`` is ``None`` when the item
+    could not be read (``metadata`` then says why, with the status ``failed``).
     """
 
     remote_id: str
@@ -59,7 +72,7 @@ class RemoteItem:
     stream_key: str
     size: int
     metadata: MediaMetadata
-    technical: TechnicalInfo
+    technical: TechnicalInfo | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,22 +84,38 @@ class RemoteCollection:
     member_ids: tuple[str, ...]
 
 
-class MediaServerClient(Protocol):
-    """A thin async client of one server. Every method raises ``SourceUnavailable`` when the
-    server cannot be reached or refuses the token, and ``SourceResponseInvalid`` for an
-    answer that is malformed, hostile or too large."""
+@dataclass(frozen=True, slots=True)
+class Mirrored:
+    """The collections and playlists a server lets us read, and why others were left out."""
 
-    async def info(self) -> ServerInfo: ...
+    collections: tuple[RemoteCollection, ...] = ()
+    problems: tuple[ScanProblem, ...] = ()
+
+
+class Catalogue(Protocol):
+    """What the sync reads from a source. Every method raises ``SourceUnavailable`` when the
+    source cannot be reached or refuses the credentials, and ``SourceResponseInvalid`` for
+    an answer that is malformed, hostile or too large."""
 
     def stamps(self, library: RemoteLibrary) -> AsyncIterator[list[RemoteStamp]]:
         """Every item of ``library``, page by page."""
         ...
 
     async def items(self, library: RemoteLibrary, ids: Sequence[str]) -> list[RemoteItem]:
-        """The items with these ids (ids the server no longer has are left out)."""
+        """The items with these ids (ids the server no longer has, or that have no playable
+        file, are left out). Ids a short answer left out are asked for again until the
+        server returns nothing more."""
         ...
 
-    async def collections(self, library: RemoteLibrary) -> list[RemoteCollection]: ...
+    async def collections(self, library: RemoteLibrary) -> Mirrored: ...
+
+    async def aclose(self) -> None: ...
+
+
+class MediaServerClient(Catalogue, Protocol):
+    """A thin async client of one Plex, Jellyfin or Emby server."""
+
+    async def info(self) -> ServerInfo: ...
 
     def stream_url(self, remote_id: str, stream_key: str | None) -> str:
         """The direct-stream URL of an item, token included (for FFmpeg's argv only)."""
@@ -97,4 +126,17 @@ class MediaServerClient(Protocol):
         quickly (the token goes in a header, so no URL with a token is ever logged)."""
         ...
 
-    async def aclose(self) -> None: ...
+
+@runtime_checkable
+class ChangeFeed(Protocol):
+    """A server that can list only what changed (Plex: ``updatedAt>>``) and count a
+    library cheaply, so a resync need not list every item."""
+
+    async def count(self, library: RemoteLibrary) -> int:
+        """How many items ``library`` lists now."""
+        ...
+
+    def changed(self, library: RemoteLibrary, since: int) -> AsyncIterator[list[RemoteStamp]]:
+        """Every item of ``library`` whose change stamp (epoch seconds) is after ``since``,
+        page by page."""
+        ...

@@ -11,6 +11,7 @@ headers, and stream URLs (which carry a token) are never put in a message.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -77,20 +78,34 @@ class ServerHttp:
         self._next_start = 0.0
         self._up: bool | None = None
 
+    @property
+    def name(self) -> str:
+        """The source's name, as errors and logs call it."""
+        return self._name
+
     async def get(
-        self, path: str, params: Mapping[str, str | int] | None = None, *, missing_ok: bool = False
+        self,
+        path: str,
+        params: Mapping[str, str | int] | None = None,
+        *,
+        missing_ok: bool = False,
+        refused_ok: bool = False,
     ) -> bytes | None:
-        """The body of ``GET base+path``; ``None`` for a 404 when ``missing_ok``.
+        """The body of ``GET base+path``; ``None`` for a 404 when ``missing_ok``, and for a
+        403 when ``refused_ok`` (something this token may not read, such as another user's
+        playlist).
 
         Connection errors, timeouts, 429 and 5xx are retried with backoff; 401/403 and
         other statuses are not. Raises SourceUnavailable, or SourceResponseInvalid when the
         body exceeds ``max_body_bytes``.
         """
         delay = self.limits.backoff
+        tolerated = {404} if missing_ok else set()
+        tolerated |= {403} if refused_ok else set()
         for attempt in range(self.limits.retries + 1):
             async with self._slots:
                 await self._paced()
-                outcome = await self._get_once(path, params, missing_ok=missing_ok)
+                outcome = await self._get_once(path, params, tolerated=frozenset(tolerated))
             if not isinstance(outcome, _Retry):
                 return outcome
             if attempt == self.limits.retries:
@@ -116,25 +131,43 @@ class ServerHttp:
 
     async def post(self, path: str) -> int:
         """``POST base+path`` once (never retried); returns the status code."""
+        return (await self.post_json(path, None))[0]
+
+    async def post_json(
+        self, path: str, body: object, headers: Mapping[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        """``POST base+path`` with ``body`` as JSON (``None``: no body) once, never retried
+        (a sign-in must not be sent twice); returns the status and the body (capped like
+        any answer). Raises SourceUnavailable when the server cannot be reached."""
+        content = None if body is None else json.dumps(body).encode()
+        extra = {} if content is None else {"Content-Type": "application/json"}
         try:
-            response = await self._client.post(self.base_url + path)
+            async with self._client.stream(
+                "POST", self.base_url + path, content=content, headers={**extra, **(headers or {})}
+            ) as response:
+                self._reached()
+                return response.status_code, await self._body(response, path)
         except httpx.HTTPError as err:
             self._down(err)
             raise SourceUnavailable(self._unreachable(err)) from err
-        self._reached()
-        return response.status_code
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    async def __aenter__(self) -> ServerHttp:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
     async def _get_once(
-        self, path: str, params: Mapping[str, str | int] | None, *, missing_ok: bool
+        self, path: str, params: Mapping[str, str | int] | None, *, tolerated: frozenset[int]
     ) -> bytes | _Retry | None:
-        """The body, ``None`` (a 404 when ``missing_ok``), or a failure worth retrying."""
+        """The body, ``None`` (a ``tolerated`` status), or a failure worth retrying."""
         try:
             async with self._client.stream("GET", self.base_url + path, params=params) as response:
                 self._reached()
-                if response.status_code == 404 and missing_ok:
+                if response.status_code in tolerated:
                     return None
                 if response.status_code in _RETRY_STATUS:
                     self._count("status")

@@ -95,6 +95,10 @@ class MediaSourceRow(Base):
     credential: Mapped[str | None] = mapped_column(Text)
     server_id: Mapped[str | None] = mapped_column(String(100))
     path_mappings: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
+    # Jellyfin/Emby: the user whose playlists are read. Online sources: their public
+    # settings (``OnlineSettings``); their secrets are sealed in ``credential``.
+    user_id: Mapped[str | None] = mapped_column(String(100))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
 
 
 class LibraryRow(Base):

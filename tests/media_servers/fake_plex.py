@@ -201,15 +201,15 @@ class FakePlex:
     async def metadata(self, request: Request) -> Response:
         if (refused := self._gate(request)) is not None:
             return refused
-        found = []
-        for key in request.path_params["ids"].split(","):
-            item = self.catalogue.item(key)
-            if item is not None:
-                library = next(lib for lib in self.catalogue.libraries.values() if key in lib.items)
-                found.append(_video(item, library, detail=True, guids=True))
-        if not found:
+        keys = [k for k in request.path_params["ids"].split(",") if self.catalogue.item(k)]
+        if not keys:
             return Response(NOT_FOUND, 404, media_type="text/html")
-        found = found[: self.page_cap]  # a capped answer: the client asks again for the rest
+        found = []
+        for key in keys[: self.page_cap]:  # a capped answer: the client asks for the rest
+            item = self.catalogue.item(key)
+            assert item is not None
+            library = next(lib for lib in self.catalogue.libraries.values() if key in lib.items)
+            found.append(_video(item, library, detail=True, guids=True))
         root = ET.Element("MediaContainer", size=str(len(found)))
         root.extend(found)
         return _xml(root)

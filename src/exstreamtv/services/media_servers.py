@@ -162,6 +162,7 @@ class MediaServerService:
         url: str,
         username: str,
         password: SecretStr,
+        *,
         mappings: Sequence[PathMapping] = (),
     ) -> MediaSource:
         """Sign in to a Jellyfin or Emby server as a user and store the source with the

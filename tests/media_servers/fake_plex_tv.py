@@ -13,6 +13,7 @@ python-plexapi and ErsatzTV use (see the Plex section of the media-server API no
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,7 @@ class FakePlexTv:
     servers: list[dict[str, Any]] = field(default_factory=list)
     pins: dict[int, dict[str, Any]] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
+    pin_made: asyncio.Event = field(default_factory=asyncio.Event)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1_900_000_001))
 
     def app(self) -> Starlette:
@@ -115,6 +117,7 @@ class FakePlexTv:
             "newRegistration": None,
         }
         self.pins[pin_id] = pin
+        self.pin_made.set()
         return JSONResponse(pin, 201)
 
     async def get_pin(self, request: Request) -> Response:

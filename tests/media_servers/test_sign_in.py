@@ -4,6 +4,7 @@ server token or password reaches an API answer, a log line or the database in pl
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from tests.media_servers.fake_jellyfin import FakeJellyfin
 from tests.media_servers.fake_plex import MACHINE_ID, FakePlex
 from tests.media_servers.fake_plex_tv import ACCOUNT_TOKEN, FakePlexTv
 from tests.media_servers.loopback import LoopbackServer, served
+from tests.media_servers.test_cli import _cli
 from tests.support import build_settings
 from tests.web.client import assert_problem, open_client
 
@@ -203,3 +205,42 @@ async def test_without_a_user_playlists_are_a_scan_problem_until_one_is_chosen(
         await container.libraries.scan(library_id)
         assert (await client.get(f"/api/libraries/{library_id}/problems")).json() == []
     assert [c.name for c in await container.catalog.collections()] == ["Mix (Den)"]
+
+
+async def test_the_command_line_signs_in_with_a_password_from_the_environment(
+    fake_jellyfin: tuple[FakeJellyfin, LoopbackServer], tmp_path: Path
+) -> None:
+    fake, server = fake_jellyfin
+    fake.add_user("alice", PASSWORD)
+    status, out = await _cli(
+        "source", "add", fake.flavour, "--url", server.url, "--user", "alice", "--name", "Den",
+        "--data-dir", str(tmp_path / "data"),
+        env={"MEDIA_SERVER_PASSWORD": PASSWORD},
+    )  # fmt: skip
+    assert status == 0, out
+    assert f"signed in to {fake.flavour} source 1: Den ({server.url}) as alice" in out
+    assert PASSWORD not in out
+
+
+async def test_the_command_line_links_plex_with_a_code_typed_at_plex_tv(
+    fake_plex: tuple[FakePlex, LoopbackServer], tmp_path: Path
+) -> None:
+    fake, server = fake_plex
+    fake_tv = FakePlexTv()
+    fake_tv.add_server("Attic Plex", MACHINE_ID, fake.token, server.url)
+    async with served(fake_tv.app()) as tv:
+        config = tmp_path / "exstreamtv.yaml"
+        config.write_text(f"media_servers:\n  plex_tv_url: {tv.url}\n")
+        command = asyncio.create_task(
+            _cli("source", "link-plex", "--name", "Attic", "--config", str(config),
+                 "--data-dir", str(tmp_path / "data"))
+        )  # fmt: skip
+        async with asyncio.timeout(60):
+            await fake_tv.pin_made.wait()
+        fake_tv.link(next(iter(fake_tv.pins)))
+        status, out = await command
+    code = next(iter(fake_tv.pins.values()))["code"]
+    assert status == 0, out
+    assert f"Open https://plex.tv/link and enter the code: {code}" in out
+    assert f"added plex source 1: Attic ({server.url})" in out
+    assert fake.token not in out and ACCOUNT_TOKEN not in out

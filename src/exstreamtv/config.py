@@ -115,6 +115,25 @@ class MediaServersConfig(Section):
     )
 
 
+class OnlineSourcesConfig(Section):
+    """How URLs, yt-dlp sites, the Internet Archive and IPTV playlists are read."""
+
+    archive_org_url: str = Field(
+        default="https://archive.org", description="The Internet Archive's address."
+    )
+    request_timeout_sec: float = Field(default=20.0, gt=0, le=600)
+    resolve_ahead_min: int = Field(
+        default=30,
+        ge=1,
+        le=24 * 60,
+        description="A resolved stream URL is resolved again this long before it expires.",
+    )
+    search_page_size: int = Field(default=100, ge=1, le=10_000)
+    max_playlist_mib: float = Field(
+        default=32.0, gt=0, le=1024, description="Largest IPTV playlist or guide read."
+    )
+
+
 class DemoConfig(Section):
     enabled: bool = Field(
         default=True, description="Generate a small demo library when no library is configured."
@@ -210,6 +229,7 @@ class Settings(BaseSettings):
     libraries: tuple[LibraryConfig, ...] = ()
     scan: ScanConfig = ScanConfig()
     media_servers: MediaServersConfig = MediaServersConfig()
+    online_sources: OnlineSourcesConfig = OnlineSourcesConfig()
     demo: DemoConfig = DemoConfig()
     ffmpeg: FFmpegConfig = FFmpegConfig()
     playout: PlayoutConfig = PlayoutConfig()

@@ -95,14 +95,17 @@ def item_argv(
     A copy profile remuxes only when ``can_copy`` says yes; every other item is transcoded
     with ``encoder`` (default: the profile's; pass ``"libx264"`` to fall back). Missing
     audio is replaced by silence and missing video by black, so every output has both.
-    Times are milliseconds. Raises ``InvalidInput`` for negative times or an unknown encoder.
+    A live source (``technical.live``) is never seeked: ``offset_ms`` is ignored, it plays
+    from wherever the broadcast is. Times are milliseconds. Raises ``InvalidInput`` for
+    negative times or an unknown encoder.
     """
     codec = _encoder(profile, encoder)
     _check_times(offset_ms, duration_ms, output_ts_offset_ms)
     tech = source.technical
     copy = profile.mode is ProfileMode.COPY and tech is not None and can_copy(tech, profile)[0]
     decode = ("-hwaccel", "cuda") if codec is VideoEncoder.H264_NVENC and not copy else ()
-    seek = ("-ss", _seconds(offset_ms)) if offset_ms > 0 else ()  # before -i: fast and exact
+    live = tech is not None and tech.live
+    seek = ("-ss", _seconds(offset_ms)) if offset_ms > 0 and not live else ()  # before -i
     return [
         ffmpeg,
         *_GLOBAL,
@@ -166,8 +169,9 @@ def _transcode(
     profile: StreamProfile, codec: VideoEncoder, tech: TechnicalInfo | None
 ) -> list[str]:
     """Inputs for missing streams, filters, maps and encoders of a transcoded item."""
-    has_video = tech is None or tech.video_codec is not None
-    has_audio = tech is None or tech.audio_codec is not None
+    # Unknown (no probe, or a live channel probed only when it plays): assume both.
+    has_video = tech is None or tech.live or tech.video_codec is not None
+    has_audio = tech is None or tech.live or tech.audio_codec is not None
     black = [] if has_video else ["-f", "lavfi", "-i", _colour_source(profile, "black")]
     silence = [] if has_audio else ["-f", "lavfi", "-i", _silence_source(profile)]
     video_in = "0:v:0" if has_video else "1:v:0"

@@ -43,6 +43,7 @@ from exstreamtv.services.logos import LogoService
 from exstreamtv.services.media_locations import MediaLocator
 from exstreamtv.services.media_servers import MediaServerService
 from exstreamtv.services.metadata_health import MetadataHealthService
+from exstreamtv.services.online_sources import OnlineSourceService
 from exstreamtv.services.playout_extender import PlayoutExtender
 from exstreamtv.services.playouts import PlayoutService
 from exstreamtv.services.plex_guide import PlexGuideReload
@@ -89,6 +90,7 @@ class Container:
     automation: Automation
     media_servers: MediaServerService
     plex_guide: PlexGuideReload
+    online: OnlineSourceService
 
 
 def prepare_data_dir(path: Path) -> Path:
@@ -140,7 +142,8 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
         await upgrade_schema(engine)
         sessions = session_factory(engine)
         media_servers = MediaServerService(sessions, settings, clock, metrics, redactor)
-        remote = ServerSync(sessions, media_servers.open, clock)
+        online = OnlineSourceService(sessions, settings, clock, redactor, media_servers)
+        remote = ServerSync(sessions, online.open, clock, seal=online.seal)
         libraries = LibraryService(sessions, settings, clock, metrics, remote=remote)
         catalog = CatalogService(sessions, clock)
         locks = ChannelLocks()
@@ -158,7 +161,7 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             registry=settings.data_dir / "ffmpeg.pids",
         )
 
-        locator = MediaLocator(sessions, media_servers, catalog.item)
+        locator = MediaLocator(sessions, media_servers, catalog.item, online.locate)
         filler = FallbackFiller(sessions)
         logos = LogoService(settings)
         profiles = ProfileService(sessions, logos)
@@ -229,6 +232,7 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             automation=automation,
             media_servers=media_servers,
             plex_guide=plex_guide,
+            online=online,
         )
         await supervisor.start()
         log_ring.install()
@@ -243,6 +247,7 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             await extender.stop()
             await libraries.close()
             await plex_guide.stop()
+            await online.close()
             await media_servers.close()
     finally:
         await engine.dispose()

@@ -9,9 +9,7 @@ stream URL inside an FFmpeg argv (see ``media_locations``).
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections import OrderedDict
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
@@ -26,6 +24,7 @@ from exstreamtv.domain.libraries import Library, MediaSource, PathMapping, Sourc
 from exstreamtv.errors import Conflict, DataDirError, InvalidInput, NotFound, SourceUnavailable
 from exstreamtv.logs import SecretRedactor
 from exstreamtv.metrics import Metrics
+from exstreamtv.services.client_cache import ClientCache
 from exstreamtv.services.plex_link import PlexLink
 from exstreamtv.sources.base import MediaServerClient, ServerInfo
 from exstreamtv.sources.jellyfin import JellyfinClient, jellyfin_headers, sign_in
@@ -102,8 +101,7 @@ class MediaServerService:
         self._sessions, self._settings, self._clock = sessions, settings, clock
         self._metrics, self._redactor, self._transport = metrics, redactor, transport
         self._cipher = CredentialCipher(settings.data_dir / KEY_FILE_NAME)
-        self._clients: OrderedDict[int, MediaServerClient] = OrderedDict()
-        self._lock = asyncio.Lock()
+        self._clients: ClientCache[MediaServerClient] = ClientCache(MAX_CLIENTS)
         self.link = PlexLink(
             settings.media_servers.plex_tv_url,
             clock,
@@ -287,11 +285,8 @@ class MediaServerService:
     async def client(self, source_id: int) -> MediaServerClient:
         """The source's client, built on first use (raises NotFound, SourceUnavailable when
         the stored token cannot be decrypted)."""
-        async with self._lock:
-            found = self._clients.get(source_id)
-            if found is not None:
-                self._clients.move_to_end(source_id)
-                return found
+
+        async def build() -> MediaServerClient:
             source = await self.source(source_id)
             async with self._sessions() as session:
                 sealed = await MediaSourceRepository(session).sealed_credential(source_id)
@@ -299,12 +294,9 @@ class MediaServerService:
                 raise NotFound(f"media source {source_id} has no server URL or token")
             token = await self._cipher.open(sealed)
             self._redactor.register([token.get_secret_value()])
-            client = self._build(source, token)
-            self._clients[source_id] = client
-            if len(self._clients) > MAX_CLIENTS:
-                _, oldest = self._clients.popitem(last=False)
-                await oldest.aclose()
-            return client
+            return self._build(source, token)
+
+        return await self._clients.get(source_id, build)
 
     async def register_secrets(self) -> None:
         """Register every stored token with the log redactor (at start-up)."""
@@ -315,17 +307,10 @@ class MediaServerService:
                 log.error("media source %r cannot be used: %s", source.name, err.message)  # noqa: TRY400 - the reason is enough
 
     async def close(self) -> None:
-        async with self._lock:
-            clients = list(self._clients.values())
-            self._clients.clear()
-        for client in clients:
-            await client.aclose()
+        await self._clients.close()
 
     async def _forget(self, source_id: int) -> None:
-        async with self._lock:
-            client = self._clients.pop(source_id, None)
-        if client is not None:
-            await client.aclose()
+        await self._clients.forget(source_id)
 
     def _build(self, source: MediaSource, token: SecretStr) -> MediaServerClient:
         config = self._settings.media_servers

@@ -112,6 +112,15 @@ class Catalogue(Protocol):
     async def aclose(self) -> None: ...
 
 
+class Checked(Catalogue, Protocol):
+    """An online source whose stream URLs are played as they are (files, HLS, live
+    channels): a quick check before FFmpeg opens one."""
+
+    async def check(self, url: str) -> None:
+        """Raise ``SourceUnavailable`` unless ``url`` answers now."""
+        ...
+
+
 class MediaServerClient(Catalogue, Protocol):
     """A thin async client of one Plex, Jellyfin or Emby server."""
 

@@ -21,12 +21,15 @@ import httpx
 
 from exstreamtv.errors import SourceResponseInvalid, SourceUnavailable
 from exstreamtv.metrics import Metrics
+from exstreamtv.sources.pace import Pace
 
 log = logging.getLogger(__name__)
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 INLINE_PARSE_BYTES = 256 * 1024  # larger answers are parsed in a worker thread
 
 T = TypeVar("T")
+# Query parameters: a mapping, or pairs when a key repeats (``fl[]=a&fl[]=b``).
+Query = Mapping[str, str | int] | list[tuple[str, str | int | float | bool | None]]
 
 
 async def parse_off_loop(parse: Callable[[bytes, str], T], body: bytes, path: str) -> T:
@@ -65,17 +68,23 @@ class ServerHttp:
         limits: HttpLimits | None = None,
         metrics: Metrics | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        shown: Callable[[str], str] | None = None,
+        follow_redirects: bool = False,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.limits = limits or HttpLimits()
         self._label, self._name, self._metrics = label, name, metrics
+        # How a path or URL appears in messages (online sources hide credentials in theirs).
+        self._shown = shown or (lambda text: text)
         timeout = httpx.Timeout(self.limits.read_timeout, connect=self.limits.connect_timeout)
         self._client = httpx.AsyncClient(
-            headers=dict(headers), timeout=timeout, transport=transport, follow_redirects=False
+            headers=dict(headers),
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=follow_redirects,
         )
         self._slots = asyncio.Semaphore(self.limits.concurrency)
-        self._pace = asyncio.Lock()
-        self._next_start = 0.0
+        self._pace = Pace(self.limits.min_interval)
         self._up: bool | None = None
 
     @property
@@ -86,7 +95,7 @@ class ServerHttp:
     async def get(
         self,
         path: str,
-        params: Mapping[str, str | int] | None = None,
+        params: Query | None = None,
         *,
         missing_ok: bool = False,
         refused_ok: bool = False,
@@ -104,7 +113,7 @@ class ServerHttp:
         tolerated |= {403} if refused_ok else set()
         for attempt in range(self.limits.retries + 1):
             async with self._slots:
-                await self._paced()
+                await self._pace.wait()
                 outcome = await self._get_once(path, params, tolerated=frozenset(tolerated))
             if not isinstance(outcome, _Retry):
                 return outcome
@@ -114,20 +123,25 @@ class ServerHttp:
             delay *= 2
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
-    async def head(self, url: str) -> None:
+    async def head(self, url: str, *, lenient: bool = False) -> httpx.Headers:
         """``HEAD url`` (absolute, without a token: the headers carry it) with the short
-        probe timeout, once. Raises SourceUnavailable unless it answers 2xx."""
+        probe timeout, once; returns the answer's headers. Raises SourceUnavailable unless
+        it answers 2xx, or, when ``lenient``, anything but 404, 410 or 5xx (for servers
+        that refuse HEAD itself)."""
         try:
             response = await self._client.head(url, timeout=self.limits.probe_timeout)
         except httpx.HTTPError as err:
             self._down(err)
             raise SourceUnavailable(self._unreachable(err)) from err
         self._reached()
-        if not response.is_success:
+        status = response.status_code
+        refused = status in (404, 410) or status >= 500 if lenient else not response.is_success
+        if refused:
             self._count("status")
             raise SourceUnavailable(
-                f"media server {self._name!r} refused the stream (HTTP {response.status_code})"
+                f"media server {self._name!r} refused the stream (HTTP {status})"
             )
+        return response.headers
 
     async def post(self, path: str) -> int:
         """``POST base+path`` once (never retried); returns the status code."""
@@ -161,7 +175,7 @@ class ServerHttp:
         await self.aclose()
 
     async def _get_once(
-        self, path: str, params: Mapping[str, str | int] | None, *, tolerated: frozenset[int]
+        self, path: str, params: Query | None, *, tolerated: frozenset[int]
     ) -> bytes | _Retry | None:
         """The body, ``None`` (a ``tolerated`` status), or a failure worth retrying."""
         try:
@@ -173,19 +187,19 @@ class ServerHttp:
                     self._count("status")
                     return _Retry(
                         f"media server {self._name!r} answered HTTP {response.status_code}"
-                        f" for {path}"
+                        f" for {self._shown(path)}"
                     )
                 if response.status_code in (401, 403):
                     self._count("status")
                     raise SourceUnavailable(
                         f"media server {self._name!r} refused the token"
-                        f" (HTTP {response.status_code} for {path})"
+                        f" (HTTP {response.status_code} for {self._shown(path)})"
                     )
                 if not response.is_success:
                     self._count("status")
                     raise SourceUnavailable(
                         f"media server {self._name!r} answered HTTP {response.status_code}"
-                        f" for {path}"
+                        f" for {self._shown(path)}"
                     )
                 return await self._body(response, path)
         except httpx.HTTPError as err:
@@ -207,27 +221,17 @@ class ServerHttp:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    async def _paced(self) -> None:
-        """Wait until at least ``min_interval`` s passed since the previous request start."""
-        if self.limits.min_interval <= 0:
-            return
-        loop = asyncio.get_running_loop()
-        async with self._pace:
-            wait = self._next_start - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self._next_start = loop.time() + self.limits.min_interval
-
     def _too_big(self, path: str) -> str:
         limit_mib = self.limits.max_body_bytes / (1024 * 1024)
         return (
-            f"media server {self._name!r} sent more than {limit_mib:.3g} MiB for {path};"
-            " refused (lower the page size or raise the limit)"
+            f"media server {self._name!r} sent more than {limit_mib:.3g} MiB for"
+            f" {self._shown(path)}; refused (lower the page size or raise the limit)"
         )
 
     def _unreachable(self, err: httpx.HTTPError) -> str:
         what = "timed out" if isinstance(err, httpx.TimeoutException) else "cannot be reached"
-        return f"media server {self._name!r} at {self.base_url} {what} ({type(err).__name__})"
+        where = f" at {self._shown(self.base_url)}" if self.base_url else ""
+        return f"media server {self._name!r}{where} {what} ({type(err).__name__})"
 
     def _reached(self) -> None:
         if self._up is False:

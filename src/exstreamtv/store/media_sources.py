@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,7 +25,7 @@ from exstreamtv.domain.libraries import (
     PathMapping,
     SourceKind,
 )
-from exstreamtv.domain.media import MediaState
+from exstreamtv.domain.media import MediaState, MetadataStatus
 from exstreamtv.errors import Conflict, NotFound
 from exstreamtv.store.libraries import LibraryRepository
 from exstreamtv.store.tables import LibraryRow, MediaItemRow, MediaSourceRow
@@ -44,11 +44,13 @@ class KnownRemote:
 
 @dataclass(frozen=True, slots=True)
 class RemoteFile:
-    """How to play a stored server item: its source, server id and stream key."""
+    """How to play a stored server or online item: its source (and the source's kind),
+    the source's id of the item and its stream key (sealed for online sources)."""
 
     source_id: int
     remote_id: str
     stream_key: str | None
+    kind: SourceKind = SourceKind.PLEX
 
 
 class MediaSourceRepository:
@@ -242,12 +244,37 @@ class MediaSourceRepository:
         """The server identity of item ``item_id``; ``None`` for local (or unknown) items."""
         row = (
             await self._session.execute(
-                select(LibraryRow.source_id, MediaItemRow.remote_id, MediaItemRow.stream_key)
+                select(
+                    LibraryRow.source_id,
+                    MediaItemRow.remote_id,
+                    MediaItemRow.stream_key,
+                    MediaSourceRow.kind,
+                )
                 .join(LibraryRow, LibraryRow.id == MediaItemRow.library_id)
+                .join(MediaSourceRow, MediaSourceRow.id == LibraryRow.source_id)
                 .where(MediaItemRow.id == item_id, MediaItemRow.remote_id.is_not(None))
             )
         ).first()
-        return None if row is None else RemoteFile(row[0], str(row[1]), row[2])
+        if row is None:
+            return None
+        return RemoteFile(row[0], str(row[1]), row[2], SourceKind(row[3]))
+
+    async def fail_item(self, item_id: int, reason: str, now: datetime) -> None:
+        """Mark an online item that can no longer be played: failed with ``reason``, and
+        missing (new playouts leave it out). Its stamp is cleared, so the next scan reads
+        it again and brings it back if it plays again."""
+        await self._session.execute(
+            update(MediaItemRow)
+            .where(MediaItemRow.id == item_id)
+            .values(
+                metadata_status=MetadataStatus.FAILED.value,
+                metadata_reason=reason,
+                state=MediaState.MISSING.value,
+                missing_since=now,
+                remote_stamp="failed",
+                updated_at=now,
+            )
+        )
 
     async def _row(self, source_id: int) -> MediaSourceRow:
         row = await self._session.get(MediaSourceRow, source_id)

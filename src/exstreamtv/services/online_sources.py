@@ -89,7 +89,7 @@ class OnlineSourceService:
         self._sessions, self._settings, self._clock = sessions, settings, clock
         self._redactor, self._servers, self._transport = redactor, servers, transport
         self._cipher: CredentialCipher = servers.cipher
-        self._clients: ClientCache[Checked | YtDlpClient] = ClientCache(MAX_CLIENTS)
+        self._clients: ClientCache[Checked] = ClientCache(MAX_CLIENTS)
         self._resolved: OrderedDict[int, _Resolved] = OrderedDict()
 
     async def sources(self) -> list[MediaSource]:
@@ -192,15 +192,14 @@ class OnlineSourceService:
         if remote.stream_key is None:
             raise SourceItemGone(f"item {media.id} of {source.name!r} has no stream")
         target = (await self._cipher.open(remote.stream_key)).get_secret_value()
+        url = target
         if isinstance(client, YtDlpClient):
             copy = client.copy_of(remote.remote_id)
             if copy is not None:
                 return replace(media, path=str(copy))
             url = await self._resolve(media, client, target)
-        else:
-            await client.check(target)
-            url = target
         self._redactor.register([url])
+        await client.check(url)
         return replace(media, path=url)
 
     async def close(self) -> None:
@@ -232,13 +231,13 @@ class OnlineSourceService:
             await MediaSourceRepository(session).fail_item(media.id, reason, self._clock.now())
         self._resolved.pop(media.id, None)
 
-    async def _client(self, source: MediaSource) -> Checked | YtDlpClient:
-        async def build() -> Checked | YtDlpClient:
+    async def _client(self, source: MediaSource) -> Checked:
+        async def build() -> Checked:
             return await self._build(source, await self._secrets(source.id))
 
         return await self._clients.get(source.id, build)
 
-    async def _build(self, source: MediaSource, secrets: OnlineSecrets) -> Checked | YtDlpClient:
+    async def _build(self, source: MediaSource, secrets: OnlineSecrets) -> Checked:
         settings = source.online or OnlineSettings()
         online = self._settings.online_sources
         rate = settings.rate_per_minute
@@ -270,7 +269,7 @@ class OnlineSourceService:
         folder = self._folder(source.id)
         cookies = await asyncio.to_thread(_private_file, folder / "cookies.txt", secrets.cookies)
         return YtDlpClient(
-            source.name, secrets.urls, pace=Pace(limits.min_interval), cookies=cookies,
+            source.name, secrets.urls, http=http(), pace=Pace(limits.min_interval), cookies=cookies,
             headers=headers, copies=folder / "copies" if settings.keep_local_copy else None,
             copies_cap_bytes=settings.local_copy_max_mib * 1024 * 1024,
             socket_timeout=online.request_timeout_sec, ffprobe=ffprobe,

@@ -39,6 +39,7 @@ from exstreamtv.formats.ytdlp_info import (
 )
 from exstreamtv.sources.base import Mirrored, RemoteItem, RemoteLibrary, RemoteStamp
 from exstreamtv.sources.pace import Pace
+from exstreamtv.sources.server_http import ServerHttp
 
 log = logging.getLogger(__name__)
 # One file with both audio and video (FFmpeg reads one input per item), HTTP or HLS.
@@ -81,6 +82,7 @@ class YtDlpClient:
         name: str,
         urls: Sequence[str],
         *,
+        http: ServerHttp,
         pace: Pace,
         cookies: Path | None = None,
         headers: Mapping[str, str] | None = None,
@@ -89,7 +91,7 @@ class YtDlpClient:
         socket_timeout: float = 20.0,
         ffprobe: str = "ffprobe",
     ) -> None:
-        self._name, self._urls, self._pace = name, tuple(urls), pace
+        self._name, self._urls, self._pace, self._http = name, tuple(urls), pace, http
         self._copies, self._cap = copies, copies_cap_bytes
         self._ffprobe, self._timeout = ffprobe, socket_timeout
         self._options: dict[str, Any] = {
@@ -103,6 +105,7 @@ class YtDlpClient:
             "format": FORMAT,
             "http_headers": dict(headers or {}),
         }
+        self._cookies = cookies  # owned: deleted when the client closes
         if cookies is not None:
             self._options["cookiefile"] = str(cookies)
         self._pages: dict[str, tuple[str, dict[str, Any]]] = {}  # listed id -> URL, entry
@@ -113,7 +116,7 @@ class YtDlpClient:
         for url in self._urls:
             entries = await self._extract(url, flat=True)
             page = []
-            for entry_id, entry_url, entry in _entries(entries, url):
+            for entry_id, entry_url, entry in listed_entries(entries, url):
                 self._pages[entry_id] = (entry_url, entry)
                 page.append(RemoteStamp(entry_id, ""))
             yield page
@@ -143,6 +146,10 @@ class YtDlpClient:
         )
         return Resolved(url, pairs, _expiry(url))
 
+    async def check(self, url: str) -> None:
+        """A quick ``HEAD`` of a resolved stream (lenient: some sites refuse HEAD itself)."""
+        await self._http.head(url, lenient=True)
+
     def copy_of(self, item_id: str) -> Path | None:
         """The local copy of an item, if one was kept."""
         if self._copies is None:
@@ -151,6 +158,9 @@ class YtDlpClient:
 
     async def aclose(self) -> None:
         self._pages.clear()
+        await self._http.aclose()
+        if self._cookies is not None:
+            await asyncio.to_thread(self._cookies.unlink, missing_ok=True)
 
     async def _item(
         self, library: RemoteLibrary, item_id: str, url: str, entry: Mapping[str, Any]
@@ -262,7 +272,7 @@ _ENTRY_FIELDS = ("title", "description", "thumbnail", "duration", "timestamp", "
                  "season_number", "playlist_index")  # fmt: skip
 
 
-def _entries(info: Mapping[str, Any], url: str) -> list[tuple[str, str, dict[str, Any]]]:
+def listed_entries(info: Mapping[str, Any], url: str) -> list[tuple[str, str, dict[str, Any]]]:
     """``(id, url, fields)`` of every video of a flat listing (one for a single video);
     ``fields`` are what the listing itself says of the video (a feed's titles)."""
     if info.get("_type") not in ("playlist", "multi_video"):

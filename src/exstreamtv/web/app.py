@@ -21,6 +21,7 @@ from exstreamtv.web.routes import (
     media,
     media_sources,
     metadata_health,
+    online_sources,
     playouts,
     profiles,
     schedules,
@@ -52,7 +53,7 @@ def create_app(container: Container) -> FastAPI:
         filler_presets, profiles, metadata_health, troubleshooting, agent, iptv, hdhomerun,
     ):  # fmt: skip
         app.include_router(module.router)
-    for module in (status, guide, logos):
+    for module in (status, guide, logos, online_sources):
         app.include_router(module.router)
     install_ui(app)
     return app

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -61,7 +62,7 @@ class FakeArchive:
 
     async def search(self, request: Request) -> Response:
         query = request.query_params
-        self.searches.append(str(request.url.query))
+        self.searches.append(unquote_plus(str(request.url.query)))
         wanted = _collection(query.get("q", ""))
         movies_only = "mediatype:(movies)" in query.get("q", "")
         found = sorted(

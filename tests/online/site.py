@@ -51,6 +51,7 @@ class Hit:
     path: str
     range: str | None
     query: str
+    agent: str
 
 
 @dataclass
@@ -81,6 +82,7 @@ class MediaSite:
                         path,
                         headers.get(b"range", b"").decode() or None,
                         bytes(scope["query_string"]).decode(),
+                        headers.get(b"user-agent", b"").decode(),
                     )
                 )
                 if path in self.gone:

@@ -36,6 +36,9 @@ class SourceKind(enum.StrEnum):
 ONLINE_KINDS = frozenset(
     {SourceKind.REMOTE, SourceKind.YOUTUBE, SourceKind.ARCHIVE_ORG, SourceKind.IPTV}
 )
+# Requests per minute to a site unless a source says otherwise: YouTube throttles and blocks
+# busy clients, the Internet Archive asks for restraint; files and playlists are read once.
+DEFAULT_RATES = {SourceKind.YOUTUBE: 30, SourceKind.ARCHIVE_ORG: 120}
 
 
 class LibraryKind(enum.StrEnum):
@@ -131,7 +134,7 @@ class OnlineSettings:
     Internet Archive search. ``keep_local_copy`` downloads each video (yt-dlp sources) to
     the data directory while their total stays under ``local_copy_max_mib``. Live channels
     (IPTV) are scheduled in blocks of ``live_minutes``. ``rate_per_minute`` caps requests
-    to the site (0: no cap).
+    to the site (0: no cap; ``None``: the kind's default, see ``DEFAULT_RATES``).
     """
 
     shown: tuple[str, ...] = ()
@@ -139,7 +142,7 @@ class OnlineSettings:
     keep_local_copy: bool = False
     local_copy_max_mib: int = 2048
     live_minutes: int = 60
-    rate_per_minute: int = 30
+    rate_per_minute: int | None = None
     has_guide: bool = False
     has_cookies: bool = False
 

@@ -54,3 +54,16 @@ def stable_id(*parts: str) -> str:
     """A short id that stays the same for the same ``parts`` (for items without one)."""
     digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
     return digest[:24]
+
+
+def secret_parts(url: str) -> list[str]:
+    """What of ``url`` must never be shown: the whole URL, its path with its query (a log
+    line may hold just that), and its password; for the log redactor."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return [url]
+    found = [url, parts.path + (f"?{parts.query}" if parts.query else "")]
+    if parts.password:
+        found.append(parts.password)
+    return [part for part in found if len(part) > 1]

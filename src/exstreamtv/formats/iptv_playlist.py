@@ -29,6 +29,7 @@ MAX_NAME_CHARS = 200
 MAX_ATTRIBUTE_CHARS = 2048
 MAX_CHANNELS = 20_000
 _ATTRIBUTE = re.compile(r'([A-Za-z0-9_-]+)=(?:"([^"]*)"|([^\s"]+))')
+_LINES = re.compile(r"\r\n|\r|\n")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
@@ -70,7 +71,9 @@ class _Pending:
 def parse_playlist(text: str, *, max_channels: int = MAX_CHANNELS) -> Playlist:
     """The channels of an extended M3U and the entries refused. Raises InvalidInput when
     ``text`` is not an M3U playlist at all (no ``#EXTM3U`` header)."""
-    lines = text.lstrip("\ufeff").splitlines()
+    # Only CR and LF end a line: str.splitlines would also split at U+2028, U+0085 or
+    # U+001C, letting a name smuggle a second entry in.
+    lines = _LINES.split(text.lstrip("\ufeff"))
     first = next((n for n, line in enumerate(lines) if line.strip()), None)
     if first is None or not lines[first].strip().startswith("#EXTM3U"):
         raise InvalidInput("this is not an M3U playlist (it does not start with #EXTM3U)")

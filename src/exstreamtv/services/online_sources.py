@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from exstreamtv.clock import Clock
 from exstreamtv.config import Settings
 from exstreamtv.domain.libraries import (
+    DEFAULT_RATES,
     Library,
     LibraryKind,
     MediaSource,
@@ -41,7 +42,7 @@ from exstreamtv.domain.libraries import (
     OnlineSettings,
     SourceKind,
 )
-from exstreamtv.domain.locations import check_online_url, shown_url
+from exstreamtv.domain.locations import check_online_url, secret_parts, shown_url
 from exstreamtv.domain.media import MediaItem
 from exstreamtv.errors import Conflict, InvalidInput, NotFound, SourceItemGone
 from exstreamtv.logs import SecretRedactor
@@ -198,7 +199,7 @@ class OnlineSourceService:
             if copy is not None:
                 return replace(media, path=str(copy))
             url = await self._resolve(media, client, target)
-        self._redactor.register([url])
+        self._redactor.register(secret_parts(url))
         await client.check(url)
         return replace(media, path=url)
 
@@ -241,6 +242,8 @@ class OnlineSourceService:
         settings = source.online or OnlineSettings()
         online = self._settings.online_sources
         rate = settings.rate_per_minute
+        if rate is None:
+            rate = DEFAULT_RATES.get(source.kind, 0)
         limits = replace(
             limits_of(self._settings.media_servers),
             read_timeout=online.request_timeout_sec,
@@ -296,7 +299,7 @@ class OnlineSourceService:
             if not name or any(c in name + value for c in "\r\n\0"):
                 raise InvalidInput("a request header must have a name and no line breaks")
         secrets = replace(secrets, urls=urls, guide_url=guide)
-        self._redactor.register([*urls, guide, secrets.cookies, *(v for _, v in secrets.headers)])
+        self._register(secrets)
         return secrets, replace(
             settings,
             shown=tuple(shown_url(u) for u in urls) or ((settings.query or "").strip(),),
@@ -319,8 +322,13 @@ class OnlineSourceService:
             cookies=stored.get("cookies"),
             headers=tuple((str(k), str(v)) for k, v in stored.get("headers") or ()),
         )
-        self._redactor.register([*secrets.urls, secrets.guide_url, secrets.cookies])
+        self._register(secrets)
         return secrets
+
+    def _register(self, secrets: OnlineSecrets) -> None:
+        urls = [*secrets.urls, *([secrets.guide_url] if secrets.guide_url else [])]
+        self._redactor.register([p for url in urls for p in secret_parts(url)])
+        self._redactor.register([secrets.cookies, *(value for _, value in secrets.headers)])
 
     async def _forget(self, source_id: int) -> None:
         await self._clients.forget(source_id)

@@ -106,10 +106,13 @@ class ArchiveClient:
         self._http, self._query, self._page_size = http, search_query(query), page_size
 
     async def stamps(self, library: RemoteLibrary) -> AsyncIterator[list[RemoteStamp]]:
+        """Search results page by page. Pages are numbered (``page`` times ``rows``), so when
+        the server answers fewer rows than asked before the total, the next pages ask for
+        that many: a short page is never the end."""
         del library
-        listed, page_number = 0, 1
-        while True:
-            result = await self._search(page_number)
+        listed, rows, page_number = 0, self._page_size, 1
+        for _ in range(MAX_RESULTS + 1):
+            result = await self._search(page_number, rows)
             total = min(_total(result), MAX_RESULTS)
             docs = [d for d in _docs(result) if isinstance(d.get("identifier"), str)]
             if docs:
@@ -121,7 +124,13 @@ class ArchiveClient:
                 raise SourceResponseInvalid(
                     f"the archive search stopped after {listed} of {total} items"
                 )
-            page_number += 1
+            rows = min(rows, len(docs))  # a shorter page is the server's own page size
+            if listed % rows:
+                raise SourceResponseInvalid(
+                    f"the archive search pages unevenly ({listed} items of {total})"
+                )
+            page_number = listed // rows + 1
+        raise SourceResponseInvalid("the archive search did not end")
 
     async def items(self, library: RemoteLibrary, ids: Sequence[str]) -> list[RemoteItem]:
         return [await self._item(library, identifier) for identifier in ids]
@@ -136,13 +145,13 @@ class ArchiveClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def _search(self, page_number: int) -> Mapping[str, Any]:
+    async def _search(self, page_number: int, rows: int) -> Mapping[str, Any]:
         query: list[tuple[str, str | int | float | bool | None]] = [
             ("q", self._query),
             ("fl[]", "identifier"),
             ("fl[]", "publicdate"),
             ("sort[]", "identifier asc"),
-            ("rows", self._page_size),
+            ("rows", rows),
             ("page", page_number),
             ("output", "json"),
         ]

@@ -32,8 +32,10 @@ class OnlineOptionsIn(Input):
     query: Annotated[str, Field(max_length=2000)] | None = None
     keep_local_copy: bool = False
     local_copy_max_mib: int = Field(default=2048, ge=1, le=10_000_000)
-    live_minutes: int = Field(default=60, ge=5, le=24 * 60)
-    rate_per_minute: int = Field(default=30, ge=0, le=6000)
+    live_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    rate_per_minute: int | None = Field(
+        default=None, ge=0, le=6000, description="null: 30 for youtube, 120 for archive_org"
+    )
 
     def settings(self) -> OnlineSettings:
         return OnlineSettings(
@@ -94,7 +96,7 @@ class OnlineSourceOut(BaseModel):
     keep_local_copy: bool
     local_copy_max_mib: int
     live_minutes: int
-    rate_per_minute: int
+    rate_per_minute: int | None
     has_guide: bool
     has_cookies: bool
     created_at: datetime

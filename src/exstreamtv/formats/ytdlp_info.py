@@ -54,11 +54,18 @@ class VideoInfo:
     page_url: str | None
 
 
-def describe_video(info: Mapping[str, Any], kind_hint: LibraryKind) -> VideoInfo:
-    """Our view of one video's info dictionary; ``kind_hint`` is the library's kind."""
+def describe_video(
+    info: Mapping[str, Any], kind_hint: LibraryKind, default_show: str | None = None
+) -> VideoInfo:
+    """Our view of one video's info dictionary; ``kind_hint`` is the library's kind. In a
+    library of shows, the show is the series, else the playlist, the channel, the uploader,
+    else ``default_show``."""
     title = _text(info, "title") or _text(info, "id") or "Untitled video"
     kind = _KINDS.get(kind_hint, MediaKind.OTHER)
-    show = _text(info, "series") or _text(info, "channel") or _text(info, "uploader")
+    show = next(
+        (v for k in ("series", "playlist_title", "channel", "uploader") if (v := _text(info, k))),
+        default_show,
+    )
     year = _year(info)
     episode = _int(info, "episode_number") or _int(info, "playlist_index")
     live = _text(info, "live_status") in _LIVE or info.get("is_live") is True

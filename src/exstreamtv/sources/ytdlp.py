@@ -172,7 +172,7 @@ class YtDlpClient:
             return _failed(item_id, url, err.message, stamp=status)
         # A playlist entry's own fields (a feed item's title) win, as yt-dlp merges them.
         info = {**extracted, **{k: v for k, v in entry.items() if v is not None}}
-        video = describe_video(info, library.kind or LibraryKind.OTHER)
+        video = describe_video(info, library.kind or LibraryKind.OTHER, library.title)
         if video.technical is None and video.metadata.reason == NO_DURATION:
             video = await self._probed(video, info)
         page = video.page_url or url
@@ -287,6 +287,8 @@ def listed_entries(info: Mapping[str, Any], url: str) -> list[tuple[str, str, di
             continue
         entry_id = entry.get("id")
         fields = {k: entry[k] for k in _ENTRY_FIELDS if entry.get(k) is not None}
+        if isinstance(info.get("title"), str):
+            fields["playlist_title"] = info["title"]
         found.append((str(entry_id) if entry_id else stable_id(entry_url), entry_url, fields))
     return found
 

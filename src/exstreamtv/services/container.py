@@ -143,7 +143,10 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
         sessions = session_factory(engine)
         media_servers = MediaServerService(sessions, settings, clock, metrics, redactor)
         online = OnlineSourceService(sessions, settings, clock, redactor, media_servers)
-        remote = ServerSync(sessions, online.open, clock, seal=online.seal)
+        remote = ServerSync(
+            sessions, online.open, clock, seal=online.seal,
+            guide_hours=settings.playout.horizon_hours,
+        )  # fmt: skip
         libraries = LibraryService(sessions, settings, clock, metrics, remote=remote)
         catalog = CatalogService(sessions, clock)
         locks = ChannelLocks()

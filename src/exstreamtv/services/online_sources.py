@@ -268,7 +268,10 @@ class OnlineSourceService:
                 page_size=online.search_page_size,
             )
         if source.kind is SourceKind.IPTV:
-            return IptvClient(http(), secrets.urls[0], live_minutes=settings.live_minutes)
+            return IptvClient(
+                http(), secrets.urls[0], live_minutes=settings.live_minutes,
+                guide_url=secrets.guide_url,
+            )  # fmt: skip
         folder = self._folder(source.id)
         cookies = await asyncio.to_thread(_private_file, folder / "cookies.txt", secrets.cookies)
         return YtDlpClient(

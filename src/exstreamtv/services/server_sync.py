@@ -34,11 +34,13 @@ from exstreamtv.clock import Clock
 from exstreamtv.domain.collections import Collection, CollectionKind
 from exstreamtv.domain.libraries import Library, MediaSource, ScanProblem
 from exstreamtv.domain.media import FileStamp, MediaState, ScannedFile
+from exstreamtv.domain.playout import to_ms
 from exstreamtv.errors import Conflict, SourceResponseInvalid, SourceUnavailable
 from exstreamtv.services.library import ScanPlan, ScanProgress, plan_scan
 from exstreamtv.sources.base import (
     Catalogue,
     ChangeFeed,
+    ListingSource,
     Mirrored,
     RemoteItem,
     RemoteLibrary,
@@ -47,6 +49,7 @@ from exstreamtv.sources.base import (
 from exstreamtv.store.collections import CollectionRepository
 from exstreamtv.store.database import transaction
 from exstreamtv.store.libraries import LibraryRepository
+from exstreamtv.store.listings import ListingRepository
 from exstreamtv.store.media import KnownFile, MediaRepository
 from exstreamtv.store.media_sources import KnownRemote, MediaSourceRepository
 
@@ -111,8 +114,10 @@ class ServerSync:
         open_source: Opener,
         clock: Clock,
         seal: Sealer | None = None,
+        guide_hours: int = 48,
     ) -> None:
         self._sessions, self._open, self._clock, self._seal = sessions, open_source, clock, seal
+        self._guide_hours = guide_hours
         # Entries live while a sync holds or waits for them (no lifecycle to forget them).
         self._shared: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -141,12 +146,26 @@ class ServerSync:
         progress.bump(missing=len(vanished), processed=len(plan.reappeared))
         lock = self._shared.setdefault(source.id, asyncio.Lock())
         async with lock:
-            mirrored = await self._collections(client, remote, source)
-        if mirrored:
+            later = await self._collections(client, remote, source)
+        if isinstance(client, ListingSource):
+            later += await self._listings(client, remote, source, library.id)
+        if later:
             async with transaction(self._sessions) as session:
-                await LibraryRepository(session).replace_problems(
-                    library.id, [*problems, *mirrored]
-                )
+                await LibraryRepository(session).replace_problems(library.id, [*problems, *later])
+
+    async def _listings(
+        self, client: ListingSource, remote: RemoteLibrary, source: MediaSource, library_id: int
+    ) -> list[ScanProblem]:
+        """Store the live items' listings from now on (one hour back, to the horizon)."""
+        now = to_ms(self._clock.now())
+        window = (now - 3_600_000, now + self._guide_hours * 3_600_000)
+        listings, problems = await client.listings(remote, window)
+        async with transaction(self._sessions) as session:
+            ids = await MediaSourceRepository(session).item_ids(source.id, listings)
+            await ListingRepository(session).replace(
+                library_id, {ids[k]: v for k, v in listings.items() if k in ids}
+            )
+        return list(problems)
 
     async def _plan(
         self,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from exstreamtv.domain.libraries import LibraryKind, ScanProblem
+from exstreamtv.domain.listings import Listing
 from exstreamtv.domain.media import MediaMetadata, TechnicalInfo
 
 
@@ -148,4 +149,16 @@ class ChangeFeed(Protocol):
     def changed(self, library: RemoteLibrary, since: int) -> AsyncIterator[list[RemoteStamp]]:
         """Every item of ``library`` whose change stamp (epoch seconds) is after ``since``,
         page by page."""
+        ...
+
+
+@runtime_checkable
+class ListingSource(Protocol):
+    """A source whose live items have a guide of their own (an IPTV playlist's XMLTV)."""
+
+    async def listings(
+        self, library: RemoteLibrary, window: tuple[int, int]
+    ) -> tuple[dict[str, list[Listing]], tuple[ScanProblem, ...]]:
+        """The listings overlapping ``window`` (UTC ms) by item id, and what went wrong
+        reading them (a guide that cannot be read is a problem, not a failed scan)."""
         ...

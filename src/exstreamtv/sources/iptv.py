@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 
 from exstreamtv.domain.libraries import ScanProblem
+from exstreamtv.domain.listings import Listing
 from exstreamtv.domain.locations import stable_id
 from exstreamtv.domain.media import (
     Artwork,
@@ -21,8 +22,9 @@ from exstreamtv.domain.media import (
     MetadataSource,
     TechnicalInfo,
 )
-from exstreamtv.errors import InvalidInput, SourceResponseInvalid
+from exstreamtv.errors import InvalidInput, SourceResponseInvalid, SourceUnavailable
 from exstreamtv.formats.iptv_playlist import Playlist, PlaylistChannel, parse_playlist
+from exstreamtv.formats.xmltv_listings import parse_listings
 from exstreamtv.sources.base import (
     Mirrored,
     RemoteCollection,
@@ -36,8 +38,17 @@ from exstreamtv.sources.server_http import ServerHttp, parse_off_loop
 class IptvClient:
     """One playlist at ``url`` (``http`` has no base URL: the playlist's is absolute)."""
 
-    def __init__(self, http: ServerHttp, url: str, *, live_minutes: int) -> None:
+    def __init__(
+        self,
+        http: ServerHttp,
+        url: str,
+        *,
+        live_minutes: int,
+        guide_url: str | None = None,
+        max_guide_bytes: int = 256 * 1024 * 1024,
+    ) -> None:
         self._http, self._url, self._block_ms = http, url, live_minutes * 60_000
+        self._guide_url, self._max_guide = guide_url, max_guide_bytes
         self._playlist: Playlist | None = None
 
     async def stamps(self, library: RemoteLibrary) -> AsyncIterator[list[RemoteStamp]]:
@@ -73,9 +84,29 @@ class IptvClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def guide_urls(self) -> tuple[str, ...]:
-        """The XMLTV guides the playlist names in its header."""
-        return (await self._read()).guide_urls
+    async def listings(
+        self, library: RemoteLibrary, window: tuple[int, int]
+    ) -> tuple[dict[str, list[Listing]], tuple[ScanProblem, ...]]:
+        """Listings from the source's guide, else the first the playlist names, matched
+        to channels by ``tvg-id``."""
+        del library
+        playlist = await self._read()
+        url = self._guide_url or next(iter(playlist.guide_urls), None)
+        by_tvg = {c.tvg_id: c.channel_id for c in playlist.channels if c.tvg_id}
+        if url is None or not by_tvg:
+            return {}, ()
+
+        def parse(body: bytes, what: str) -> dict[str, list[Listing]]:
+            del what
+            return parse_listings(body, by_tvg, window, max_bytes=self._max_guide)
+
+        try:
+            body = await self._http.get(url)
+            assert body is not None  # noqa: S101 - only missing_ok=True returns None
+            found = await parse_off_loop(parse, body, "the guide")
+        except (SourceUnavailable, InvalidInput) as err:
+            return {}, (ScanProblem("the playlist's guide", err.message),)
+        return {by_tvg[tvg]: listings for tvg, listings in found.items()}, ()
 
     async def _read(self) -> Playlist:
         if self._playlist is None:

@@ -171,6 +171,21 @@ class MediaItemRow(Base):
     stream_key: Mapped[str | None] = mapped_column(Text)
 
 
+class LiveListingRow(Base):
+    """A programme of a live item's source guide (IPTV XMLTV), replaced at each scan."""
+
+    __tablename__ = "live_listings"
+    __table_args__ = (Index("ix_live_listings_item_start", "media_item_id", "start"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    media_item_id: Mapped[int] = mapped_column(ForeignKey("media_items.id", ondelete="CASCADE"))
+    start: Mapped[datetime]
+    stop: Mapped[datetime]
+    title: Mapped[str] = mapped_column(Text)
+    sub_title: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
 class ScanRunRow(Base):
     __tablename__ = "scan_runs"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import logging
 
+import httpx
 import pytest
 from sqlalchemy import text
 
 from exstreamtv.domain.libraries import ScanStatus
 from exstreamtv.domain.media import MediaKind, MetadataStatus
+from exstreamtv.errors import SourceUnavailable
 from exstreamtv.services.container import Container
+from exstreamtv.sources.iptv import IptvClient
+from exstreamtv.sources.server_http import ServerHttp
 from exstreamtv.store.media import MediaFilter
 from tests.media_servers.loopback import LoopbackServer
 from tests.online.conftest import ContainerFactory
@@ -83,7 +87,7 @@ async def test_remote_files_are_probed_over_http_and_a_missing_one_fails_with_a_
     assert hls["duration_ms"] == pytest.approx(3000, abs=100)
     missing = found[f"{server.url}/missing.mp4"]
     assert missing["metadata"]["status"] == "failed"
-    assert "HTTP 404" in (missing["metadata"]["reason"] or "")
+    assert missing["metadata"]["reason"] == "online source 'Clips' refused the stream (HTTP 404)"
     assert [p["path"] for p in problems.json()] == [f"Clips: {server.url}/missing.mp4"]
     for secret in (TOKEN, HEADER):
         assert all(secret not in page for page in pages)
@@ -172,8 +176,33 @@ async def test_an_iptv_playlist_becomes_live_items_with_groups_and_refused_lines
         ("playlist line 7", "refused: the name holds control or direction-override characters"),
         ("playlist line 9", "refused: the name is longer than 200 characters"),
         ("playlist line 11", "refused: only http(s) URLs are read, not 'pipe'"),
+        # the playlist names a guide that is not there: a problem, not a failed scan
+        (
+            "the playlist's guide",
+            f"online source 'Tele' answered HTTP 404 for {server.url}/guide.xml",
+        ),
     }
     assert (again.counts.unchanged, again.counts.added) == (2, 0)
     assert all(PASSWORD not in page for page in pages)
     assert not leaked(PASSWORD, caplog.records, container)
     assert PASSWORD not in stored
+
+
+@pytest.mark.parametrize(
+    ("status", "up"),
+    [(200, True), (405, True), (400, True), (404, False), (410, False), (503, False)],
+)
+async def test_an_iptv_stream_check_counts_a_refused_head_as_up_but_not_a_missing_stream(
+    status: int, up: bool
+) -> None:
+    transport = httpx.MockTransport(lambda request: httpx.Response(status))
+    http = ServerHttp("", label="1", name="Tele", headers={}, transport=transport)
+    client = IptvClient(http, "http://tv.example/list.m3u", live_minutes=60)
+    try:
+        if up:
+            await client.check("http://tv.example/live/1.ts")
+        else:
+            with pytest.raises(SourceUnavailable, match=f"HTTP {status}"):
+                await client.check("http://tv.example/live/1.ts")
+    finally:
+        await client.aclose()

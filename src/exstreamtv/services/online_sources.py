@@ -256,6 +256,7 @@ class OnlineSourceService:
             return ServerHttp(
                 base, label=str(source.id), name=source.name, headers=headers, limits=limits,
                 transport=self._transport, shown=shown_url, follow_redirects=True,
+                noun="online source",
             )  # fmt: skip
 
         ffprobe, probe = self._settings.ffmpeg.ffprobe_path, self._settings.scan.probe_timeout_sec

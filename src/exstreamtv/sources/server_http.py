@@ -70,12 +70,14 @@ class ServerHttp:
         transport: httpx.AsyncBaseTransport | None = None,
         shown: Callable[[str], str] | None = None,
         follow_redirects: bool = False,
+        noun: str = "media server",
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.limits = limits or HttpLimits()
         self._label, self._name, self._metrics = label, name, metrics
         # How a path or URL appears in messages (online sources hide credentials in theirs).
         self._shown = shown or (lambda text: text)
+        self._noun = noun  # what messages call it: "media server", "online source"
         timeout = httpx.Timeout(self.limits.read_timeout, connect=self.limits.connect_timeout)
         self._client = httpx.AsyncClient(
             headers=dict(headers),
@@ -139,7 +141,7 @@ class ServerHttp:
         if refused:
             self._count("status")
             raise SourceUnavailable(
-                f"media server {self._name!r} refused the stream (HTTP {status})"
+                f"{self._noun} {self._name!r} refused the stream (HTTP {status})"
             )
         return response.headers
 
@@ -186,19 +188,19 @@ class ServerHttp:
                 if response.status_code in _RETRY_STATUS:
                     self._count("status")
                     return _Retry(
-                        f"media server {self._name!r} answered HTTP {response.status_code}"
+                        f"{self._noun} {self._name!r} answered HTTP {response.status_code}"
                         f" for {self._shown(path)}"
                     )
                 if response.status_code in (401, 403):
                     self._count("status")
                     raise SourceUnavailable(
-                        f"media server {self._name!r} refused the token"
+                        f"{self._noun} {self._name!r} refused the token"
                         f" (HTTP {response.status_code} for {self._shown(path)})"
                     )
                 if not response.is_success:
                     self._count("status")
                     raise SourceUnavailable(
-                        f"media server {self._name!r} answered HTTP {response.status_code}"
+                        f"{self._noun} {self._name!r} answered HTTP {response.status_code}"
                         f" for {self._shown(path)}"
                     )
                 return await self._body(response, path)
@@ -224,19 +226,19 @@ class ServerHttp:
     def _too_big(self, path: str) -> str:
         limit_mib = self.limits.max_body_bytes / (1024 * 1024)
         return (
-            f"media server {self._name!r} sent more than {limit_mib:.3g} MiB for"
+            f"{self._noun} {self._name!r} sent more than {limit_mib:.3g} MiB for"
             f" {self._shown(path)}; refused (lower the page size or raise the limit)"
         )
 
     def _unreachable(self, err: httpx.HTTPError) -> str:
         what = "timed out" if isinstance(err, httpx.TimeoutException) else "cannot be reached"
         where = f" at {self._shown(self.base_url)}" if self.base_url else ""
-        return f"media server {self._name!r}{where} {what} ({type(err).__name__})"
+        return f"{self._noun} {self._name!r}{where} {what} ({type(err).__name__})"
 
     def _reached(self) -> None:
         if self._up is False:
             log.info(
-                "media server %r is reachable again", self._name, extra={"source": self._label}
+                "%s %r is reachable again", self._noun, self._name, extra={"source": self._label}
             )
         self._up = True
         if self._metrics is not None:

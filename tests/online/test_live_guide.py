@@ -14,6 +14,13 @@ from exstreamtv.domain.guide import Programme, ProgrammeKind
 from exstreamtv.domain.libraries import LibraryKind, OnlineSecrets, OnlineSettings, SourceKind
 from exstreamtv.domain.listings import Listing
 from exstreamtv.domain.playout import EntryKind, PlayoutEntry, to_ms
+from exstreamtv.domain.schedules import (
+    ContentSource,
+    PlayMode,
+    Schedule,
+    ScheduleItem,
+    ScheduleKind,
+)
 from exstreamtv.errors import InvalidInput
 from exstreamtv.formats.live_guide import with_listings
 from exstreamtv.formats.xmltv_listings import parse_listings
@@ -22,7 +29,7 @@ from exstreamtv.store.media import MediaFilter
 from tests.media_servers.loopback import LoopbackServer
 from tests.online.conftest import ContainerFactory
 from tests.online.site import ACCOUNT, PASSWORD, MediaSite
-from tests.seeding import add_collection, items_schedule
+from tests.seeding import add_collection, add_show, items_schedule
 from tests.web.client import open_client
 
 T = datetime(2026, 3, 1, 18, 0, tzinfo=UTC)
@@ -170,3 +177,39 @@ async def test_a_relay_channel_shows_its_source_guide_in_our_xmltv(
     assert "Live from the studio." in guide.text
     assert "Sport Desk" in guide.text
     assert PASSWORD not in guide.text
+
+
+async def test_a_slot_relays_a_live_channel_for_its_duration_then_the_schedule_goes_on(
+    make_container: ContainerFactory, site: tuple[MediaSite, LoopbackServer]
+) -> None:
+    _, server = site
+    playlist = f"{server.url}/get.php?username={ACCOUNT}&password={PASSWORD}"
+    async with make_container(playout={"horizon_hours": 3}) as container:
+        source = await container.online.create(
+            SourceKind.IPTV, "Tele", LibraryKind.OTHER, OnlineSecrets(urls=(playlist,)),
+            OnlineSettings(live_minutes=60),
+        )  # fmt: skip
+        library = await container.online.library(source.id)
+        assert (await container.libraries.scan(library.id)).error is None
+        items, _ = await container.catalog.search(MediaFilter(library_id=library.id), 0, 9)
+        news = next(i for i in items if i.metadata.title == "News One")
+        (episode,) = await add_show(container, "Quiz", [25])
+        relay = await add_collection(container, "Relay", [news.id])
+        film = await add_collection(container, "Quiz", [episode])
+        schedule = Schedule(
+            0, "Relay then film", ScheduleKind.ITEMS,
+            items=(
+                ScheduleItem(ContentSource((relay,)), PlayMode.DURATION, duration_minutes=90),
+                ScheduleItem(ContentSource((film,)), PlayMode.ONE),
+            ),
+        )  # fmt: skip
+        created = await container.schedules.create(schedule)
+        await container.channels.create(ChannelFields(ChannelNumber(8), "Eight"))
+        await container.playouts.attach(ChannelNumber(8), created.id)
+        listed = await container.playouts.entries(ChannelNumber(8))
+
+    first = [e.entry for e in listed[:3]]
+    assert [(e.media_id, e.duration_ms) for e in first[:2]] == [
+        (news.id, 60 * MIN), (news.id, 30 * MIN),  # 90 minutes of relay, the last block cut
+    ]  # fmt: skip
+    assert first[2].media_id == episode

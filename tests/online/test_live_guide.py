@@ -13,6 +13,7 @@ from exstreamtv.domain.channels import ChannelNumber
 from exstreamtv.domain.guide import Programme, ProgrammeKind
 from exstreamtv.domain.libraries import LibraryKind, OnlineSecrets, OnlineSettings, SourceKind
 from exstreamtv.domain.listings import Listing
+from exstreamtv.domain.media import MediaItem
 from exstreamtv.domain.playout import EntryKind, PlayoutEntry, to_ms
 from exstreamtv.domain.schedules import (
     ContentSource,
@@ -24,6 +25,7 @@ from exstreamtv.domain.schedules import (
 from exstreamtv.errors import InvalidInput
 from exstreamtv.formats.live_guide import with_listings
 from exstreamtv.formats.xmltv_listings import parse_listings
+from exstreamtv.services.container import Container
 from exstreamtv.store.channels import ChannelFields
 from exstreamtv.store.media import MediaFilter
 from tests.media_servers.loopback import LoopbackServer
@@ -143,6 +145,19 @@ def test_a_relay_block_becomes_the_source_listings_and_a_listing_across_blocks_i
     assert with_listings(offline, entries[:1], listings) == offline
 
 
+async def _news_one(container: Container, site: str) -> MediaItem:
+    """The live item "News One" of the site's IPTV playlist, scanned (60-minute blocks)."""
+    playlist = f"{site}/get.php?username={ACCOUNT}&password={PASSWORD}"
+    source = await container.online.create(
+        SourceKind.IPTV, "Tele", LibraryKind.OTHER, OnlineSecrets(urls=(playlist,)),
+        OnlineSettings(live_minutes=60),
+    )  # fmt: skip
+    library = await container.online.library(source.id)
+    assert (await container.libraries.scan(library.id)).error is None
+    items, _ = await container.catalog.search(MediaFilter(library_id=library.id), 0, 9)
+    return next(i for i in items if i.metadata.title == "News One")
+
+
 async def test_a_relay_channel_shows_its_source_guide_in_our_xmltv(
     make_container: ContainerFactory, site: tuple[MediaSite, LoopbackServer]
 ) -> None:
@@ -156,16 +171,8 @@ async def test_a_relay_channel_shows_its_source_guide_in_our_xmltv(
         f' stop="{_stamp(now + timedelta(minutes=55))}" channel="news.one">'
         "<title>Sport Desk</title></programme>"
     ).decode()
-    playlist = f"{server.url}/get.php?username={ACCOUNT}&password={PASSWORD}"
     async with make_container(playout={"horizon_hours": 2}) as container:
-        source = await container.online.create(
-            SourceKind.IPTV, "Tele", LibraryKind.OTHER, OnlineSecrets(urls=(playlist,)),
-            OnlineSettings(live_minutes=60),
-        )  # fmt: skip
-        library = await container.online.library(source.id)
-        assert (await container.libraries.scan(library.id)).error is None
-        items, _ = await container.catalog.search(MediaFilter(library_id=library.id), 0, 9)
-        news = next(i for i in items if i.metadata.title == "News One")
+        news = await _news_one(container, server.url)
         collection = await add_collection(container, "Relay", [news.id])
         schedule = await container.schedules.create(items_schedule("Relay", collection))
         await container.channels.create(ChannelFields(ChannelNumber(9), "Relay"))
@@ -183,16 +190,8 @@ async def test_a_slot_relays_a_live_channel_for_its_duration_then_the_schedule_g
     make_container: ContainerFactory, site: tuple[MediaSite, LoopbackServer]
 ) -> None:
     _, server = site
-    playlist = f"{server.url}/get.php?username={ACCOUNT}&password={PASSWORD}"
     async with make_container(playout={"horizon_hours": 3}) as container:
-        source = await container.online.create(
-            SourceKind.IPTV, "Tele", LibraryKind.OTHER, OnlineSecrets(urls=(playlist,)),
-            OnlineSettings(live_minutes=60),
-        )  # fmt: skip
-        library = await container.online.library(source.id)
-        assert (await container.libraries.scan(library.id)).error is None
-        items, _ = await container.catalog.search(MediaFilter(library_id=library.id), 0, 9)
-        news = next(i for i in items if i.metadata.title == "News One")
+        news = await _news_one(container, server.url)
         (episode,) = await add_show(container, "Quiz", [25])
         relay = await add_collection(container, "Relay", [news.id])
         film = await add_collection(container, "Quiz", [episode])

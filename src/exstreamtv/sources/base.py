@@ -7,13 +7,40 @@ Durations are milliseconds; ids are the source's own strings.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from exstreamtv.domain.libraries import LibraryKind, ScanProblem
 from exstreamtv.domain.listings import Listing
 from exstreamtv.domain.media import MediaMetadata, TechnicalInfo
+
+T = TypeVar("T")
+
+
+async def every_detail(
+    ids: Sequence[str],
+    batch: int,
+    fetch: Callable[[Sequence[str]], Awaitable[Mapping[str, T | None]]],
+) -> list[T]:
+    """Details of ``ids`` (in their order; ``None`` answers, items with nothing to play,
+    left out), asked ``batch`` ids at a time. A server may answer fewer than asked for, so
+    the ids an answer left out are asked for again, until an answer brings nothing new:
+    each round must make progress, so this ends."""
+    found: dict[str, T] = {}
+    seen: set[str] = set()
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), batch):
+        wanted = unique[start : start + batch]
+        while wanted:
+            got = await fetch(wanted)
+            new = {key for key in got if key not in seen and key in wanted}
+            if not new:
+                break
+            seen |= new
+            found.update((key, item) for key, item in got.items() if item is not None)
+            wanted = [key for key in wanted if key not in seen]
+    return [found[key] for key in unique if key in found]
 
 
 @dataclass(frozen=True, slots=True)

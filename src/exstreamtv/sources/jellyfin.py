@@ -47,6 +47,7 @@ from exstreamtv.sources.base import (
     RemoteStamp,
     ServerInfo,
     ServerUser,
+    every_detail,
 )
 from exstreamtv.sources.server_http import ServerHttp, parse_off_loop
 
@@ -207,20 +208,7 @@ class JellyfinClient:
 
     async def items(self, library: RemoteLibrary, ids: Sequence[str]) -> list[RemoteItem]:
         del library  # ids are unique server-wide
-        found: dict[str, RemoteItem] = {}
-        seen: set[str] = set()
-        unique = list(dict.fromkeys(ids))
-        for start in range(0, len(unique), DETAIL_BATCH):
-            wanted = unique[start : start + DETAIL_BATCH]
-            while wanted:  # each round must bring something new, so this ends
-                got = await self._details(wanted)
-                new = {key for key in got if key not in seen and key in wanted}
-                if not new:
-                    break
-                seen |= new
-                found.update((key, item) for key, item in got.items() if item is not None)
-                wanted = [key for key in wanted if key not in seen]
-        return [found[key] for key in unique if key in found]
+        return await every_detail(ids, DETAIL_BATCH, self._details)
 
     async def _details(self, ids: Sequence[str]) -> dict[str, RemoteItem | None]:
         """What one ``/Items?Ids=`` answer holds, by id (``None``: no playable file)."""

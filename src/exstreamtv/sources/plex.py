@@ -42,6 +42,7 @@ from exstreamtv.sources.base import (
     RemoteLibrary,
     RemoteStamp,
     ServerInfo,
+    every_detail,
 )
 from exstreamtv.sources.server_http import ServerHttp, parse_off_loop
 
@@ -110,20 +111,7 @@ class PlexClient:
         return total
 
     async def items(self, library: RemoteLibrary, ids: Sequence[str]) -> list[RemoteItem]:
-        found: dict[str, RemoteItem] = {}
-        seen: set[str] = set()
-        unique = list(dict.fromkeys(ids))
-        for start in range(0, len(unique), DETAIL_BATCH):
-            wanted = unique[start : start + DETAIL_BATCH]
-            while wanted:  # each round must bring something new, so this ends
-                got = await self._details(library, wanted)
-                new = {key for key in got if key not in seen and key in wanted}
-                if not new:
-                    break
-                seen |= new
-                found.update((key, item) for key, item in got.items() if item is not None)
-                wanted = [key for key in wanted if key not in seen]
-        return [found[key] for key in unique if key in found]
+        return await every_detail(ids, DETAIL_BATCH, lambda keys: self._details(library, keys))
 
     async def collections(self, library: RemoteLibrary) -> Mirrored:
         """The section's collections, then every video playlist of the server."""

@@ -78,7 +78,7 @@ def test_environment_overrides_show_in_config(tmp_path: Path) -> None:
 def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
     done = exstreamtv("db", "upgrade", "--data-dir", str(tmp_path / "data"))
     assert done.returncode == 0, done.stderr
-    assert "revision 0004" in done.stdout
+    assert "revision 0005src" in done.stdout
     assert (tmp_path / "data" / "exstreamtv.db").exists()
 
 

@@ -5,6 +5,7 @@ in plain text."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,6 +19,7 @@ from exstreamtv.sources.iptv import IptvClient
 from exstreamtv.sources.server_http import ServerHttp
 from exstreamtv.store.media import MediaFilter
 from tests.media_servers.loopback import LoopbackServer
+from tests.media_servers.test_cli import _cli
 from tests.online.conftest import ContainerFactory
 from tests.online.fake_archive import FakeArchive
 from tests.online.site import ACCOUNT, PASSWORD, MediaSite
@@ -206,3 +208,25 @@ async def test_an_iptv_stream_check_counts_a_refused_head_as_up_but_not_a_missin
                 await client.check("http://tv.example/live/1.ts")
     finally:
         await client.aclose()
+
+
+async def test_the_command_line_adds_scans_and_lists_an_online_source_without_its_secrets(
+    site: tuple[MediaSite, LoopbackServer], tmp_path: Path
+) -> None:
+    _, server = site
+    data = ["--data-dir", str(tmp_path / "data")]
+    playlist = f"{server.url}/get.php?username={ACCOUNT}&password={PASSWORD}"
+    status, added = await _cli("online", "add", "iptv", "--name", "Tele", "--url", playlist, *data)
+    assert status == 0, added
+    assert "added iptv source 1: Tele; scan it with `exstreamtv scan 1`" in added
+    status, scanned = await _cli("scan", "1", *data)
+    assert status == 0, scanned
+    status, listed = await _cli("online", "list", *data)
+    assert status == 0, listed
+    assert f"1  iptv        Tele  library 1  [{server.url}/get.php]" in listed
+    assert all(PASSWORD not in out for out in (added, scanned, listed))
+    status, refused = await _cli(
+        "online", "add", "remote", "--name", "X", "--url", "file:///etc/passwd", *data
+    )
+    assert status == 1
+    assert "only http(s) URLs are read, not 'file'" in refused

@@ -39,6 +39,11 @@ app.add_typer(config_app, name="config")
 app.add_typer(admin_app, name="admin-key")
 source_app = typer.Typer(help="Plex, Jellyfin and Emby servers.", no_args_is_help=True)
 app.add_typer(source_app, name="source")
+online_app = typer.Typer(
+    help="Online sources: URLs, YouTube and other sites, the Internet Archive, IPTV playlists.",
+    no_args_is_help=True,
+)
+app.add_typer(online_app, name="online")
 
 ConfigOption = Annotated[
     Path | None,
@@ -272,6 +277,52 @@ def source_libraries(
 
     settings = _settings(config, data_dir)
     _run(lambda: choose_libraries(settings, out_console, source, library))
+
+
+@online_app.command("add")
+def online_add(  # noqa: PLR0917 - one parameter per option
+    kind: Annotated[str, typer.Argument(help="remote, youtube, archive_org or iptv.")],
+    name: Annotated[str, typer.Option(help="The source's (and its library's) name.")],
+    url: Annotated[
+        list[str] | None,
+        typer.Option("--url", help="What to read (repeatable; one playlist for iptv)."),
+    ] = None,
+    query: Annotated[
+        str | None, typer.Option(help="archive_org: a collection id or a search.")
+    ] = None,
+    guide_url: Annotated[str | None, typer.Option(help="iptv: its XMLTV guide.")] = None,
+    library_kind: Annotated[
+        str, typer.Option(help="movies, shows, music_videos, other or mixed.")
+    ] = "other",
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Add an online source and its library (its URLs are stored encrypted); then scan it."""
+    from exstreamtv.cli.online import add_online  # noqa: PLC0415 - keeps `--help` fast
+    from exstreamtv.domain.libraries import LibraryKind, SourceKind  # noqa: PLC0415
+
+    if kind not in ("remote", "youtube", "archive_org", "iptv"):
+        typer.echo("error: the kind is remote, youtube, archive_org or iptv", err=True)
+        raise typer.Exit(USAGE_ERROR)
+    if library_kind not in {k.value for k in LibraryKind}:
+        typer.echo(f"error: unknown library kind {library_kind!r}", err=True)
+        raise typer.Exit(USAGE_ERROR)
+    settings = _settings(config, data_dir)
+    _run(
+        lambda: add_online(
+            settings, out_console, SourceKind(kind), name, LibraryKind(library_kind),
+            url or (), query, guide_url,
+        )
+    )  # fmt: skip
+
+
+@online_app.command("list")
+def online_list(config: ConfigOption = None, data_dir: DataDirOption = None) -> None:
+    """List online sources (their URLs only as host and path)."""
+    from exstreamtv.cli.online import list_online  # noqa: PLC0415 - keeps `--help` fast
+
+    settings = _settings(config, data_dir)
+    _run(lambda: list_online(settings, out_console))
 
 
 @app.command()

@@ -11,10 +11,16 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from exstreamtv.domain.libraries import ScanStatus
+from exstreamtv.domain.libraries import (
+    LibraryKind,
+    OnlineSecrets,
+    OnlineSettings,
+    ScanStatus,
+    SourceKind,
+)
 from exstreamtv.domain.media import MediaKind, MetadataStatus
 from exstreamtv.errors import SourceUnavailable
-from exstreamtv.services.container import Container
+from exstreamtv.services.container import Container, start_up
 from exstreamtv.sources.iptv import IptvClient
 from exstreamtv.sources.server_http import ServerHttp
 from exstreamtv.store.media import MediaFilter
@@ -223,3 +229,19 @@ async def test_the_command_line_adds_scans_and_lists_an_online_source_without_it
     assert status == 0, listed
     assert f"1  iptv        Tele  library 1  [{server.url}/get.php]" in listed
     assert all(PASSWORD not in out for out in (added, listed))
+
+
+async def test_a_restarted_server_masks_stored_source_secrets_before_anything_logs(
+    make_container: ContainerFactory,
+) -> None:
+    path = f"/live/{ACCOUNT}/{PASSWORD}/playlist.m3u"  # credentials in the path, as some do
+    async with make_container() as container:
+        await container.online.create(
+            SourceKind.IPTV, "Tele", LibraryKind.OTHER,
+            OnlineSecrets(urls=(f"http://tv.example{path}",)), OnlineSettings(),
+        )  # fmt: skip
+    async with make_container() as restarted:  # a new process: a redactor that knows nothing
+        line = f"GET {path} 200"
+        assert PASSWORD in restarted.redactor.redact(line)
+        await start_up(restarted, extend_playouts=False)
+        assert PASSWORD not in restarted.redactor.redact(line)

@@ -270,6 +270,7 @@ async def start_up(container: Container, *, extend_playouts: bool = True) -> str
     new_key = await container.admin_keys.ensure()
     await container.device.ensure()  # the DeviceID is fixed before any client can see it
     await container.media_servers.register_secrets()  # before anything can log a token
+    await container.online.register_secrets()
     await container.profiles.ensure_default()
     await container.profiles.detect_encoders(container.settings.ffmpeg.ffmpeg_path)
     async with transaction(container.sessions) as session:

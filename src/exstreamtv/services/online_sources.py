@@ -44,7 +44,13 @@ from exstreamtv.domain.libraries import (
 )
 from exstreamtv.domain.locations import check_online_url, secret_parts, shown_url
 from exstreamtv.domain.media import MediaItem
-from exstreamtv.errors import Conflict, InvalidInput, NotFound, SourceItemGone
+from exstreamtv.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    SourceItemGone,
+    SourceUnavailable,
+)
 from exstreamtv.logs import SecretRedactor
 from exstreamtv.services.client_cache import ClientCache
 from exstreamtv.services.media_servers import MediaServerService, limits_of
@@ -202,6 +208,14 @@ class OnlineSourceService:
         self._redactor.register(secret_parts(url))
         await client.check(url)
         return replace(media, path=url)
+
+    async def register_secrets(self) -> None:
+        """Register every online source's secrets with the log redactor (at start-up)."""
+        for source in await self.sources():
+            try:
+                await self._secrets(source.id)
+            except SourceUnavailable as err:  # the key file changed: the others still work
+                log.error("online source %r cannot be used: %s", source.name, err.message)  # noqa: TRY400 - the reason is enough
 
     async def close(self) -> None:
         await self._clients.close()

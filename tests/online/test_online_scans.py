@@ -86,6 +86,10 @@ async def test_remote_files_are_probed_over_http_and_a_missing_one_fails_with_a_
         problems = await client.get(f"/api/libraries/{source['library_id']}/problems")
         pages = [created.text, media.text, problems.text]
         stored = await _database_text(container)
+        deleted = await client.delete(f"/api/online-sources/{source['id']}")
+        assert deleted.status_code == 204
+        assert (await client.get(f"/api/online-sources/{source['id']}")).status_code == 404
+        assert (await client.get(f"/api/libraries/{source['library_id']}")).status_code == 404
 
     found = {m["path"]: m for m in media.json()["items"]}
     clip = found[f"{server.url}/clip.mp4"]
@@ -168,6 +172,8 @@ async def test_an_iptv_playlist_becomes_live_items_with_groups_and_refused_lines
         problems = await client.get(f"/api/libraries/{source['library_id']}/problems")
         collections = [c.name for c in await container.catalog.collections()]
         again = await container.libraries.scan(source["library_id"])
+        orphaning = await client.delete(f"/api/libraries/{source['library_id']}")
+        assert "delete the source" in assert_problem(orphaning, 409)["detail"]
         pages = [created.text, media.text, problems.text]
         stored = await _database_text(container)
 

@@ -251,3 +251,31 @@ async def test_a_restarted_server_masks_stored_source_secrets_before_anything_lo
         assert PASSWORD in restarted.redactor.redact(line)
         await start_up(restarted, extend_playouts=False)
         assert PASSWORD not in restarted.redactor.redact(line)
+
+
+async def test_an_online_source_is_renamed_and_repointed_keeping_its_secrets_unless_replaced(
+    make_container: ContainerFactory,
+) -> None:
+    body = {"kind": "youtube", "name": "Walks", "urls": ["https://v.example/list?k=1"],
+            "cookies": COOKIE}  # fmt: skip
+    async with make_container() as container, open_client(container) as client:
+        created = (await client.post("/api/online-sources", json=body)).json()
+        renamed = await client.put(
+            f"/api/online-sources/{created['id']}",
+            json={"name": "Strolls", "keep_local_copy": True, "rate_per_minute": 10},
+        )
+        assert renamed.status_code == 200, renamed.text
+        kept = renamed.json()
+        assert (kept["name"], kept["keep_local_copy"], kept["rate_per_minute"]) == (
+            "Strolls", True, 10,
+        )  # fmt: skip
+        assert (kept["locations"], kept["has_cookies"]) == (["https://v.example/list"], True)
+        library = (await client.get(f"/api/libraries/{created['library_id']}")).json()
+        assert library["name"] == "Strolls"
+        repointed = await client.put(
+            f"/api/online-sources/{created['id']}",
+            json={"name": "Strolls", "source": {"urls": ["https://w.example/other"]}},
+        )
+        assert repointed.json()["locations"] == ["https://w.example/other"]
+        assert repointed.json()["has_cookies"] is False  # replaced as a whole
+        assert COOKIE not in renamed.text + repointed.text

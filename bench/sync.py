@@ -56,8 +56,9 @@ def serve(kind: str, items: int, port: int, page_cap: int | None = None) -> None
     movies = catalogue.library("Movies", "movie", "/data/Movies")
     for n in range(items):
         catalogue.add(
-            movies, "movie", f"Film {n:05d}", year=1950 + n % 70, guids={"imdb": f"tt{n:07d}"}
-        )
+            movies, "movie", f"Film {n:05d}", year=1950 + n % 70, guids={"imdb": f"tt{n:07d}"},
+            updated_at=1_600_000_000 + n * 600,  # added and edited over the years
+        )  # fmt: skip
     fake: FakePlex | FakeJellyfin
     fake = FakePlex(catalogue) if kind == "plex" else FakeJellyfin(kind, catalogue)
     fake.page_cap = page_cap  # none by default: the benchmark measures our client

@@ -190,11 +190,8 @@ class FakePlex:
         wanted = {"1": "movie", "4": "episode"}.get(request.query_params.get("type", ""), "")
         kinds = {"movie": ("movie", "video"), "episode": ("episode",)}.get(wanted, ())
         guids = request.query_params.get("includeGuids") == "1"
-        children = [
-            i
-            for i in library.items.values()
-            if i.kind in kinds and _matches(i, request.query_params.multi_items())
-        ]
+        filters = _filters(request.query_params.multi_items())
+        children = [i for i in library.items.values() if i.kind in kinds and _matches(i, filters)]
         render = partial(self._listed, library=library, guids=guids)
         return self._page(request, children, render, librarySectionID=library.key)
 
@@ -315,25 +312,29 @@ class FakePlex:
 _FILTERED = {"updatedAt": "updated_at", "addedAt": "added_at", "year": "year"}
 
 
-def _matches(item: FakeItem, query: list[tuple[str, str]]) -> bool:
-    """Whether ``item`` passes the media-query filters of ``query`` (``field>>`` after,
-    ``field<<`` before, ``>``/``<`` for integers, ``!`` not equal; unknown keys ignored)."""
+def _filters(query: list[tuple[str, str]]) -> list[tuple[str, str, int]]:
+    """The media-query filters of ``query``: ``(attribute, operator, value)`` for keys ending
+    in ``>>``, ``<<``, ``>``, ``<`` or ``!`` on a known field; other keys are ignored."""
+    found = []
     for key, value in query:
         for operator in (">>", "<<", ">", "<", "!"):
             name = key.removesuffix(operator)
             if name != key and name in _FILTERED:
-                actual = getattr(item, _FILTERED[name]) or 0
-                wanted = int(value)
-                ok = {
-                    ">>": actual > wanted,
-                    ">": actual > wanted,
-                    "<<": actual < wanted,
-                    "<": actual < wanted,
-                    "!": actual != wanted,
-                }[operator]
-                if not ok:
-                    return False
+                found.append((_FILTERED[name], operator, int(value)))
                 break
+    return found
+
+
+def _matches(item: FakeItem, filters: list[tuple[str, str, int]]) -> bool:
+    """Whether ``item`` passes every filter (``>>`` after, ``<<`` before, ``!`` not equal)."""
+    for attribute, operator, wanted in filters:
+        actual = getattr(item, attribute) or 0
+        if operator in (">>", ">") and not actual > wanted:
+            return False
+        if operator in ("<<", "<") and not actual < wanted:
+            return False
+        if operator == "!" and actual == wanted:
+            return False
     return True
 
 

@@ -134,6 +134,6 @@ async def test_local_copies_are_kept_and_played_without_the_site(
     ids = [s.remote_id async for page in client.stamps(library) for s in page]
     (item,) = await client.items(library, ids)
     assert item.technical is not None  # still a playable video, streamed
-    assert client.copy_of(ids[0]) is None  # 1000 bytes is less than the clip
+    assert await client.copy_of(ids[0]) is None  # 1000 bytes is less than the clip
     assert list((tmp_path / "copies").glob("*")) == []
     await client.aclose()

@@ -201,7 +201,7 @@ class OnlineSourceService:
         target = (await self._cipher.open(remote.stream_key)).get_secret_value()
         url = target
         if isinstance(client, YtDlpClient):
-            copy = client.copy_of(remote.remote_id)
+            copy = await client.copy_of(remote.remote_id)
             if copy is not None:
                 return replace(media, path=str(copy))
             url = await self._resolve(media, client, target)

@@ -150,11 +150,11 @@ class YtDlpClient:
         """A quick ``HEAD`` of a resolved stream (lenient: some sites refuse HEAD itself)."""
         await self._http.head(url, lenient=True)
 
-    def copy_of(self, item_id: str) -> Path | None:
-        """The local copy of an item, if one was kept."""
+    async def copy_of(self, item_id: str) -> Path | None:
+        """The local copy of an item, if one was kept (a download still running is not)."""
         if self._copies is None:
             return None
-        return next(iter(sorted(self._copies.glob(f"{_safe(item_id)}.*"))), None)
+        return await asyncio.to_thread(_finished_copy, self._copies, _safe(item_id))
 
     async def aclose(self) -> None:
         self._pages.clear()
@@ -219,7 +219,7 @@ class YtDlpClient:
         """Download the video unless it is there already or the folder would exceed its
         cap; a failed download leaves the item streamable."""
         assert self._copies is not None  # noqa: S101 - checked by the caller
-        if self.copy_of(item_id) is not None:
+        if await self.copy_of(item_id) is not None:
             return
         room = self._cap - await asyncio.to_thread(_folder_bytes, self._copies)
         expected = _int(info.get("filesize")) or _int(info.get("filesize_approx")) or 0
@@ -260,6 +260,11 @@ def _download(options: dict[str, Any], url: str, folder: Path) -> None:
         ydl.download([url])
     for part in folder.glob("*.part"):  # an interrupted or capped download
         part.unlink(missing_ok=True)
+
+
+def _finished_copy(folder: Path, stem: str) -> Path | None:
+    found = [p for p in folder.glob(f"{stem}.*") if p.suffix not in (".part", ".ytdl")]
+    return min(found, default=None)
 
 
 def _folder_bytes(folder: Path) -> int:

@@ -132,6 +132,28 @@ class MediaServersConfig(Section):
     stream_check_timeout_sec: float = Field(
         default=3.0, gt=0, le=60, description="How long an item's stream may take to answer."
     )
+    plex_tv_url: str = Field(
+        default="https://plex.tv", description="plex.tv's address, for the Plex PIN link."
+    )
+
+
+class OnlineSourcesConfig(Section):
+    """How URLs, yt-dlp sites, the Internet Archive and IPTV playlists are read."""
+
+    archive_org_url: str = Field(
+        default="https://archive.org", description="The Internet Archive's address."
+    )
+    request_timeout_sec: float = Field(default=20.0, gt=0, le=600)
+    resolve_ahead_min: int = Field(
+        default=30,
+        ge=1,
+        le=24 * 60,
+        description="A resolved stream URL is resolved again this long before it expires.",
+    )
+    search_page_size: int = Field(default=100, ge=1, le=10_000)
+    max_playlist_mib: float = Field(
+        default=32.0, gt=0, le=1024, description="Largest IPTV playlist or guide read."
+    )
 
 
 class DemoConfig(Section):
@@ -248,6 +270,7 @@ class Settings(BaseSettings):
     libraries: tuple[LibraryConfig, ...] = ()
     scan: ScanConfig = ScanConfig()
     media_servers: MediaServersConfig = MediaServersConfig()
+    online_sources: OnlineSourcesConfig = OnlineSourcesConfig()
     demo: DemoConfig = DemoConfig()
     ffmpeg: FFmpegConfig = FFmpegConfig()
     playout: PlayoutConfig = PlayoutConfig()

@@ -29,6 +29,8 @@ silent degradation.
     ├── ProcessError                a child process could not be started or failed
     ├── DatabaseUnavailable         the database cannot be reached or used now (HTTP 503)
     ├── SourceUnavailable           a media source (folder, server) cannot be reached (HTTP 503)
+    │   └── SourceItemGone          an online item is gone or restricted for good (removed,
+    │                               private, age- or region-restricted)
     └── ServerUnreachable           a client command cannot reach the running server (CLI)
         └── SourceResponseInvalid   a media server answered with something refused (malformed,
                                     hostile or too large)
@@ -157,6 +159,11 @@ class DatabaseUnavailable(ExStreamTVError):
 
 class SourceUnavailable(ExStreamTVError):
     """A media source cannot be reached right now."""
+
+
+class SourceItemGone(SourceUnavailable):
+    """An online item cannot be played, and retrying will not help: it was removed, made
+    private, or is age- or region-restricted. The message says which."""
 
 
 class SourceResponseInvalid(SourceUnavailable):

@@ -191,7 +191,7 @@ async def test_short_pages_are_followed_to_the_total(
     sqlite_container: Container, fake_plex: tuple[FakePlex, LoopbackServer]
 ) -> None:
     fake, server = fake_plex
-    fake.short_pages = 2  # the server answers fewer items than asked for
+    fake.page_cap = 2  # the server answers fewer items than asked for
     movies = fake.catalogue.library("Movies", "movie", "/data/Movies")
     for n in range(7):
         fake.catalogue.add(movies, "movie", f"Film {n}")

@@ -7,6 +7,7 @@ configuration (the message names the key or value).
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -44,6 +45,11 @@ verify_app = typer.Typer(
     help="Static checks of the installed package (exit 1 on an offence).", no_args_is_help=True
 )
 app.add_typer(verify_app, name="verify")
+online_app = typer.Typer(
+    help="Online sources: URLs, YouTube and other sites, the Internet Archive, IPTV playlists.",
+    no_args_is_help=True,
+)
+app.add_typer(online_app, name="online")
 
 ConfigOption = Annotated[
     Path | None,
@@ -194,13 +200,20 @@ def source_add(  # noqa: PLR0917 - one parameter per option
     kind: Annotated[str, typer.Argument(help="plex, jellyfin or emby.")],
     url: Annotated[str, typer.Option(help="The server's base URL, e.g. http://host:32400.")],
     token: Annotated[
-        str,
+        str | None,
         typer.Option(
             envvar="MEDIA_SERVER_TOKEN",
             help="Plex token or Jellyfin/Emby API key (env MEDIA_SERVER_TOKEN).",
             show_default=False,
         ),
-    ],
+    ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            help="Jellyfin/Emby: sign in as this user instead of an API key; the password"
+            " comes from MEDIA_SERVER_PASSWORD or is asked for."
+        ),
+    ] = None,
     name: Annotated[str | None, typer.Option(help="A name (default: the kind).")] = None,
     path_map: Annotated[
         list[str] | None,
@@ -212,19 +225,54 @@ def source_add(  # noqa: PLR0917 - one parameter per option
     """Add a media server (the token is stored encrypted); then `source test`."""
     from pydantic import SecretStr  # noqa: PLC0415 - keeps `--help` fast
 
-    from exstreamtv.cli.sources import add_source  # noqa: PLC0415
+    from exstreamtv.cli.sources import add_source, sign_in_source  # noqa: PLC0415
     from exstreamtv.domain.libraries import SourceKind  # noqa: PLC0415
 
     if kind not in ("plex", "jellyfin", "emby"):
         typer.echo("error: the kind is plex, jellyfin or emby", err=True)
         raise typer.Exit(USAGE_ERROR)
+    if (token is None) == (user is None) or (user is not None and kind == "plex"):
+        typer.echo(
+            "error: give --token (or MEDIA_SERVER_TOKEN), or --user for jellyfin and emby;"
+            " for Plex without a token use `exstreamtv source link-plex`",
+            err=True,
+        )
+        raise typer.Exit(USAGE_ERROR)
     settings = _settings(config, data_dir)
+    if user is not None:
+        password = os.environ.get("MEDIA_SERVER_PASSWORD") or typer.prompt(
+            f"password of {user}", hide_input=True
+        )
+        _run(
+            lambda: sign_in_source(
+                settings, out_console, kind=SourceKind(kind), name=name or kind, url=url,
+                user=user, password=SecretStr(password), mappings=path_map or (),
+            )
+        )  # fmt: skip
+        return
     _run(
         lambda: add_source(
             settings, out_console, kind=SourceKind(kind), name=name or kind, url=url,
-            token=SecretStr(token), mappings=path_map or (),
+            token=SecretStr(token or ""), mappings=path_map or (),
         )
     )  # fmt: skip
+
+
+@source_app.command("link-plex")
+def source_link_plex(
+    name: Annotated[str, typer.Option(help="A name for the source.")] = "plex",
+    server: Annotated[
+        str | None, typer.Option(help="The Plex server's name or id (default: the first).")
+    ] = None,
+    url: Annotated[str | None, typer.Option(help="Its URL (default: its first local one).")] = None,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Add a Plex server by typing a code at https://plex.tv/link (no token to copy)."""
+    from exstreamtv.cli.sources import link_plex  # noqa: PLC0415 - keeps `--help` fast
+
+    settings = _settings(config, data_dir)
+    _run(lambda: link_plex(settings, out_console, name=name, server=server, url=url))
 
 
 @source_app.command("list")
@@ -261,6 +309,52 @@ def source_libraries(
 
     settings = _settings(config, data_dir)
     _run(lambda: choose_libraries(settings, out_console, source, library))
+
+
+@online_app.command("add")
+def online_add(  # noqa: PLR0917 - one parameter per option
+    kind: Annotated[str, typer.Argument(help="remote, youtube, archive_org or iptv.")],
+    name: Annotated[str, typer.Option(help="The source's (and its library's) name.")],
+    url: Annotated[
+        list[str] | None,
+        typer.Option("--url", help="What to read (repeatable; one playlist for iptv)."),
+    ] = None,
+    query: Annotated[
+        str | None, typer.Option(help="archive_org: a collection id or a search.")
+    ] = None,
+    guide_url: Annotated[str | None, typer.Option(help="iptv: its XMLTV guide.")] = None,
+    library_kind: Annotated[
+        str, typer.Option(help="movies, shows, music_videos, other or mixed.")
+    ] = "other",
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Add an online source and its library (its URLs are stored encrypted); then scan it."""
+    from exstreamtv.cli.online import add_online  # noqa: PLC0415 - keeps `--help` fast
+    from exstreamtv.domain.libraries import LibraryKind, SourceKind  # noqa: PLC0415
+
+    if kind not in ("remote", "youtube", "archive_org", "iptv"):
+        typer.echo("error: the kind is remote, youtube, archive_org or iptv", err=True)
+        raise typer.Exit(USAGE_ERROR)
+    if library_kind not in {k.value for k in LibraryKind}:
+        typer.echo(f"error: unknown library kind {library_kind!r}", err=True)
+        raise typer.Exit(USAGE_ERROR)
+    settings = _settings(config, data_dir)
+    _run(
+        lambda: add_online(
+            settings, out_console, SourceKind(kind), name, LibraryKind(library_kind),
+            url or (), query, guide_url,
+        )
+    )  # fmt: skip
+
+
+@online_app.command("list")
+def online_list(config: ConfigOption = None, data_dir: DataDirOption = None) -> None:
+    """List online sources (their URLs only as host and path)."""
+    from exstreamtv.cli.online import list_online  # noqa: PLC0415 - keeps `--help` fast
+
+    settings = _settings(config, data_dir)
+    _run(lambda: list_online(settings, out_console))
 
 
 @app.command()

@@ -14,6 +14,7 @@ from exstreamtv.formats.ffprobe import (
     parse_ffprobe,
     parse_keyframes,
     probe_argv,
+    probe_url_argv,
 )
 
 _MAX_REASON_CHARS = 300
@@ -42,6 +43,25 @@ async def probe_file(
         raise ProbeFailed(_shorten(str(err))) from err
     if run.returncode != 0:
         raise ProbeFailed(_failure_reason(run.stderr_tail, run.returncode, location))
+    return parse_ffprobe(run.stdout)
+
+
+async def probe_url(
+    url: str,
+    *,
+    ffprobe: str = "ffprobe",
+    timeout: float = 30.0,  # noqa: ASYNC109 - passed on to run_capture
+) -> TechnicalInfo:
+    """Probe an ``http(s)`` media file or HLS playlist. ``timeout`` (s) bounds the whole
+    probe, and a read stalled for a third of it fails sooner. Raises ``ProbeFailed`` with a
+    short reason naming no URL (URLs of online sources may carry credentials)."""
+    try:
+        argv = probe_url_argv(ffprobe, url, max(1.0, timeout / 3))
+        run = await run_capture(argv, timeout=timeout, max_output_bytes=_MAX_JSON_BYTES)
+    except (ValueError, ProcessError) as err:
+        raise ProbeFailed(_shorten(str(err).replace(url, "the URL"))) from err
+    if run.returncode != 0:
+        raise ProbeFailed(_failure_reason(run.stderr_tail, run.returncode, url))
     return parse_ffprobe(run.stdout)
 
 

@@ -108,8 +108,9 @@ def item_argv(
     audio is replaced by silence and missing video by black, so every output has both.
     ``fade_out_ms`` fades picture and sound to black and silence over the last that many
     ms (at most ``duration_ms``) of a transcoded item, for an entry cut short of its end; a
-    remux cannot fade and ignores it. Times are milliseconds. Raises ``InvalidInput`` for
-    negative times or an unknown encoder.
+    remux cannot fade and ignores it. A live source (``technical.live``) is never seeked:
+    ``offset_ms`` is ignored, it plays from wherever the broadcast is. Times are
+    milliseconds. Raises ``InvalidInput`` for negative times or an unknown encoder.
     """
     codec = _encoder(profile, encoder)
     _check_times(offset_ms, duration_ms, output_ts_offset_ms)
@@ -119,7 +120,8 @@ def item_argv(
     tech = source.technical
     copy = copies(profile, tech) and not transcode
     decode = ("-hwaccel", "cuda") if codec is VideoEncoder.H264_NVENC and not copy else ()
-    seek = ("-ss", _seconds(offset_ms)) if offset_ms > 0 else ()  # before -i: fast and exact
+    live = tech is not None and tech.live
+    seek = ("-ss", _seconds(offset_ms)) if offset_ms > 0 and not live else ()  # before -i
     return [
         ffmpeg,
         *_GLOBAL,
@@ -207,8 +209,9 @@ def _transcode(
 ) -> list[str]:
     """Inputs for missing streams, filters, maps and encoders of a transcoded item that
     starts ``channel_ms`` into the channel's running time."""
-    has_video = tech is None or tech.video_codec is not None
-    has_audio = tech is None or tech.audio_codec is not None
+    # Unknown (no probe, or a live channel probed only when it plays): assume both.
+    has_video = tech is None or tech.live or tech.video_codec is not None
+    has_audio = tech is None or tech.live or tech.audio_codec is not None
     black = [] if has_video else ["-f", "lavfi", "-i", _colour_source(profile, "black")]
     silence = [] if has_audio else ["-f", "lavfi", "-i", _silence_source(profile)]
     video_in = "0:v:0" if has_video else "1:v:0"

@@ -79,6 +79,24 @@ def parse_keyframes(output: bytes) -> tuple[float, list[float]]:
     return (start or 0.0), sorted(times)
 
 
+# Network protocols an online item may use (an HLS playlist may not point at ``file:``).
+NETWORK_PROTOCOLS = "http,https,tcp,tls,crypto"
+
+
+def probe_url_argv(ffprobe: str, url: str, timeout_sec: float) -> list[str]:
+    """Like :func:`probe_argv` for an ``http(s)`` URL (a file or an HLS playlist): only
+    network protocols are allowed, and a read that stalls for ``timeout_sec`` fails.
+    Raises ``ValueError`` for another scheme or a NUL byte."""
+    if not url.startswith(("http://", "https://")) or "\0" in url:
+        raise ValueError("ffprobe reads only http(s) URLs here")
+    micros = str(max(1, round(timeout_sec * 1_000_000)))
+    return [
+        ffprobe, "-v", "error", "-hide_banner", "-print_format", "json",
+        "-show_format", "-show_streams", "-show_chapters",
+        "-protocol_whitelist", NETWORK_PROTOCOLS, "-rw_timeout", micros, "-i", url,
+    ]  # fmt: skip
+
+
 def parse_ffprobe(output: bytes) -> TechnicalInfo:
     """Read the JSON that ``probe_argv`` makes ffprobe print.
 

@@ -50,6 +50,7 @@ from exstreamtv.services.media_locations import MediaLocator
 from exstreamtv.services.media_proxy import MediaProxy
 from exstreamtv.services.media_servers import MediaServerService
 from exstreamtv.services.metadata_health import MetadataHealthService
+from exstreamtv.services.online_sources import OnlineSourceService
 from exstreamtv.services.playback_trials import PlaybackTrials
 from exstreamtv.services.playout_extender import PlayoutExtender
 from exstreamtv.services.playouts import PlayoutService
@@ -111,6 +112,7 @@ class Container:
     guide_grid: GuideGrid
     trials: PlaybackTrials
     channel_plans: ChannelPlanService
+    online: OnlineSourceService
 
 
 def prepare_data_dir(path: Path) -> Path:
@@ -170,7 +172,11 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
         await upgrade_schema(engine)
         sessions = session_factory(engine)
         media_servers = MediaServerService(sessions, settings, clock, metrics, redactor)
-        remote = ServerSync(sessions, media_servers, clock)
+        online = OnlineSourceService(sessions, settings, clock, redactor, media_servers)
+        remote = ServerSync(
+            sessions, online.open, clock, seal=online.seal,
+            guide_hours=settings.playout.horizon_hours,
+        )  # fmt: skip
         catalog = CatalogService(sessions, clock)
         locks = ChannelLocks()
         changes = GuideChanges()
@@ -195,7 +201,7 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
 
         proxy = MediaProxy(media_servers, clock)
         media_faults = MediaFaultReports(playouts)
-        locator = MediaLocator(sessions, media_servers, catalog.item, proxy)
+        locator = MediaLocator(sessions, media_servers, catalog.item, proxy, online.locate)
         filler = FallbackFiller(sessions)
         logos = LogoService(settings)
         profiles = ProfileService(sessions, logos)
@@ -291,6 +297,7 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             channel_plans=ChannelPlanService(
                 sessions, clock, playouts, changes, llm=channel_llm(automation, redactor)
             ),
+            online=online,
         )
         await supervisor.start()
         loop_lag.start()
@@ -310,6 +317,7 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             await libraries.close()
             await plex_guide.stop()
             await proxy.close()
+            await online.close()
             await media_servers.close()
     finally:
         await engine.dispose()
@@ -329,6 +337,7 @@ async def start_up(container: Container, *, extend_playouts: bool = True) -> str
     new_key = await container.admin_keys.ensure()
     await container.device.ensure()  # the DeviceID is fixed before any client can see it
     await container.media_servers.register_secrets()  # before anything can log a token
+    await container.online.register_secrets()
     await container.profiles.ensure_default()
     await container.profiles.detect_encoders(container.settings.ffmpeg.ffmpeg_path)
     async with transaction(container.sessions) as session:

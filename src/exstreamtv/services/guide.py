@@ -16,7 +16,7 @@ import hashlib
 import logging
 import zlib
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -34,15 +34,18 @@ from exstreamtv.domain.guide import (
     Programme,
     ProgrammeKind,
 )
-from exstreamtv.domain.media import MediaItem
+from exstreamtv.domain.listings import Listing
+from exstreamtv.domain.media import MediaItem, MediaKind
 from exstreamtv.domain.playout import PlayoutEntry, to_ms
 from exstreamtv.errors import XMLTVValidationError
 from exstreamtv.formats.guide_folding import programmes_from_entries
+from exstreamtv.formats.live_guide import with_listings
 from exstreamtv.formats.m3u import render_m3u
 from exstreamtv.formats.xmltv import render_xmltv, validate_guide
 from exstreamtv.metrics import Metrics
 from exstreamtv.services.changes import GuideChanges
 from exstreamtv.store.channels import ChannelRepository
+from exstreamtv.store.listings import ListingRepository
 from exstreamtv.store.media import MediaRepository
 from exstreamtv.store.playouts import PlayoutRepository
 
@@ -316,8 +319,12 @@ class GuideService:
             for at in range(0, len(ids), MEDIA_CHUNK):  # bounded query parameters
                 found = await MediaRepository(session).by_ids(ids[at : at + MEDIA_CHUNK])
                 media.update((item.id, guide_media(item)) for item in found)
+            live = [i for i, m in media.items() if m.kind == MediaKind.LIVE.value]
+            listings = await ListingRepository(session).between(live, start, end)
         window = (to_ms(start), to_ms(end))
-        return await asyncio.to_thread(self._fold, channels, lineup, entries, media, window)
+        return await asyncio.to_thread(
+            self._fold, channels, lineup, entries, media, window, listings=listings
+        )
 
     def _fold(
         self,
@@ -326,14 +333,16 @@ class GuideService:
         entries: dict[int, list[PlayoutEntry]],
         media: dict[int, GuideMedia],
         window: tuple[int, int],
+        *,
+        listings: Mapping[int, Sequence[Listing]],
     ) -> tuple[list[Programme], list[str]]:
         start_ms, end_ms = window
         programmes: list[Programme] = []
         unmatched: list[str] = []
         for channel, guide in zip(channels, lineup, strict=True):
-            folded = programmes_from_entries(
-                guide.id, entries.get(channel.id, []), media, self._policy
-            )
+            rows = entries.get(channel.id, [])
+            folded = programmes_from_entries(guide.id, rows, media, self._policy)
+            folded = with_listings(folded, rows, listings)  # relayed live: its own guide
             if not folded and channel.schedule_id is not None:
                 unmatched.append(guide.number)
             programmes.extend(folded or [_offline(guide.id, start_ms, end_ms, self._policy)])

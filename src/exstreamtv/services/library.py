@@ -221,6 +221,11 @@ class LibraryService:
             )
         if self.is_scanning(library_id):
             raise Conflict(f"library {library.name!r} is being scanned; try again when it finishes")
+        if library.source_kind.is_online:  # one library per online source: they go together
+            raise Conflict(
+                f"library {library.name!r} is its online source's; delete the source"
+                f" (DELETE /api/online-sources/{library.source_id})"
+            )
         async with transaction(self._sessions) as session:
             await LibraryRepository(session).delete(library_id)
         self._progress.pop(library_id, None)

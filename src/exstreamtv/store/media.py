@@ -390,6 +390,7 @@ def to_media_item(row: MediaItemRow) -> MediaItem:
             audio_channels=row.audio_channels,
             sample_rate=row.sample_rate,
             chapters=tuple(Chapter(int(a), int(b), t) for a, b, t in row.chapters or ()),
+            live=row.kind == MediaKind.LIVE.value,
         )
     metadata = MediaMetadata(
         kind=MediaKind(row.kind),

@@ -106,6 +106,10 @@ class MediaSourceRow(Base):
     credential: Mapped[str | None] = mapped_column(Text)
     server_id: Mapped[str | None] = mapped_column(String(100))
     path_mappings: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
+    # Jellyfin/Emby: the user whose playlists are read. Online sources: their public
+    # settings (``OnlineSettings``); their secrets are sealed in ``credential``.
+    user_id: Mapped[str | None] = mapped_column(String(100))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
 
 
 class LibraryRow(Base):
@@ -178,6 +182,21 @@ class MediaItemRow(Base):
     remote_id: Mapped[str | None] = mapped_column(String(100))
     remote_stamp: Mapped[str | None] = mapped_column(String(100))
     stream_key: Mapped[str | None] = mapped_column(Text)
+
+
+class LiveListingRow(Base):
+    """A programme of a live item's source guide (IPTV XMLTV), replaced at each scan."""
+
+    __tablename__ = "live_listings"
+    __table_args__ = (Index("ix_live_listings_item_start", "media_item_id", "start"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    media_item_id: Mapped[int] = mapped_column(ForeignKey("media_items.id", ondelete="CASCADE"))
+    start: Mapped[datetime]
+    stop: Mapped[datetime]
+    title: Mapped[str] = mapped_column(Text)
+    sub_title: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
 class ScanRunRow(Base):

@@ -24,6 +24,7 @@ from exstreamtv.web.routes import (
     media,
     media_sources,
     metadata_health,
+    online_sources,
     playouts,
     profiles,
     schedules,
@@ -60,7 +61,7 @@ def create_app(container: Container) -> FastAPI:
         channel_plans,
     ):  # fmt: skip
         app.include_router(module.router)
-    for module in (status, guide, logos):
+    for module in (status, guide, logos, online_sources):
         app.include_router(module.router)
     install_ui(app)
     app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]

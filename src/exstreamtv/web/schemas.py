@@ -173,6 +173,7 @@ class MediaItemOut(BaseModel):
     audio_channels: int | None = None
     sample_rate: int | None = None
     chapters: list[ChapterOut] = []
+    live: bool = False  # a live channel: no end of its own, never seeked
     kind: MediaKind
     title: str
     show: str | None

@@ -179,11 +179,17 @@ async def test_a_relay_channel_shows_its_source_guide_in_our_xmltv(
         await container.playouts.attach(ChannelNumber(9), schedule.id)
         async with open_client(container) as client:
             guide = await client.get("/iptv/xmltv.xml")
+            grid = await client.get("/api/guide", params={"hours": 1})
     assert guide.status_code == 200, guide.text
     assert "Tonight &amp; Today" in guide.text
     assert "Live from the studio." in guide.text
     assert "Sport Desk" in guide.text
     assert PASSWORD not in guide.text
+    assert grid.status_code == 200, grid.text  # the UI's grid shows what the XMLTV shows
+    cells = {p["title"]: p for p in grid.json()["programmes"]}
+    assert {"Tonight & Today", "Sport Desk"} <= set(cells)
+    assert cells["Tonight & Today"]["description"] == "Live from the studio."
+    assert PASSWORD not in grid.text
 
 
 async def test_a_slot_relays_a_live_channel_for_its_duration_then_the_schedule_goes_on(

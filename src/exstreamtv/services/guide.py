@@ -319,8 +319,7 @@ class GuideService:
             for at in range(0, len(ids), MEDIA_CHUNK):  # bounded query parameters
                 found = await MediaRepository(session).by_ids(ids[at : at + MEDIA_CHUNK])
                 media.update((item.id, guide_media(item)) for item in found)
-            live = [i for i, m in media.items() if m.kind == MediaKind.LIVE.value]
-            listings = await ListingRepository(session).between(live, start, end)
+            listings = await live_listings(session, media, start, end)
         window = (to_ms(start), to_ms(end))
         return await asyncio.to_thread(
             self._fold, channels, lineup, entries, media, window, listings=listings
@@ -364,6 +363,15 @@ def _offline(guide_id: str, start_ms: int, end_ms: int, policy: GuidePolicy) -> 
     """A channel with no playout yet is shown as offline over the horizon (a channel with no
     programmes at all would make the guide invalid)."""
     return Programme(guide_id, start_ms, end_ms, policy.offline_title, kind=ProgrammeKind.OFFLINE)
+
+
+async def live_listings(
+    session: AsyncSession, media: Mapping[int, GuideMedia], start: datetime, end: datetime
+) -> dict[int, list[Listing]]:
+    """The listings overlapping ``[start, end)`` of the live items among ``media`` (a
+    relayed channel's own guide, shown in place of the relay's programme)."""
+    live = [i for i, m in media.items() if m.kind == MediaKind.LIVE.value]
+    return await ListingRepository(session).between(live, start, end)
 
 
 def guide_media(item: MediaItem) -> GuideMedia:

@@ -2,15 +2,16 @@
 
 The grid reads only the playout rows of the channels and time it shows (guide groups cut
 by the window's edges are completed, so programmes keep their true start and stop) and
-folds them exactly as XMLTV does (``formats.guide_folding``), so the grid, the XMLTV guide
-and the stream agree. Runs of programmes too short to be read on screen are merged into
+folds them exactly as XMLTV does (``formats.guide_folding``, and a relayed live channel's
+own listings through ``formats.live_guide``), so the grid, the XMLTV guide and the stream
+agree. Runs of programmes too short to be read on screen are merged into
 one "short items" cell; asking for that cell's own window with no merging lists them.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,10 +19,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from exstreamtv.clock import Clock
 from exstreamtv.domain.guide import GuideChannel, GuideMedia, Programme, ProgrammeKind
+from exstreamtv.domain.listings import Listing
 from exstreamtv.domain.playout import PlayoutEntry, to_ms
 from exstreamtv.errors import InvalidInput
 from exstreamtv.formats.guide_folding import programmes_from_entries
-from exstreamtv.services.guide import MEDIA_CHUNK, GuideLinks, GuideService, guide_media
+from exstreamtv.formats.live_guide import with_listings
+from exstreamtv.services.guide import (
+    MEDIA_CHUNK,
+    GuideLinks,
+    GuideService,
+    guide_media,
+    live_listings,
+)
 from exstreamtv.store.media import MediaRepository
 from exstreamtv.store.playouts import PlayoutRepository
 
@@ -131,9 +140,10 @@ class GuideGrid:
                 [c.id for c, _ in chosen], read_from, end
             )
             media = await _media(session, {e.media_id for es in entries.values() for e in es})
+            listings = await live_listings(session, media, read_from, end)
         rows = [(guide, entries.get(channel_row.id, [])) for channel_row, guide in chosen]
         window = (start_ms, end_ms, short_under_ms)
-        cells = await asyncio.to_thread(self._fold, rows, media, window)
+        cells = await asyncio.to_thread(self._fold, rows, media, window, listings)
         return GridWindow([g for _, g in pairs], [g for _, g in chosen], cells)
 
     def _fold(
@@ -141,12 +151,14 @@ class GuideGrid:
         rows: list[tuple[GuideChannel, list[PlayoutEntry]]],
         media: dict[int, GuideMedia],
         window: tuple[int, int, int],
+        listings: Mapping[int, Sequence[Listing]],
     ) -> list[GridCell]:
         start_ms, end_ms, short_under_ms = window
         policy = self._guide.policy
         cells: list[GridCell] = []
         for guide, entries in rows:
             folded = programmes_from_entries(guide.id, entries, media, policy)
+            folded = with_listings(folded, entries, listings)  # relayed live: its own guide
             shown = [p for p in folded if p.stop_ms > start_ms and p.start_ms < end_ms]
             if not shown:
                 offline = Programme(

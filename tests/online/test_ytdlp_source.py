@@ -4,6 +4,7 @@ resolution with its expiry, a video that is gone, and local copies within their 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from exstreamtv.domain.channels import ChannelNumber
 from exstreamtv.domain.libraries import (
     LibraryKind,
     OnlineSecrets,
@@ -28,11 +30,12 @@ from exstreamtv.sources.base import RemoteLibrary
 from exstreamtv.sources.pace import Pace
 from exstreamtv.sources.server_http import ServerHttp
 from exstreamtv.sources.ytdlp import YtDlpClient
+from exstreamtv.store.channels import ChannelFields
 from exstreamtv.store.media import MediaFilter
 from tests.media_servers.loopback import LoopbackServer
 from tests.online.conftest import ContainerFactory
 from tests.online.site import MediaSite
-from tests.seeding import ManualClock
+from tests.seeding import ManualClock, add_collection, add_show, items_schedule
 
 COOKIES = "# Netscape HTTP Cookie File\n127.0.0.1\tFALSE\t/\tFALSE\t0\tSID\tcookie-secret-4669\n"
 
@@ -110,6 +113,36 @@ async def test_a_feed_and_videos_are_read_with_yt_dlp_and_resolved_at_play_time(
 
     assert "cookie-secret-4669" not in stored
     assert all("cookie-secret-4669" not in r.getMessage() for r in caplog.records)
+
+
+async def test_a_video_gone_on_air_leaves_every_channel_future_at_once(
+    make_container: ContainerFactory, site: tuple[MediaSite, LoopbackServer]
+) -> None:
+    fake, server = site
+    async with make_container() as container:
+        library_id = await _source(container, [f"{server.url}/clip.mp4"])
+        (clip,), _ = await container.catalog.search(MediaFilter(library_id=library_id), 0, 9)
+        (quiz,) = await add_show(container, "Quiz", [25])
+        collection = await add_collection(container, "Mixed", [quiz, clip.id])
+        schedule = await container.schedules.create(items_schedule("Mixed", collection))
+        await container.channels.create(ChannelFields(ChannelNumber(5), "Five"))
+        await container.playouts.attach(ChannelNumber(5), schedule.id)
+
+        async def future() -> set[int | None]:
+            listed = await container.playouts.entries(ChannelNumber(5))
+            return {e.entry.media_id for e in listed[1:]}  # after the programme on air
+
+        assert clip.id in await future()
+        fake.gone.add("/clip.mp4")
+        with pytest.raises(SourceItemGone, match="HTTP 404"):
+            await _locate(container, clip.id)
+        for _ in range(200):  # rebuilt by a task of its own, off the streaming path
+            if clip.id not in await future():
+                break
+            await asyncio.sleep(0.05)
+        assert await future() == {quiz}
+        info = await container.playouts.info(ChannelNumber(5))
+    assert any("the video is gone (HTTP 404)" in w.message for w in info.warnings)
 
 
 async def test_local_copies_are_kept_and_played_without_the_site(

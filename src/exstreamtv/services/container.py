@@ -172,17 +172,20 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
         await upgrade_schema(engine)
         sessions = session_factory(engine)
         media_servers = MediaServerService(sessions, settings, clock, metrics, redactor)
-        online = OnlineSourceService(sessions, settings, clock, redactor, media_servers)
-        remote = ServerSync(
-            sessions, online.open, clock, seal=online.seal,
-            guide_hours=settings.playout.horizon_hours,
-        )  # fmt: skip
         catalog = CatalogService(sessions, clock)
         locks = ChannelLocks()
         changes = GuideChanges()
         plex_guide = PlexGuideReload(media_servers, changes, clock)
         channels = ChannelService(sessions, clock, locks, changes)
         playouts = PlayoutService(sessions, settings, clock, metrics, locks, changes=changes)
+        media_faults = MediaFaultReports(playouts)
+        online = OnlineSourceService(
+            sessions, settings, clock, redactor, media_servers, on_gone=media_faults.report
+        )
+        remote = ServerSync(
+            sessions, online.open, clock, seal=online.seal,
+            guide_hours=settings.playout.horizon_hours,
+        )  # fmt: skip
         libraries = LibraryService(
             sessions, settings, clock, metrics, remote=remote,
             on_missing=playouts.drop_unavailable, after_scan=catalog.sync_automatic,
@@ -200,7 +203,6 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
         )
 
         proxy = MediaProxy(media_servers, clock)
-        media_faults = MediaFaultReports(playouts)
         locator = MediaLocator(sessions, media_servers, catalog.item, proxy, online.locate)
         filler = FallbackFiller(sessions)
         logos = LogoService(settings)

@@ -12,7 +12,8 @@ Sources resolve late: a scan stores ids, metadata and what to resolve; the playa
 made at play time. A yt-dlp stream URL is cached with its expiry and resolved again
 ``online_sources.resolve_ahead_min`` before it lapses; a local copy, when kept, is played
 instead. An item that is gone for good (removed, private, restricted) is marked failed with
-the reason and missing, so new playouts leave it out and its slot plays the fallback filler.
+the reason and missing, its slot plays the fallback filler, and ``on_gone`` (the media-fault
+reports) takes it out of every channel's future at once.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import logging
 import os
 import shutil
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -72,6 +73,7 @@ MAX_CLIENTS = 64
 MAX_RESOLVED = 512
 DEFAULT_TTL_SEC = 6 * 3600  # a resolved URL that does not say when it expires
 MAX_URLS = 500
+GoneReport = Callable[[int, str], Awaitable[None]]  # (media id, reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +94,11 @@ class OnlineSourceService:
         servers: MediaServerService,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
+        on_gone: GoneReport | None = None,
     ) -> None:
         self._sessions, self._settings, self._clock = sessions, settings, clock
         self._redactor, self._servers, self._transport = redactor, servers, transport
+        self._on_gone = on_gone
         self._cipher: CredentialCipher = servers.cipher
         self._clients: ClientCache[Checked] = ClientCache(MAX_CLIENTS)
         self._resolved: OrderedDict[int, _Resolved] = OrderedDict()
@@ -245,6 +249,8 @@ class OnlineSourceService:
         async with transaction(self._sessions) as session:
             await MediaSourceRepository(session).fail_item(media.id, reason, self._clock.now())
         self._resolved.pop(media.id, None)
+        if self._on_gone is not None:
+            await self._on_gone(media.id, reason)
 
     async def _client(self, source: MediaSource) -> Checked:
         async def build() -> Checked:

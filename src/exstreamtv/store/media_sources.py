@@ -271,6 +271,7 @@ class MediaSourceRepository:
                 metadata_reason=reason,
                 state=MediaState.MISSING.value,
                 missing_since=now,
+                missing_reason=reason,
                 remote_stamp="failed",
                 updated_at=now,
             )

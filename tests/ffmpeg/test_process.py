@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 import textwrap
 import time
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 
 from exstreamtv.errors import ProcessError
 from exstreamtv.ffmpeg.process import StderrTail, run_capture, start_process, stop_process_group
+from tests.support import alive
 
 # A child that starts a grandchild in its own process group, reports both pids to the test's
 # loopback listener once the grandchild is up, then sleeps. With "ignore-term" both ignore
@@ -290,3 +292,69 @@ async def test_a_process_blocked_on_unread_output_is_stopped_promptly() -> None:
     async with asyncio.timeout(5):
         await stop_process_group(proc)
     assert proc.returncode is not None
+
+
+@pytest.mark.parametrize("die_with_parent", [False, True])
+async def test_a_missing_program_is_named_however_it_is_started(
+    tmp_path: Path, die_with_parent: bool
+) -> None:
+    missing = str(tmp_path / "ffmpeg")
+
+    with pytest.raises(ProcessError, match=f"{missing} not found: install ffmpeg"):
+        await start_process([missing, "-version"], die_with_parent=die_with_parent)
+
+
+@pytest.mark.parametrize("die_with_parent", [False, True])
+async def test_a_file_that_cannot_run_is_reported_as_not_executable(
+    tmp_path: Path, die_with_parent: bool
+) -> None:
+    plain = tmp_path / "tool"
+    plain.write_text("not a program")
+
+    with pytest.raises(ProcessError, match=f"{plain} is not executable"):
+        await start_process([str(plain)], die_with_parent=die_with_parent)
+
+
+async def test_a_child_dying_with_its_parent_is_the_program_itself() -> None:
+    """The death signal is set without a second process: the pid, group and pipes are the
+    program's own (it reports its own pid and is the leader of its group)."""
+    report = "import os; print(os.getpid(), os.getpgid(0), os.getsid(0), flush=True)"
+    proc = await start_process(python(report), die_with_parent=True)
+    assert proc.stdout is not None
+    async with asyncio.timeout(10):
+        line = (await proc.stdout.readline()).decode()
+        await proc.wait()
+    assert [int(field) for field in line.split()] == [proc.pid] * 3
+
+
+DYING_SERVER = textwrap.dedent(
+    """
+    import asyncio, sys
+    from exstreamtv.ffmpeg.process import start_process
+    async def main():
+        child = await start_process(sys.argv[1:], die_with_parent=True)
+        print(child.pid, flush=True)
+        await asyncio.sleep(60)
+    asyncio.run(main())
+    """
+)
+
+
+def test_without_setpriv_children_still_die_with_a_killed_server(tmp_path: Path) -> None:
+    """The fallback for systems without util-linux's setpriv: a PATH that holds the
+    program but no setpriv still gives a child that dies with its server."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "sleeper").symlink_to(Path(sys.executable))
+    env = {**os.environ, "PATH": str(bin_dir)}
+    argv = [sys.executable, "-c", DYING_SERVER, "sleeper", "-c", "import time; time.sleep(60)"]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=env) as server:
+        assert server.stdout is not None
+        child = int(server.stdout.readline())
+        assert alive(child)
+        server.kill()  # SIGKILL: no clean-up code runs in the server
+        server.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(child)

@@ -1,4 +1,5 @@
-"""Process-wide runtime tuning, applied once by the server after start-up.
+"""Process-wide runtime matters: the garbage collector's tuning, applied once by the server
+after start-up, and loading modules off the event loop.
 
 Garbage collector: building the guide or a week of playouts creates hundreds of thousands
 of short-lived objects. With CPython's default thresholds (700, 10, 10) the collector
@@ -11,7 +12,10 @@ once; only reference cycles wait a little longer.
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import importlib
+from types import ModuleType
 
 GC_THRESHOLDS = (50_000, 20, 100)
 
@@ -21,3 +25,11 @@ def tune_garbage_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+
+
+async def load_module(name: str) -> ModuleType:
+    """Import ``name`` in a worker thread and return it.
+
+    For modules an idle server never needs, imported on first use: loading one takes tens
+    to hundreds of milliseconds, which must not hold the event loop."""
+    return await asyncio.to_thread(importlib.import_module, name)

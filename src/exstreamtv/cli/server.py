@@ -1,4 +1,5 @@
-"""``exstreamtv serve``: open the container, do start-up work, then serve HTTP."""
+"""``exstreamtv serve``: open the container, do what the first answer needs, serve HTTP,
+and once the port is bound, the rest of the start-up work (``services/warm_up.py``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from collections.abc import Awaitable, Callable, Iterator
 
 import uvicorn
@@ -16,7 +18,7 @@ from exstreamtv.cli.announce import announcements
 from exstreamtv.config import Settings
 from exstreamtv.logs import SecretRedactor, configure_logging
 from exstreamtv.runtime import tune_garbage_collector
-from exstreamtv.services.container import open_container, start_up
+from exstreamtv.services.container import open_container, prepare, warm_up
 from exstreamtv.web.app import create_app
 
 log = logging.getLogger(__name__)
@@ -28,9 +30,10 @@ async def run_server(settings: Settings, console: Console) -> None:
     redactor = SecretRedactor()
     configure_logging(settings.logging.level, settings.logging.format, redactor)
     async with open_container(settings, redactor=redactor) as container:
-        new_key = await start_up(container)
+        new_key = await prepare(container)
         if new_key is not None:
             _announce_key(console, new_key, settings)
+        container.warm_up.expect(["start-up"])  # not ready until the work below is done
         tune_garbage_collector()
         config = uvicorn.Config(
             create_app(container),
@@ -50,7 +53,9 @@ async def run_server(settings: Settings, console: Console) -> None:
             settings.server.port,
             settings.data_dir,
         )
-        server = _GracefulServer(config, on_stop=container.live.close)
+        server = _GracefulServer(
+            config, on_stop=container.live.close, on_started=lambda: warm_up(container)
+        )
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, server.request_stop)
@@ -69,12 +74,26 @@ class _GracefulServer(uvicorn.Server):
 
     On the first signal the live channels are stopped first (``on_stop``): their viewers'
     streams then end normally and uvicorn closes the connections without cancelling them.
+    ``on_started`` runs once the socket listens.
     """
 
-    def __init__(self, config: uvicorn.Config, *, on_stop: Callable[[], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        *,
+        on_stop: Callable[[], Awaitable[None]],
+        on_started: Callable[[], None],
+    ) -> None:
         super().__init__(config)
         self._on_stop = on_stop
+        self._on_started = on_started
         self._stopping: asyncio.Task[None] | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Bind and listen, then start the work that waits for it (``on_started``)."""
+        await super().startup(sockets)
+        if not self.should_exit:  # binding failed: uvicorn is on its way out
+            self._on_started()
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:

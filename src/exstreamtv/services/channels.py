@@ -39,13 +39,13 @@ class ChannelService:
     async def create(self, fields: ChannelFields) -> Channel:
         async with transaction(self._sessions) as session:
             created = await ChannelRepository(session).create(fields, self._clock.now())
-        self._changes.bump()
+        self._changes.channel_changed(created.id)
         return created
 
     async def update(self, number: ChannelNumber, fields: ChannelFields) -> Channel:
         async with transaction(self._sessions) as session:
             updated = await ChannelRepository(session).update(number, fields, self._clock.now())
-        self._changes.bump()
+        self._changes.channel_changed(updated.id)
         return updated
 
     async def delete(self, number: ChannelNumber) -> None:
@@ -55,4 +55,4 @@ class ChannelService:
             channel = await repo.get(number)
             await repo.delete(number)
         self._locks.drop(channel.id)
-        self._changes.bump()
+        self._changes.channel_changed(channel.id, deleted=True)

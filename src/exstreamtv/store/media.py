@@ -6,6 +6,7 @@ sees a row object.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +16,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exstreamtv.domain.collections import SmartQuery
+from exstreamtv.domain.guide import GuideMedia
 from exstreamtv.domain.media import (
     Artwork,
     Chapter,
@@ -187,6 +189,25 @@ class MediaRepository:
             for id_, kind, title, status, source, reason, probed, episode, year in rows
         }
 
+    async def guide_media(self, ids: Sequence[int]) -> dict[int, GuideMedia]:
+        """What the guide shows of the items with these ids (unknown ids skipped). Reads
+        only those columns, and makes the values in a worker thread."""
+        m = MediaItemRow
+        stmt = select(
+            m.id, m.title, m.kind, m.show, m.season, m.episode, m.year, m.plot, m.genres,
+            m.content_rating,
+        ).where(m.id.in_(ids))  # fmt: skip
+        connection = await self._session.connection()
+        result = await connection.execute(stmt)
+        return await asyncio.to_thread(_guide_media, result)
+
+    async def stamp(self) -> tuple[int, datetime | None]:
+        """How many items there are and when the latest changed: any insert, edit or
+        delete of an item changes it."""
+        stmt = select(func.count(), func.max(MediaItemRow.updated_at))
+        count, latest = (await self._session.execute(stmt)).one()
+        return int(count), latest
+
     async def _page(
         self, stmt: Select[MediaItemRow], offset: int, limit: int | None
     ) -> tuple[list[MediaItem], int]:
@@ -263,6 +284,13 @@ def smart_clauses(query: SmartQuery) -> list[ColumnElement[bool]]:
     if query.statuses:
         clauses.append(MediaItemRow.metadata_status.in_([s.value for s in query.statuses]))
     return [and_(*clauses)]
+
+
+def _guide_media(rows: Iterable[Any]) -> dict[int, GuideMedia]:
+    return {
+        id_: GuideMedia(title, kind, show, season, episode, year, plot, tuple(genres or ()), rating)
+        for id_, title, kind, show, season, episode, year, plot, genres, rating in rows
+    }
 
 
 def _row_values(scanned: ScannedFile, now: datetime) -> dict[str, Any]:

@@ -106,7 +106,7 @@ class Metrics:
         )
         self.guide_generation = Histogram(
             "exstreamtv_guide_generation_seconds",
-            "Time to render and compress an XMLTV guide.",
+            "Time to load, render and compress the guide of one batch of channels.",
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
             registry=r,
         )

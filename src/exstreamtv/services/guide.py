@@ -225,6 +225,7 @@ class GuideService:
             sessions,
             changes,
             self._policy,
+            metrics=metrics,
             cache_bytes=int(settings.epg.fragment_cache_mib * 1024 * 1024),
             episode_num_required=settings.epg.episode_num_required,
         )

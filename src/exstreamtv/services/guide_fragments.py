@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import OrderedDict, deque
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from exstreamtv.errors import XMLTVValidationError
 from exstreamtv.formats.guide_folding import GuideEntry, Span, describe, fold, offline_span
 from exstreamtv.formats.gzip_parts import DeflatedPart, deflate_part
 from exstreamtv.formats.xmltv import GuideStats, XmltvWriter
+from exstreamtv.metrics import Metrics
 from exstreamtv.services.changes import GuideChanges
 from exstreamtv.store.media import MediaRepository
 from exstreamtv.store.playouts import PlayoutRepository
@@ -132,10 +134,12 @@ class FragmentRenderer:
         changes: GuideChanges,
         policy: GuidePolicy,
         *,
+        metrics: Metrics,
         cache_bytes: int,
         episode_num_required: bool,
     ) -> None:
         self._sessions = sessions
+        self._metrics = metrics
         self._changes = changes
         self._policy = policy
         self._required = episode_num_required
@@ -217,6 +221,7 @@ class FragmentRenderer:
 
     async def _render(self, jobs: list[Listed], edition: Edition) -> None:
         keys = [FragmentKey(job.channel_id, edition) for job in jobs]
+        started = time.monotonic()
         try:
             version = self._changes.version  # before reading: a later change is noticed
             entries, media = await self._load(jobs, edition)
@@ -233,6 +238,7 @@ class FragmentRenderer:
                 raise
             log.exception("rendering guide fragments failed")
             return
+        self._metrics.guide_generation.observe(time.monotonic() - started)
         for fragment in made:
             self.renders += 1
             key = fragment.key

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import sys
 import textwrap
 import time
@@ -20,7 +19,7 @@ from hypothesis import strategies as st
 
 from exstreamtv.errors import ProcessError
 from exstreamtv.ffmpeg.process import StderrTail, run_capture, start_process, stop_process_group
-from tests.support import alive
+from tests.support import gone_within, orphan_of_a_killed_server
 
 # A child that starts a grandchild in its own process group, reports both pids to the test's
 # loopback listener once the grandchild is up, then sleeps. With "ignore-term" both ignore
@@ -327,19 +326,6 @@ async def test_a_child_dying_with_its_parent_is_the_program_itself() -> None:
     assert [int(field) for field in line.split()] == [proc.pid] * 3
 
 
-DYING_SERVER = textwrap.dedent(
-    """
-    import asyncio, sys
-    from exstreamtv.ffmpeg.process import start_process
-    async def main():
-        child = await start_process(sys.argv[1:], die_with_parent=True)
-        print(child.pid, flush=True)
-        await asyncio.sleep(60)
-    asyncio.run(main())
-    """
-)
-
-
 def test_without_setpriv_children_still_die_with_a_killed_server(tmp_path: Path) -> None:
     """The fallback for systems without util-linux's setpriv: a PATH that holds the
     program but no setpriv still gives a child that dies with its server."""
@@ -347,14 +333,5 @@ def test_without_setpriv_children_still_die_with_a_killed_server(tmp_path: Path)
     bin_dir.mkdir()
     (bin_dir / "sleeper").symlink_to(Path(sys.executable))
     env = {**os.environ, "PATH": str(bin_dir)}
-    argv = [sys.executable, "-c", DYING_SERVER, "sleeper", "-c", "import time; time.sleep(60)"]
-    with subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=env) as server:
-        assert server.stdout is not None
-        child = int(server.stdout.readline())
-        assert alive(child)
-        server.kill()  # SIGKILL: no clean-up code runs in the server
-        server.wait(timeout=10)
-    deadline = time.monotonic() + 10
-    while alive(child) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not alive(child)
+    child = orphan_of_a_killed_server(["sleeper", "-c", "import time; time.sleep(60)"], env)
+    assert gone_within(child, 10)

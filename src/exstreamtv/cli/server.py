@@ -17,7 +17,7 @@ from rich.panel import Panel
 from exstreamtv.cli.announce import announcements
 from exstreamtv.config import Settings
 from exstreamtv.logs import SecretRedactor, configure_logging
-from exstreamtv.runtime import tune_garbage_collector
+from exstreamtv.runtime import favour_the_event_loop, tune_garbage_collector
 from exstreamtv.services.container import open_container, prepare, warm_up
 from exstreamtv.web.app import create_app
 
@@ -35,6 +35,7 @@ async def run_server(settings: Settings, console: Console) -> None:
             _announce_key(console, new_key, settings)
         container.warm_up.expect(["start-up"])  # not ready until the work below is done
         tune_garbage_collector()
+        favour_the_event_loop()
         config = uvicorn.Config(
             create_app(container),
             host=settings.server.host,

@@ -1,5 +1,6 @@
-"""``exstreamtv serve``: open the container, do what the first answer needs, serve HTTP,
-and once the port is bound, the rest of the start-up work (``services/warm_up.py``)."""
+"""``exstreamtv serve``: open the container, do what the first answer needs, bind the port,
+and then build the HTTP app (``web/front.py`` answers meanwhile) and do the rest of the
+start-up work (``services/warm_up.py``)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ from collections.abc import Awaitable, Callable, Iterator
 import uvicorn
 from rich.console import Console
 from rich.panel import Panel
+from starlette.types import ASGIApp
 
 from exstreamtv.cli.announce import announcements
 from exstreamtv.config import Settings
 from exstreamtv.logs import SecretRedactor, configure_logging
 from exstreamtv.runtime import favour_the_event_loop, tune_garbage_collector
-from exstreamtv.services.container import open_container, prepare, warm_up
-from exstreamtv.web.app import create_app
+from exstreamtv.services.container import Container, open_container, prepare, warm_up
+from exstreamtv.web.front import FrontDoor
 
 log = logging.getLogger(__name__)
 GRACEFUL_SHUTDOWN_SEC = 3
@@ -34,10 +36,10 @@ async def run_server(settings: Settings, console: Console) -> None:
         if new_key is not None:
             _announce_key(console, new_key, settings)
         container.warm_up.expect(["start-up"])  # not ready until the work below is done
-        tune_garbage_collector()
         favour_the_event_loop()
+        front = FrontDoor(lambda: _http_app(container))
         config = uvicorn.Config(
-            create_app(container),
+            front,
             host=settings.server.host,
             port=settings.server.port,
             log_config=None,
@@ -54,9 +56,12 @@ async def run_server(settings: Settings, console: Console) -> None:
             settings.server.port,
             settings.data_dir,
         )
-        server = _GracefulServer(
-            config, on_stop=container.live.close, on_started=lambda: warm_up(container)
-        )
+
+        def started() -> None:
+            front.start()
+            warm_up(container)
+
+        server = _GracefulServer(config, on_stop=container.live.close, on_started=started)
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, server.request_stop)
@@ -67,6 +72,16 @@ async def run_server(settings: Settings, console: Console) -> None:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(signum)
     log.info("EXStreamTV stopped")
+
+
+def _http_app(container: Container) -> ASGIApp:
+    """Import and build the HTTP app (in a worker thread, once the port is bound), then
+    freeze what start-up made for the garbage collector."""
+    from exstreamtv.web.app import create_app  # noqa: PLC0415 - see the module docstring
+
+    app = create_app(container)
+    tune_garbage_collector()
+    return app
 
 
 class _GracefulServer(uvicorn.Server):

@@ -17,9 +17,7 @@ The garbage collector runs with the thresholds the server sets at start-up
 (``runtime.GC_THRESHOLDS``). With CPython's defaults, a full collection walks the whole test
 runner's heap inside whichever callback happens to allocate (about 100 ms here), which says
 nothing about the code under test. (The server also freezes its start-up objects; tests do
-not, as freezing hides objects from ``gc.get_referrers``, which Hypothesis relies on.) The
-GIL's switch interval is the server's too (``runtime.SWITCH_INTERVAL_SEC``): time the loop
-thread waits for the GIL counts as blocking here.
+not, as freezing hides objects from ``gc.get_referrers``, which Hypothesis relies on.)
 """
 
 from __future__ import annotations
@@ -38,7 +36,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from exstreamtv.runtime import GC_THRESHOLDS, SWITCH_INTERVAL_SEC
+from exstreamtv.runtime import GC_THRESHOLDS
 
 SLOW_CALLBACK_SEC = 0.1
 _SCHEDSTAT = "/proc/thread-self/schedstat"
@@ -148,9 +146,8 @@ def timing_callbacks(loop: asyncio.AbstractEventLoop, into: SlowCallbacks) -> It
 async def fail_on_slow_callbacks() -> AsyncIterator[SlowCallbacks]:
     """Debug mode, a 100 ms limit, and a failure for each blocking callback (see above)."""
     loop = asyncio.get_running_loop()
-    thresholds, switching = gc.get_threshold(), sys.getswitchinterval()
+    thresholds = gc.get_threshold()
     gc.set_threshold(*GC_THRESHOLDS)
-    sys.setswitchinterval(SWITCH_INTERVAL_SEC)
     debug, limit = loop.get_debug(), loop.slow_callback_duration
     loop.set_debug(True)
     loop.slow_callback_duration = SLOW_CALLBACK_SEC
@@ -164,7 +161,6 @@ async def fail_on_slow_callbacks() -> AsyncIterator[SlowCallbacks]:
     finally:
         logger.removeHandler(handler)
         gc.set_threshold(*thresholds)
-        sys.setswitchinterval(switching)
         loop.set_debug(debug)
         loop.slow_callback_duration = limit
     if slow.found:

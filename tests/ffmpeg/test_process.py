@@ -18,8 +18,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from exstreamtv.errors import ProcessError
+from exstreamtv.ffmpeg import process
 from exstreamtv.ffmpeg.process import StderrTail, run_capture, start_process, stop_process_group
-from tests.support import gone_within, orphan_of_a_killed_server
+from tests.support import alive, gone_within, orphan_of_a_killed_server
 
 # A child that starts a grandchild in its own process group, reports both pids to the test's
 # loopback listener once the grandchild is up, then sleeps. With "ignore-term" both ignore
@@ -335,3 +336,46 @@ def test_without_setpriv_children_still_die_with_a_killed_server(tmp_path: Path)
     env = {**os.environ, "PATH": str(bin_dir)}
     child = orphan_of_a_killed_server(["sleeper", "-c", "import time; time.sleep(60)"], env)
     assert gone_within(child, 10)
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes() and alive(int(entry.name)):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+async def test_a_start_cancelled_before_the_wrapper_execs_leaves_no_child(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While setpriv has not exec'd the program yet (slow on a crowded machine), the start
+    can be cancelled: the child must not be left running, unowned."""
+    marker = f"cancelled-start-{os.getpid()}"
+    waiting = asyncio.Event()
+
+    async def slow_exec(_pid: int, _wrapper: str) -> None:
+        waiting.set()
+        await asyncio.Event().wait()  # the wrapper never gets to exec the program
+
+    monkeypatch.setattr(process, "_until_exec", slow_exec)
+    starting = asyncio.create_task(
+        start_process(python(f"import time; time.sleep(60)  # {marker}"), die_with_parent=True)
+    )
+    await waiting.wait()
+    assert _processes_with(marker)  # spawned, not yet handed to the caller
+    starting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await starting
+    assert await asyncio.to_thread(_none_with, marker)
+
+
+def _none_with(marker: str) -> bool:
+    deadline = time.monotonic() + 10
+    while _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not _processes_with(marker)

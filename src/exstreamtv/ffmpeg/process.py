@@ -121,7 +121,13 @@ async def start_process(
             command = [wrapper, "--pdeathsig", "KILL", "--", _resolved(argv[0]), *argv[1:]]
     proc = await _spawn(command, hook, argv[0])
     if wrapper is not None:
-        await _until_exec(proc.pid, wrapper)
+        try:
+            await _until_exec(proc.pid, wrapper)
+        except BaseException:  # a cancelled caller still stops its child
+            _signal_group(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(stop_process_group(proc, grace=0))
+            raise
     return proc
 
 

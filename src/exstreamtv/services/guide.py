@@ -125,6 +125,7 @@ class GuideDocument:
         lineup: int,
         made_at: float,
         on_fault: Callable[[XMLTVValidationError], None],
+        on_complete: Callable[[], None],
     ) -> None:
         self.etag = etag
         self.last_modified = last_modified
@@ -137,6 +138,7 @@ class GuideDocument:
         self._renderer = renderer
         self._head = head
         self._on_fault = on_fault
+        self._on_complete: Callable[[], None] | None = on_complete
 
     async def hold(self, programmes: int) -> None:
         """Take fragments in order until those not cached before hold ``programmes``
@@ -180,6 +182,9 @@ class GuideDocument:
                 yield bytes(pending)
                 pending.clear()
         pending += join.add(_TAIL) + join.trailer()
+        complete, self._on_complete = self._on_complete, None
+        if complete is not None:  # the first stream that got through every fragment
+            complete()
         yield bytes(pending)
 
     async def plain_stream(self) -> AsyncIterator[bytes]:
@@ -205,8 +210,9 @@ class GuideService:
         *,
         on_generated: Callable[[], None] | None = None,
     ) -> None:
-        """``on_generated`` is called after each guide passes validation; it must return at
-        once (metadata health starts its own background cycle)."""
+        """``on_generated`` is called once a new guide has been streamed whole (every
+        fragment validated), not while it is being rendered; it must return at once
+        (metadata health starts its own background cycle)."""
         self._sessions = sessions
         self._on_generated = on_generated
         self._settings = settings
@@ -272,8 +278,6 @@ class GuideService:
             self._refused(err)
             raise
         self._remember(links, document)
-        if self._on_generated is not None:
-            self._on_generated()
         return document
 
     async def listing(
@@ -349,7 +353,7 @@ class GuideService:
             self.fragments, etag=_etag(self._run, links, edition, lineup_version, versions),
             last_modified=self._clock.now(), edition=edition, channels=listed, head=head,
             version=version, lineup=lineup_version, made_at=self._clock.monotonic(),
-            on_fault=self._refused,
+            on_fault=self._refused, on_complete=self._generated,
         )  # fmt: skip
         await document.hold(HOLD_PROGRAMMES)
         return document
@@ -385,6 +389,10 @@ class GuideService:
                 reason="lineup_mismatch",
                 channel=unmatched[0],
             )
+
+    def _generated(self) -> None:
+        if self._on_generated is not None:
+            self._on_generated()
 
     def _refused(self, err: XMLTVValidationError) -> None:
         self._metrics.guide_validation_failures.labels(err.reason).inc()

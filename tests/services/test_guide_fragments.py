@@ -14,17 +14,20 @@ from pathlib import Path
 import pytest
 
 from exstreamtv.config import Settings
-from exstreamtv.domain.channels import Channel
+from exstreamtv.domain.channels import Channel, ChannelNumber
 from exstreamtv.domain.media import FileStamp, ScannedFile, TechnicalInfo
+from exstreamtv.domain.playout import EntryKind, PlayoutEntry, to_ms
 from exstreamtv.errors import XMLTVValidationError
 from exstreamtv.services import guide as guide_module
 from exstreamtv.services import guide_fragments
 from exstreamtv.services.container import Container, open_container
 from exstreamtv.services.guide import GuideDocument, GuideLinks
 from exstreamtv.services.playout_plan import BuildMode
+from exstreamtv.store.channels import ChannelFields
 from exstreamtv.store.database import transaction
 from exstreamtv.store.media import MediaRepository
-from tests.lineups import episode, movie, on_air, parse_guide
+from exstreamtv.store.playouts import PlayoutRepository
+from tests.lineups import add_media, episode, movie, on_air, parse_guide
 from tests.seeding import MIN, T0, ManualClock
 from tests.support import build_settings
 
@@ -251,3 +254,38 @@ async def test_a_small_guide_is_validated_whole_before_its_first_byte(
         await clocked.guide.xmltv(LINKS)
 
     assert (refused.value.reason, refused.value.channel) == ("placeholder_title", "4")
+
+
+async def test_a_large_cold_guide_never_holds_the_event_loop(tmp_path: Path) -> None:
+    """8 channels of 20,000 programmes (one batch): loading, folding, checking, rendering
+    and compressing them is far more work than the 100 ms any callback may hold the loop
+    (the suite fails a test when one does), so all of it runs in worker threads."""
+    settings = build_settings(
+        tmp_path / "big",
+        f"sqlite+aiosqlite:///{tmp_path / 'big.db'}",
+        playout={"horizon_hours": 48},
+    )
+    async with open_container(settings, clock=ManualClock()) as container:
+        (media_id,) = await add_media(container, [movie("Short")], minutes=1)
+        for number in range(1, 9):
+            channel = await container.channels.create(
+                ChannelFields(ChannelNumber(number), f"Channel {number}")
+            )
+            entries = await asyncio.to_thread(short_programmes, media_id, 20_000)
+            async with transaction(container.sessions) as session:
+                await PlayoutRepository(session).replace_from(
+                    channel.id, T0, entries, [None] * len(entries)
+                )
+        body = await read(await container.guide.xmltv(LINKS))
+    _, programmes = await asyncio.to_thread(parse_guide, body)  # the test's own work, too
+    assert len(programmes) == 8 * 20_000
+
+
+def short_programmes(media_id: int, count: int) -> list[PlayoutEntry]:
+    """``count`` programmes of 5 s from the guide's start, each its own guide group."""
+    start, length = to_ms(T0 - timedelta(hours=1)), 5_000
+    return [
+        PlayoutEntry(start + n * length, start + (n + 1) * length, EntryKind.CONTENT, media_id,
+                     0, length, n)
+        for n in range(count)
+    ]  # fmt: skip

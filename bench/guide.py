@@ -17,18 +17,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import resource
+import socket
 import tempfile
 import time
 import zlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import uvicorn
+from fastapi import FastAPI
 
 from exstreamtv.clock import SystemClock
 from exstreamtv.config import Settings
 from exstreamtv.domain.channels import ChannelNumber
+from exstreamtv.domain.collections import Collection, CollectionKind
 from exstreamtv.domain.libraries import LibraryKind
 from exstreamtv.domain.media import (
     FileStamp,
@@ -123,14 +129,50 @@ async def seed_channels(container: Container, shows: list[list[Playable]], count
             )
 
 
+@contextlib.asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[str]:
+    """``app`` served by uvicorn on a loopback port (in this process), so responses really
+    stream: the first byte can be timed."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
+                            access_log=False, lifespan="off")  # fmt: skip
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def scheduled(
+    container: Container, shows: list[list[Playable]], number: ChannelNumber
+) -> ChannelNumber:
+    """Give channel ``number`` a real schedule (its show, shuffled), so it can be rebuilt."""
+    collection = await container.catalog.create_collection(
+        Collection(0, f"Show of {number}", CollectionKind.MANUAL,
+                   item_ids=tuple(p.id for p in shows[int(str(number)) % SHOWS]))
+    )  # fmt: skip
+    item = ScheduleItem(ContentSource((collection.id,), PlaybackOrder.SHUFFLE), PlayMode.ONE)
+    schedule = await container.schedules.create(
+        Schedule(0, f"Schedule of {number}", ScheduleKind.ITEMS, items=(item,))
+    )
+    await container.playouts.attach(number, schedule.id)
+    return number
+
+
 async def timed(
     client: httpx.AsyncClient, url: str, **headers: str
 ) -> tuple[float, float, int, bytes]:
     """Seconds to the first and to the last byte, the status, and the raw (still
     compressed) body.
 
-    The client runs in the server's process, so it does nothing but receive: decoding is
-    left until after the clock stops."""
+    The client runs in the server's process (over loopback TCP), so it does nothing but
+    receive: decoding is left until after the clock stops."""
     started, first = time.perf_counter(), 0.0
     chunks = []
     async with client.stream("GET", url, headers=headers) as response:
@@ -153,14 +195,17 @@ async def run(channels: int, hours: int, work: Path) -> list[Figure]:
         print(f"seeded {channels} channels in {time.perf_counter() - started:.1f}s")
         tune_garbage_collector()  # as `exstreamtv serve` does once start-up is done
         rss_seeded = peak_rss_mb()
-        transport = httpx.ASGITransport(app=create_app(container))
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        rebuilt = await scheduled(container, shows, ChannelNumber(channels // 2))
+        async with (
+            serving(create_app(container)) as url,
+            httpx.AsyncClient(base_url=url, timeout=60) as client,
+        ):
             await timed(client, "/lineup.json")  # warm: the first request loads the channels
             _, lineup_s, lineup_status, _ = await timed(client, "/lineup.json")
             gzip = {"accept-encoding": "gzip"}
             first_s, uncached_s, first, compressed = await timed(client, "/iptv/xmltv.xml", **gzip)
             _, cached_s, again, _ = await timed(client, "/iptv/xmltv.xml", **gzip)
-            await container.playouts.build(ChannelNumber(channels // 2), BuildMode.RESET)
+            await container.playouts.build(rebuilt, BuildMode.RESET)
             _, changed_s, changed, _ = await timed(client, "/iptv/xmltv.xml", **gzip)
     assert (lineup_status, first, again, changed) == (200, 200, 200, 200)
     rss_growth = peak_rss_mb() - rss_seeded

@@ -140,20 +140,20 @@ class GuideDocument:
         self._on_fault = on_fault
         self._on_complete: Callable[[], None] | None = on_complete
 
-    async def hold(self, programmes: int) -> None:
-        """Take fragments in order until those not cached before hold ``programmes``
-        programmes (or all are taken); raise the first fault among them. What is rendered
-        here is cached (or still rendering) for the streams that follow."""
-        source = self._renderer.fragments(self.channels, self.edition)
+    async def hold(self, stale: Sequence[Listed], programmes: int) -> None:
+        """Render the ``stale`` channels (those without a cached fragment, in lineup order)
+        until they hold ``programmes`` programmes or all are done; raise the first fault
+        among them. What is rendered here is cached (or still rendering) for the streams
+        that follow."""
+        source = self._renderer.fragments(stale, self.edition)
         rendered = 0
         try:
             async for _listed, fragment in source:
                 if fragment.fault is not None:
                     raise fragment.fault
-                if fragment.version >= self.version:
-                    rendered += fragment.programmes
-                    if rendered >= programmes:
-                        return
+                rendered += fragment.programmes
+                if rendered >= programmes:
+                    return
         finally:
             await source.aclose()
 
@@ -223,6 +223,7 @@ class GuideService:
         self._channels: tuple[int, list[Channel]] | None = None
         self._media_stamp: tuple[int, datetime | None] | None = None
         self._run = clock.now().isoformat()  # ETags never repeat across restarts
+        self._edition: Edition | None = None
         self._policy = GuidePolicy(
             fold_gaps_shorter_than_ms=settings.epg.fold_gaps_shorter_than_minutes * 60_000,
             offline_title=settings.epg.offline_title,
@@ -342,10 +343,15 @@ class GuideService:
         validate_lineup(guides)
         await self._check_mismatch(channels, window)
         edition = Edition(window, changes.epoch)
-        versions = []
+        if edition == self._edition:  # one object per edition: fragments compare by identity
+            edition = self._edition
+        self._edition = edition
+        versions, stale = [], []
         for item in listed:
             known = self.fragments.valid(item, FragmentKey(item.channel_id, edition))
-            if known is not None and known.fault is not None:
+            if known is None:
+                stale.append(item)
+            elif known.fault is not None:
                 raise known.fault
             versions.append(version if known is None else known.version)
         head = await asyncio.to_thread(lambda: deflate_part(XmltvWriter().head(guides).encode()))
@@ -355,7 +361,7 @@ class GuideService:
             version=version, lineup=lineup_version, made_at=self._clock.monotonic(),
             on_fault=self._refused, on_complete=self._generated,
         )  # fmt: skip
-        await document.hold(HOLD_PROGRAMMES)
+        await document.hold(stale, HOLD_PROGRAMMES)
         return document
 
     async def _check_media(self) -> None:

@@ -154,7 +154,11 @@ class FragmentRenderer:
     def valid(self, listed: Listed, key: FragmentKey) -> Fragment | None:
         """The cached fragment of ``listed`` if it is still right for ``key``."""
         found = self.cache.get(listed.channel_id)
-        if found is None or found.key != key:
+        if found is None:
+            return None
+        made_for = found.key.edition
+        # Identity first: every fragment of a document's edition shares its object.
+        if made_for is not key.edition and made_for != key.edition:
             return None
         if self._changes.changed_since(listed.channel_id, found.version, key.edition.window.end_ms):
             return None
@@ -225,10 +229,13 @@ class FragmentRenderer:
         try:
             version = self._changes.version  # before reading: a later change is noticed
             entries, media = await self._load(jobs, edition)
-            made = await asyncio.to_thread(
-                _render_all, jobs, keys, entries=entries, media=media, version=version,
-                policy=self._policy, required=self._required,
+            rendered = await asyncio.to_thread(
+                _render_all, jobs, keys, entries=entries, media=media, policy=self._policy,
+                required=self._required,
             )  # fmt: skip
+            # In a thread of its own: zlib runs without the GIL, so this batch is compressed
+            # while the next one is rendered.
+            made = await asyncio.to_thread(_compress_all, rendered, version)
         except BaseException as err:
             for key in keys:
                 future = self._inflight.pop(key, None)
@@ -281,19 +288,22 @@ class FragmentRenderer:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+Rendered = tuple[FragmentKey, "str | XMLTVValidationError", "GuideStats | None"]
+"""A channel's ``<programme>`` text and counts, or the fault that refuses them."""
+
+
 def _render_all(
     jobs: list[Listed],
     keys: list[FragmentKey],
     *,
     entries: dict[int, list[GuideEntry]],
     media: dict[int, GuideMedia],
-    version: int,
     policy: GuidePolicy,
     required: bool,
-) -> list[Fragment]:
-    """Fold, check, render and deflate each job's programmes (in a worker thread)."""
+) -> list[Rendered]:
+    """Fold, check and render each job's programmes (in a worker thread)."""
     writer = XmltvWriter()
-    made: list[Fragment] = []
+    made: list[Rendered] = []
     for job, key in zip(jobs, keys, strict=True):
         window = key.edition.window
         spans = fold(entries.get(job.channel_id, ()), policy) or [
@@ -307,10 +317,20 @@ def _render_all(
         try:
             text, stats = writer.listing(job.guide, spans, described, episode_num_required=required)
         except XMLTVValidationError as fault:
-            made.append(Fragment(key, version, None, None, fault))
+            made.append((key, fault, None))
             continue
-        made.append(Fragment(key, version, deflate_part(text.encode()), stats))
+        made.append((key, text, stats))
     return made
+
+
+def _compress_all(rendered: list[Rendered], version: int) -> list[Fragment]:
+    """Each rendered text deflated as a fragment (in a worker thread)."""
+    return [
+        Fragment(key, version, None, None, text)
+        if isinstance(text, XMLTVValidationError)
+        else Fragment(key, version, deflate_part(text.encode()), stats)
+        for key, text, stats in rendered
+    ]
 
 
 def _retrieve(future: asyncio.Future[Fragment]) -> None:

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp
 
 from exstreamtv.cli.announce import announcements
 from exstreamtv.config import Settings
+from exstreamtv.errors import XMLTVValidationError
 from exstreamtv.logs import SecretRedactor, configure_logging
 from exstreamtv.runtime import favour_the_event_loop, tune_garbage_collector
 from exstreamtv.services.container import Container, open_container, prepare, warm_up
@@ -31,6 +32,7 @@ async def run_server(settings: Settings, console: Console) -> None:
     """Serve until interrupted (SIGINT/SIGTERM stop it gracefully)."""
     redactor = SecretRedactor()
     configure_logging(settings.logging.level, settings.logging.format, redactor)
+    logging.getLogger("uvicorn.error").addFilter(EndedGuides())
     async with open_container(settings, redactor=redactor) as container:
         new_key = await prepare(container)
         if new_key is not None:
@@ -72,6 +74,18 @@ async def run_server(settings: Settings, console: Console) -> None:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(signum)
     log.info("EXStreamTV stopped")
+
+
+class EndedGuides(logging.Filter):
+    """Drops uvicorn's "Exception in ASGI application" for a guide whose stream ended on a
+    validation fault: that is how such a transfer is cut short on purpose (see
+    ``services/guide.py``), and it was logged and counted as a refused guide already."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, BaseExceptionGroup):
+            error = error.exceptions[0] if len(error.exceptions) == 1 else error
+        return not isinstance(error, XMLTVValidationError)
 
 
 def _http_app(container: Container) -> ASGIApp:

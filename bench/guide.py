@@ -129,6 +129,18 @@ async def seed_channels(container: Container, shows: list[list[Playable]], count
             )
 
 
+class Listening(uvicorn.Server):
+    """uvicorn, saying when its socket listens."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.listening = asyncio.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self.listening.set()
+
+
 @contextlib.asynccontextmanager
 async def serving(app: FastAPI) -> AsyncIterator[str]:
     """``app`` served by uvicorn on a loopback port (in this process), so responses really
@@ -138,10 +150,9 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
         port = probe.getsockname()[1]
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
                             access_log=False, lifespan="off")  # fmt: skip
-    server = uvicorn.Server(config)
+    server = Listening(config)
     task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
+    await server.listening.wait()
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -111,6 +111,11 @@ class FragmentCache:
             self._fragments.move_to_end(channel_id)
         return found
 
+    def clear(self) -> None:
+        """Drop every fragment (each is rendered again when next asked for)."""
+        self._fragments.clear()
+        self.bytes = 0
+
     def put(self, fragment: Fragment) -> None:
         """Keep ``fragment`` (replacing its channel's), then drop the least recently used
         until the cache fits its budget."""

@@ -47,6 +47,7 @@ async def run_server(settings: Settings, console: Console) -> None:
             log_config=None,
             access_log=False,
             lifespan="off",
+            ws="none",  # no WebSocket routes: loading a WebSocket library costs start-up time
             server_header=False,
             # Live streams never end on their own: give open connections a moment, then
             # close them, so a stop never hangs on a viewer.

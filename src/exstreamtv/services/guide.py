@@ -43,7 +43,6 @@ from exstreamtv.domain.channels import Channel
 from exstreamtv.domain.guide import (
     HOUR_MS,
     GuideChannel,
-    GuideMedia,
     GuidePolicy,
     GuideWindow,
     Programme,
@@ -57,7 +56,6 @@ from exstreamtv.formats.xmltv import TAIL, XmltvWriter, validate_lineup
 from exstreamtv.metrics import Metrics
 from exstreamtv.services.changes import GuideChanges
 from exstreamtv.services.guide_fragments import (
-    MEDIA_CHUNK,
     Edition,
     FragmentKey,
     FragmentRenderer,
@@ -297,9 +295,7 @@ class GuideService:
                 from_ms(start_ms), from_ms(end_ms)
             )
             ids = sorted({e[3] for es in entries.values() for e in es if e[3] is not None})
-            media: dict[int, GuideMedia] = {}
-            for at in range(0, len(ids), MEDIA_CHUNK):  # bounded query parameters
-                media.update(await MediaRepository(session).guide_media(ids[at : at + MEDIA_CHUNK]))
+            media = await MediaRepository(session).guide_media(ids)
 
         def shown() -> list[Programme]:
             found: list[Programme] = []

@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 FIRST_BATCH = 8  # channels: small, so the first fragments come at once
 MAX_BATCH = 64
 LOOKAHEAD = 2  # batches rendered ahead of a reader
-MEDIA_CHUNK = 5000  # ids per query: bounded query parameters
 MEDIA_MEMO = 20_000  # guide descriptions of media kept between batches
 FRAGMENT_OVERHEAD = 400  # bytes a cached fragment costs beyond its compressed text
 
@@ -275,9 +274,7 @@ class FragmentRenderer:
             )
             wanted = {e[3] for es in entries.values() for e in es if e[3] is not None}
             missing = sorted(wanted - self._media.keys())
-            for at in range(0, len(missing), MEDIA_CHUNK):
-                found = await MediaRepository(session).guide_media(missing[at : at + MEDIA_CHUNK])
-                self._media.update(found)
+            self._media.update(await MediaRepository(session).guide_media(missing))
         media = {media_id: self._media[media_id] for media_id in wanted if media_id in self._media}
         for media_id in media:
             self._media.move_to_end(media_id)
@@ -293,7 +290,7 @@ class FragmentRenderer:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-Rendered = tuple[FragmentKey, "str | XMLTVValidationError", "GuideStats | None"]
+Rendered = tuple[FragmentKey, str | XMLTVValidationError, GuideStats | None]
 """A channel's ``<programme>`` text and counts, or the fault that refuses them."""
 
 

@@ -34,6 +34,7 @@ from exstreamtv.domain.metadata_health import MetadataSample
 from exstreamtv.store.tables import MediaItemRow
 
 _LIKE_ESCAPE = "\\"
+GUIDE_MEDIA_CHUNK = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,15 +192,19 @@ class MediaRepository:
 
     async def guide_media(self, ids: Sequence[int]) -> dict[int, GuideMedia]:
         """What the guide shows of the items with these ids (unknown ids skipped). Reads
-        only those columns, and makes the values in a worker thread."""
+        only those columns, ``GUIDE_MEDIA_CHUNK`` ids a query (bounded parameters), and
+        makes the values in a worker thread."""
         m = MediaItemRow
-        stmt = select(
-            m.id, m.title, m.kind, m.show, m.season, m.episode, m.year, m.plot, m.genres,
-            m.content_rating,
-        ).where(m.id.in_(ids))  # fmt: skip
+        found: dict[int, GuideMedia] = {}
         connection = await self._session.connection()
-        result = await connection.execute(stmt)
-        return await asyncio.to_thread(_guide_media, result)
+        for at in range(0, len(ids), GUIDE_MEDIA_CHUNK):
+            stmt = select(
+                m.id, m.title, m.kind, m.show, m.season, m.episode, m.year, m.plot, m.genres,
+                m.content_rating,
+            ).where(m.id.in_(ids[at : at + GUIDE_MEDIA_CHUNK]))  # fmt: skip
+            result = await connection.execute(stmt)
+            found.update(await asyncio.to_thread(_guide_media, result))
+        return found
 
     async def stamp(self) -> tuple[int, datetime | None]:
         """How many items there are and when the latest changed: any insert, edit or

@@ -68,7 +68,7 @@ from exstreamtv.store.playouts import PlayoutRepository
 log = logging.getLogger(__name__)
 CACHE_ENTRIES = 8  # documents: one per distinct base URL / token; bounded
 CHUNK_BYTES = 64 * 1024
-HOLD_PROGRAMMES = 2000
+HOLD_PROGRAMMES = 1000
 """Programmes rendered before the response starts, so that a small guide (or a small
 change) is validated whole before its first byte."""
 _TAIL = deflate_part(TAIL.encode())

@@ -146,6 +146,7 @@ async def test_concurrent_readers_of_a_new_guide_render_each_fragment_once(
 
     assert bodies[0] == bodies[1] == bodies[2]
     assert clocked.guide.fragments.renders == 5
+    assert await read(document) == bodies[0]  # sent again from what the first stream sent
 
 
 async def test_a_guide_larger_than_the_fragment_cache_is_served_whole_within_its_budget(
@@ -157,7 +158,9 @@ async def test_a_guide_larger_than_the_fragment_cache_is_served_whole_within_its
     )  # fmt: skip
     async with open_container(small, clock=ManualClock()) as container:
         await lineup(container, 6)
-        whole = await read(await container.guide.xmltv(LINKS))
+        document = await container.guide.xmltv(LINKS)
+        whole = await read(document)
+        assert await read(document) == whole  # sent again: rendered again, not kept whole
         cache = container.guide.fragments.cache
         assert cache.bytes <= 0.002 * 1024 * 1024
         assert 0 < len(cache) < 6

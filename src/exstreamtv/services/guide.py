@@ -68,6 +68,7 @@ from exstreamtv.store.playouts import PlayoutRepository
 log = logging.getLogger(__name__)
 CACHE_ENTRIES = 8  # documents: one per distinct base URL / token; bounded
 CHUNK_BYTES = 64 * 1024
+_SENT_PER_CHUNK = 64  # fragments joined into one chunk when a document is sent again
 HOLD_PROGRAMMES = 1000
 """Programmes rendered before the response starts, so that a small guide (or a small
 change) is validated whole before its first byte."""
@@ -107,7 +108,9 @@ class GuideDocument:
     """An XMLTV document: the lineup's part, then each channel's fragment, streamed.
 
     ``failed`` is set when a stream ended on a fault (or a rendering error); such a
-    document is never reused.
+    document is never reused. Once a stream got through every fragment, the document keeps
+    what it sent (the very bytes the fragment cache holds, plus its trailer) while it is
+    the service's latest: the next requests for it only send them.
     """
 
     def __init__(
@@ -123,7 +126,7 @@ class GuideDocument:
         lineup: int,
         made_at: float,
         on_fault: Callable[[XMLTVValidationError], None],
-        on_complete: Callable[[], None],
+        on_complete: Callable[[GuideDocument], None],
     ) -> None:
         self.etag = etag
         self.last_modified = last_modified
@@ -136,7 +139,12 @@ class GuideDocument:
         self._renderer = renderer
         self._head = head
         self._on_fault = on_fault
-        self._on_complete: Callable[[], None] | None = on_complete
+        self._on_complete: Callable[[GuideDocument], None] | None = on_complete
+        self._sent: list[bytes] | None = None
+
+    def forget_sent(self) -> None:
+        """Drop the kept bytes (another document is the latest now)."""
+        self._sent = None
 
     async def hold(self, stale: Sequence[Listed], programmes: int) -> None:
         """Render the ``stale`` channels (those without a cached fragment, in lineup order)
@@ -168,21 +176,33 @@ class GuideDocument:
             raise
 
     async def _gzip(self) -> AsyncIterator[bytes]:
+        sent = self._sent
+        if sent is not None:
+            for at in range(0, len(sent), _SENT_PER_CHUNK):
+                yield b"".join(sent[at : at + _SENT_PER_CHUNK])
+            return
         join = GzipJoin()
-        pending = bytearray(join.header + join.add(self._head))
+        parts = [join.header, join.add(self._head)]
+        pending = bytearray(parts[0] + parts[1])
         async for _listed, fragment in self._renderer.fragments(self.channels, self.edition):
             if fragment.fault is not None:
                 self._on_fault(fragment.fault)
                 raise fragment.fault
             if fragment.part is not None:
-                pending += join.add(fragment.part)
+                data = join.add(fragment.part)
+                parts.append(data)
+                pending += data
             if len(pending) >= CHUNK_BYTES:
                 yield bytes(pending)
                 pending.clear()
-        pending += join.add(_TAIL) + join.trailer()
+        end = join.add(_TAIL) + join.trailer()
+        parts.append(end)
+        pending += end
         complete, self._on_complete = self._on_complete, None
         if complete is not None:  # the first stream that got through every fragment
-            complete()
+            if sum(map(len, parts)) <= self._renderer.cache.budget:  # never past the cache's
+                self._sent = parts
+            complete(self)
         yield bytes(pending)
 
     async def plain_stream(self) -> AsyncIterator[bytes]:
@@ -392,7 +412,13 @@ class GuideService:
                 channel=unmatched[0],
             )
 
-    def _generated(self) -> None:
+    def _generated(self, document: GuideDocument) -> None:
+        """A new guide went out whole: it is the one whose bytes are kept (memory stays
+        within the fragment cache's: they are the same bytes, bar the lineup's part), and
+        metadata health takes its turn."""
+        for other in self._documents.values():
+            if other is not document:
+                other.forget_sent()
         if self._on_generated is not None:
             self._on_generated()
 

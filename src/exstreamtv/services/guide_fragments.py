@@ -97,7 +97,7 @@ class FragmentCache:
     """Fragments by channel id, least recently used first, within a byte budget."""
 
     def __init__(self, budget_bytes: int) -> None:
-        self._budget = budget_bytes
+        self.budget = budget_bytes
         self._fragments: OrderedDict[int, Fragment] = OrderedDict()
         self.bytes = 0
 
@@ -124,7 +124,7 @@ class FragmentCache:
             self.bytes -= old.weight
         self._fragments[channel_id] = fragment
         self.bytes += fragment.weight
-        while self.bytes > self._budget and self._fragments:
+        while self.bytes > self.budget and self._fragments:
             _, dropped = self._fragments.popitem(last=False)
             self.bytes -= dropped.weight
 

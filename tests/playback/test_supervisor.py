@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +18,7 @@ from exstreamtv.errors import LimitReached
 from exstreamtv.metrics import Metrics
 from exstreamtv.playback.restarts import BreakerState
 from exstreamtv.playback.supervisor import Supervisor
-from tests.support import alive
+from tests.support import alive, gone_within, orphan_of_a_killed_server
 
 FFMPEG_FOREVER = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-re",
                   "-f", "lavfi", "-i", "anullsrc", "-f", "null", "-"]  # fmt: skip
@@ -125,30 +124,8 @@ async def test_groups_of_a_server_that_still_runs_are_left_alone(
         orphan.wait(timeout=10)
 
 
-def test_processes_die_with_a_killed_server(tmp_path: Path) -> None:
-    script = textwrap.dedent(
-        """
-        import asyncio, sys
-        from exstreamtv.ffmpeg.process import start_process
-        async def main():
-            child = await start_process(sys.argv[1:], die_with_parent=True)
-            print(child.pid, flush=True)
-            await asyncio.sleep(60)
-        asyncio.run(main())
-        """
-    )
-    with subprocess.Popen([sys.executable, "-c", script, *FFMPEG_FOREVER],
-                          stdout=subprocess.PIPE, text=True) as server:  # fmt: skip
-        assert server.stdout is not None
-        child = int(server.stdout.readline())
-        assert alive(child)
-        server.kill()  # SIGKILL: no clean-up code runs in the server
-        server.wait(timeout=10)
-    for _ in range(200):
-        if not alive(child):
-            break
-        subprocess.run(["sleep", "0.05"], check=True)
-    assert not alive(child)
+def test_processes_die_with_a_killed_server() -> None:
+    assert gone_within(orphan_of_a_killed_server(FFMPEG_FOREVER), 10)
 
 
 async def test_restart_path_applies_cooldown_and_counts(supervisor: Supervisor) -> None:

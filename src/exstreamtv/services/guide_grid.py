@@ -21,7 +21,7 @@ from exstreamtv.domain.guide import GuideChannel, GuideMedia, Programme, Program
 from exstreamtv.domain.playout import PlayoutEntry, to_ms
 from exstreamtv.errors import InvalidInput
 from exstreamtv.formats.guide_folding import programmes_from_entries
-from exstreamtv.services.guide import MEDIA_CHUNK, GuideLinks, GuideService, guide_media
+from exstreamtv.services.guide import GuideLinks, GuideService
 from exstreamtv.store.media import MediaRepository
 from exstreamtv.store.playouts import PlayoutRepository
 
@@ -130,7 +130,10 @@ class GuideGrid:
             entries = await PlayoutRepository(session).window_entries(
                 [c.id for c, _ in chosen], read_from, end
             )
-            media = await _media(session, {e.media_id for es in entries.values() for e in es})
+            wanted = sorted(
+                {e.media_id for es in entries.values() for e in es if e.media_id is not None}
+            )
+            media = await MediaRepository(session).guide_media(wanted)
         rows = [(guide, entries.get(channel_row.id, [])) for channel_row, guide in chosen]
         window = (start_ms, end_ms, short_under_ms)
         cells = await asyncio.to_thread(self._fold, rows, media, window)
@@ -163,12 +166,3 @@ class GuideGrid:
             raise InvalidInput("end: a guide window is at most 48 hours")
         if start < self._clock.now() - MAX_PAST:
             raise InvalidInput("start: the guide goes back at most 7 days")
-
-
-async def _media(session: AsyncSession, ids: set[int | None]) -> dict[int, GuideMedia]:
-    wanted = sorted(i for i in ids if i is not None)
-    found: dict[int, GuideMedia] = {}
-    for at in range(0, len(wanted), MEDIA_CHUNK):  # bounded query parameters
-        items = await MediaRepository(session).by_ids(wanted[at : at + MEDIA_CHUNK])
-        found.update((item.id, guide_media(item)) for item in items)
-    return found

@@ -63,6 +63,44 @@ async def test_spawns_beyond_the_cap_are_refused_with_a_reason(supervisor: Super
     assert supervisor.process_count == 2
 
 
+def children_running(marker: str) -> list[int]:
+    """PIDs of this process's children whose command line holds ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == os.getpid() and marker.encode() in cmdline and stat.split()[2] != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+async def test_a_spawn_cancelled_at_any_point_leaves_no_process(supervisor: Supervisor) -> None:
+    # A channel stopped while its next FFmpeg starts cancels the spawn: whatever the point,
+    # the process must not outlive it unseen (nobody holds it to stop it later).
+    argv = ["sleep", "3000.25"]
+    for step in range(40):
+        task = asyncio.create_task(supervisor.spawn("1", argv, purpose="item"))
+        for _ in range(step % 8):
+            await asyncio.sleep(0)
+        if step >= 8:
+            await asyncio.sleep(0.0005 * (step - 8))
+        task.cancel()
+        try:
+            managed = await task
+        except asyncio.CancelledError:
+            pass
+        else:
+            await supervisor.stop(managed)
+        assert supervisor.process_count == 0, f"step {step}"
+    assert children_running("3000.25") == []
+
+
 async def test_stop_ends_the_whole_group_and_updates_the_registry(
     supervisor: Supervisor, tmp_path: Path
 ) -> None:

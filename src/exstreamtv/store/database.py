@@ -107,6 +107,10 @@ def _connect(dialect: Dialect, _record: Any, cargs: Any, cparams: Any) -> Any:
 def _outage(context: ExceptionContext) -> BaseException | None:
     """Replace a driver error that means "the database is away" by DatabaseUnavailable."""
     original = context.original_exception
+    if not isinstance(original, Exception):
+        # A cancelled task (or an interrupted process) stays what it is: SQLAlchemy reports
+        # it as a disconnect, and turning it into an outage would swallow the cancellation.
+        return None
     message = str(original).lower()
     if (
         context.is_disconnect

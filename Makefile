@@ -96,14 +96,14 @@ hardening: system-test $(STAMP_TEST)
 unit: $(STAMP_TEST)
 	$(BIN)/pytest -m "not postgres and not slow and not soak" -q
 
+# compare.py runs guide, playout, spawn, startup and stream, and prints their figures
+# against bench/baseline.json (exit 1 on a regression or a missed target).
 bench: system-test $(STAMP_TEST) $(HLS_JS) $(MPEGTS_JS)
 	$(BIN)/python bench/scan.py
 	$(BIN)/python bench/sync.py
-	$(BIN)/python bench/playout.py
-	$(BIN)/python bench/guide.py
 	$(BIN)/python bench/guide_page.py
-	$(BIN)/python bench/stream.py
 	$(BIN)/python bench/baselines.py
+	$(BIN)/python bench/compare.py
 
 docs:
 	@echo "User documentation lives in README.md and docs/ (plain Markdown, no build step)."

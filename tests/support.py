@@ -10,7 +10,8 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,38 @@ def cpu_hogs(count: int = 2) -> Iterator[list[subprocess.Popen[bytes]]]:
         for hog in hogs:
             hog.kill()
             hog.wait(timeout=30)
+
+
+_DYING_SERVER = """
+import asyncio, sys
+from exstreamtv.ffmpeg.process import start_process
+async def main():
+    child = await start_process(sys.argv[1:], die_with_parent=True)
+    print(child.pid, flush=True)
+    await asyncio.sleep(60)
+asyncio.run(main())
+"""
+
+
+def orphan_of_a_killed_server(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
+    """Start ``argv`` the way the supervisor does, in a server process of its own; kill
+    that server with SIGKILL (no clean-up code runs) and return the child's pid."""
+    server_argv = [sys.executable, "-c", _DYING_SERVER, *argv]
+    with subprocess.Popen(server_argv, stdout=subprocess.PIPE, text=True, env=env) as server:
+        assert server.stdout is not None
+        child = int(server.stdout.readline())
+        assert alive(child)
+        server.kill()
+        server.wait(timeout=10)
+    return child
+
+
+def gone_within(pid: int, seconds: float) -> bool:
+    """Whether process ``pid`` is gone within ``seconds`` (polled)."""
+    deadline = time.monotonic() + seconds
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not alive(pid)
 
 
 def alive(pid: int) -> bool:

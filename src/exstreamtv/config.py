@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from exstreamtv.errors import ConfigError
@@ -27,6 +35,7 @@ from exstreamtv.formats.hdhomerun import device_id_valid
 ENV_PREFIX = "EXSTREAMTV_"
 CONFIG_FILE_NAME = "exstreamtv.yaml"
 DEFAULT_PORT = 8411
+DEFAULT_GUIDE_HOURS = 48
 
 
 class Section(BaseModel):
@@ -190,6 +199,19 @@ class EpgConfig(Section):
     )
     offline_title: str = Field(default="Offline", min_length=1, max_length=200)
     cache_ttl_sec: float = Field(default=60.0, ge=0, le=3600)
+    guide_hours: int = Field(
+        default=DEFAULT_GUIDE_HOURS,
+        ge=1,
+        le=24 * 14,
+        description="How far ahead the guide lists programmes (at most playout.horizon_hours; "
+        "unset, 48 or the horizon if that is shorter).",
+    )
+    fragment_cache_mib: float = Field(
+        default=32.0,
+        gt=0,
+        le=4096,
+        description="Memory for rendered per-channel guide fragments (compressed).",
+    )
 
 
 class HdhomerunConfig(Section):
@@ -286,6 +308,31 @@ class Settings(BaseSettings):
         # Made absolute once, here: everything derived from it (the SQLite path, the demo
         # library's folder) must not depend on the working directory of a later step.
         return value.expanduser().absolute()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _guide_follows_a_shorter_horizon(cls, data: Any) -> Any:
+        """Unset, ``epg.guide_hours`` is 48, or the horizon when that is shorter."""
+        if not isinstance(data, dict):
+            return data
+        epg, playout = data.get("epg", {}), data.get("playout", {})
+        if not isinstance(epg, dict) or "guide_hours" in epg or not isinstance(playout, dict):
+            return data
+        try:
+            horizon = int(playout.get("horizon_hours", DEFAULT_GUIDE_HOURS))
+        except (TypeError, ValueError):
+            return data  # the horizon's own validation names the problem
+        return {**data, "epg": {**epg, "guide_hours": min(DEFAULT_GUIDE_HOURS, horizon)}}
+
+    @model_validator(mode="after")
+    def _guide_within_horizon(self) -> Settings:
+        if self.epg.guide_hours > self.playout.horizon_hours:
+            raise ValueError(
+                f"epg.guide_hours ({self.epg.guide_hours}) is more than "
+                f"playout.horizon_hours ({self.playout.horizon_hours}): the guide can only "
+                "list what the playout has built"
+            )
+        return self
 
     @property
     def database_url(self) -> str:
@@ -397,6 +444,8 @@ def describe_validation_error(err: ValidationError, source: str) -> str:
         key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
         if problem["type"] == "extra_forbidden":
             lines.append(f"{key}: unknown key")
+        elif not problem["loc"]:  # a rule across sections: its message names the keys
+            lines.append(problem["msg"].removeprefix("Value error, "))
         else:
             lines.append(f"{key}: {problem['msg']}")
     return f"invalid configuration ({source}):\n  " + "\n  ".join(lines)

@@ -21,7 +21,8 @@ silent degradation.
     ├── RequestTooLarge             the request body is over the size cap (HTTP 413)
     ├── TooManyAttempts             too many failed sign-ins from one address (HTTP 429)
     ├── LimitReached                a capacity limit refuses the request (HTTP 503)
-    │   └── AutomationPaused        containment or a shutdown holds the agent back
+    │   ├── AutomationPaused        containment or a shutdown holds the agent back
+    │   └── StartingUp              the server still does its start-up work (``/readyz``)
     ├── XMLTVValidationError        the guide failed validation; never served (HTTP 503)
     ├── MediaError                  a media file could not be used
     │   ├── ProbeFailed             ffprobe failed, timed out or printed nonsense
@@ -117,6 +118,11 @@ class LimitReached(ExStreamTVError):
 class AutomationPaused(LimitReached):
     """The agent takes no action now: containment holds, or it shut itself down after
     repeated failures. ``retry_after`` is in seconds."""
+
+
+class StartingUp(LimitReached):
+    """The server answers, but its start-up work (``services/warm_up.py``) is not done.
+    ``retry_after`` is in seconds."""
 
 
 class XMLTVValidationError(ExStreamTVError):

@@ -117,7 +117,8 @@ class Metrics:
             GUIDE_GENERATION,
             Histogram(
                 "exstreamtv_guide_generation_seconds",
-                "Time to generate an XMLTV guide: load, fold, validate, render and compress"
+                "Time to generate an XMLTV guide, from the request that made it until its first"
+                " stream sent every fragment: load, fold, validate, render and compress"
                 " (hardening Section H: p95 baseline 5.0 s).",
                 buckets=GUIDE_GENERATION.buckets(0.05, 0.1, 0.25, 0.5, 1, 2, 10, 30),
                 registry=r,

@@ -23,20 +23,23 @@ from exstreamtv.domain.schedules import (
     ScheduleKind,
 )
 from exstreamtv.errors import InvalidInput
+from exstreamtv.formats.guide_folding import guide_entry
 from exstreamtv.formats.live_guide import with_listings
 from exstreamtv.formats.xmltv_listings import parse_listings
 from exstreamtv.services.container import Container
+from exstreamtv.services.guide import GuideDocument, GuideLinks
 from exstreamtv.store.channels import ChannelFields
 from exstreamtv.store.media import MediaFilter
 from tests.media_servers.loopback import LoopbackServer
 from tests.online.conftest import ContainerFactory
 from tests.online.site import ACCOUNT, PASSWORD, MediaSite
-from tests.seeding import add_collection, add_show, items_schedule
+from tests.seeding import T0, ManualClock, add_collection, add_show, items_schedule
 from tests.web.client import open_client
 
 T = datetime(2026, 3, 1, 18, 0, tzinfo=UTC)
 MIN = 60_000
 WIDE = (0, 2**62)
+LINKS = GuideLinks("http://tv.test:8411")
 
 
 def _xmltv(programmes: str) -> bytes:
@@ -131,7 +134,8 @@ def test_a_relay_block_becomes_the_source_listings_and_a_listing_across_blocks_i
             Listing(t + 40 * MIN, t + 90 * MIN, "Long Report", description="Across"),
         ]
     }
-    shown = with_listings(programmes, entries, listings)
+    rows = [guide_entry(entry) for entry in entries]
+    shown = with_listings(programmes, rows, listings)
     assert [(p.start_ms - t, p.stop_ms - t, p.title) for p in shown] == [
         (0, 10 * MIN, "News One"),
         (10 * MIN, 40 * MIN, "Headlines"),
@@ -140,9 +144,9 @@ def test_a_relay_block_becomes_the_source_listings_and_a_listing_across_blocks_i
         (120 * MIN, 150 * MIN, "A film"),  # not a live item: untouched
     ]
     assert all(a.stop_ms == b.start_ms for a, b in itertools.pairwise(shown))
-    assert with_listings(programmes, entries, {}) == programmes
+    assert with_listings(programmes, rows, {}) == programmes
     offline = [Programme("c", t, t + 60 * MIN, "Offline", kind=ProgrammeKind.OFFLINE)]
-    assert with_listings(offline, entries[:1], listings) == offline
+    assert with_listings(offline, rows[:1], listings) == offline
 
 
 async def _news_one(container: Container, site: str) -> MediaItem:
@@ -190,6 +194,51 @@ async def test_a_relay_channel_shows_its_source_guide_in_our_xmltv(
     assert {"Tonight & Today", "Sport Desk"} <= set(cells)
     assert cells["Tonight & Today"]["description"] == "Live from the studio."
     assert PASSWORD not in grid.text
+
+
+def _desk(start: datetime, title: str) -> str:
+    """A source guide with one programme, ``title``, around ``start``."""
+    return _xmltv(
+        f'<programme start="{_stamp(start - timedelta(minutes=20))}"'
+        f' stop="{_stamp(start + timedelta(minutes=40))}" channel="news.one">'
+        f"<title>{title}</title></programme>"
+    ).decode()
+
+
+async def _read(document: GuideDocument) -> str:
+    return b"".join([chunk async for chunk in document.plain_stream()]).decode()
+
+
+async def test_new_listings_renew_the_relay_channels_guide_and_no_other(
+    make_container: ContainerFactory, site: tuple[MediaSite, LoopbackServer]
+) -> None:
+    fake, server = site
+    fake.guide = _desk(T0, "Morning Desk")
+    async with make_container(ManualClock(), playout={"horizon_hours": 2}) as container:
+        news = await _news_one(container, server.url)
+        (episode,) = await add_show(container, "Quiz", [25])
+        for number, name, item in ((9, "Relay", news.id), (8, "Quiz", episode)):
+            collection = await add_collection(container, name, [item])
+            schedule = await container.schedules.create(items_schedule(name, collection))
+            await container.channels.create(ChannelFields(ChannelNumber(number), name))
+            await container.playouts.attach(ChannelNumber(number), schedule.id)
+        fragments = container.guide.fragments
+        first = await container.guide.xmltv(LINKS)
+        assert "Morning Desk" in await _read(first)
+        rendered = fragments.renders
+
+        assert (await container.libraries.scan(news.library_id)).error is None
+        assert await container.guide.xmltv(LINKS) is first  # the same listings: no change
+
+        fake.guide = _desk(T0, "Evening Desk")
+        assert (await container.libraries.scan(news.library_id)).error is None
+        second = await container.guide.xmltv(LINKS)
+        text = await _read(second)
+
+    assert second.etag != first.etag
+    assert "Evening Desk" in text
+    assert "Morning Desk" not in text
+    assert fragments.renders == rendered + 1  # the relay channel's fragment alone
 
 
 async def test_a_slot_relays_a_live_channel_for_its_duration_then_the_schedule_goes_on(

@@ -27,7 +27,7 @@ from exstreamtv.domain.schedules import (
 from exstreamtv.errors import InvalidInput
 from exstreamtv.formats.guide_folding import programmes_from_entries
 from exstreamtv.services.container import Container
-from exstreamtv.services.guide import GuideLinks, guide_media
+from exstreamtv.services.guide import GuideLinks
 from exstreamtv.services.guide_grid import merge_short
 from exstreamtv.store.channels import ChannelFields
 from exstreamtv.store.media import MediaRepository
@@ -93,7 +93,7 @@ async def xmltv_programmes(container: Container) -> list[Programme]:
             T0 - timedelta(days=1), T0 + timedelta(days=1)
         )
         ids = sorted({e.media_id for es in entries.values() for e in es if e.media_id})
-        media = {i.id: guide_media(i) for i in await MediaRepository(session).by_ids(ids)}
+        media = await MediaRepository(session).guide_media(ids)
     (rows,) = entries.values()
     return programmes_from_entries("ch1.exstreamtv", rows, media, container.guide.policy)
 

@@ -8,6 +8,7 @@ time of its first frame. Transcode and copy (2 s and 10 s source GOPs), cold and
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -234,3 +235,18 @@ async def test_every_hls_segment_is_dated_with_the_guide_time_of_its_first_frame
         frame = (await asyncio.to_thread(read_frames, path))[0]
         error = error_at(entries, tuned, date, frame.clip, frame.frame / FPS)
         assert abs(error) <= 0.05, (sequence, date, frame, error)  # exact: no arrival jitter
+    # Across the item boundaries in these segments every frame airs once, in order: an
+    # item ends on its last frame and the next starts on its first (the sound's edges,
+    # which overlap, move neither).
+    numbers = sorted(segments)
+    assert numbers == list(range(numbers[0], numbers[-1] + 1))
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(b"".join(segments[n][1] for n in numbers))
+    frames = await asyncio.to_thread(read_frames, joined)
+    last_frame = 9 * FPS - 1
+    for before, after in itertools.pairwise(frames):
+        if after.clip == before.clip:
+            assert after.frame == before.frame + 1, (before, after)
+        else:
+            assert (before.frame, after.frame) == (last_frame, 0), (before, after)
+        assert abs(after.pts - before.pts - 1 / FPS) < 0.002, (before, after)

@@ -251,6 +251,7 @@ async def test_start_up_ensures_the_default_and_reports_the_encoders_ffmpeg_can_
     before = (await client.get("/api/stream-profiles/capabilities")).json()
     assert before == {"detected": False, "encoders": []}
     await start_up(sqlite_container, extend_playouts=False)
+    await sqlite_container.warm_up.wait()  # the encoders are listed once the server listens
     found = (await client.get("/api/stream-profiles/capabilities")).json()
     assert found["detected"] is True
     usable = {e["encoder"]: (e["usable"], e["reason"]) for e in found["encoders"]}

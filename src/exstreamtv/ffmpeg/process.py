@@ -25,6 +25,7 @@ import ctypes
 import functools
 import logging
 import os
+import shutil
 import signal
 import time
 from collections import deque
@@ -39,6 +40,8 @@ _DRAIN_TIMEOUT = 2.0
 _REAP_TIMEOUT = 10.0
 _PR_SET_PDEATHSIG = 1
 _READ_CHUNK = 64 * 1024
+_EXEC_WAIT_SEC = 2.0
+_EXEC_POLL_SEC = 0.0005
 _FFMPEG_PROGRAMS = frozenset({"ffmpeg", "ffprobe"})
 
 
@@ -112,27 +115,96 @@ async def start_process(
     the process and must end it with ``stop_process_group`` (or read it to its end and
     ``wait`` for it). Raises ``ProcessError`` when the executable is missing or cannot be
     started.
+
+    The spawn never runs Python code in the child, so CPython starts it with ``vfork``:
+    the event loop is held for about a millisecond, where a ``fork`` of a server-sized
+    process (needed to run a pre-exec hook) held it for tens. The death signal is set by
+    util-linux's ``setpriv --pdeathsig``, which then execs the program in place: the pid,
+    process group and pipes are the program's own.
     """
     if not argv:
         raise ProcessError("cannot start a process from an empty argv")
+    command, hook, wrapper = list(argv), None, None
+    if die_with_parent:
+        wrapper = _setpriv()
+        if wrapper is None:  # correct, but every spawn then forks the whole server
+            hook = _death_signal()
+        else:  # resolved first: a missing program is named (setpriv would just exit 127)
+            command = [wrapper, "--pdeathsig", "KILL", "--", _resolved(argv[0]), *argv[1:]]
+    proc = await _spawn(command, hook, argv[0])
+    if wrapper is not None:
+        try:
+            await _until_exec(proc.pid, wrapper)
+        except BaseException:  # a cancelled caller still stops its child
+            _signal_group(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(stop_process_group(proc, grace=0))
+            raise
+    return proc
+
+
+async def _spawn(
+    command: list[str], hook: Callable[[], None] | None, program: str
+) -> asyncio.subprocess.Process:
     try:
         # argv is a list built by the pure builders in exstreamtv.ffmpeg.command; no shell.
         # (ruff's S603 covers only the subprocess module, so no noqa is needed here.)
         return await asyncio.create_subprocess_exec(
-            *argv,
+            *command,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
-            preexec_fn=_death_signal() if die_with_parent else None,
+            preexec_fn=hook,
             env=child_environment(),
         )
     except FileNotFoundError as err:
-        raise ProcessError(_not_found_message(argv[0])) from err
+        raise ProcessError(_not_found_message(program)) from err
     except PermissionError as err:
-        raise ProcessError(f"{argv[0]} is not executable") from err
+        raise ProcessError(f"{program} is not executable") from err
     except OSError as err:
-        raise ProcessError(f"{argv[0]} could not be started: {err.strerror}") from err
+        raise ProcessError(f"{program} could not be started: {err.strerror}") from err
+
+
+async def _until_exec(pid: int, wrapper: str) -> None:
+    """Return once child ``pid`` no longer runs ``wrapper``: setpriv sets the death signal
+    and then execs the program, so from then on the child dies with this process.
+
+    Polls ``/proc/<pid>/exe`` (a millisecond or two) without holding the event loop; a
+    child that is gone ends the wait, and it is bounded whatever happens.
+    """
+    deadline = time.monotonic() + _EXEC_WAIT_SEC
+    while time.monotonic() < deadline:
+        try:
+            # /proc lives in memory: this readlink never waits on a disk.
+            if str(Path(f"/proc/{pid}/exe").readlink()) != wrapper:  # noqa: ASYNC240
+                return
+        except OSError:  # exited (a zombie has no exe): nothing is left to guard
+            return
+        await asyncio.sleep(_EXEC_POLL_SEC)
+
+
+def _resolved(program: str) -> str:
+    """The executable ``program`` names (searched on ``PATH`` unless it holds a ``/``).
+
+    Raises ``ProcessError`` when there is none, or when the named file is not executable.
+    """
+    found = shutil.which(program)
+    if found is not None:
+        return found
+    if os.sep in program and Path(program).exists():
+        raise ProcessError(f"{program} is not executable")
+    raise ProcessError(_not_found_message(program))
+
+
+@functools.cache
+def _setpriv() -> str | None:
+    """The real path of setpriv (as ``/proc/<pid>/exe`` shows it), or ``None``."""
+    found = shutil.which("setpriv")  # util-linux: on every Debian system
+    if found is None:
+        log.warning("setpriv not found (util-linux): FFmpeg spawns will fork the server")
+        return None
+    return os.path.realpath(found)
 
 
 @functools.cache

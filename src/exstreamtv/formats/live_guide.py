@@ -8,25 +8,31 @@ once. The output stays contiguous and ordered, like the programmes it replaces.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from exstreamtv.domain.guide import Programme, ProgrammeKind
 from exstreamtv.domain.listings import Listing
-from exstreamtv.domain.playout import EntryKind, PlayoutEntry
+from exstreamtv.domain.playout import EntryKind
+from exstreamtv.formats.guide_folding import GuideEntry
 
 
 def with_listings(
     programmes: Sequence[Programme],
-    entries: Sequence[PlayoutEntry],
+    entries: Sequence[GuideEntry],
     listings: Mapping[int, Sequence[Listing]],
 ) -> list[Programme]:
-    """``programmes`` of one channel (from ``entries``) with live items' listings in."""
+    """``programmes`` of one channel (folded from ``entries``, both ordered by start) with
+    live items' listings in."""
     if not listings:
         return list(programmes)
     shown: list[tuple[Programme, Listing | None]] = []
+    at = 0  # the first entry that may overlap the programme: both are in order
     for programme in programmes:
-        live = _live_media(programme, entries, listings)
+        while at < len(entries) and entries[at][1] <= programme.start_ms:
+            at += 1
+        live = _live_media(programme, entries, at, listings)
         if live is None:
             shown.append((programme, None))
             continue
@@ -39,19 +45,25 @@ def with_listings(
     return [programme for programme, _ in shown]
 
 
+def relayed(entries: Iterable[GuideEntry], listings: Mapping[int, object]) -> bool:
+    """Whether ``entries`` play a live item that has listings (only then is there anything
+    for :func:`with_listings` to do)."""
+    return any(entry[3] in listings for entry in entries)
+
+
 def _live_media(
-    programme: Programme, entries: Sequence[PlayoutEntry], listings: Mapping[int, object]
+    programme: Programme, entries: Sequence[GuideEntry], at: int, listings: Mapping[int, object]
 ) -> int | None:
-    """The live item that is the programme's content, if it is one with listings."""
+    """The live item that is the programme's content, if it is one with listings
+    (``entries[at:]`` are those that may overlap it)."""
     if programme.kind is not ProgrammeKind.CONTENT:
         return None
-    content = {
-        e.media_id
-        for e in entries
-        if e.kind is EntryKind.CONTENT
-        and e.start_ms < programme.stop_ms
-        and e.finish_ms > programme.start_ms
-    }
+    content: set[int | None] = set()
+    for entry in itertools.islice(entries, at, None):
+        if entry[0] >= programme.stop_ms:
+            break
+        if entry[2] is EntryKind.CONTENT:
+            content.add(entry[3])
     if len(content) != 1:
         return None
     (media,) = content

@@ -15,11 +15,19 @@ followed by the latest PAT and PMT.
 
 So the :class:`Splicer` holds the first packets of each new process until it has seen the
 first timestamp of every elementary stream, then shifts the whole process (PTS, DTS and
-PCR alike, so audio and video stay in sync) forward by the smallest amount that puts every
-stream strictly after the previous process: each stream's first DTS after its last DTS,
-its first PTS at or after the end of its last frame, and the first PCR after the last PCR.
-The shift is zero when the offset was right. An audio PES whose DTS would still repeat or
-go back is dropped (21 ms of sound), never a video one.
+PCR alike, so audio and video stay in sync) forward by the smallest amount that puts the
+video strictly after the previous process (its first DTS after the last DTS, its first PTS
+at or after the end of the last frame) and the first PCR after the last PCR. The shift is
+zero when the offset was right.
+
+Audio never moves the picture. An AAC encoder starts one frame (21 ms) before the offset
+(priming) and ends up to a frame after the video (1024-sample frames do not divide a video
+frame), so every transcoded process overlaps the last one's sound by about a frame;
+shifting for that would put each item's picture 20-40 ms late against the guide, and a
+frame more once rounded to whole frames. Instead an audio PES whose DTS would repeat or go
+back, or that would start more than half a frame before the end of the last audio frame,
+is dropped (21 ms of sound), never a video one; an overlap of less than half a frame is
+kept (DTS still grow, and players absorb a few ms).
 
 Continuity counters are renumbered across processes, per PID. All
 timestamps are 90 kHz ticks unwrapped past the 33-bit wrap; what is written back is taken
@@ -123,11 +131,19 @@ class StreamEdge:
         edge.tables, edge._pmt_pid = dict(self.tables), self._pmt_pid
         return edge
 
-    def repeats(self, packet: bytes | bytearray) -> bool:
-        """Whether ``packet`` starts a PES whose DTS is not after its stream's last one."""
+    def overlaps(self, packet: bytes | bytearray) -> bool:
+        """Whether ``packet`` starts a PES whose DTS is not after its stream's last one, or
+        whose PTS is more than half a frame before the end of its stream's last frame."""
         stamps = pes_timestamps(packet)
-        last = self.last_dts.get(pid(packet))
-        return stamps is not None and last is not None and unwrap(stamps[1], last) <= last
+        packet_pid = pid(packet)
+        last = self.last_dts.get(packet_pid)
+        if stamps is None or last is None:
+            return False
+        if unwrap(stamps[1], last) <= last:
+            return True
+        end = self.last_end.get(packet_pid)
+        half = self.frames.get(packet_pid, 0) // 2
+        return end is not None and unwrap(stamps[0], end) < end - half
 
     def note(self, packet: bytes | bytearray) -> None:
         """Move the edge past ``packet`` (already renumbered and shifted)."""
@@ -168,9 +184,11 @@ class StreamEdge:
 
     def shift_after(self, first: Mapping[int, tuple[int, int]], first_pcr: int | None) -> int:
         """The smallest shift (≥ 0 ticks) that puts a process whose streams start at
-        ``first`` (PID -> (PTS, DTS)) and whose PCR starts at ``first_pcr`` after the edge."""
+        ``first`` (PID -> (PTS, DTS)) and whose PCR starts at ``first_pcr`` after the edge.
+        Audio streams count only when there is nothing else (see the module docstring)."""
         needed = 0
-        for stream, (pts, dts) in first.items():
+        pictures = {stream: at for stream, at in first.items() if stream not in self.audio}
+        for stream, (pts, dts) in (pictures or first).items():
             last_dts = self.last_dts.get(stream)
             if last_dts is not None:
                 needed = max(needed, last_dts + 1 - unwrap(dts, last_dts))
@@ -289,7 +307,7 @@ class Splicer:
         if packet_pid in self._dropping and not unit_start(packet):
             return []
         self._dropping.discard(packet_pid)
-        if packet_pid in self._audio and self._edge.repeats(packet):
+        if packet_pid in self._audio and self._edge.overlaps(packet):
             self._dropping.add(packet_pid)
             self.dropped += 1
             return []

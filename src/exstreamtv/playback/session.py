@@ -128,9 +128,15 @@ class Played:
 
 
 class EndTracker:
-    """The observed end (90 kHz) of one process's output: where its last frame of any
-    stream ends (:class:`~exstreamtv.formats.splice.StreamEdge`), rounded up to a whole
-    video frame after ``start`` (the media time the process was told to start at)."""
+    """The observed end (90 kHz) of one process's output: where its last video frame ends
+    (:class:`~exstreamtv.formats.splice.StreamEdge`; the last frame of any stream when
+    there is no video), rounded up to a whole video frame after ``start`` (the media time
+    the process was told to start at).
+
+    The picture is the timeline: AAC's last frame ends up to 21 ms after the last video
+    frame, and counting it would round up to one frame more than the item played, so
+    the next item would start a frame late and skip its first frame (the splicer drops
+    the next process's sound that overlaps it)."""
 
     def __init__(self, start: int, frames: Mapping[int, int], audio: Mapping[int, str]) -> None:
         self._start = start
@@ -152,7 +158,10 @@ class EndTracker:
 
     @property
     def end(self) -> int:
-        ends = [unwrap(end, self._start) for end in self._edge.last_end.values()]
+        edges = self._edge.last_end
+        video = edges.get(VIDEO_PID)
+        last = [video] if video is not None else list(edges.values())
+        ends = [unwrap(end, self._start) for end in last]
         frames = math.ceil((max(ends, default=self._start) - self._start) / self._video - 1e-6)
         return self._start + max(0, frames) * self._video
 

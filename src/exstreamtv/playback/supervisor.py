@@ -133,7 +133,11 @@ class Supervisor:
         managed.drain = asyncio.create_task(self._drain(managed))
         self._running[process.pid] = managed
         self._metrics.ffmpeg_processes.set(len(self._running))
-        await self._save_registry()
+        try:
+            await self._save_registry()
+        except BaseException:  # cancelled before the caller got it: nobody else would stop it
+            await self.stop(managed, grace=0.5)
+            raise
         return managed
 
     async def stop(self, managed: ManagedProcess, *, grace: float = 2.0) -> int:

@@ -263,7 +263,7 @@ class ChannelPlanService:
             await channels.create(ChannelFields(wanted, title), now)
             channel = await channels.set_schedule(wanted, schedule.id, now)
         self._plans.pop(plan_id, None)
-        self._changes.bump()
+        self._changes.channel_changed(channel.id)
         await self._playouts.build(wanted, BuildMode.RESET)
         log.info("channel %s created from plan %s: %s", wanted, plan_id, title,
                  extra={"channel": str(wanted)})  # fmt: skip

@@ -61,6 +61,7 @@ from exstreamtv.services.server_sync import ServerSync
 from exstreamtv.services.sign_in_attempts import SignInAttempts
 from exstreamtv.services.streaming import StreamingService
 from exstreamtv.services.troubleshooting import TroubleshootingService
+from exstreamtv.services.warm_up import Step, WarmUp
 from exstreamtv.store.database import (
     create_engine,
     make_sqlite_file_private,
@@ -113,6 +114,7 @@ class Container:
     trials: PlaybackTrials
     channel_plans: ChannelPlanService
     online: OnlineSourceService
+    warm_up: WarmUp
 
 
 def prepare_data_dir(path: Path) -> Path:
@@ -184,7 +186,7 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
         )
         remote = ServerSync(
             sessions, online.open, clock, seal=online.seal,
-            guide_hours=settings.playout.horizon_hours,
+            guide_hours=settings.playout.horizon_hours, changes=changes,
         )  # fmt: skip
         libraries = LibraryService(
             sessions, settings, clock, metrics, remote=remote,
@@ -300,6 +302,7 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
                 sessions, clock, playouts, changes, llm=channel_llm(automation, redactor)
             ),
             online=online,
+            warm_up=WarmUp(),
         )
         await supervisor.start()
         loop_lag.start()
@@ -307,8 +310,10 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
         try:
             yield container
         finally:
+            await container.warm_up.close()
             await loop_lag.close()
             await automation.close()
+            await guide.close()
             log_ring.uninstall()
             await health.close()
             await live.close()
@@ -326,22 +331,27 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
 
 
 async def start_up(container: Container, *, extend_playouts: bool = True) -> str | None:
-    """One-time start-up work before serving. Returns a newly created admin key, if any.
+    """:func:`prepare`, then :func:`warm_up` in the background. Returns a newly created
+    admin key, if any. (``exstreamtv serve`` binds its port between the two.)"""
+    new_key = await prepare(container)
+    warm_up(container, extend_playouts=extend_playouts)
+    return new_key
 
-    Ensures the default stream profile, lists FFmpeg's encoders (hardware encoders this
-    machine lacks are replaced by libx264), marks scans interrupted by a previous crash as
-    failed, creates libraries declared in
-    the config (and scans them in the background), installs the demo on first run, and
-    starts the playout extender (its first pass builds every playout to the horizon;
-    ``extend_playouts=False`` leaves it stopped), and starts the 5-minute metadata
-    self-resolution schedule (it does nothing unless the ``ai_agent`` flags allow it).
+
+async def prepare(container: Container) -> str | None:
+    """The start-up work needed before the first answer. Returns a newly created admin
+    key, if any.
+
+    Ensures the admin key, the DeviceID, the default stream profile; registers media
+    server secrets for redaction; marks scans interrupted by a previous crash as failed;
+    creates libraries declared in the config (and starts their scans in the background);
+    installs the demo on first run. Nothing here is per channel.
     """
     new_key = await container.admin_keys.ensure()
     await container.device.ensure()  # the DeviceID is fixed before any client can see it
     await container.media_servers.register_secrets()  # before anything can log a token
     await container.online.register_secrets()
     await container.profiles.ensure_default()
-    await container.profiles.detect_encoders(container.settings.ffmpeg.ffmpeg_path)
     async with transaction(container.sessions) as session:
         stale = await LibraryRepository(session).fail_interrupted_scans(container.clock.now())
     if stale:
@@ -354,8 +364,30 @@ async def start_up(container: Container, *, extend_playouts: bool = True) -> str
         for library in await container.libraries.libraries():
             if library.managed_by_config and not container.libraries.is_scanning(library.id):
                 await container.libraries.start_scan(library.id)
-    if extend_playouts:
-        container.extender.start()
-    container.automation.resolution.start()
-    container.plex_guide.start()  # asks Plex DVRs to reload our guide after changes
     return new_key
+
+
+def warm_up(container: Container, *, extend_playouts: bool = True) -> None:
+    """Start the work that waits until the server listens (``/readyz`` is 503 until it
+    is done): list FFmpeg's encoders (hardware encoders this machine lacks are replaced
+    by libx264), start the playout extender and wait for its first pass, which builds
+    every playout to the horizon (``extend_playouts=False`` leaves it stopped), start the
+    5-minute metadata self-resolution schedule (it does nothing unless the ``ai_agent``
+    flags allow it) and the Plex guide reloads."""
+
+    async def encoders() -> None:
+        await container.profiles.detect_encoders(container.settings.ffmpeg.ffmpeg_path)
+
+    async def playouts() -> None:
+        container.extender.start()
+        await container.extender.wait_for_passes(1)
+
+    async def schedules() -> None:
+        container.automation.resolution.start()
+        container.plex_guide.start()  # asks Plex DVRs to reload our guide after changes
+
+    steps: list[Step] = [("ffmpeg encoders", encoders)]
+    if extend_playouts:
+        steps.append(("playouts", playouts))
+    steps.append(("schedules", schedules))
+    container.warm_up.start(steps)

@@ -22,15 +22,10 @@ from exstreamtv.domain.guide import GuideChannel, GuideMedia, Programme, Program
 from exstreamtv.domain.listings import Listing
 from exstreamtv.domain.playout import PlayoutEntry, to_ms
 from exstreamtv.errors import InvalidInput
-from exstreamtv.formats.guide_folding import programmes_from_entries
+from exstreamtv.formats.guide_folding import guide_entry, programmes_from_entries
 from exstreamtv.formats.live_guide import with_listings
-from exstreamtv.services.guide import (
-    MEDIA_CHUNK,
-    GuideLinks,
-    GuideService,
-    guide_media,
-    live_listings,
-)
+from exstreamtv.services.guide import GuideLinks, GuideService
+from exstreamtv.store.listings import ListingRepository
 from exstreamtv.store.media import MediaRepository
 from exstreamtv.store.playouts import PlayoutRepository
 
@@ -139,8 +134,11 @@ class GuideGrid:
             entries = await PlayoutRepository(session).window_entries(
                 [c.id for c, _ in chosen], read_from, end
             )
-            media = await _media(session, {e.media_id for es in entries.values() for e in es})
-            listings = await live_listings(session, media, read_from, end)
+            wanted = sorted(
+                {e.media_id for es in entries.values() for e in es if e.media_id is not None}
+            )
+            media = await MediaRepository(session).guide_media(wanted)
+            listings = await ListingRepository(session).live(media, read_from, end)
         rows = [(guide, entries.get(channel_row.id, [])) for channel_row, guide in chosen]
         window = (start_ms, end_ms, short_under_ms)
         cells = await asyncio.to_thread(self._fold, rows, media, window, listings)
@@ -158,7 +156,8 @@ class GuideGrid:
         cells: list[GridCell] = []
         for guide, entries in rows:
             folded = programmes_from_entries(guide.id, entries, media, policy)
-            folded = with_listings(folded, entries, listings)  # relayed live: its own guide
+            if listings:  # a relayed live channel shows its source's own guide
+                folded = with_listings(folded, [guide_entry(e) for e in entries], listings)
             shown = [p for p in folded if p.stop_ms > start_ms and p.start_ms < end_ms]
             if not shown:
                 offline = Programme(
@@ -175,12 +174,3 @@ class GuideGrid:
             raise InvalidInput("end: a guide window is at most 48 hours")
         if start < self._clock.now() - MAX_PAST:
             raise InvalidInput("start: the guide goes back at most 7 days")
-
-
-async def _media(session: AsyncSession, ids: set[int | None]) -> dict[int, GuideMedia]:
-    wanted = sorted(i for i in ids if i is not None)
-    found: dict[int, GuideMedia] = {}
-    for at in range(0, len(wanted), MEDIA_CHUNK):  # bounded query parameters
-        items = await MediaRepository(session).by_ids(wanted[at : at + MEDIA_CHUNK])
-        found.update((item.id, guide_media(item)) for item in items)
-    return found

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import httpx
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -24,25 +24,31 @@ from exstreamtv.domain.libraries import Library, MediaSource, PathMapping, Sourc
 from exstreamtv.errors import Conflict, DataDirError, InvalidInput, NotFound, SourceUnavailable
 from exstreamtv.logs import SecretRedactor
 from exstreamtv.metrics import Metrics
+from exstreamtv.runtime import load_module
 from exstreamtv.services.client_cache import ClientCache
 from exstreamtv.services.plex_link import PlexLink
 from exstreamtv.sources.base import MediaServerClient, ServerInfo
-from exstreamtv.sources.jellyfin import JellyfinClient, jellyfin_headers, sign_in
-from exstreamtv.sources.plex import PlexClient, plex_headers
-from exstreamtv.sources.server_http import HttpLimits, ServerHttp
 from exstreamtv.store.credentials import KEY_FILE_NAME, CredentialCipher
 from exstreamtv.store.database import transaction
 from exstreamtv.store.libraries import LibraryRepository
 from exstreamtv.store.media_sources import MediaSourceRepository
 
+if TYPE_CHECKING:  # the clients and httpx load with the first server a source needs
+    import httpx
+
+    from exstreamtv.sources.server_http import HttpLimits
+
 log = logging.getLogger(__name__)
 SERVER_KINDS = (SourceKind.PLEX, SourceKind.JELLYFIN, SourceKind.EMBY)
+_CLIENT_MODULES = ("exstreamtv.sources.plex", "exstreamtv.sources.jellyfin")
 MAX_CLIENTS = 64
 SIGN_IN_DEVICE = "exstreamtv-sign-in"
 
 
 def limits_of(config: MediaServersConfig) -> HttpLimits:
     """The HTTP limits the settings ask for."""
+    from exstreamtv.sources.server_http import HttpLimits  # noqa: PLC0415 - see TYPE_CHECKING
+
     rate = config.requests_per_second
     return HttpLimits(
         connect_timeout=config.connect_timeout_sec,
@@ -173,6 +179,10 @@ class MediaServerService:
             raise InvalidInput("the user name and the password must not be empty")
         self._redactor.register([password.get_secret_value()])
         base, checked = check_server_url(url), check_mappings(mappings)
+        await load_module("exstreamtv.sources.jellyfin")  # see _CLIENT_MODULES
+        from exstreamtv.sources.jellyfin import jellyfin_headers, sign_in  # noqa: PLC0415
+        from exstreamtv.sources.server_http import ServerHttp  # noqa: PLC0415
+
         headers = jellyfin_headers(kind, None, SIGN_IN_DEVICE, __version__)
         limits = limits_of(self._settings.media_servers)
         async with ServerHttp(
@@ -294,6 +304,8 @@ class MediaServerService:
                 raise NotFound(f"media source {source_id} has no server URL or token")
             token = await self._cipher.open(sealed)
             self._redactor.register([token.get_secret_value()])
+            for module in _CLIENT_MODULES:  # loaded with the first client, off the loop
+                await load_module(module)
             return self._build(source, token)
 
         return await self._clients.get(source_id, build)
@@ -313,6 +325,12 @@ class MediaServerService:
         await self._clients.forget(source_id)
 
     def _build(self, source: MediaSource, token: SecretStr) -> MediaServerClient:
+        # Loaded by client() (see _CLIENT_MODULES): an idle server without sources never
+        # loads the clients or httpx.
+        from exstreamtv.sources.jellyfin import JellyfinClient, jellyfin_headers  # noqa: PLC0415
+        from exstreamtv.sources.plex import PlexClient, plex_headers  # noqa: PLC0415
+        from exstreamtv.sources.server_http import ServerHttp  # noqa: PLC0415
+
         config = self._settings.media_servers
         client_id = f"exstreamtv-{source.id}"
         if source.kind is SourceKind.PLEX:

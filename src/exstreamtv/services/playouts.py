@@ -145,6 +145,7 @@ class PlayoutService:
         async with transaction(self._sessions) as session:
             repo = ChannelRepository(session)
             channel = await repo.set_schedule(number, schedule_id, self._clock.now())
+        self._changes.channel_changed(channel.id)  # the mismatch check reads the schedule
         if schedule_id is None:
             async with self._locks.lock(channel.id):
                 await self._cut_after_airing(channel.id)
@@ -343,8 +344,8 @@ class PlayoutService:
                 await repo.record_build(
                     channel_id, channel.schedule_id, mode.value, now, result.warnings
                 )
-        if removed or trimmed or result.entries:
-            self._changes.bump()
+        if removed or result.entries:  # trimmed rows ended hours before any guide starts
+            self._changes.playout_changed(channel_id, plan.boundary_ms)
         return _summarise(channel, mode, removed=removed, trimmed=trimmed, result=result)
 
     async def _prepare(
@@ -384,7 +385,7 @@ class PlayoutService:
             )  # fmt: skip
             boundary = now if end is None else end.entry.finish
             await repo.replace_from(channel_id, boundary, [], [])
-        self._changes.bump()
+        self._changes.playout_changed(channel_id, to_ms(boundary))
 
     @staticmethod
     def _aware(moment: datetime, name: str) -> datetime:

@@ -32,10 +32,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from exstreamtv.clock import Clock
 from exstreamtv.domain.collections import Collection, CollectionKind
+from exstreamtv.domain.guide import HOUR_MS, GuideWindow
 from exstreamtv.domain.libraries import Library, MediaSource, ScanProblem
+from exstreamtv.domain.listings import first_change
 from exstreamtv.domain.media import FileStamp, MediaState, ScannedFile
-from exstreamtv.domain.playout import to_ms
+from exstreamtv.domain.playout import from_ms, to_ms
 from exstreamtv.errors import Conflict, SourceResponseInvalid, SourceUnavailable
+from exstreamtv.services.changes import GuideChanges
 from exstreamtv.services.library import ScanPlan, ScanProgress, plan_scan
 from exstreamtv.sources.base import (
     Catalogue,
@@ -52,6 +55,7 @@ from exstreamtv.store.libraries import LibraryRepository
 from exstreamtv.store.listings import ListingRepository
 from exstreamtv.store.media import KnownFile, MediaRepository
 from exstreamtv.store.media_sources import KnownRemote, MediaSourceRepository
+from exstreamtv.store.playouts import PlayoutRepository
 
 FETCH_BATCH = 50
 PARALLEL_FETCHES = 4
@@ -113,11 +117,14 @@ class ServerSync:
         sessions: async_sessionmaker[AsyncSession],
         open_source: Opener,
         clock: Clock,
+        *,
         seal: Sealer | None = None,
         guide_hours: int = 48,
+        changes: GuideChanges | None = None,
     ) -> None:
         self._sessions, self._open, self._clock, self._seal = sessions, open_source, clock, seal
         self._guide_hours = guide_hours
+        self._guide = changes or GuideChanges()
         # Entries live while a sync holds or waits for them (no lifecycle to forget them).
         self._shared: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -156,15 +163,30 @@ class ServerSync:
     async def _listings(
         self, client: ListingSource, remote: RemoteLibrary, source: MediaSource, library_id: int
     ) -> list[ScanProblem]:
-        """Store the live items' listings from now on (one hour back, to the horizon)."""
+        """Store the live items' listings from the guide window's start (the start of the
+        previous hour) to the horizon, and report the channels relaying an item whose
+        listings changed to the guide (a cached guide fragment of theirs is stale)."""
         now = to_ms(self._clock.now())
-        window = (now - 3_600_000, now + self._guide_hours * 3_600_000)
+        start = GuideWindow.at(now, self._guide_hours).start_ms
+        window = (start, now + self._guide_hours * HOUR_MS)
         listings, problems = await client.listings(remote, window)
         async with transaction(self._sessions) as session:
             ids = await MediaSourceRepository(session).item_ids(source.id, listings)
-            await ListingRepository(session).replace(
-                library_id, {ids[k]: v for k, v in listings.items() if k in ids}
-            )
+            found = {ids[k]: v for k, v in listings.items() if k in ids}
+            before = await ListingRepository(session).replace(library_id, found)
+        changed = {
+            item_id: at
+            for item_id in before.keys() | found.keys()
+            if (at := first_change(before.get(item_id, ()), found.get(item_id, ()), start))
+            is not None
+        }
+        if changed:
+            async with self._sessions() as session:
+                relays = await PlayoutRepository(session).channels_playing(
+                    changed, from_ms(min(changed.values()))
+                )
+            for channel_id, items in relays.items():
+                self._guide.listings_changed(channel_id, min(changed[i] for i in items))
         return list(problems)
 
     async def _plan(

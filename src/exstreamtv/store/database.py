@@ -14,15 +14,15 @@ before use, so the first request after the database is back succeeds.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, inspect, text
 from sqlalchemy.engine import Dialect, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -32,9 +32,15 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from exstreamtv.errors import ConfigError, DatabaseUnavailable
+from exstreamtv.runtime import load_module
 from exstreamtv.store.key_files import PRIVATE_FILE, tighten
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+_REVISION_LINE = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(.+)$", re.MULTILINE)
+_QUOTED = re.compile(r"""["']([^"']+)["']""")
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
@@ -101,6 +107,10 @@ def _connect(dialect: Dialect, _record: Any, cargs: Any, cparams: Any) -> Any:
 def _outage(context: ExceptionContext) -> BaseException | None:
     """Replace a driver error that means "the database is away" by DatabaseUnavailable."""
     original = context.original_exception
+    if not isinstance(original, Exception):
+        # A cancelled task (or an interrupted process) stays what it is: SQLAlchemy reports
+        # it as a disconnect, and turning it into an outage would swallow the cancellation.
+        return None
     message = str(original).lower()
     if (
         context.is_disconnect
@@ -161,35 +171,55 @@ async def transaction(
 
 
 def _alembic_config(connection: Connection) -> AlembicConfig:
-    config = AlembicConfig()
+    from alembic.config import Config  # noqa: PLC0415 - only when migrating (loaded by then)
+
+    config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
     return config
 
 
 async def upgrade_schema(engine: AsyncEngine, revision: str = "head") -> None:
-    """Apply the pending Alembic migrations up to ``revision`` (idempotent)."""
+    """Apply the pending Alembic migrations up to ``revision`` (idempotent).
+
+    A database already at the newest revision costs two small queries: Alembic (a third
+    of a second to import, and memory the server keeps) is loaded only to migrate.
+    """
+    if revision == "head" and await schema_revision(engine) == head_revision():
+        return
+    await load_module("alembic.command")
+    from alembic import command  # noqa: PLC0415 - only when migrating, loaded off the loop
+
     async with engine.begin() as connection:
         await connection.run_sync(lambda sync: command.upgrade(_alembic_config(sync), revision))
 
 
-def head_revision() -> str:
-    """The revision the newest migration brings a database to."""
-    from alembic.script import ScriptDirectory  # noqa: PLC0415 - only used here
-
-    config = AlembicConfig()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    head = ScriptDirectory.from_config(config).get_current_head()
-    if head is None:
-        raise RuntimeError("no migrations found")
-    return head
-
-
 async def schema_revision(engine: AsyncEngine) -> str | None:
     """The revision the database is at, or ``None`` before the first migration."""
-    from alembic.runtime.migration import MigrationContext  # noqa: PLC0415 - only used here
-
     async with engine.connect() as connection:
-        return await connection.run_sync(
-            lambda sync: MigrationContext.configure(sync).get_current_revision()
-        )
+        return await connection.run_sync(_current_revision)
+
+
+def _current_revision(connection: Connection) -> str | None:
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    found = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return None if found is None else str(found)
+
+
+@functools.cache
+def head_revision() -> str:
+    """The newest migration's revision id, read from the migration files themselves: the
+    one revision no other names as its ``down_revision``.
+
+    Raises :class:`RuntimeError` unless there is exactly one (a branch needs a merge).
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        for name, value in _REVISION_LINE.findall(path.read_text(encoding="utf-8")):
+            (revisions if name == "revision" else parents).update(_QUOTED.findall(value))
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise RuntimeError(f"the migrations have {len(heads)} heads: {sorted(heads)}")
+    return heads.pop()

@@ -6,6 +6,7 @@ sees a row object.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -15,6 +16,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exstreamtv.domain.collections import CollectionSummary, SmartQuery
+from exstreamtv.domain.guide import GuideMedia
 from exstreamtv.domain.media import (
     Artwork,
     Chapter,
@@ -33,6 +35,7 @@ from exstreamtv.store.media_search import Field, days_ago, text_match
 from exstreamtv.store.tables import MediaItemRow
 
 _LIKE_ESCAPE = "\\"
+GUIDE_MEDIA_CHUNK = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +213,29 @@ class MediaRepository:
             for id_, kind, title, status, source, reason, probed, episode, year in rows
         }
 
+    async def guide_media(self, ids: Sequence[int]) -> dict[int, GuideMedia]:
+        """What the guide shows of the items with these ids (unknown ids skipped). Reads
+        only those columns, ``GUIDE_MEDIA_CHUNK`` ids a query (bounded parameters), and
+        makes the values in a worker thread."""
+        m = MediaItemRow
+        found: dict[int, GuideMedia] = {}
+        connection = await self._session.connection()
+        for at in range(0, len(ids), GUIDE_MEDIA_CHUNK):
+            stmt = select(
+                m.id, m.title, m.kind, m.show, m.season, m.episode, m.year, m.plot, m.genres,
+                m.content_rating,
+            ).where(m.id.in_(ids[at : at + GUIDE_MEDIA_CHUNK]))  # fmt: skip
+            result = await connection.execute(stmt)
+            found.update(await asyncio.to_thread(_guide_media, result))
+        return found
+
+    async def stamp(self) -> tuple[int, datetime | None]:
+        """How many items there are and when the latest changed: any insert, edit or
+        delete of an item changes it."""
+        stmt = select(func.count(), func.max(MediaItemRow.updated_at))
+        count, latest = (await self._session.execute(stmt)).one()
+        return int(count), latest
+
     async def _page(
         self, stmt: Select[MediaItemRow], offset: int, limit: int | None
     ) -> tuple[list[MediaItem], int]:
@@ -322,6 +348,13 @@ def _added(query: SmartQuery) -> list[ColumnElement[bool]]:
 
 def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _guide_media(rows: Iterable[Any]) -> dict[int, GuideMedia]:
+    return {
+        id_: GuideMedia(title, kind, show, season, episode, year, plot, tuple(genres or ()), rating)
+        for id_, title, kind, show, season, episode, year, plot, genres, rating in rows
+    }
 
 
 def _row_values(scanned: ScannedFile, now: datetime) -> dict[str, Any]:

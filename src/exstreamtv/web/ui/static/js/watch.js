@@ -49,6 +49,7 @@ function pick(wanted) {
 // A new video element for each player: one player's leftovers never confuse the next.
 function freshVideo() {
   const next = video.cloneNode(false);
+  next.muted = true; // a copied attribute does not always mute: autoplay needs it muted
   video.replaceWith(next);
   video = next;
 }
@@ -104,7 +105,20 @@ function start() {
   say(`Starting the ${NAMES[kind]} stream…`);
   stop = PLAYERS[kind]();
   video.addEventListener("playing", () => say(`Playing ${NAMES[kind]} (muted: use the controls to unmute).`), { once: true });
-  video.play().catch(() => { if (!status.textContent.startsWith("Playing")) say("Press play to start."); });
+  autoplay(video);
+}
+
+// Start playing; a start cut short by the player loading its source (an AbortError) is
+// tried again once the element can play, so only a real refusal asks for a click.
+function autoplay(element) {
+  element.play().catch((error) => {
+    if (element !== video) return; // another player has taken over
+    if (error && error.name === "AbortError") {
+      element.addEventListener("canplay", () => autoplay(element), { once: true });
+      return;
+    }
+    if (!status.textContent.startsWith("Playing")) say("Press play to start.");
+  });
 }
 
 // "Start over": the programme from its start, when this server offers catch-up.

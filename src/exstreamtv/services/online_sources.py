@@ -27,8 +27,8 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
-import httpx
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -53,6 +53,7 @@ from exstreamtv.errors import (
     SourceUnavailable,
 )
 from exstreamtv.logs import SecretRedactor
+from exstreamtv.runtime import load_module
 from exstreamtv.services.client_cache import ClientCache
 from exstreamtv.services.media_servers import MediaServerService, limits_of
 from exstreamtv.sources.archive_org import ArchiveClient
@@ -61,13 +62,18 @@ from exstreamtv.sources.iptv import IptvClient
 from exstreamtv.sources.pace import Pace
 from exstreamtv.sources.remote_files import RemoteFilesClient
 from exstreamtv.sources.server_http import ServerHttp
-from exstreamtv.sources.ytdlp import YtDlpClient
 from exstreamtv.store.credentials import CredentialCipher
 from exstreamtv.store.database import transaction
 from exstreamtv.store.libraries import LibraryRepository
 from exstreamtv.store.media_sources import MediaSourceRepository, RemoteFile
 
+if TYPE_CHECKING:  # yt-dlp loads with the first yt-dlp source a scan or a viewer needs
+    import httpx
+
+    from exstreamtv.sources.ytdlp import YtDlpClient
+
 log = logging.getLogger(__name__)
+_YTDLP_MODULE = "exstreamtv.sources.ytdlp"
 ONLINE_LIBRARY = "online"  # the external id of an online source's one library
 MAX_CLIENTS = 64
 MAX_RESOLVED = 512
@@ -204,11 +210,12 @@ class OnlineSourceService:
             raise SourceItemGone(f"item {media.id} of {source.name!r} has no stream")
         target = (await self._cipher.open(remote.stream_key)).get_secret_value()
         url = target
-        if isinstance(client, YtDlpClient):
-            copy = await client.copy_of(remote.remote_id)
+        if source.kind is SourceKind.YOUTUBE:  # its client is a YtDlpClient (see _build)
+            ytdlp = cast("YtDlpClient", client)
+            copy = await ytdlp.copy_of(remote.remote_id)
             if copy is not None:
                 return replace(media, path=str(copy))
-            url = await self._resolve(media, client, target)
+            url = await self._resolve(media, ytdlp, target)
         self._redactor.register(secret_parts(url))
         await client.check(url)
         return replace(media, path=url)
@@ -293,6 +300,11 @@ class OnlineSourceService:
                 http(), secrets.urls[0], live_minutes=settings.live_minutes,
                 guide_url=secrets.guide_url,
             )  # fmt: skip
+        # yt-dlp takes a few hundred milliseconds to import: only with the first source that
+        # needs it, off the loop, so a server without one never loads it.
+        await load_module(_YTDLP_MODULE)
+        from exstreamtv.sources.ytdlp import YtDlpClient  # noqa: PLC0415 - loaded just above
+
         folder = self._folder(source.id)
         cookies = await asyncio.to_thread(_private_file, folder / "cookies.txt", secrets.cookies)
         return YtDlpClient(

@@ -82,7 +82,7 @@ contracts: $(STAMP_TEST)
 
 # Full-length proofs (soaks, long guide-vs-picture runs): minutes each, not part of `make test`.
 slow: system-test $(STAMP_TEST) $(HLS_JS) $(MPEGTS_JS) $(AXE_CORE)
-	$(BIN)/pytest -m soak
+	$(BIN)/pytest -m soak -rP
 
 # The hardening suite (the seed plans' sections, tests/hardening_sections.py) with its count,
 # then the static checks as an operator runs them against the installed package.

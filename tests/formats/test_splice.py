@@ -184,3 +184,19 @@ def test_a_pcr_gap_across_a_splice_is_filled_every_40_ms(items: dict[str, bytes]
     data = splice([items["at 10"], bytes(later)])
     report = check_stream(data, max_pcr_interval=0.0401)
     assert report.ok, report.summary()
+
+
+def test_pat_and_pmt_come_every_100_ms_whatever_ffmpeg_spaces_them(
+    items: dict[str, bytes],
+) -> None:
+    """A process whose tables come only at its start and end (FFmpeg places them before
+    whole PES, so its own spacing drifts past the 100 ms it was asked for): the splicer
+    repeats the latest PAT and PMT so no gap on the PCR's clock reaches 100 ms."""
+    packets = list(PacketSplitter().feed(items["at 10"]))
+    tables = [n for n, packet in enumerate(packets) if pid(packet) in (0, 0x1000)]
+    keep = set(tables[:6] + tables[-2:])  # timed from the third pair (after a PCR) on
+    sparse = b"".join(p for n, p in enumerate(packets) if n in keep or n not in tables)
+    assert check_stream(sparse).max_psi_interval > 0.5  # most of a second without tables
+    report = check_stream(splice([sparse]))
+    assert report.ok, report.summary()
+    assert report.max_psi_interval < 0.1

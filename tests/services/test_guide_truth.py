@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -70,18 +71,22 @@ class Tuned:
     clips: dict[int, int]  # media id -> clip number
 
 
-async def tune_in(container: Container, files: list[Path], mode: ProfileMode) -> Tuned:
-    ids = await catalogue(container, files)
+async def tune_in(
+    container: Container, files: list[Path], mode: ProfileMode, number: str = "42"
+) -> Tuned:
+    ids = await catalogue(container, files, name=f"ids {number}")
     profile = StreamProfile(
         name=f"id-{mode.value}", mode=mode, width=320, height=180, fps=FPS,
         video_bitrate_kbps=300, gop_seconds=2, preset="ultrafast", audio_bitrate_kbps=96,
     )  # fmt: skip
     stored = await container.profiles.create(profile)
     channel = await container.channels.create(
-        ChannelFields(number=ChannelNumber.parse("42"), name="Truth", stream_profile_id=stored.id)
+        ChannelFields(
+            number=ChannelNumber.parse(number), name=f"Truth {number}", stream_profile_id=stored.id
+        )
     )
-    collection = await add_collection(container, "ids", ids)
-    schedule = await container.schedules.create(items_schedule("ids", collection))
+    collection = await add_collection(container, f"ids {number}", ids)
+    schedule = await container.schedules.create(items_schedule(f"ids {number}", collection))
     await container.playouts.attach(channel.number, schedule.id)
     return Tuned(channel, {media: n for n, media in enumerate(ids, start=1)})
 
@@ -250,3 +255,78 @@ async def test_every_hls_segment_is_dated_with_the_guide_time_of_its_first_frame
         else:
             assert (before.frame, after.frame) == (last_frame, 0), (before, after)
         assert abs(after.pts - before.pts - 1 / FPS) < 0.002, (before, after)
+
+
+SOAK_MINUTES = float(os.environ.get("EXSTREAMTV_TRUTH_MINUTES", "30"))
+SOAK_SAMPLES = int(os.environ.get("EXSTREAMTV_TRUTH_SAMPLES", "60"))
+
+
+@pytest.fixture
+def soak_clips(tmp_path: Path) -> dict[ProfileMode, list[Path]]:
+    """Transcoded: 9 s clips with 2 s GOPs; copied: 24 s clips with 10 s GOPs."""
+    return {
+        mode: [
+            make_identity_clip(tmp_path / mode.value / f"{n}.mp4", n, seconds, gop_seconds=gop)
+            for n in (1, 2, 3)
+        ]
+        for mode, seconds, gop in ((ProfileMode.TRANSCODE, 9, 2.0), (ProfileMode.COPY, 24, 10.0))
+    }
+
+
+@pytest.mark.soak
+@pytest.mark.timeout(int(SOAK_MINUTES * 60) + 900)
+async def test_half_an_hour_of_samples_all_show_what_the_guide_lists(
+    container: Container, soak_clips: dict[ProfileMode, list[Path]], tmp_path: Path
+) -> None:
+    """Sixty joins over half an hour (``EXSTREAMTV_TRUTH_SAMPLES`` over
+    ``EXSTREAMTV_TRUTH_MINUTES``), alternating a
+    transcoded channel (9 s clips, 2 s GOPs: an item boundary every 9 s) and a copied one
+    (24 s clips, 10 s GOPs), each kept live by a viewer of its own: every sample is on
+    time by the rule of :func:`assert_on_time`. Prints the distribution."""
+    channels = [
+        await tune_in(container, soak_clips[mode], mode, number)
+        for mode, number in ((ProfileMode.TRANSCODE, "42"), (ProfileMode.COPY, "43"))
+    ]
+    keepers = [
+        asyncio.create_task(_drain(await container.streaming.tune(t.channel.number)))
+        for t in channels
+    ]
+    medians: list[float] = []
+    worst: list[float] = []
+    try:
+        every = SOAK_MINUTES * 60 / SOAK_SAMPLES
+        began = time.monotonic()
+        for sample in range(SOAK_SAMPLES):
+            await asyncio.sleep(max(0.0, began + sample * every - time.monotonic()))
+            tuned = channels[sample % len(channels)]
+            stream = await container.streaming.tune(tuned.channel.number)
+            chunks = aiter(stream)
+            data, arrivals = await capture(chunks, 3.0)
+            await chunks.aclose()  # type: ignore[attr-defined]
+            folder = tmp_path / f"sample-{sample}"
+            folder.mkdir()
+            errors = await errors_against_guide(container, tuned, data, arrivals, folder)
+            assert_on_time(errors, f"sample {sample} ({tuned.channel.number})")
+            ordered = sorted(abs(error) for error in errors)
+            medians.append(ordered[len(ordered) // 2])
+            worst.append(ordered[-1])
+            for leftover in folder.iterdir():
+                leftover.unlink()
+        assert all(not keeper.done() for keeper in keepers), "a keeping viewer was cut off"
+    finally:
+        for keeper in keepers:
+            keeper.cancel()
+        await asyncio.gather(*keepers, return_exceptions=True)
+    medians.sort()
+    worst.sort()
+    print(  # noqa: T201 - the soak's figures are its report (make slow shows it: -rP)
+        f"\n{len(medians)} samples over {SOAK_MINUTES:g} min: per-sample median |error| "
+        f"p50 {medians[len(medians) // 2]:.3f}s, p90 {medians[int(len(medians) * 0.9)]:.3f}s, "
+        f"max {medians[-1]:.3f}s; worst frame per sample p50 {worst[len(worst) // 2]:.3f}s, "
+        f"max {worst[-1]:.3f}s"
+    )
+
+
+async def _drain(stream: AsyncIterable[bytes]) -> None:
+    async for _ in stream:
+        pass

@@ -33,8 +33,9 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     return build_settings(tmp_path / "data", database_url, playout={"horizon_hours": 1})
 
 
-async def catalogue(container: Container, files: list[Path]) -> list[int]:
-    """Items for real files (probed), as a scan would store them; returns their ids."""
+async def catalogue(container: Container, files: list[Path], name: str = "L") -> list[int]:
+    """Items for real files (probed), as a scan would store them in a library ``name`` of
+    their folder; returns their ids."""
     now = container.clock.now()
     scanned = [
         ScannedFile(
@@ -47,7 +48,7 @@ async def catalogue(container: Container, files: list[Path]) -> list[int]:
     ]
     async with transaction(container.sessions) as session:
         library = await LibraryRepository(session).create_local(
-            "L", LibraryKind.SHOWS, [str(files[0].parent)], now
+            name, LibraryKind.SHOWS, [str(files[0].parent)], now
         )
         media = MediaRepository(session)
         await media.save_scanned(library.id, scanned, {}, now)

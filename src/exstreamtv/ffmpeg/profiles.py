@@ -337,7 +337,8 @@ def _output(duration_ms: int, output_ts_offset_ms: int) -> list[str]:
         *("-muxdelay", _seconds(MUX_DELAY_MS), "-muxpreload", "0", "-mpegts_copyts", "1"),
         # ISO/IEC 13818-1 wants a PCR at least every 100 ms and players PAT/PMT as often:
         # FFmpeg's defaults (PCR on every other frame, tables every ~120 ms) miss both. With
-        # these, PCRs come with every video frame and tables every 75 ms at the most.
+        # these, PCRs come with every video frame and tables about every 75 ms (placed
+        # before whole frames, so up to a frame later; the splicer fills in).
         *("-pcr_period", "20", "-pat_period", "0.075"),
         # One audio frame per PES: the splicer then knows where the audio ends (PTS + one
         # frame); with FFmpeg's default, a PES holds up to ~150 ms of audio and the next

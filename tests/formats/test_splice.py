@@ -200,3 +200,18 @@ def test_pat_and_pmt_come_every_100_ms_whatever_ffmpeg_spaces_them(
     report = check_stream(splice([sparse]))
     assert report.ok, report.summary()
     assert report.max_psi_interval < 0.1
+
+
+def test_a_process_of_sound_alone_is_moved_after_the_last_not_dropped() -> None:
+    """With no picture to keep on time, the sound itself sets the shift: a second
+    audio-only process told to start where the first did is moved after it whole."""
+    frames = {AUDIO: 1920}
+    splicer = Splicer(frames, audio={AUDIO: "aac"})
+    out: list[bytearray] = []
+    for _ in range(2):
+        splicer.begin()
+        for n in range(5):
+            out += splicer.feed(bytearray(audio_packet(90_000 + n * 1920)))
+        out += splicer.finish()
+    assert splicer.shift >= 5 * 1920 and splicer.dropped == 0
+    assert sum(pid(packet) == AUDIO for packet in out) == 10

@@ -88,7 +88,8 @@ MISSING_SLATE_MS = 3_000
 UNAVAILABLE_SLATE_MS = 30_000  # a failed item's slot is re-asked this often
 REMOVED_SLATE_MS = 2_000
 LATE_SKIP_SEC = 3.0  # the producer skips ahead when it is this far behind the wall clock
-FAILED_MEMORY = 256  # media faults remembered per session
+FAILED_MEMORY = 256  # media faults remembered per session (and files that end early)
+SHORT_BY_MS = 5_000  # a file this much shorter than its listing plays on; longer, a fault
 _READ = 64 * 1024
 _REMOTE = ("http://", "https://")  # a media server's direct stream, not a local file
 
@@ -110,6 +111,7 @@ class Segment:
     media_id: int | None = None
     fade_out_ms: int = 0
     transcode: bool = False  # even under a copy profile (a join's bridge to a keyframe)
+    plain: bool = False  # a slate without text (the rest of an item that ended early)
 
 
 WhatPlays = Callable[[datetime], Awaitable[Segment]]
@@ -119,12 +121,14 @@ MediaFaultReport = Callable[[int, str], Awaitable[None]]
 @dataclass(frozen=True, slots=True)
 class Played:
     """How one process ended: media produced (ms), exit status, whether this session
-    stopped it (a stall or a granted restart), and the tail of its stderr."""
+    stopped it (a stall or a granted restart), the tail of its stderr, and whether any
+    picture came out."""
 
     produced_ms: int
     status: int
     interrupted: bool
     stderr: str
+    pictures: bool = True
 
 
 class EndTracker:
@@ -240,6 +244,7 @@ class ChannelSession:
         self._last_codec: str | None = None  # the -c:v of the latest process (None: copy)
         self._slate_text = True  # False once drawtext failed (no usable font)
         self._failed: OrderedDict[str, str] = OrderedDict()  # media faults: path -> reason
+        self._ends: OrderedDict[str, int] = OrderedDict()  # path -> a seek found past its end
         self._lookup_down: str | None = None  # the lookup's error while it keeps failing
         self.removed = False
 
@@ -473,6 +478,14 @@ class ChannelSession:
                 except _Removed:
                     self.removed = True
                     continue
+            if segment.duration_ms * self._profile.fps < 1000:
+                # Less than a frame (a join in an item's last frame, or the part of an item
+                # listed past its last frame): no process could show it, so none runs. The
+                # timestamps skip it, and players hold the last picture that much longer.
+                self.media_ms += segment.duration_ms
+                wall += timedelta(milliseconds=segment.duration_ms)
+                await asyncio.sleep(0)  # a lookup that kept answering this never blocks
+                continue
             try:
                 played = await self._play(segment)
             except LimitReached:  # the process cap: the same moment again soon
@@ -520,6 +533,8 @@ class ChannelSession:
             self._lookup_down = None
         if segment.path is not None and segment.path in self._failed:
             return self._unavailable(segment, UNAVAILABLE_SLATE_MS)
+        if segment.path is not None and segment.seek_ms >= self._ends.get(segment.path, 1 << 62):
+            return Segment(None, 0, segment.duration_ms, plain=True)  # nothing left to show
         if (
             segment.path is not None
             and not segment.path.startswith(_REMOTE)  # a server stream: FFmpeg tries it
@@ -572,7 +587,12 @@ class ChannelSession:
         fault = classify_exit(
             played.status, played.stderr, source=segment.path,
             produced_ms=played.produced_ms, requested_ms=segment.duration_ms,
+            seek_ms=segment.seek_ms,
         )  # fmt: skip
+        if fault is None and segment.seek_ms > 0 and not played.pictures and segment.path:
+            # Past the last picture (at most the file's sound came out): the file ended.
+            await self._ended_early(segment, segment.path, played.produced_ms)
+            return failing
         if fault is None:
             if played.produced_ms > 0 and not failing:  # an error slate proves nothing
                 self._supervisor.record_success(self.key)
@@ -588,6 +608,27 @@ class ChannelSession:
         if played.produced_ms == 0:
             await asyncio.sleep(0.5)
         return True
+
+    async def _ended_early(self, segment: Segment, path: str, produced_ms: int) -> None:
+        """A request from ``seek_ms`` into the file found its last picture behind it (listed
+        lengths include a longer sound track, a container's rounding, or a lie): the rest of
+        the slot plays a plain slate, on the guide's time, and later requests past that
+        point run no process. A file short by more than ``SHORT_BY_MS`` is truncated: a
+        media fault."""
+        if produced_ms > 0:  # its sound after the last picture played: the slate follows it
+            segment = replace(segment, duration_ms=max(0, segment.duration_ms - produced_ms))
+        self._ends[path] = min(segment.seek_ms, self._ends.get(path, segment.seek_ms))
+        self._ends.move_to_end(path)
+        while len(self._ends) > FAILED_MEMORY:
+            self._ends.popitem(last=False)
+        if segment.duration_ms > SHORT_BY_MS:
+            minutes, seconds = divmod(segment.seek_ms // 1000, 60)
+            short = f"{segment.duration_ms / 1000:.0f} s before its listed end"
+            await self._media_fault(segment, f"the file ends at {minutes}:{seconds:02d}, {short}")
+            return
+        if segment.duration_ms * self._profile.fps >= 1000:  # a frame or more: say so
+            log.info("channel %s: %s ends %d ms before its listed end", self.key,
+                     redact_argv([path])[0], segment.duration_ms)  # fmt: skip
 
     async def _media_fault(self, segment: Segment, reason: str) -> None:
         """The file behind ``segment`` cannot be played: remember it for this session (its
@@ -684,7 +725,7 @@ class ChannelSession:
                 self._ffmpeg, self._profile, title=segment.title or self._name,
                 message=segment.message or "Off the air", duration_ms=segment.duration_ms,
                 output_ts_offset_ms=self.media_ms, encoder=self._encoder,
-                with_text=self._slate_text,
+                with_text=self._slate_text and not segment.plain,
             )  # fmt: skip
             self._last_codec = _video_codec(argv)
             return argv, "slate"
@@ -739,7 +780,7 @@ class ChannelSession:
                 "channel %s: FFmpeg (%s) exited with %s: %s",
                 self.key, purpose, status, stderr[-500:],
             )  # fmt: skip
-        return Played(produced, status, self._interrupted, stderr)
+        return Played(produced, status, self._interrupted, stderr, tracker.first_video is not None)
 
     async def _forward(self, packets: list[bytearray], tracker: EndTracker) -> None:
         """Spliced packets to the end tracker, the HLS ring and the pacer."""

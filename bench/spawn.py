@@ -7,9 +7,12 @@ millisecond; the loop's stall per spawn is the heartbeat's longest lateness arou
 For comparison, the same with a pre-exec hook (what spawns did before, and still do where
 util-linux's ``setpriv`` is missing): the whole server is forked for each one.
 
+With ``--busy N``, N processes spin on the CPU meanwhile (a loaded machine: the exec itself
+then takes longer, and a spawn on the loop thread would hold the loop for all of it).
+
 Target: a spawn holds the loop <= 5 ms.
 
-    .venv/bin/python bench/spawn.py [--count 20]
+    .venv/bin/python bench/spawn.py [--count 20] [--busy 2]
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -78,13 +83,27 @@ async def stalls(count: int) -> list[float]:
     return found
 
 
-async def run(count: int) -> list[Figure]:
+@contextmanager
+def busy(count: int) -> Iterator[None]:
+    """``count`` processes spinning on the CPU (each ends by itself within five minutes)."""
+    spin = "import time\nend = time.monotonic() + 300\nwhile time.monotonic() < end: pass"
+    spinners = [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(count)]
+    try:
+        yield
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+
+
+async def run(count: int, spinners: int) -> list[Figure]:
     ballast = [bytes(1000) for _ in range(60_000)]  # a server's heap: forking copies it
-    with Heartbeat() as idle:
-        await asyncio.sleep(0.5)
-    now = await stalls(count)
-    with with_pre_exec_hook():
-        before = await stalls(count)
+    with busy(spinners):
+        with Heartbeat() as idle:
+            await asyncio.sleep(0.5)
+        now = await stalls(count)
+        with with_pre_exec_hook():
+            before = await stalls(count)
     del ballast
     return [
         Figure("spawn.loop_stall_median_ms", "spawn: loop stall, median",
@@ -101,9 +120,10 @@ async def run(count: int) -> list[Figure]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=20)
+    parser.add_argument("--busy", type=int, default=0, help="CPU spinners meanwhile")
     add_json_option(parser)
     args = parser.parse_args()
-    report(asyncio.run(run(args.count)), args.json)
+    report(asyncio.run(run(args.count, args.busy)), args.json)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
@@ -379,3 +380,62 @@ def _none_with(marker: str) -> bool:
     while _processes_with(marker) and time.monotonic() < deadline:
         time.sleep(0.05)
     return not _processes_with(marker)
+
+
+def slow_popen(
+    monkeypatch: pytest.MonkeyPatch, seconds: float, started: list[int]
+) -> threading.Event:
+    """Make the fork/exec take ``seconds`` (as on a crowded machine), then really start;
+    the event is set once it has."""
+    real = process._popen
+    done = threading.Event()
+
+    def slow(command: list[str], hook: object) -> object:
+        time.sleep(seconds)
+        child = real(command, hook)  # type: ignore[arg-type]
+        started.append(child.pid)
+        done.set()
+        return child
+
+    monkeypatch.setattr(process, "_popen", slow)
+    return done
+
+
+async def test_a_slow_exec_does_not_hold_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An exec that takes 0.4 s (a loaded machine) while the loop ticks every 10 ms: the
+    loop never waits for it (on the loop thread, every channel's pacing would stall)."""
+    started: list[int] = []
+    slow_popen(monkeypatch, 0.4, started)
+    worst, ticking = 0.0, True
+
+    async def tick() -> None:
+        nonlocal worst
+        while ticking:
+            before = time.perf_counter()
+            await asyncio.sleep(0.01)
+            worst = max(worst, time.perf_counter() - before - 0.01)
+
+    ticker = asyncio.create_task(tick())
+    proc = await start_process(python("print('hi')"), die_with_parent=True)
+    ticking = False
+    await ticker
+    assert proc.stdout is not None and await proc.stdout.read() == b"hi\n"
+    assert await proc.wait() == 0 and started == [proc.pid]
+    assert worst < 0.2, f"the loop was held {worst:.3f} s"
+
+
+async def test_a_start_cancelled_during_a_slow_exec_leaves_no_child(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    marker = f"cancelled-exec-{os.getpid()}"
+    started: list[int] = []
+    spawned = slow_popen(monkeypatch, 0.3, started)
+    starting = asyncio.create_task(
+        start_process(python(f"import time; time.sleep(60)  # {marker}"), die_with_parent=True)
+    )
+    await asyncio.sleep(0.1)  # the exec is under way on its thread
+    starting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await starting
+    assert await asyncio.to_thread(spawned.wait, 10)  # the exec completes after all
+    assert await asyncio.to_thread(_none_with, marker)

@@ -15,6 +15,10 @@ Discipline (see ``DESIGN.md``, "Subprocess discipline"):
   API key) and ``MEDIA_SERVER_TOKEN``: ``/proc/<pid>/environ`` of an FFmpeg shows none.
 - **Nothing outlives its owner.** A timeout, an error or a cancelled caller stops the group
   before the exception propagates; the event loop is never blocked.
+- **Spawned off the loop.** ``fork``/``exec`` runs on one long-lived spawner thread, not on
+  the event loop: on a loaded machine an exec can take a few hundred milliseconds, and the
+  loop thread would wait for it (every channel's pacing with it). The child's pipes are
+  then read by the loop, and its exit is seen through a pidfd, so no thread waits on it.
 """
 
 from __future__ import annotations
@@ -27,9 +31,11 @@ import logging
 import os
 import shutil
 import signal
+import subprocess
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +49,11 @@ _READ_CHUNK = 64 * 1024
 _EXEC_WAIT_SEC = 2.0
 _EXEC_POLL_SEC = 0.0005
 _FFMPEG_PROGRAMS = frozenset({"ffmpeg", "ffprobe"})
+_PIPE_LIMIT = 64 * 1024  # a StreamReader's buffer (asyncio's subprocess default)
+# One thread for the whole process: the kernel's parent-death signal follows the *thread*
+# that created a child, so it must outlive every child it starts (a pool's idle worker
+# must not be the one that did).
+_SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="exstreamtv-spawn")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +107,45 @@ class StderrTail:
             self._partial += piece[:room]
 
 
+class Child:
+    """A running child: its ``pid``, its ``stdout`` and ``stderr`` as stream readers, and
+    its exit status (``returncode``; negative: killed by that signal) once it has exited.
+
+    The exit is watched with a pidfd on the event loop and reaped at once: :meth:`wait`
+    returns when the process has exited, whether or not its pipes have been read.
+    """
+
+    def __init__(
+        self, popen: subprocess.Popen[bytes], stdout: asyncio.StreamReader,
+        stderr: asyncio.StreamReader,
+    ) -> None:  # fmt: skip
+        self._popen = popen
+        self.pid = popen.pid
+        self.stdout: asyncio.StreamReader | None = stdout
+        self.stderr: asyncio.StreamReader | None = stderr
+        loop = asyncio.get_running_loop()
+        self._exited: asyncio.Future[int] = loop.create_future()
+        self._pidfd = os.pidfd_open(popen.pid)
+        loop.add_reader(self._pidfd, self._on_exit, loop)
+
+    @property
+    def returncode(self) -> int | None:
+        return self._popen.returncode
+
+    async def wait(self) -> int:
+        """The exit status, once the process has exited."""
+        return await asyncio.shield(self._exited)
+
+    def _on_exit(self, loop: asyncio.AbstractEventLoop) -> None:
+        status = self._popen.poll()  # the pidfd is readable: it has exited; this reaps it
+        if status is None:
+            return
+        loop.remove_reader(self._pidfd)
+        os.close(self._pidfd)
+        if not self._exited.done():
+            self._exited.set_result(status)
+
+
 def child_environment() -> dict[str, str]:
     """The environment a child starts with: ours, less the variables that may hold secrets."""
     return {
@@ -105,9 +155,7 @@ def child_environment() -> dict[str, str]:
     }
 
 
-async def start_process(
-    argv: Sequence[str], *, die_with_parent: bool = False
-) -> asyncio.subprocess.Process:
+async def start_process(argv: Sequence[str], *, die_with_parent: bool = False) -> Child:
     """Start ``argv`` in its own process group with stdin closed and stdout/stderr piped.
 
     With ``die_with_parent`` the kernel sends the child SIGKILL if this process dies (Linux
@@ -143,27 +191,81 @@ async def start_process(
     return proc
 
 
-async def _spawn(
-    command: list[str], hook: Callable[[], None] | None, program: str
-) -> asyncio.subprocess.Process:
+async def _spawn(command: list[str], hook: Callable[[], None] | None, program: str) -> Child:
+    """Start ``command`` on the spawner thread and attach its pipes and exit to the loop.
+
+    A caller cancelled meanwhile does not leave the child behind: the start completes
+    (shielded), then the child's group is killed, its pipes drained and it is reaped."""
+    starting = asyncio.ensure_future(_started(command, hook, program))
     try:
-        # argv is a list built by the pure builders in exstreamtv.ffmpeg.command; no shell.
-        # (ruff's S603 covers only the subprocess module, so no noqa is needed here.)
-        return await asyncio.create_subprocess_exec(
-            *command,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-            preexec_fn=hook,
-            env=child_environment(),
-        )
+        return await asyncio.shield(starting)
+    except asyncio.CancelledError:
+        starting.add_done_callback(_abandon)
+        raise
+
+
+async def _started(command: list[str], hook: Callable[[], None] | None, program: str) -> Child:
+    loop = asyncio.get_running_loop()
+    try:
+        popen = await loop.run_in_executor(_SPAWNER, _popen, command, hook)
     except FileNotFoundError as err:
         raise ProcessError(_not_found_message(program)) from err
     except PermissionError as err:
         raise ProcessError(f"{program} is not executable") from err
     except OSError as err:
         raise ProcessError(f"{program} could not be started: {err.strerror}") from err
+    return await _attach(loop, popen)
+
+
+def _popen(command: list[str], hook: Callable[[], None] | None) -> subprocess.Popen[bytes]:
+    # argv is a list built by the pure builders in exstreamtv.ffmpeg.command; no shell.
+    return subprocess.Popen(  # noqa: S603
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=hook,  # noqa: PLW1509 (only without setpriv: see start_process)
+        env=child_environment(),
+    )
+
+
+async def _attach(loop: asyncio.AbstractEventLoop, popen: subprocess.Popen[bytes]) -> Child:
+    """Read ``popen``'s pipes on the loop (their transports close at EOF). Should that
+    fail, the child is killed and reaped and its pipes closed."""
+    pipes = [popen.stdout, popen.stderr]
+    transports: list[asyncio.BaseTransport] = []
+    readers: list[asyncio.StreamReader] = []
+    try:
+        for pipe in pipes:
+            reader = asyncio.StreamReader(limit=_PIPE_LIMIT, loop=loop)
+            transport, _ = await loop.connect_read_pipe(
+                functools.partial(asyncio.StreamReaderProtocol, reader, loop=loop), pipe
+            )
+            transports.append(transport)
+            readers.append(reader)
+        return Child(popen, readers[0], readers[1])
+    except BaseException:
+        _signal_group(popen.pid, signal.SIGKILL)
+        for attached in transports:
+            attached.close()
+        for pipe in pipes[len(transports) :]:
+            if pipe is not None:
+                pipe.close()
+        _SPAWNER.submit(popen.wait, _REAP_TIMEOUT)
+        raise
+
+
+_DISCARDING: set[asyncio.Task[None]] = set()  # strong references until they finish
+
+
+def _abandon(starting: asyncio.Future[Child]) -> None:
+    """A start whose caller went away: stop the child it started, if any."""
+    if starting.cancelled() or starting.exception() is not None:
+        return
+    task = asyncio.ensure_future(stop_process_group(starting.result(), grace=0))
+    _DISCARDING.add(task)
+    task.add_done_callback(_DISCARDING.discard)
 
 
 async def _until_exec(pid: int, wrapper: str) -> None:
@@ -226,16 +328,16 @@ def _death_signal() -> Callable[[], None]:
     return hook
 
 
-async def stop_process_group(proc: asyncio.subprocess.Process, *, grace: float = 2.0) -> None:
+async def stop_process_group(proc: Child, *, grace: float = 2.0) -> None:
     """Stop ``proc`` and every process in its group: TERM, wait ``grace`` seconds, KILL.
 
     SIGKILL is sent to the group even when the leader exits in time, so a grandchild that
     ignores SIGTERM does not survive. Returns once the leader is reaped. Processes already
     gone are fine. If the caller is cancelled during the grace wait, SIGKILL is still sent.
 
-    What is left in the pipes is read and discarded while waiting: on Python 3.11,
-    ``Process.wait()`` only returns once every pipe has reached EOF, so a process stopped
-    with unread output (a paused stdout) would otherwise never be reported as exited.
+    What is left in the pipes is read and discarded while waiting, so their transports
+    reach EOF and close now (a stopped process's unread output would otherwise keep them
+    open until garbage collection).
     """
     _signal_group(proc.pid, signal.SIGTERM)
     try:
@@ -256,7 +358,7 @@ async def stop_process_group(proc: asyncio.subprocess.Process, *, grace: float =
         log.warning("process %d did not report its exit after SIGKILL", proc.pid)
 
 
-async def _wait_draining(proc: asyncio.subprocess.Process) -> None:
+async def _wait_draining(proc: Child) -> None:
     await asyncio.gather(proc.wait(), drain_to_eof(proc))
 
 
@@ -294,9 +396,7 @@ async def run_capture(
     return CompletedRun(returncode, stdout, tail.text(), time.monotonic() - started)
 
 
-async def _collect(
-    proc: asyncio.subprocess.Process, tail: StderrTail, limit: int, program: str
-) -> tuple[bytes, int]:
+async def _collect(proc: Child, tail: StderrTail, limit: int, program: str) -> tuple[bytes, int]:
     """Read stdout (capped) and stderr (into ``tail``) to EOF, then reap the process.
 
     Returns the stdout bytes and the exit status.
@@ -314,7 +414,7 @@ async def _collect(
     return stdout, await proc.wait()
 
 
-async def drain_to_eof(proc: asyncio.subprocess.Process) -> None:
+async def drain_to_eof(proc: Child) -> None:
     """Read what is left of a stopped process's pipes, so asyncio closes them.
 
     A pipe transport closes only at EOF; one abandoned mid-stream (output cap, timeout,

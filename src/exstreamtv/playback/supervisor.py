@@ -32,6 +32,7 @@ from pathlib import Path
 from exstreamtv.clock import Clock
 from exstreamtv.errors import LimitReached
 from exstreamtv.ffmpeg.process import (
+    Child,
     StderrTail,
     drain_to_eof,
     start_process,
@@ -51,7 +52,7 @@ class ManagedProcess:
 
     channel: str
     purpose: str
-    process: asyncio.subprocess.Process
+    process: Child
     stderr: StderrTail
     drain: asyncio.Task[None] | None = field(default=None, repr=False)
 

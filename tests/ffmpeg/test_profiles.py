@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -444,6 +445,29 @@ async def test_watermarked_loudnormed_item_keeps_the_profile_streams(
     assert shape(await render(argv, tmp_path / "b.ts")) == shape(
         await render(plain, tmp_path / "p.ts")
     )
+
+
+async def video_frames(path: Path) -> int:
+    argv = ["ffprobe", "-v", "error", "-select_streams", "v", "-count_packets",
+            "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", str(path)]  # fmt: skip
+    return int((await run_capture(argv, timeout=30)).stdout.split()[0])  # (program, stream)
+
+
+@pytest.mark.parametrize(("offset_ms", "frames"), [(0, 50), (1920, 2), (1960, 1)])
+async def test_a_watermarked_item_keeps_every_frame_to_its_last(
+    clip: MediaInput, tmp_path: Path, offset_ms: int, frames: int
+) -> None:
+    """The 2 s clip holds 50 frames: all of them, from any point, come out under a mark
+    too (the overlay used to lose the last, and a process had to follow to show it)."""
+    logo = tmp_path / "logo.png"
+    card = ["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "color=c=red:s=32x16"]
+    assert (await run_capture([*card, "-frames:v", "1", str(logo)], timeout=30)).returncode == 0
+    marked = replace(SMALL, watermark=Watermark(str(logo), corner=Corner.TOP_LEFT))
+    for profile, name in ((SMALL, "plain"), (marked, "marked")):
+        argv = item_argv("ffmpeg", profile, clip, offset_ms=offset_ms,
+                         duration_ms=2000 - offset_ms, output_ts_offset_ms=0)  # fmt: skip
+        await render(argv, tmp_path / f"{name}.ts")
+        assert await video_frames(tmp_path / f"{name}.ts") == frames, name
 
 
 async def test_copy_item_remuxes_a_matching_clip_without_reencoding(

@@ -241,26 +241,27 @@ def _video_filters(
     channel_ms: int,
     fade: _Fade | None,
 ) -> list[str]:
-    """Scale to fit, pad to the profile size, overlay the watermark, fade out, then frame
-    rate and
-    encoder pixel format."""
+    """Scale to fit, pad to the profile size, set the frame rate, overlay the watermark,
+    fade out, then the encoder's pixel format."""
     w, h = profile.width, profile.height
     # force_divisible_by=2: an odd fitted width (4:3 into 16:9) would break yuv420p chroma.
     fit = (
         f"scale={w}:{h}:force_original_aspect_ratio=decrease:force_divisible_by=2,"
         f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2,setsar=1"
     )
-    finish = _frames(profile, codec)
-    if fade is not None:
-        finish = f"{fade.filter('fade')},{finish}"
+    faded = "" if fade is None else f"{fade.filter('fade')},"
     mark = profile.watermark
     if mark is None:
-        return ["-map", video_in, "-vf", f"{fit},{finish}"]
+        return ["-map", video_in, "-vf", f"{fit},{faded}{_rate(profile)},{_pixels(codec)}"]
     size = "" if mark.size_percent is None else f",scale={_share(w, mark.size_percent)}:-1"
+    # The frame rate is set before the overlay: after it, fps lost the item's last frame
+    # (the overlay's output ends where that frame starts, not where it ends), so a
+    # one-frame process had to follow every item to show it.
     graph = (
-        f"[{video_in}]{fit}[base];"
+        f"[{video_in}]{fit},{_rate(profile)}[base];"
         f"[{mark_input}:v]format=rgba,colorchannelmixer=aa={mark.opacity:g}{size}[mark];"
-        f"[base][mark]overlay={_placement(mark, w, h)}{_schedule(mark, channel_ms)},{finish}[v]"
+        f"[base][mark]overlay={_placement(mark, w, h)}{_schedule(mark, channel_ms)},"
+        f"{faded}{_pixels(codec)}[v]"
     )
     return ["-i", f"file:{mark.path}", "-filter_complex", graph, "-map", "[v]"]
 
@@ -294,8 +295,18 @@ def _share(pixels: int, percent: float) -> int:
 
 
 def _frames(profile: StreamProfile, codec: VideoEncoder) -> str:
-    """The filters every picture passes last: the profile's frame rate, the encoder's format."""
-    return f"fps={profile.frame_rate},{_UPLOAD.get(codec, 'format=yuv420p')}"
+    """The filters a slate's pictures pass last: the profile's frame rate, the encoder's
+    format."""
+    return f"{_rate(profile)},{_pixels(codec)}"
+
+
+def _rate(profile: StreamProfile) -> str:
+    return f"fps={profile.frame_rate}"
+
+
+def _pixels(codec: VideoEncoder) -> str:
+    """The encoder's input format (and upload to its device)."""
+    return _UPLOAD.get(codec, "format=yuv420p")
 
 
 def _encoders(profile: StreamProfile, codec: VideoEncoder) -> list[str]:

@@ -40,7 +40,12 @@ def looping(path: Path, listed_ms: int, *, joined_at_ms: int = 0) -> tuple[WhatP
 
 
 async def watch(
-    supervisor: Supervisor, what_plays: WhatPlays, profile: StreamProfile, seconds: float
+    supervisor: Supervisor,
+    what_plays: WhatPlays,
+    profile: StreamProfile,
+    seconds: float,
+    *,
+    metrics: Metrics | None = None,
 ) -> tuple[ChannelSession, bytes, list[tuple[int, str]]]:
     """``seconds`` of a session's stream; returns the session, the bytes and its fault
     reports."""
@@ -51,7 +56,7 @@ async def watch(
 
     session = ChannelSession(
         "7", name="Seven", supervisor=supervisor, clock=SystemClock(), idle_timeout=0,
-        what_plays=what_plays, profile=profile, work_ahead=1.0, metrics=Metrics(),
+        what_plays=what_plays, profile=profile, work_ahead=1.0, metrics=metrics or Metrics(),
         on_media_fault=report,
     )  # fmt: skip
     session.start()

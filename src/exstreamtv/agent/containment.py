@@ -11,18 +11,18 @@ Containment holds while any of these is true, each measured here (never passed i
   one trial anyway;
 * this process's resident memory grew by more than 100 MB within the last 10 minutes.
 
-Memory is sampled with psutil on every check; samples older than the window are dropped and
+Memory is sampled from /proc on every check; samples older than the window are dropped and
 at most :data:`MAX_SAMPLES` are kept.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import psutil
+from pathlib import Path
 
 from exstreamtv.clock import Clock
 from exstreamtv.metrics import Metrics
@@ -39,7 +39,8 @@ MAX_SAMPLES = 600
 
 def process_rss() -> int:
     """Resident set size of this process in bytes (reads /proc: microseconds)."""
-    return int(psutil.Process().memory_info().rss)
+    resident_pages = int(Path("/proc/self/statm").read_bytes().split()[1])  # in memory
+    return resident_pages * os.sysconf("SC_PAGE_SIZE")
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,13 +8,12 @@ Templates autoescape everything; no secret is ever put into a page.
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+import functools
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
-from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from exstreamtv.domain.channels import ChannelNumber
 from exstreamtv.errors import NotFound, TooManyAttempts
@@ -22,6 +21,9 @@ from exstreamtv.web.browser_session import COOKIE, clear_cookie, refuse_cross_si
 from exstreamtv.web.deps import ContainerDep, IdPath, is_local
 from exstreamtv.web.proxies import client_address
 from exstreamtv.web.ui.assets import HERE, hls_js_installed, mpegts_js_installed
+
+if TYPE_CHECKING:
+    from fastapi.templating import Jinja2Templates
 
 # The pages load only their own scripts and styles; media and workers may use blob: URLs
 # because hls.js feeds the video element through Media Source Extensions.
@@ -61,12 +63,21 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def pages_router() -> APIRouter:
-    """Every page, ``/login`` and ``/logout``."""
+@functools.cache
+def _templates() -> Jinja2Templates:
+    """The page templates, loaded on the first page asked for (Jinja costs an idle server
+    that nobody browses about 10 MB)."""
+    from fastapi.templating import Jinja2Templates  # noqa: PLC0415
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined  # noqa: PLC0415
+
     environment = Environment(
         loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined
     )
-    templates = Jinja2Templates(env=environment)
+    return Jinja2Templates(env=environment)
+
+
+def pages_router() -> APIRouter:
+    """Every page, ``/login`` and ``/logout``."""
     router = APIRouter(include_in_schema=False)
 
     async def page(
@@ -76,7 +87,7 @@ def pages_router() -> APIRouter:
         if not signed_in and not is_local(request, app):
             return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
         values = {"signed_in": signed_in, "path": request.url.path, **context}
-        return templates.TemplateResponse(
+        return _templates().TemplateResponse(
             request, template, values, status_code=status, headers=HEADERS
         )
 
@@ -147,7 +158,7 @@ def pages_router() -> APIRouter:
     async def login_form(request: Request, app: ContainerDep, next: str = "/") -> Response:
         if await app.admin_sessions.check(request.cookies.get(COOKIE)):
             return RedirectResponse(safe_next(next), status_code=303)
-        return templates.TemplateResponse(
+        return _templates().TemplateResponse(
             request, "login.html", _login_values(request, app, next, None), headers=HEADERS
         )
 
@@ -160,7 +171,7 @@ def pages_router() -> APIRouter:
         except TooManyAttempts as err:
             values = _login_values(request, app, next, err.message)
             headers = {**HEADERS, "Retry-After": str(err.retry_after)}
-            return templates.TemplateResponse(
+            return _templates().TemplateResponse(
                 request, "login.html", values, status_code=429, headers=headers
             )
         token = await app.admin_sessions.open(key.strip())
@@ -169,7 +180,7 @@ def pages_router() -> APIRouter:
             # The form again with the message (200: a 401 would need WWW-Authenticate, and
             # browsers log it as a failed resource).
             values = _login_values(request, app, next, "That is not the admin key.")
-            return templates.TemplateResponse(request, "login.html", values, headers=HEADERS)
+            return _templates().TemplateResponse(request, "login.html", values, headers=HEADERS)
         app.sign_ins.succeeded(address)
         response = RedirectResponse(safe_next(next), status_code=303)
         set_cookie(response, request, token, app.admin_sessions.lifetime_sec)

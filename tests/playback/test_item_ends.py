@@ -5,6 +5,7 @@ file far shorter than its listing (truncated) is a media fault."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import subprocess
 from datetime import datetime, timedelta
@@ -20,6 +21,7 @@ from exstreamtv.metrics import Metrics
 from exstreamtv.playback.faults import Fault, classify_exit
 from exstreamtv.playback.session import ChannelSession, Segment, WhatPlays
 from exstreamtv.playback.supervisor import Supervisor
+from tests.formats.test_splice import decode_warnings
 from tests.playback.test_session import TINY, media_span, read_until
 
 
@@ -70,9 +72,11 @@ async def watch(
     return session, data[: len(data) // PACKET_SIZE * PACKET_SIZE], reported
 
 
-def clean(data: bytes) -> None:
+async def clean(data: bytes, folder: Path) -> None:
+    """The in-project checker finds nothing, and FFmpeg decodes it without a warning."""
     report = check_stream(data)
     assert report.problems == [], report.problems
+    assert await asyncio.to_thread(decode_warnings, data, folder) == ""
 
 
 def clip(path: Path, video_s: float, audio_s: float) -> Path:
@@ -117,7 +121,7 @@ def test_nothing_from_past_a_files_end_is_no_fault_but_nothing_from_its_start_is
 @pytest.mark.parametrize("joined_at_ms", [975, 995])
 async def test_a_join_in_an_items_last_frame_plays_on_with_no_fault(
     supervisor: Supervisor, clip_cache: dict[float, Path], marked: StreamProfile,
-    joined_at_ms: int,
+    joined_at_ms: int, tmp_path: Path,
 ) -> None:  # fmt: skip
     """Under a watermark no picture comes out of a request shorter than a frame: that was
     taken for an undecodable file, reported, and the channel showed "unavailable"."""
@@ -125,11 +129,11 @@ async def test_a_join_in_an_items_last_frame_plays_on_with_no_fault(
     session, data, reported = await watch(supervisor, what_plays, marked, 2.5)
     assert reported == [] and session.failed_media == {}
     assert asked[0] == joined_at_ms and 0 in asked[1:3]  # the next loop follows at once
-    clean(data)
+    await clean(data, tmp_path)
 
 
 async def test_a_file_listed_a_few_ms_longer_than_its_pictures_runs_no_process_for_them(
-    supervisor: Supervisor, longer_sound: Path
+    supervisor: Supervisor, longer_sound: Path, tmp_path: Path
 ) -> None:
     """Sound 21 ms longer than the pictures, listed at the longer: the 21 ms after the last
     frame could show nothing, so no FFmpeg runs for them; the next loop follows."""
@@ -138,11 +142,11 @@ async def test_a_file_listed_a_few_ms_longer_than_its_pictures_runs_no_process_f
     assert reported == [] and session.failed_media == {}
     assert asked.count(0) >= 3  # three loops, each from its first frame
     assert session.spawns <= asked.count(0) + 1  # (a loop may be running when it stops)
-    clean(data)
+    await clean(data, tmp_path)
 
 
 async def test_a_file_listed_longer_than_its_last_picture_fills_the_rest_on_time(
-    supervisor: Supervisor, clip_cache: dict[float, Path]
+    supervisor: Supervisor, clip_cache: dict[float, Path], tmp_path: Path
 ) -> None:
     """Listed 400 ms longer than the file: its end is found once, the rest of each slot is a
     plain slate, and every loop starts on the guide's time from its first frame."""
@@ -153,15 +157,15 @@ async def test_a_file_listed_longer_than_its_last_picture_fills_the_rest_on_time
     # Per loop: the item and a slate; once (the first time its end is met) a process that
     # found nothing left. Not a process every few frames until the slot ends.
     assert session.spawns <= 2 * asked.count(0) + 2, (session.spawns, asked)
-    clean(data)
+    await clean(data, tmp_path)
 
 
 async def test_a_file_far_shorter_than_its_listing_is_a_media_fault(
-    supervisor: Supervisor, clip_cache: dict[float, Path]
+    supervisor: Supervisor, clip_cache: dict[float, Path], tmp_path: Path
 ) -> None:
     what_plays, _ = looping(clip_cache[1.0], 9_000)
     session, data, reported = await watch(supervisor, what_plays, TINY, 3.0)
     assert len(reported) == 1 and reported[0][0] == 5
     assert "ends at 0:01" in reported[0][1] and "before its listed end" in reported[0][1]
     assert set(session.failed_media.values()) == {reported[0][1]}
-    clean(data)
+    await clean(data, tmp_path)

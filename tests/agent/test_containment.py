@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from exstreamtv.agent.containment import RSS_WARM_UP_SEC
 from exstreamtv.agent.planner import Goal
 from exstreamtv.agent.tools import ToolArgs, ToolResult
 from exstreamtv.errors import AutomationPaused
@@ -107,6 +108,7 @@ async def test_memory_growth_over_100_mb_in_ten_minutes_holds_every_action(
     tmp_path: Path,
 ) -> None:
     h = make_harness(tmp_path, ScriptedPlanner([("fetch_metadata_logs", 1.0)]))
+    h.clock.advance(RSS_WARM_UP_SEC)
     assert not h.containment.check().active  # the first sample
     ballast = bytearray(b"\x01") * (160 * 1024 * 1024)  # touched pages: real RSS
     try:
@@ -120,8 +122,32 @@ async def test_memory_growth_over_100_mb_in_ten_minutes_holds_every_action(
         del ballast
 
 
+async def test_a_fresh_servers_warm_up_is_not_memory_growth(tmp_path: Path) -> None:
+    """Its first guide, stream, scan and pages take tens of MB in its first minutes: the
+    agent is not held for that; growth counts from the end of the warm-up."""
+    h = make_harness(tmp_path, ScriptedPlanner([("fetch_metadata_logs", 1.0)]))
+    assert not h.containment.check().active  # at start: low
+    ballast = bytearray(b"\x01") * (160 * 1024 * 1024)  # warming up
+    try:
+        h.clock.advance(RSS_WARM_UP_SEC - 1)
+        assert h.containment.check().rss_growth_bytes == 0
+        h.clock.advance(2)
+        warm = h.containment.check()  # the first sample that counts
+        assert not warm.active and warm.rss_growth_bytes == 0
+        run = await h.agent.run(Goal.METADATA)
+        assert run.outcome != "contained"
+        more = bytearray(b"\x01") * (120 * 1024 * 1024)  # growth after the warm-up counts
+        try:
+            assert "memory_growth" in h.containment.check().reasons
+        finally:
+            del more
+    finally:
+        del ballast
+
+
 def test_memory_samples_are_bounded(tmp_path: Path) -> None:
     h = make_harness(tmp_path, ScriptedPlanner())
+    h.clock.advance(RSS_WARM_UP_SEC)
     for _ in range(5000):
         h.containment.check()
         h.clock.advance(0.01)

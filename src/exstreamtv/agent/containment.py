@@ -9,7 +9,8 @@ Containment holds while any of these is true, each measured here (never passed i
   needs a viewer, so holding there would block automation on that channel for good, and
   the agent's own ``restart_channel`` asks the supervisor, whose breaker allows only that
   one trial anyway;
-* this process's resident memory grew by more than 100 MB within the last 10 minutes.
+* this process's resident memory grew by more than 100 MB within the last 10 minutes
+  (counted from the end of its first 5 minutes: a fresh server's warm-up is not growth).
 
 Memory is sampled from /proc on every check; samples older than the window are dropped and
 at most :data:`MAX_SAMPLES` are kept.
@@ -34,6 +35,9 @@ RESTART_VELOCITY_LIMIT = 10.0  # restarts per minute
 POOL_PRESSURE_LIMIT = 0.9
 RSS_GROWTH_LIMIT = 100 * 1024 * 1024  # bytes
 RSS_WINDOW_SEC = 600.0
+# A fresh server's first minutes are not growth: its first guide, stream, scan and pages
+# fill caches and load code (70-80 MB in the browser suite). Sampling starts after them.
+RSS_WARM_UP_SEC = 300.0
 MAX_SAMPLES = 600
 
 
@@ -73,6 +77,7 @@ class Containment:
         self._supervisor, self._clock, self._metrics = supervisor, clock, metrics
         self._rss = rss
         self._samples: deque[tuple[float, int]] = deque(maxlen=MAX_SAMPLES)
+        self._warm_from = clock.monotonic() + RSS_WARM_UP_SEC
         self._active: frozenset[str] = frozenset()
 
     def check(self, channel: str | None = None) -> ContainmentState:
@@ -102,6 +107,8 @@ class Containment:
 
     def _rss_growth(self) -> tuple[int, int]:
         now, rss = self._clock.monotonic(), self._rss()
+        if now < self._warm_from:
+            return rss, 0
         while self._samples and now - self._samples[0][0] > RSS_WINDOW_SEC:
             self._samples.popleft()
         self._samples.append((now, rss))

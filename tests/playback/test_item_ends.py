@@ -19,7 +19,7 @@ from exstreamtv.formats.conformance import check_stream
 from exstreamtv.formats.mpegts import PACKET_SIZE
 from exstreamtv.metrics import Metrics
 from exstreamtv.playback.faults import Fault, classify_exit
-from exstreamtv.playback.session import ChannelSession, Segment, WhatPlays
+from exstreamtv.playback.session import FAILED_MEMORY, ChannelSession, Segment, WhatPlays
 from exstreamtv.playback.supervisor import Supervisor
 from tests.formats.test_splice import decode_warnings
 from tests.playback.test_session import TINY, media_span, read_until
@@ -169,3 +169,23 @@ async def test_a_file_far_shorter_than_its_listing_is_a_media_fault(
     assert "ends at 0:01" in reported[0][1] and "before its listed end" in reported[0][1]
     assert set(session.failed_media.values()) == {reported[0][1]}
     await clean(data, tmp_path)
+
+
+async def test_files_found_short_and_failed_files_are_remembered_within_a_bound(
+    supervisor: Supervisor, clip_cache: dict[float, Path]
+) -> None:
+    """A channel of thousands of short or broken files keeps a bounded memory of them."""
+    what_plays, _ = looping(clip_cache[1.0], 1000)
+    session = ChannelSession(
+        "7", name="Seven", supervisor=supervisor, clock=SystemClock(), idle_timeout=0,
+        what_plays=what_plays, profile=TINY,
+    )  # fmt: skip
+    for n in range(FAILED_MEMORY + 50):
+        short = Segment(f"/media/short-{n}.mp4", 1000, 200)
+        await session._ended_early(short, str(short.path), 0)
+        await session._ended_early(
+            Segment(f"/media/gone-{n}.mp4", 1000, 9000), f"/media/gone-{n}.mp4", 0
+        )
+    assert len(session._ends) == FAILED_MEMORY
+    assert len(session.failed_media) == FAILED_MEMORY
+    assert f"/media/gone-{FAILED_MEMORY + 49}.mp4" in session.failed_media  # the newest kept

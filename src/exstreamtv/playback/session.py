@@ -478,7 +478,7 @@ class ChannelSession:
                 except _Removed:
                     self.removed = True
                     continue
-            if segment.duration_ms * self._profile.fps < 1000:
+            if self._under_a_frame(segment.duration_ms):
                 # Less than a frame (a join in an item's last frame, or the part of an item
                 # listed past its last frame): no process could show it, so none runs. The
                 # timestamps skip it, and players hold the last picture that much longer.
@@ -626,9 +626,12 @@ class ChannelSession:
             short = f"{segment.duration_ms / 1000:.0f} s before its listed end"
             await self._media_fault(segment, f"the file ends at {minutes}:{seconds:02d}, {short}")
             return
-        if segment.duration_ms * self._profile.fps >= 1000:  # a frame or more: say so
+        if not self._under_a_frame(segment.duration_ms):  # a frame or more: say so
             log.info("channel %s: %s ends %d ms before its listed end", self.key,
                      redact_argv([path])[0], segment.duration_ms)  # fmt: skip
+
+    def _under_a_frame(self, ms: int) -> bool:
+        return ms * self._profile.fps < 1000
 
     async def _media_fault(self, segment: Segment, reason: str) -> None:
         """The file behind ``segment`` cannot be played: remember it for this session (its

@@ -22,6 +22,7 @@ from exstreamtv.playback.faults import Fault, classify_exit
 from exstreamtv.playback.session import FAILED_MEMORY, ChannelSession, Segment, WhatPlays
 from exstreamtv.playback.supervisor import Supervisor
 from tests.formats.test_splice import decode_warnings
+from tests.identity import make_identity_clip, read_frames
 from tests.playback.test_session import TINY, media_span, read_until
 
 
@@ -129,6 +130,29 @@ async def test_a_join_in_an_items_last_frame_plays_on_with_no_fault(
     session, data, reported = await watch(supervisor, what_plays, marked, 2.5)
     assert reported == [] and session.failed_media == {}
     assert asked[0] == joined_at_ms and 0 in asked[1:3]  # the next loop follows at once
+    await clean(data, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def named_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2 s clip (50 frames at 25 fps) whose frames say which they are."""
+    return make_identity_clip(tmp_path_factory.mktemp("named") / "named.mp4", 1, 2.0)
+
+
+@pytest.mark.parametrize("joined_at_ms", [1310, 1330, 1359])
+async def test_a_join_between_two_frames_shows_the_item_to_its_last_frame(
+    supervisor: Supervisor, named_clip: Path, joined_at_ms: int, tmp_path: Path
+) -> None:
+    """A join 30, 10 and 39 ms past a frame starts on that frame, and the item plays to its
+    last: FFmpeg drops a last frame less than half inside the requested length, so the
+    request was one frame short whenever the join was over half a frame past one."""
+    what_plays, asked = looping(named_clip, 2000, joined_at_ms=joined_at_ms)
+    _, data, reported = await watch(supervisor, what_plays, TINY, 3.0)
+    assert reported == [] and asked[0] == joined_at_ms
+    (tmp_path / "watched.ts").write_bytes(data)
+    frames = [seen.frame for seen in await asyncio.to_thread(read_frames, tmp_path / "watched.ts")]
+    first = joined_at_ms * 25 // 1000
+    assert frames[: 50 - first + 2] == [*range(first, 50), 0, 1], frames
     await clean(data, tmp_path)
 
 

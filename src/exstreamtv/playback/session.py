@@ -736,16 +736,19 @@ class ChannelSession:
         source = MediaInput(segment.path, segment.technical, remote=remote)
         # Seek to a frame boundary of the profile: a seek between two frames makes the fps
         # filter start a frame late, which would leave a gap in the video after the splice.
-        # A copy seeks to the keyframe itself (rounded up): a seek before it would go back
-        # a whole GOP.
+        # The frame on air at the seek is shown whole, so the request grows by as much as
+        # the seek moved back: FFmpeg drops a last frame that is less than half inside the
+        # requested length, and the item would lose its last picture. A copy seeks to the
+        # keyframe itself (rounded up): a seek before it would go back a whole GOP.
         fps = self._profile.fps
-        seek_ms = segment.seek_ms
+        seek_ms, duration_ms = segment.seek_ms, segment.duration_ms
         if segment.transcode or not copies(self._profile, segment.technical):
             seek_ms = int(math.floor(seek_ms * fps / 1000) * 1000 / fps)
+            duration_ms += segment.seek_ms - seek_ms
         argv = item_argv(
             self._ffmpeg, self._profile, source, offset_ms=seek_ms,
-            duration_ms=segment.duration_ms, output_ts_offset_ms=self.media_ms,
-            encoder=self._encoder, fade_out_ms=min(segment.fade_out_ms, segment.duration_ms),
+            duration_ms=duration_ms, output_ts_offset_ms=self.media_ms,
+            encoder=self._encoder, fade_out_ms=min(segment.fade_out_ms, duration_ms),
             transcode=segment.transcode,
         )  # fmt: skip
         self._last_codec = _video_codec(argv)

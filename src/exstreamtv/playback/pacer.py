@@ -9,7 +9,7 @@ Packets leave at wall-clock rate, timed by the PCR (27 MHz; FFmpeg carries it on
 PID): one PCR is mapped to the monotonic clock (:meth:`Pacer.anchor`) and a packet is due at
 ``base + (pcr - base_pcr) / 27e6``; packets without a PCR travel with the previous one. The
 channel anchors the PCR of *now* (its wall clock) to the present moment, so the frame for
-wall time *t* leaves at *t* for the whole session (up to 40 ms early: a timer wakes late,
+wall time *t* leaves at *t* for the whole session (up to 10 ms early: a timer wakes late,
 never early, so packets due that soon go with the batch). Without an anchor the first
 packet's PCR is due at once.
 
@@ -32,7 +32,9 @@ from exstreamtv.formats.splice import StreamEdge
 
 _PCR_WRAP = (1 << 33) * 300
 BATCH = 64 * 1024
-EARLY_SEC = 0.04  # packets due this soon go now: timers wake late, never early
+# Packets due this soon go now: timers wake late, never early. Small, because every frame
+# leaves this much before its guide time (40 ms put every picture a frame ahead).
+EARLY_SEC = 0.01
 GOP_CACHE_LIMIT = 8 * 1024 * 1024
 
 

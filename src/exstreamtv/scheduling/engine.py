@@ -433,6 +433,8 @@ def _whole_seconds(inputs: BuildInputs) -> BuildInputs:
     """``inputs`` with every duration and chapter mark rounded down to a whole second."""
     collections = {
         collection_id: [_whole(item) for item in items]
+        if any(item.duration_ms % SECOND_MS or item.chapters_ms for item in items)
+        else items  # already whole (the usual case): every build reads them all
         for collection_id, items in inputs.collections.items()
     }
     return replace(inputs, collections=collections)
@@ -440,7 +442,9 @@ def _whole_seconds(inputs: BuildInputs) -> BuildInputs:
 
 def _whole(item: Playable) -> Playable:
     chapters = item.chapters_ms
-    if item.duration_ms % SECOND_MS == 0 and all(c % SECOND_MS == 0 for c in chapters):
+    if item.duration_ms % SECOND_MS == 0 and (
+        not chapters or all(c % SECOND_MS == 0 for c in chapters)
+    ):  # most items have no chapters: no generator for them (every build reads them all)
         return item
     return replace(
         item,

@@ -103,8 +103,7 @@ class CollectionRepository:
             return list(found.values())
         media = MediaRepository(self._session)
         if collection.kind is CollectionKind.MANUAL:
-            listed = await media.by_ids(collection.item_ids)
-            return [item for item in listed if item.state is MediaState.PRESENT]
+            return await media.by_ids(collection.item_ids, MediaState.PRESENT)
         query = _airable(collection_query(collection))
         return [] if query is None else (await media.smart(query))[0]
 
@@ -131,8 +130,7 @@ class CollectionRepository:
         and how many there are: what it would hold if their files were back."""
         media = MediaRepository(self._session)
         if collection.kind is CollectionKind.MANUAL:
-            found = await media.by_ids(collection.item_ids)
-            missing = [item for item in found if item.state is MediaState.MISSING]
+            missing = await media.by_ids(collection.item_ids, MediaState.MISSING)
             return missing[:limit], len(missing)
         return await media.smart(collection_query(collection), 0, limit, MediaState.MISSING)
 

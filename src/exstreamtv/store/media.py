@@ -173,9 +173,13 @@ class MediaRepository:
         count, duration = (await self._session.execute(stmt)).one()
         return CollectionSummary(int(count), int(duration))
 
-    async def by_ids(self, ids: Sequence[int]) -> list[MediaItem]:
-        """Items with these ids, in the order given (unknown ids are skipped)."""
-        rows = await self._session.scalars(select(MediaItemRow).where(MediaItemRow.id.in_(ids)))
+    async def by_ids(self, ids: Sequence[int], state: MediaState | None = None) -> list[MediaItem]:
+        """Items with these ids (in ``state`` when given), in the order given (unknown
+        ids are skipped)."""
+        stmt = select(MediaItemRow).where(MediaItemRow.id.in_(ids))
+        if state is not None:
+            stmt = stmt.where(MediaItemRow.state == state.value)
+        rows = await self._session.scalars(stmt)
         by_id = {row.id: row for row in rows}
         return [to_media_item(by_id[i]) for i in ids if i in by_id]
 

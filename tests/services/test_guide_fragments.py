@@ -6,7 +6,7 @@ ends the stream and refuses the next request."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -15,9 +15,11 @@ import pytest
 
 from exstreamtv.config import Settings
 from exstreamtv.domain.channels import Channel, ChannelNumber
+from exstreamtv.domain.guide import GuideMedia, GuidePolicy, Programme
 from exstreamtv.domain.media import FileStamp, ScannedFile, TechnicalInfo
 from exstreamtv.domain.playout import EntryKind, PlayoutEntry, to_ms
 from exstreamtv.errors import XMLTVValidationError
+from exstreamtv.formats.guide_folding import Span, describe
 from exstreamtv.services import guide as guide_module
 from exstreamtv.services import guide_fragments
 from exstreamtv.services.container import Container, open_container
@@ -86,6 +88,35 @@ async def test_a_changed_channel_re_renders_only_its_fragment(
     changed = f"ch{channels[2].id}.exstreamtv"
     kept = [p for p in parse_guide(first)[1] if p.channel != changed]
     assert [p for p in parse_guide(second)[1] if p.channel != changed] == kept
+
+
+async def test_what_an_item_shows_is_rendered_once_per_epoch_not_per_fragment(
+    clocked: Container, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A re-rendered fragment reuses the checked and escaped elements of the media it
+    shows (a big guide renders each item's once, not once per batch of channels); an edit
+    of the media renews them (``test_edited_media_shows_in_every_fragment_once_the_ttl_passes``)."""
+    described: list[Span] = []
+
+    def counting(
+        channel_id: str, span: Span, media: Mapping[int, GuideMedia], policy: GuidePolicy
+    ) -> Programme:
+        described.append(span)
+        return describe(channel_id, span, media, policy)
+
+    monkeypatch.setattr(guide_fragments, "describe", counting)
+    channels = await lineup(clocked, 2)
+    first = await read(await clocked.guide.xmltv(LINKS))
+    assert len(described) == 6  # two channels of three episodes each
+
+    clock.advance(timedelta(minutes=10))
+    await clocked.playouts.build(channels[1].number, BuildMode.RESET)
+    second = await read(await clocked.guide.xmltv(LINKS))
+
+    assert clocked.guide.fragments.renders == 3 and len(described) == 6
+    assert parse_guide(second)[1] and {p.title for p in parse_guide(second)[1]} == {
+        p.title for p in parse_guide(first)[1]
+    }
 
 
 async def test_an_extension_beyond_the_guide_changes_nothing_it_shows(

@@ -280,15 +280,23 @@ class XmltvWriter:
 
     Escaped element lines, time stamps and whole programme bodies are memoised (titles,
     genres, plots and boundaries repeat); each memo is cleared whenever it holds
-    ``_MEMO_LIMIT`` entries, so its memory stays bounded. One writer per thread.
+    ``memo_limit`` entries, so its memory stays bounded. Threads may share a writer: a
+    memo is only looked up and stored into, and what it holds depends only on its key, so
+    a race costs at most a recomputation.
     """
 
-    __slots__ = ("_bodies", "_memo", "_stamps")
+    __slots__ = ("_bodies", "_limit", "_memo", "_stamps")
 
-    def __init__(self) -> None:
+    def __init__(self, memo_limit: int = _MEMO_LIMIT) -> None:
+        self._limit = memo_limit
         self._memo: dict[tuple[str, str], str] = {}
         self._stamps: dict[int, str] = {}
         self._bodies: dict[bool, dict[Shown, _Body]] = {True: {}, False: {}}
+
+    @property
+    def memoised(self) -> int:
+        """Entries held by its largest memo (never more than ``memo_limit``)."""
+        return max(len(self._memo), len(self._stamps), *map(len, self._bodies.values()))
 
     def opening(self, generator: str = "EXStreamTV") -> str:
         """The XML declaration, the DOCTYPE and the ``<tv>`` start tag."""
@@ -349,7 +357,7 @@ class XmltvWriter:
             start_ms, stop_ms, shown = span
             body = bodies.get(shown)
             if body is None:
-                if len(bodies) >= _MEMO_LIMIT:
+                if len(bodies) >= self._limit:
                     bodies.clear()
                 body = bodies[shown] = self._shown(describe(span), episode_num_required)
             if body.fault is not None or not 0 <= start_ms < stop_ms <= _MAX_MS:
@@ -410,7 +418,7 @@ class XmltvWriter:
     def _stamp(self, ms: int) -> str:
         found = self._stamps.get(ms)
         if found is None:
-            if len(self._stamps) >= _MEMO_LIMIT:
+            if len(self._stamps) >= self._limit:
                 self._stamps.clear()
             found = self._stamps[ms] = _stamp(ms)
         return found
@@ -422,7 +430,7 @@ class XmltvWriter:
             return ""
         line = self._memo.get((tag, value))
         if line is None:
-            if len(self._memo) >= _MEMO_LIMIT:
+            if len(self._memo) >= self._limit:
                 self._memo.clear()
             line = self._memo[tag, value] = _line(tag, value)
         return line

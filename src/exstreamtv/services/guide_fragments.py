@@ -13,7 +13,10 @@ appends beyond the window's end changes nothing the fragment shows).
   and drops the least recently used beyond it; :meth:`FragmentRenderer.fragments` renders
   at most ``LOOKAHEAD`` batches ahead of its reader, so a guide larger than the cache is
   streamed, never held.
-- **No double work.** A fragment being rendered for one reader is awaited by the others.
+- **No double work.** A fragment being rendered for one reader is awaited by the others,
+  and what a programme shows (a media item's checked and escaped elements) is rendered
+  once per change epoch, not once per batch: one writer, whose memos are bounded by
+  ``MEDIA_MEMO``, serves every batch until the epoch changes.
 - **Relayed live channels.** A channel relaying a live item that has listings (its
   source's own guide, stored by scans) shows them in place of the relay's programme
   (``formats/live_guide.py``). They are read with the batch's rows, never memoised: a scan
@@ -156,6 +159,7 @@ class FragmentRenderer:
         self._tasks: set[asyncio.Task[None]] = set()
         self._media: OrderedDict[int, GuideMedia] = OrderedDict()
         self._media_epoch = -1
+        self._writer = XmltvWriter(MEDIA_MEMO)
         self.renders = 0
         """Fragments rendered since start-up (each one channel's)."""
 
@@ -238,7 +242,7 @@ class FragmentRenderer:
             entries, media, listings = await self._load(jobs, edition)
             rendered = await asyncio.to_thread(
                 _render_all, jobs, keys, entries=entries, media=media, listings=listings,
-                policy=self._policy, required=self._required,
+                policy=self._policy, required=self._required, writer=self._writer,
             )  # fmt: skip
             # In a thread of its own: zlib runs without the GIL, so this batch is compressed
             # while the next one is rendered.
@@ -268,6 +272,7 @@ class FragmentRenderer:
         the listings of the live items among them."""
         if edition.epoch != self._media_epoch:
             self._media.clear()
+            self._writer = XmltvWriter(MEDIA_MEMO)  # batches in flight keep the old one
             self._media_epoch = edition.epoch
         window = edition.window
         start, end = from_ms(window.start_ms), from_ms(window.end_ms)
@@ -307,9 +312,9 @@ def _render_all(
     listings: dict[int, list[Listing]],
     policy: GuidePolicy,
     required: bool,
+    writer: XmltvWriter,
 ) -> list[Rendered]:
     """Fold, check and render each job's programmes (in a worker thread)."""
-    writer = XmltvWriter()
     made: list[Rendered] = []
     for job, key in zip(jobs, keys, strict=True):
         window = key.edition.window

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import sys
@@ -440,3 +441,25 @@ async def test_a_start_cancelled_during_a_slow_exec_leaves_no_child(
         await starting
     assert await asyncio.to_thread(spawned.wait, 10)  # the exec completes after all
     assert await asyncio.to_thread(_none_with, marker)
+
+
+def test_a_loop_closing_during_a_start_leaves_no_child_and_no_open_pipe(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A server (or a test) shutting down while an FFmpeg is being exec'd: the loop's end
+    cancels even the shielded start, and the child comes on the spawner thread to no one.
+    It is killed and reaped there, its pipes closed: no process left running, and no
+    subprocess or pipe found open by the garbage collector (warnings are errors here)."""
+    marker = f"closing-loop-{os.getpid()}"
+    started: list[int] = []
+    spawned = slow_popen(monkeypatch, 0.3, started)
+
+    async def shutting_down() -> None:
+        command = python(f"import time; time.sleep(60)  # {marker}")
+        asyncio.get_running_loop().create_task(start_process(command, die_with_parent=True))
+        await asyncio.sleep(0.1)  # the exec is under way on its thread; now the loop ends
+
+    asyncio.run(shutting_down())
+    assert spawned.wait(10)  # the exec completed after the loop closed
+    assert _none_with(marker)
+    gc.collect()  # a dropped running Popen or an unclosed pipe would warn now

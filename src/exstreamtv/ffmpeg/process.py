@@ -35,7 +35,7 @@ import subprocess
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,16 +117,17 @@ class Child:
 
     def __init__(
         self, popen: subprocess.Popen[bytes], stdout: asyncio.StreamReader,
-        stderr: asyncio.StreamReader,
+        stderr: asyncio.StreamReader, transports: Sequence[asyncio.BaseTransport],
     ) -> None:  # fmt: skip
         self._popen = popen
         self.pid = popen.pid
         self.stdout: asyncio.StreamReader | None = stdout
         self.stderr: asyncio.StreamReader | None = stderr
-        loop = asyncio.get_running_loop()
+        self._transports = tuple(transports)
+        self._loop = loop = asyncio.get_running_loop()
         self._exited: asyncio.Future[int] = loop.create_future()
-        self._pidfd = os.pidfd_open(popen.pid)
-        loop.add_reader(self._pidfd, self._on_exit, loop)
+        self._pidfd: int | None = os.pidfd_open(popen.pid)
+        loop.add_reader(self._pidfd, self._on_exit)
 
     @property
     def returncode(self) -> int | None:
@@ -136,14 +137,30 @@ class Child:
         """The exit status, once the process has exited."""
         return await asyncio.shield(self._exited)
 
-    def _on_exit(self, loop: asyncio.AbstractEventLoop) -> None:
+    def abandon(self) -> None:
+        """Kill the group and let go of the child at once, without awaiting anything: its
+        pipes are closed here and it is reaped on the spawner thread. For a caller that
+        went away, possibly as its event loop closes (a server or test shutting down
+        during a start): no process is left running or unreaped, and no pipe open."""
+        _signal_group(self.pid, signal.SIGKILL)
+        for transport in self._transports:
+            transport.close()
+        self._unwatch()
+        _SPAWNER.submit(_reap, self._popen)
+
+    def _on_exit(self) -> None:
         status = self._popen.poll()  # the pidfd is readable: it has exited; this reaps it
         if status is None:
             return
-        loop.remove_reader(self._pidfd)
-        os.close(self._pidfd)
+        self._unwatch()
         if not self._exited.done():
             self._exited.set_result(status)
+
+    def _unwatch(self) -> None:
+        if self._pidfd is not None:
+            self._loop.remove_reader(self._pidfd)
+            os.close(self._pidfd)
+            self._pidfd = None
 
 
 def child_environment() -> dict[str, str]:
@@ -184,9 +201,7 @@ async def start_process(argv: Sequence[str], *, die_with_parent: bool = False) -
         try:
             await _until_exec(proc.pid, wrapper)
         except BaseException:  # a cancelled caller still stops its child
-            _signal_group(proc.pid, signal.SIGKILL)
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.shield(stop_process_group(proc, grace=0))
+            proc.abandon()
             raise
     return proc
 
@@ -206,8 +221,14 @@ async def _spawn(command: list[str], hook: Callable[[], None] | None, program: s
 
 async def _started(command: list[str], hook: Callable[[], None] | None, program: str) -> Child:
     loop = asyncio.get_running_loop()
+    spawning = _SPAWNER.submit(_popen, command, hook)
     try:
-        popen = await loop.run_in_executor(_SPAWNER, _popen, command, hook)
+        popen = await asyncio.wrap_future(spawning)
+    except asyncio.CancelledError:
+        # Cancelled during the exec (a loop shutting down cancels even the shielded start):
+        # the child comes all the same, to no one; it is killed and reaped where it comes.
+        spawning.add_done_callback(_orphaned)
+        raise
     except FileNotFoundError as err:
         raise ProcessError(_not_found_message(program)) from err
     except PermissionError as err:
@@ -244,28 +265,36 @@ async def _attach(loop: asyncio.AbstractEventLoop, popen: subprocess.Popen[bytes
             )
             transports.append(transport)
             readers.append(reader)
-        return Child(popen, readers[0], readers[1])
+        return Child(popen, readers[0], readers[1], transports)
     except BaseException:
         _signal_group(popen.pid, signal.SIGKILL)
         for attached in transports:
             attached.close()
-        for pipe in pipes[len(transports) :]:
-            if pipe is not None:
-                pipe.close()
-        _SPAWNER.submit(popen.wait, _REAP_TIMEOUT)
+        _SPAWNER.submit(_reap, popen)
         raise
-
-
-_DISCARDING: set[asyncio.Task[None]] = set()  # strong references until they finish
 
 
 def _abandon(starting: asyncio.Future[Child]) -> None:
     """A start whose caller went away: stop the child it started, if any."""
-    if starting.cancelled() or starting.exception() is not None:
-        return
-    task = asyncio.ensure_future(stop_process_group(starting.result(), grace=0))
-    _DISCARDING.add(task)
-    task.add_done_callback(_DISCARDING.discard)
+    if not starting.cancelled() and starting.exception() is None:
+        starting.result().abandon()
+
+
+def _orphaned(spawning: Future[subprocess.Popen[bytes]]) -> None:
+    """A child started for a caller that is gone: killed, then reaped on the spawner."""
+    if not spawning.cancelled() and spawning.exception() is None:
+        popen = spawning.result()
+        _signal_group(popen.pid, signal.SIGKILL)
+        _SPAWNER.submit(_reap, popen)
+
+
+def _reap(popen: subprocess.Popen[bytes]) -> None:
+    """Close a killed child's pipes and wait for its exit (on the spawner thread)."""
+    for pipe in (popen.stdout, popen.stderr):
+        if pipe is not None:
+            pipe.close()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        popen.wait(_REAP_TIMEOUT)
 
 
 async def _until_exec(pid: int, wrapper: str) -> None:

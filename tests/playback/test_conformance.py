@@ -21,7 +21,7 @@ from exstreamtv.playback.session import ChannelSession, Segment
 from exstreamtv.playback.supervisor import Supervisor
 from tests.playback.test_item_ends import watch
 from tests.playback.test_session import TINY, read_until, walker
-from tests.support import cpu_hogs
+from tests.support import cpu_hogs, noise
 
 TRANSITIONS = 20
 
@@ -107,7 +107,7 @@ async def test_a_file_that_cannot_be_decoded_is_skipped_and_never_opens_the_brea
     (reported once, remembered), the channel plays on, and the breaker that two crashes
     would open stays closed."""
     garbage = tmp_path / "garbage.mp4"
-    garbage.write_bytes(os.urandom(256 * 1024))
+    garbage.write_bytes(noise(256 * 1024))
     segments = [
         Segment(str(garbage), 0, 45_000, media_id=41),
         Segment(str(clip_cache[1.0]), 0, 1000, media_id=42),

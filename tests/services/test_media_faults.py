@@ -6,7 +6,6 @@ PostgreSQL)."""
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from exstreamtv.store.libraries import LibraryRepository
 from exstreamtv.store.media import MediaRepository
 from exstreamtv.store.tables import MediaItemRow
 from tests.seeding import add_channel, add_collection, items_schedule
-from tests.support import build_settings
+from tests.support import build_settings, noise
 
 
 @pytest.fixture
@@ -68,7 +67,7 @@ async def test_a_file_gone_bad_while_watched_is_skipped_marked_and_leaves_the_sc
     channel = await add_channel(container, "9")
     await container.playouts.attach(channel.number, schedule.id)
     bad.unlink()  # replaced on disk by garbage after it was scanned (a hard link: unlink first)
-    bad.write_bytes(os.urandom(200_000))
+    bad.write_bytes(noise(200_000))
 
     checker = Conformance()
     tuned = await container.streaming.tune(channel.number)

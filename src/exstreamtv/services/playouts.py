@@ -28,6 +28,7 @@ from exstreamtv.clock import Clock
 from exstreamtv.config import Settings
 from exstreamtv.domain.channels import Channel, ChannelNumber
 from exstreamtv.domain.media import MediaState
+from exstreamtv.domain.overview import OverviewRun, overview
 from exstreamtv.domain.playout import (
     BuildWarning,
     NowPlaying,
@@ -101,9 +102,11 @@ class Attachment:
 
 @dataclass(frozen=True, slots=True)
 class Preview:
-    """Entries a schedule would produce (nothing saved), with the build's warnings."""
+    """Entries a schedule would produce (nothing saved), their :func:`overview` and the
+    build's warnings."""
 
     entries: list[ListedEntry]
+    overview: list[OverviewRun]
     warnings: list[BuildWarning]
 
 
@@ -273,10 +276,8 @@ class PlayoutService:
         collections given by content)."""
         begin = self._aware(start or self._clock.now(), "start")
         begin = from_ms(floor_second(to_ms(begin)))  # as a build would start it
-        result = await self._run(inputs, None, begin, begin + timedelta(hours=hours))
-        media = playables_by_id(inputs.collections)
-        entries = [ListedEntry(e, _summary(media.get(e.media_id or 0))) for e in result.entries]
-        return Preview(entries, result.warnings)
+        until = begin + timedelta(hours=hours)
+        return await asyncio.to_thread(_previewed, inputs, begin, until)
 
     async def preview_saved(
         self, schedule_id: int, hours: int, start: datetime | None = None
@@ -437,6 +438,19 @@ def _summarise(
         last=entries[-1].finish if entries else None,
         warnings=() if result is None else tuple(result.warnings),
     )
+
+
+def _previewed(inputs: BuildInputs, begin: datetime, until: datetime) -> Preview:
+    """Build, list and overview a preview: all CPU-bound, so all in one worker thread."""
+    result = build(inputs, None, begin, until, cursors=False)  # nothing resumes from it
+    media = playables_by_id(inputs.collections)
+    summaries: dict[int | None, MediaSummary | None] = {}  # one per media, not per play
+    entries = []
+    for entry in result.entries:
+        if entry.media_id not in summaries:
+            summaries[entry.media_id] = _summary(media.get(entry.media_id or 0))
+        entries.append(ListedEntry(entry, summaries[entry.media_id]))
+    return Preview(entries, overview(result.entries), result.warnings)
 
 
 def _summary(media: Playable | None) -> MediaSummary | None:

@@ -196,26 +196,31 @@ function changed() {
   timer = setTimeout(preview, 500);
 }
 
+const LISTED = 200;
+let asked = 0; // the newest preview asked for: an older answer arriving late is dropped
+
 async function preview() {
   const b = body();
   const problem = ready(b);
   const status = document.getElementById("preview-status");
+  const mine = ++asked;
   if (problem) { status.textContent = problem; return; }
   status.textContent = "Building the preview…";
   try {
-    const result = await api("/api/schedules/preview?hours=24", { method: "POST", body: b });
-    const first = result.entries.length ? Date.parse(result.entries[0].start) : Date.now();
+    const result = await api(`/api/schedules/preview?hours=24&limit=${LISTED}`, { method: "POST", body: b });
+    if (mine !== asked) return;
+    const first = result.overview.length ? Date.parse(result.overview[0].start) : Date.now();
     const span = 24 * 3_600_000;
-    document.getElementById("timeline").replaceChildren(...result.entries.map((e) => el("span", {
-      class: e.kind, title: entryTitle(e),
-      style: { left: `${(100 * (Date.parse(e.start) - first)) / span}%`, width: `${(100 * (Date.parse(e.finish) - Date.parse(e.start))) / span}%` },
+    document.getElementById("timeline").replaceChildren(...result.overview.map((r) => el("span", {
+      class: r.kind, title: r.entry ? entryTitle(r.entry) : `${r.entries} entries`,
+      style: { left: `${(100 * (Date.parse(r.start) - first)) / span}%`, width: `${(100 * (Date.parse(r.finish) - Date.parse(r.start))) / span}%` },
     })));
     document.getElementById("preview-warnings").replaceChildren(...result.warnings.map((w) => el("li", {}, w.message)));
-    const shown = result.entries.slice(0, 200);
+    const shown = result.entries;
     document.getElementById("preview").replaceChildren(...shown.map((e) => el("li", {}, `${time(e.start)} ${e.kind === "content" ? "" : `[${kindName(e.kind)}] `}${entryTitle(e)} (${duration(Date.parse(e.finish) - Date.parse(e.start))})`)));
-    status.textContent = `${result.entries.length} entries in the next 24 hours${result.entries.length > shown.length ? ` (first ${shown.length} listed)` : ""}; ${result.warnings.length} warning(s).`;
+    status.textContent = `${result.total} entries in the next 24 hours${result.total > shown.length ? ` (first ${shown.length} listed)` : ""}; ${result.warnings.length} warning(s).`;
   } catch (error) {
-    status.textContent = `No preview: ${error.message}`;
+    if (mine === asked) status.textContent = `No preview: ${error.message}`;
   }
 }
 

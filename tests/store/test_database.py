@@ -84,10 +84,11 @@ async def test_sessions_run_concurrently_on_separate_connections(container: Cont
 async def test_a_query_cancelled_midway_is_cancelled_not_an_outage(container: Container) -> None:
     # SQLAlchemy reports a cancelled query as a disconnect; were it turned into
     # DatabaseUnavailable, every task stopped mid-query would swallow its cancellation.
+    # The query would run for a minute or more: the cancel must stop it, not wait for it.
     slow = (
-        "SELECT pg_sleep(5)"
+        "SELECT pg_sleep(60)"
         if container.engine.dialect.name == "postgresql"
-        else "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000000)"
+        else "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000000)"
         " SELECT count(*) FROM n"
     )
 

@@ -17,12 +17,13 @@ import contextlib
 import functools
 import os
 import re
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, event, inspect, text
+from sqlalchemy import Connection, event, exc, inspect, text
 from sqlalchemy.engine import Dialect, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -110,6 +111,7 @@ def _outage(context: ExceptionContext) -> BaseException | None:
     if not isinstance(original, Exception):
         # A cancelled task (or an interrupted process) stays what it is: SQLAlchemy reports
         # it as a disconnect, and turning it into an outage would swallow the cancellation.
+        _interrupt_sqlite(context)
         return None
     message = str(original).lower()
     if (
@@ -119,6 +121,26 @@ def _outage(context: ExceptionContext) -> BaseException | None:
     ):
         return DatabaseUnavailable(f"the database is unavailable: {_reason(original)}")
     return None
+
+
+def _interrupt_sqlite(context: ExceptionContext) -> None:
+    """Stop the SQLite statement a cancelled task left running.
+
+    aiosqlite runs statements on the connection's own thread; cancelling the awaiting task
+    does not stop the statement, and the connection's rollback and close queue behind it,
+    so a cancelled long query held its connection (and its task's cleanup) to the end.
+    ``sqlite3.Connection.interrupt`` is the one call SQLite allows from another thread: the
+    statement fails with "interrupted" on its thread, where no one awaits it any more.
+    """
+    if context.dialect.name != "sqlite" or context.connection is None:
+        return
+    try:
+        adapted = context.connection.connection.dbapi_connection
+    except exc.SQLAlchemyError:  # already invalidated: nothing runs on it
+        return
+    driver = getattr(getattr(adapted, "_connection", None), "_connection", None)
+    if isinstance(driver, sqlite3.Connection):
+        driver.interrupt()
 
 
 def _reason(err: BaseException) -> str:

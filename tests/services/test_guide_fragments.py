@@ -6,6 +6,7 @@ ends the stream and refuses the next request."""
 from __future__ import annotations
 
 import asyncio
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
@@ -253,6 +254,25 @@ async def test_a_cold_guide_starts_streaming_before_it_is_all_rendered(
 
     assert len(rest) >= 5
     assert clocked.guide.fragments.renders == 6
+
+
+async def test_the_lineup_part_leaves_before_the_first_chunk_of_fragments_fills(
+    clocked: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(guide_module, "HOLD_PROGRAMMES", 1)
+    monkeypatch.setattr(guide_fragments, "FIRST_BATCH", 1)
+    monkeypatch.setattr(guide_fragments, "MAX_BATCH", 1)
+    monkeypatch.setattr(guide_fragments, "LOOKAHEAD", 1)
+    await lineup(clocked, 6)  # a few kB: far from a chunk
+    document = await clocked.guide.xmltv(LINKS)
+    stream = document.gzip_stream()
+
+    first = await anext(stream)
+    assert clocked.guide.fragments.renders < 6
+    head = zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(first).decode()
+    assert head.count("<channel ") == 6 and "<programme" not in head
+    whole = first + b"".join([chunk async for chunk in stream])
+    assert len(parse_guide(zlib.decompress(whole, zlib.MAX_WBITS | 16))[1]) > 6
 
 
 @pytest.mark.usefixtures("streaming_early")

@@ -162,7 +162,8 @@ class GuideDocument:
             await source.aclose()
 
     async def gzip_stream(self) -> AsyncIterator[bytes]:
-        """The gzip bytes, in chunks of about ``CHUNK_BYTES`` as the fragments come.
+        """The gzip bytes: the lineup's part at once, then chunks of about ``CHUNK_BYTES``
+        as the fragments come.
 
         Raises the :class:`XMLTVValidationError` of a fragment that fails (the response
         then ends unfinished), or a rendering error."""
@@ -181,7 +182,10 @@ class GuideDocument:
             return
         join = GzipJoin()
         parts = [join.header, join.add(self._head)]
-        pending = bytearray(parts[0] + parts[1])
+        # The lineup's part goes at once: the fragments held before the response are
+        # validated, and a client (or a DVR's timeout) sees the guide begin.
+        yield parts[0] + parts[1]
+        pending = bytearray()
         async for _listed, fragment in self._renderer.fragments(self.channels, self.edition):
             if fragment.fault is not None:
                 self._on_fault(fragment.fault)

@@ -91,6 +91,24 @@ async def test_a_changed_channel_re_renders_only_its_fragment(
     assert [p for p in parse_guide(second)[1] if p.channel != changed] == kept
 
 
+async def test_the_lineup_part_is_made_again_only_when_the_lineup_changes(
+    clocked: Container, clock: ManualClock
+) -> None:
+    channels = await lineup(clocked, 3)
+    first = await clocked.guide.xmltv(LINKS)
+    await read(first)
+    clock.advance(timedelta(minutes=10))
+    await clocked.playouts.build(channels[1].number, BuildMode.RESET)
+    second = await clocked.guide.xmltv(LINKS)
+    assert second is not first and second.head is first.head
+
+    number = channels[0].number
+    await clocked.channels.update(number, ChannelFields(number, "Renamed & <Co>"))
+    third = await clocked.guide.xmltv(LINKS)
+    assert third.head is not second.head
+    assert "<display-name>Renamed &amp; &lt;Co&gt;</display-name>" in (await read(third)).decode()
+
+
 async def test_what_an_item_shows_is_rendered_once_per_epoch_not_per_fragment(
     clocked: Container, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -135,7 +135,7 @@ class GuideDocument:
         self.made_at = made_at
         self.failed: BaseException | None = None
         self._renderer = renderer
-        self._head = head
+        self.head = head
         self._on_fault = on_fault
         self._on_complete: Callable[[GuideDocument], None] | None = on_complete
         self._sent: list[bytes] | None = None
@@ -181,7 +181,7 @@ class GuideDocument:
                 yield b"".join(sent[at : at + _SENT_PER_CHUNK])
             return
         join = GzipJoin()
-        parts = [join.header, join.add(self._head)]
+        parts = [join.header, join.add(self.head)]
         # The lineup's part goes at once: the fragments held before the response are
         # validated, and a client (or a DVR's timeout) sees the guide begin.
         yield parts[0] + parts[1]
@@ -244,6 +244,7 @@ class GuideService:
         self._media_stamp: tuple[int, datetime | None] | None = None
         self._run = clock.now().isoformat()  # ETags never repeat across restarts
         self._edition: Edition | None = None
+        self._covered: tuple[GuideWindow, int, set[int]] | None = None
         self._policy = GuidePolicy(
             fold_gaps_shorter_than_ms=settings.epg.fold_gaps_shorter_than_minutes * 60_000,
             offline_title=settings.epg.offline_title,
@@ -333,9 +334,17 @@ class GuideService:
         changes = self._changes
         version, lineup_version = changes.version, changes.lineup
         channels = await self._enabled_channels()
-        listed = [Listed(c.id, self._guide_channel(c, links)) for c in channels]
-        guides = [item.guide for item in listed]
-        validate_lineup(guides)
+        previous = self._documents.get(links)
+        same_lineup = previous is not None and previous.lineup == lineup_version
+        if previous is not None and same_lineup:  # what the lineup alone decides is kept
+            listed, head = previous.channels, previous.head
+        else:
+            listed = [Listed(c.id, self._guide_channel(c, links)) for c in channels]
+            guides = [item.guide for item in listed]
+            validate_lineup(guides)
+            head = await asyncio.to_thread(
+                lambda: deflate_part(XmltvWriter().head(guides).encode())
+            )
         await self._check_mismatch(channels, window)
         edition = Edition(window, changes.epoch)
         if edition == self._edition:  # one object per edition: fragments compare by identity
@@ -349,7 +358,6 @@ class GuideService:
             elif known.fault is not None:
                 raise known.fault
             versions.append(version if known is None else known.version)
-        head = await asyncio.to_thread(lambda: deflate_part(XmltvWriter().head(guides).encode()))
         document = GuideDocument(
             self.fragments, etag=_etag(self._run, links, edition, lineup_version, versions),
             last_modified=self._clock.now(), edition=edition, channels=listed, head=head,
@@ -374,10 +382,7 @@ class GuideService:
         build) has nothing real to show; Plex would map it to nothing. Channels without a
         schedule are honestly offline and do not count.
         """
-        async with self._sessions() as session:
-            listed = await PlayoutRepository(session).channels_with_entries(
-                from_ms(window.start_ms), from_ms(window.end_ms)
-            )
+        listed = await self._channels_with_entries(channels, window)
         unmatched = [
             str(c.number) for c in channels if c.schedule_id is not None and c.id not in listed
         ]
@@ -390,6 +395,29 @@ class GuideService:
                 reason="lineup_mismatch",
                 channel=unmatched[0],
             )
+
+    async def _channels_with_entries(
+        self, channels: Sequence[Channel], window: GuideWindow
+    ) -> set[int]:
+        """The ids of ``channels`` with an entry in ``window``: for the same window, only
+        the channels whose playout changed since the last answer are asked again."""
+        changes, known = self._changes, self._covered
+        version = changes.version  # before reading: a change meanwhile is asked next time
+        start, end = from_ms(window.start_ms), from_ms(window.end_ms)
+        async with self._sessions() as session:
+            repo = PlayoutRepository(session)
+            if known is None or known[0] != window:
+                found = await repo.channels_with_entries(start, end)
+            else:
+                _, seen, before = known
+                changed = [
+                    c.id for c in channels if changes.changed_since(c.id, seen, window.end_ms)
+                ]
+                found = before - set(changed)
+                if changed:
+                    found |= await repo.channels_with_entries(start, end, changed)
+        self._covered = (window, version, found)
+        return found
 
     def _generated(self, document: GuideDocument) -> None:
         """A new guide went out whole: its generation is timed (from the request that made

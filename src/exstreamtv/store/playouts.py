@@ -299,13 +299,22 @@ class PlayoutRepository:
                     found.setdefault(channel_id, set()).add(media_id)
         return found
 
-    async def channels_with_entries(self, start: datetime, end: datetime) -> set[int]:
-        """The ids of channels that have an entry overlapping ``[start, end)``."""
+    async def channels_with_entries(
+        self, start: datetime, end: datetime, among: Sequence[int] | None = None
+    ) -> set[int]:
+        """The ids of channels (``among`` these, when given) that have an entry
+        overlapping ``[start, end)``."""
         overlapping = select(_E.id).where(
             _E.channel_id == ChannelRow.id, _E.start < end, _E.finish > start
         )
         stmt = select(ChannelRow.id).where(overlapping.exists())
-        return set((await self._session.scalars(stmt)).all())
+        if among is None:
+            return set((await self._session.scalars(stmt)).all())
+        found: set[int] = set()
+        for at in range(0, len(among), INSERT_CHUNK):
+            chunk = list(among[at : at + INSERT_CHUNK])
+            found.update(await self._session.scalars(stmt.where(ChannelRow.id.in_(chunk))))
+        return found
 
     async def _rows(self, stmt: Select[*tuple[Any, ...]]) -> Iterable[Any]:
         """The rows of ``stmt``, fetched but not yet made into Row objects.

@@ -335,8 +335,7 @@ class GuideService:
         version, lineup_version = changes.version, changes.lineup
         channels = await self._enabled_channels()
         previous = self._documents.get(links)
-        same_lineup = previous is not None and previous.lineup == lineup_version
-        if previous is not None and same_lineup:  # what the lineup alone decides is kept
+        if previous is not None and previous.lineup == lineup_version:  # lineup's alone: kept
             listed, head = previous.channels, previous.head
         else:
             listed = [Listed(c.id, self._guide_channel(c, links)) for c in channels]

@@ -1,6 +1,7 @@
-"""Build hook: the browser player (hls.js, from npm) goes into the package before it is
-built, so a wheel carries it and ``pip install exstreamtv`` serves a working watch page
-without Node.js at run time. Everything else about the package is in pyproject.toml."""
+"""Build hook: the browser players (hls.js and mpegts.js, from npm) go into the package
+before it is built, so a wheel carries them and ``pip install exstreamtv`` serves a working
+watch page without Node.js at run time. Everything else about the package is in
+pyproject.toml."""
 
 from __future__ import annotations
 
@@ -12,21 +13,26 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 HLS_JS_VERSION = "1.6.15"
+MPEGTS_JS_VERSION = "1.8.2"
 VENDOR = Path(__file__).parent / "src" / "exstreamtv" / "web" / "ui" / "vendor"
-HLS_JS = VENDOR / "node_modules" / "hls.js" / "dist" / "hls.min.js"
+PLAYERS = {
+    f"hls.js@{HLS_JS_VERSION}": VENDOR / "node_modules" / "hls.js" / "dist" / "hls.min.js",
+    f"mpegts.js@{MPEGTS_JS_VERSION}": VENDOR / "node_modules" / "mpegts.js" / "dist" / "mpegts.js",
+}
 
 
 class BuildWithPlayer(build_py):
-    """``build_py`` that first fetches hls.js with npm when it is not there yet."""
+    """``build_py`` that first fetches the players with npm when they are not there yet."""
 
     def run(self) -> None:
-        if not HLS_JS.exists():
+        missing = [spec for spec, path in PLAYERS.items() if not path.exists()]
+        if missing:
             npm = shutil.which("npm")
             if npm is None:
-                raise SystemExit("building the package needs npm (it fetches hls.js)")
+                raise SystemExit("building the package needs npm (it fetches hls.js and mpegts.js)")
             subprocess.run(  # noqa: S603 - fixed argv, no shell
                 [npm, "install", "--prefix", str(VENDOR), "--no-audit", "--no-fund",
-                 "--loglevel=error", f"hls.js@{HLS_JS_VERSION}"],
+                 "--loglevel=error", *missing],
                 check=True,
             )  # fmt: skip
         super().run()

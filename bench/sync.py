@@ -6,9 +6,10 @@ syncs it into a fresh SQLite database with the real clients and sync, changes 1%
 items on the server, and syncs again.
 
 Targets (2-core machine): a 20,000-item full sync in at most 30 s; the 1% resync in at most
-3 s.
+3 s. ``--page-cap N`` makes the server answer at most N items per request (as real servers
+may cap large pages): every item must still arrive, and the figures show what it costs.
 
-    .venv/bin/python bench/sync.py [--items 20000] [--servers plex,jellyfin,emby]
+    .venv/bin/python bench/sync.py [--items 20000] [--servers plex,jellyfin,emby] [--page-cap N]
 """
 
 from __future__ import annotations
@@ -49,16 +50,18 @@ RESYNC_TARGET_SEC = 3.0
 CHANGED = 0.01
 
 
-def serve(kind: str, items: int, port: int) -> None:
+def serve(kind: str, items: int, port: int, page_cap: int | None = None) -> None:
     """The child process: a fake server with ``items`` movies, and a route that changes 1%."""
     catalogue = Catalogue(id_style="hex" if kind == "jellyfin" else "decimal")
     movies = catalogue.library("Movies", "movie", "/data/Movies")
     for n in range(items):
         catalogue.add(
-            movies, "movie", f"Film {n:05d}", year=1950 + n % 70, guids={"imdb": f"tt{n:07d}"}
-        )
+            movies, "movie", f"Film {n:05d}", year=1950 + n % 70, guids={"imdb": f"tt{n:07d}"},
+            updated_at=1_600_000_000 + n * 600,  # added and edited over the years
+        )  # fmt: skip
     fake: FakePlex | FakeJellyfin
     fake = FakePlex(catalogue) if kind == "plex" else FakeJellyfin(kind, catalogue)
+    fake.page_cap = page_cap  # none by default: the benchmark measures our client
 
     async def change(request: Request) -> Response:
         for n, item in enumerate(movies.items.values()):
@@ -97,10 +100,12 @@ async def wait_up(url: str) -> None:
     raise SystemExit(f"the fake server at {url} did not start")
 
 
-async def bench(kind: str, items: int, work: Path) -> tuple[float, float]:
+async def bench(
+    kind: str, items: int, work: Path, page_cap: int | None = None
+) -> tuple[float, float]:
     port = free_port()
     child = multiprocessing.get_context("fork").Process(
-        target=serve, args=(kind, items, port), daemon=True
+        target=serve, args=(kind, items, port, page_cap), daemon=True
     )
     child.start()
     url = f"http://127.0.0.1:{port}"
@@ -158,10 +163,11 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=20_000)
     parser.add_argument("--servers", default="plex,jellyfin,emby")
+    parser.add_argument("--page-cap", type=int, default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="exstreamtv-sync-bench-") as work:
         for kind in args.servers.split(","):
-            await bench(kind.strip(), args.items, Path(work))
+            await bench(kind.strip(), args.items, Path(work), args.page_cap)
     print(f"peak RSS of the syncing process: {peak_rss_mb():.0f} MB")
 
 

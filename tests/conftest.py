@@ -22,6 +22,7 @@ from exstreamtv.config import Settings
 from exstreamtv.metrics import Metrics
 from exstreamtv.playback.supervisor import Supervisor
 from exstreamtv.services.container import Container, open_container
+from tests.hardening_sections import hardening_summary, mark_hardening
 from tests.seeding import ManualClock
 from tests.support import PG_BIN, PostgresCluster, build_settings, make_clip
 
@@ -122,3 +123,14 @@ async def supervisor(tmp_path: Path) -> AsyncIterator[Supervisor]:
         yield found
     finally:
         await found.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The hardening suite's section markers (``tests/hardening_sections.py``)."""
+    mark_hardening(items, [str(arg) for arg in config.args])
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    hardening_summary(terminalreporter, config)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
+import random
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +93,14 @@ class PostgresCluster:
         return f"postgresql+asyncpg://app@127.0.0.1:{self.port}/{database}"
 
 
+def noise(size: int) -> bytes:
+    """``size`` bytes that no demuxer takes for a format (FFmpeg: "Invalid data found").
+
+    Fixed, not fresh: about 2 in 100 draws of ``os.urandom`` are taken for some format
+    (lrc, mp3) and fail with another message, which made a test of the reason flaky."""
+    return random.Random(0).randbytes(size)  # noqa: S311 - test data, not a secret
+
+
 def build_settings(data_dir: Path, database_url: str | None = None, **sections: Any) -> Settings:
     """Settings for a test: demo off unless asked, the given database and sections."""
     data: dict[str, Any] = {"data_dir": data_dir, "demo": {"enabled": False}, **sections}
@@ -110,6 +120,38 @@ def cpu_hogs(count: int = 2) -> Iterator[list[subprocess.Popen[bytes]]]:
         for hog in hogs:
             hog.kill()
             hog.wait(timeout=30)
+
+
+_DYING_SERVER = """
+import asyncio, sys
+from exstreamtv.ffmpeg.process import start_process
+async def main():
+    child = await start_process(sys.argv[1:], die_with_parent=True)
+    print(child.pid, flush=True)
+    await asyncio.sleep(60)
+asyncio.run(main())
+"""
+
+
+def orphan_of_a_killed_server(argv: Sequence[str], env: Mapping[str, str] | None = None) -> int:
+    """Start ``argv`` the way the supervisor does, in a server process of its own; kill
+    that server with SIGKILL (no clean-up code runs) and return the child's pid."""
+    server_argv = [sys.executable, "-c", _DYING_SERVER, *argv]
+    with subprocess.Popen(server_argv, stdout=subprocess.PIPE, text=True, env=env) as server:
+        assert server.stdout is not None
+        child = int(server.stdout.readline())
+        assert alive(child)
+        server.kill()
+        server.wait(timeout=10)
+    return child
+
+
+def gone_within(pid: int, seconds: float) -> bool:
+    """Whether process ``pid`` is gone within ``seconds`` (polled)."""
+    deadline = time.monotonic() + seconds
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not alive(pid)
 
 
 def alive(pid: int) -> bool:

@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from exstreamtv.errors import ConfigError
@@ -27,6 +35,7 @@ from exstreamtv.formats.hdhomerun import device_id_valid
 ENV_PREFIX = "EXSTREAMTV_"
 CONFIG_FILE_NAME = "exstreamtv.yaml"
 DEFAULT_PORT = 8411
+DEFAULT_GUIDE_HOURS = 48
 
 
 class Section(BaseModel):
@@ -132,6 +141,28 @@ class MediaServersConfig(Section):
     stream_check_timeout_sec: float = Field(
         default=3.0, gt=0, le=60, description="How long an item's stream may take to answer."
     )
+    plex_tv_url: str = Field(
+        default="https://plex.tv", description="plex.tv's address, for the Plex PIN link."
+    )
+
+
+class OnlineSourcesConfig(Section):
+    """How URLs, yt-dlp sites, the Internet Archive and IPTV playlists are read."""
+
+    archive_org_url: str = Field(
+        default="https://archive.org", description="The Internet Archive's address."
+    )
+    request_timeout_sec: float = Field(default=20.0, gt=0, le=600)
+    resolve_ahead_min: int = Field(
+        default=30,
+        ge=1,
+        le=24 * 60,
+        description="A resolved stream URL is resolved again this long before it expires.",
+    )
+    search_page_size: int = Field(default=100, ge=1, le=10_000)
+    max_playlist_mib: float = Field(
+        default=32.0, gt=0, le=1024, description="Largest IPTV playlist or guide read."
+    )
 
 
 class DemoConfig(Section):
@@ -168,6 +199,19 @@ class EpgConfig(Section):
     )
     offline_title: str = Field(default="Offline", min_length=1, max_length=200)
     cache_ttl_sec: float = Field(default=60.0, ge=0, le=3600)
+    guide_hours: int = Field(
+        default=DEFAULT_GUIDE_HOURS,
+        ge=1,
+        le=24 * 14,
+        description="How far ahead the guide lists programmes (at most playout.horizon_hours; "
+        "unset, 48 or the horizon if that is shorter).",
+    )
+    fragment_cache_mib: float = Field(
+        default=32.0,
+        gt=0,
+        le=4096,
+        description="Memory for rendered per-channel guide fragments (compressed).",
+    )
 
 
 class HdhomerunConfig(Section):
@@ -199,6 +243,10 @@ class StreamingConfig(Section):
         le=600,
         description="A viewer this many seconds of media behind the live edge is dropped.",
     )
+    watchdog_timeout_sec: float = Field(
+        default=30.0, ge=1, le=3600,
+        description="Restart a channel's FFmpeg after this long without output.",
+    )  # fmt: skip
 
 
 class AIAgentConfig(Section):
@@ -209,6 +257,10 @@ class AIAgentConfig(Section):
     metadata_self_resolution_cooldown_sec: int = Field(default=300, ge=0)
     metadata_self_resolution_disable_hours: float = Field(default=1.0, ge=0)
     force_metadata_resolution: bool = False
+    metadata_self_resolution_interval_sec: float = Field(
+        default=300.0, gt=0, le=86400,
+        description="How often the scheduled self-resolution check runs.",
+    )  # fmt: skip
 
 
 class LLMConfig(Section):
@@ -254,6 +306,7 @@ class Settings(BaseSettings):
     libraries: tuple[LibraryConfig, ...] = ()
     scan: ScanConfig = ScanConfig()
     media_servers: MediaServersConfig = MediaServersConfig()
+    online_sources: OnlineSourcesConfig = OnlineSourcesConfig()
     demo: DemoConfig = DemoConfig()
     ffmpeg: FFmpegConfig = FFmpegConfig()
     playout: PlayoutConfig = PlayoutConfig()
@@ -270,6 +323,31 @@ class Settings(BaseSettings):
         # Made absolute once, here: everything derived from it (the SQLite path, the demo
         # library's folder) must not depend on the working directory of a later step.
         return value.expanduser().absolute()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _guide_follows_a_shorter_horizon(cls, data: Any) -> Any:
+        """Unset, ``epg.guide_hours`` is 48, or the horizon when that is shorter."""
+        if not isinstance(data, dict):
+            return data
+        epg, playout = data.get("epg", {}), data.get("playout", {})
+        if not isinstance(epg, dict) or "guide_hours" in epg or not isinstance(playout, dict):
+            return data
+        try:
+            horizon = int(playout.get("horizon_hours", DEFAULT_GUIDE_HOURS))
+        except (TypeError, ValueError):
+            return data  # the horizon's own validation names the problem
+        return {**data, "epg": {**epg, "guide_hours": min(DEFAULT_GUIDE_HOURS, horizon)}}
+
+    @model_validator(mode="after")
+    def _guide_within_horizon(self) -> Settings:
+        if self.epg.guide_hours > self.playout.horizon_hours:
+            raise ValueError(
+                f"epg.guide_hours ({self.epg.guide_hours}) is more than "
+                f"playout.horizon_hours ({self.playout.horizon_hours}): the guide can only "
+                "list what the playout has built"
+            )
+        return self
 
     @property
     def database_url(self) -> str:
@@ -392,6 +470,8 @@ def describe_validation_error(
             key = f"environment variable {variable}, {key}"
         if problem["type"] == "extra_forbidden":
             lines.append(f"{key}: unknown key")
+        elif not problem["loc"]:  # a rule across sections: its message names the keys
+            lines.append(problem["msg"].removeprefix("Value error, "))
         else:
             lines.append(f"{key}: {problem['msg']}")
     head = f"invalid configuration ({source})" if source else "invalid configuration"

@@ -21,7 +21,8 @@ silent degradation.
     ├── RequestTooLarge             the request body is over the size cap (HTTP 413)
     ├── TooManyAttempts             too many failed sign-ins from one address (HTTP 429)
     ├── LimitReached                a capacity limit refuses the request (HTTP 503)
-    │   └── AutomationPaused        containment or a shutdown holds the agent back
+    │   ├── AutomationPaused        containment or a shutdown holds the agent back
+    │   └── StartingUp              the server still does its start-up work (``/readyz``)
     ├── XMLTVValidationError        the guide failed validation; never served (HTTP 503)
     ├── MediaError                  a media file could not be used
     │   ├── ProbeFailed             ffprobe failed, timed out or printed nonsense
@@ -29,6 +30,8 @@ silent degradation.
     ├── ProcessError                a child process could not be started or failed
     ├── DatabaseUnavailable         the database cannot be reached or used now (HTTP 503)
     ├── SourceUnavailable           a media source (folder, server) cannot be reached (HTTP 503)
+    │   └── SourceItemGone          an online item is gone or restricted for good (removed,
+    │                               private, age- or region-restricted)
     └── ServerUnreachable           a client command cannot reach the running server (CLI)
         └── SourceResponseInvalid   a media server answered with something refused (malformed,
                                     hostile or too large)
@@ -122,6 +125,11 @@ class AutomationPaused(LimitReached):
     repeated failures. ``retry_after`` is in seconds."""
 
 
+class StartingUp(LimitReached):
+    """The server answers, but its start-up work (``services/warm_up.py``) is not done.
+    ``retry_after`` is in seconds."""
+
+
 class XMLTVValidationError(ExStreamTVError):
     """The guide (or the lineup behind it) is invalid, so it is not served.
 
@@ -162,6 +170,11 @@ class DatabaseUnavailable(ExStreamTVError):
 
 class SourceUnavailable(ExStreamTVError):
     """A media source cannot be reached right now."""
+
+
+class SourceItemGone(SourceUnavailable):
+    """An online item cannot be played, and retrying will not help: it was removed, made
+    private, or is age- or region-restricted. The message says which."""
 
 
 class SourceResponseInvalid(SourceUnavailable):

@@ -30,7 +30,8 @@ _URL_PASSWORD = re.compile(
     r"(?P<scheme>[a-z][a-z0-9+.-]{0,31}://[^/\s:@]{1,256}:)[^@\s/]{1,2048}@", re.IGNORECASE
 )
 _TOKEN_PARAM = re.compile(
-    r"(?P<key>(?:x-plex-token|api_key|apikey|access_token|token)=)[^&\s\"']+", re.IGNORECASE
+    r"(?P<key>(?:x-plex-token|api_key|apikey|access_token|token|password|passwd)=)[^&\s\"']+",
+    re.IGNORECASE,
 )
 
 
@@ -108,5 +109,6 @@ def configure_logging(level: str, fmt: str, redactor: SecretRedactor) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("uvicorn.access", "aiosqlite", "asyncio", "alembic"):
+    # httpx logs every request's URL at INFO; an online source's URLs may hold credentials.
+    for noisy in ("uvicorn.access", "aiosqlite", "asyncio", "alembic", "httpx"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

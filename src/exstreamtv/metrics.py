@@ -11,6 +11,13 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
+from exstreamtv.performance_baselines import (
+    AGENT_RUN,
+    GUIDE_GENERATION,
+    BaselineCollector,
+    TimedOperation,
+)
+
 SCAN_BUCKETS = (0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 
 
@@ -30,6 +37,7 @@ class Metrics:
         self._troubleshooting(r)
         self._automation(r)
         self._security(r)
+        r.register(BaselineCollector(self.guide_generation, self.agent_run_duration))
 
     def _library(self, r: CollectorRegistry) -> None:
         """Scans, probes and playout builds."""
@@ -105,11 +113,16 @@ class Metrics:
             ["reason"],
             registry=r,
         )
-        self.guide_generation = Histogram(
-            "exstreamtv_guide_generation_seconds",
-            "Time to render and compress an XMLTV guide.",
-            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
-            registry=r,
+        self.guide_generation = TimedOperation(
+            GUIDE_GENERATION,
+            Histogram(
+                "exstreamtv_guide_generation_seconds",
+                "Time to generate an XMLTV guide, from the request that made it until its first"
+                " stream sent every fragment: load, fold, validate, render and compress"
+                " (hardening Section H: p95 baseline 5.0 s).",
+                buckets=GUIDE_GENERATION.buckets(0.05, 0.1, 0.25, 0.5, 1, 2, 10, 30),
+                registry=r,
+            ),
         )
         self.tune_refusals = Counter(
             "exstreamtv_tune_refusals_total",
@@ -207,6 +220,15 @@ class Metrics:
             " contained, shut_down, failed).",
             ["outcome"],
             registry=r,
+        )
+        self.agent_run_duration = TimedOperation(
+            AGENT_RUN,
+            Histogram(
+                "exstreamtv_agent_run_seconds",
+                "Wall time of one bounded agent run (hardening Section H: p95 baseline 30 s).",
+                buckets=AGENT_RUN.buckets(0.1, 0.5, 1, 2.5, 5, 10, 20, 60, 120, 300),
+                registry=r,
+            ),
         )
         self.agent_tool_calls = Counter(
             "exstreamtv_agent_tool_calls_total",

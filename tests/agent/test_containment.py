@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from exstreamtv.agent.containment import RSS_WARM_UP_SEC
 from exstreamtv.agent.planner import Goal
 from exstreamtv.agent.tools import ToolArgs, ToolResult
 from exstreamtv.errors import AutomationPaused
@@ -59,9 +60,30 @@ async def test_an_open_breaker_holds_actions_on_that_channel_only(tmp_path: Path
     h.agent._planner = ScriptedPlanner([("rebuild_playout", 1.0)])
     await h.agent.run(Goal.PLAYOUT, 4)
     assert [a.model_dump() for a in h.tools["rebuild_playout"].calls] == [{"channel": 4}]
-    h.clock.advance(120)  # the breaker is half-open now: a trial is allowed, not an agent
-    assert h.containment.check("3").breaker == "half_open"
-    assert h.containment.check("3").active
+
+
+async def test_a_half_open_breaker_holds_an_idle_channel_only_while_a_trial_runs(
+    tmp_path: Path,
+) -> None:
+    h = make_harness(tmp_path, ScriptedPlanner())
+    for _ in range(5):
+        h.supervisor.record_failure("3")
+    h.clock.advance(120)  # open period over, and no viewer to make a trial
+    state = h.containment.check("3")
+    assert (state.breaker, state.active) == ("half_open", False)
+    h.agent._planner = ScriptedPlanner([("rebuild_playout", 1.0)])
+    run = await h.agent.run(Goal.PLAYOUT, 3)  # an idle channel is not blocked for good
+    assert run.outcome == "completed"
+    assert h.supervisor.restart("3", "crash").allowed  # a viewer came: the one trial starts
+    assert h.containment.check("3").reasons == ("breaker_open",)
+    h.agent._planner = ScriptedPlanner([("fetch_metadata_logs", 1.0)])
+    with pytest.raises(AutomationPaused, match="breaker_open"):
+        await h.agent.run(Goal.GUIDE, 3)
+    h.supervisor.record_success("3")  # the trial succeeded
+    assert (h.containment.check("3").breaker, h.containment.check("3").active) == (
+        "closed",
+        False,
+    )
 
 
 async def test_containment_starting_mid_run_ends_the_run(tmp_path: Path) -> None:
@@ -86,6 +108,7 @@ async def test_memory_growth_over_100_mb_in_ten_minutes_holds_every_action(
     tmp_path: Path,
 ) -> None:
     h = make_harness(tmp_path, ScriptedPlanner([("fetch_metadata_logs", 1.0)]))
+    h.clock.advance(RSS_WARM_UP_SEC)
     assert not h.containment.check().active  # the first sample
     ballast = bytearray(b"\x01") * (160 * 1024 * 1024)  # touched pages: real RSS
     try:
@@ -99,8 +122,32 @@ async def test_memory_growth_over_100_mb_in_ten_minutes_holds_every_action(
         del ballast
 
 
+async def test_a_fresh_servers_warm_up_is_not_memory_growth(tmp_path: Path) -> None:
+    """Its first guide, stream, scan and pages take tens of MB in its first minutes: the
+    agent is not held for that; growth counts from the end of the warm-up."""
+    h = make_harness(tmp_path, ScriptedPlanner([("fetch_metadata_logs", 1.0)]))
+    assert not h.containment.check().active  # at start: low
+    ballast = bytearray(b"\x01") * (160 * 1024 * 1024)  # warming up
+    try:
+        h.clock.advance(RSS_WARM_UP_SEC - 1)
+        assert h.containment.check().rss_growth_bytes == 0
+        h.clock.advance(2)
+        warm = h.containment.check()  # the first sample that counts
+        assert not warm.active and warm.rss_growth_bytes == 0
+        run = await h.agent.run(Goal.METADATA)
+        assert run.outcome != "contained"
+        more = bytearray(b"\x01") * (120 * 1024 * 1024)  # growth after the warm-up counts
+        try:
+            assert "memory_growth" in h.containment.check().reasons
+        finally:
+            del more
+    finally:
+        del ballast
+
+
 def test_memory_samples_are_bounded(tmp_path: Path) -> None:
     h = make_harness(tmp_path, ScriptedPlanner())
+    h.clock.advance(RSS_WARM_UP_SEC)
     for _ in range(5000):
         h.containment.check()
         h.clock.advance(0.01)

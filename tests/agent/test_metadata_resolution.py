@@ -189,7 +189,13 @@ async def test_pool_pressure_aborts_with_a_reason(tmp_path: Path) -> None:
     finally:
         await h.supervisor.close()
     assert (outcome.ran, outcome.reason) == (False, "pool_pressure")
-    assert not h.agent.runs
+    [run] = h.agent.runs  # the run id the request reserved names what happened
+    assert (run.id, run.outcome, run.reason, run.steps) == (
+        outcome.run_id,
+        "contained",
+        "containment: pool_pressure",
+        [],
+    )
 
 
 async def test_an_open_breaker_aborts_a_run_for_that_channel(tmp_path: Path) -> None:
@@ -318,6 +324,30 @@ async def test_request_soon_returns_at_once_and_bounds_waiting_requests(tmp_path
     world.gate.set()
     await asyncio.gather(*resolution._pending.values())
     assert len({run.channel for run in h.agent.runs}) == MAX_PENDING
+
+
+async def test_request_soon_says_whether_it_started_joined_or_was_refused(
+    tmp_path: Path,
+) -> None:
+    world = World()
+    world.gate = asyncio.Event()
+    h, resolution = build(tmp_path, world, metadata_self_resolution_cooldown_sec=300)
+    first = resolution.request_soon(None, "guide")
+    second = resolution.request_soon(None, "troubleshooting")
+    other = resolution.request_soon(3, "guide")
+    assert (first.status, second.status, other.status) == ("started", "joined", "started")
+    assert first.run_id == second.run_id != other.run_id
+    assert (first.triggered, second.triggered) == (True, True)
+    world.gate.set()
+    await asyncio.gather(*resolution._pending.values())
+    assert {run.id for run in h.agent.runs} == {first.run_id, other.run_id}
+    late = resolution.request_soon(None, "troubleshooting")
+    assert (late.status, late.reason, late.run_id, late.triggered) == (
+        "refused",
+        "cooldown",
+        None,
+        False,
+    )
 
 
 async def test_close_cancels_waiting_requests(tmp_path: Path) -> None:

@@ -52,6 +52,7 @@ def test_hostile_arguments_are_refused_without_echoing_them(
         ("reprobe_media", 30.0),
         ("refresh_source_metadata", 30.0),
         ("rebuild_playout", 120.0),
+        ("restart_channel", 120.0),
     ],
 )
 async def test_a_tool_is_refused_until_its_cooldown_has_passed(

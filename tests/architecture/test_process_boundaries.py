@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.architecture.process_boundaries import Violation, check, modules_under
+from exstreamtv.source_checks.process_boundaries import Violation, check, modules_under
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 

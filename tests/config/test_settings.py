@@ -152,3 +152,18 @@ def test_invalid_device_id_override_is_a_config_error(tmp_path: Path) -> None:
 def test_valid_device_id_override_is_kept_in_upper_case(tmp_path: Path) -> None:
     config = write(tmp_path / "c.yaml", "hdhomerun:\n  device_id: 1a2b3c46\n")
     assert load_settings(config, environ={}).hdhomerun.device_id == "1A2B3C46"
+
+
+def test_the_guide_is_48_hours_or_the_horizon_when_that_is_shorter(tmp_path: Path) -> None:
+    assert load_settings(overrides={"data_dir": tmp_path}, environ={}).epg.guide_hours == 48
+    short = write(tmp_path / "c.yaml", "playout:\n  horizon_hours: 6\n")
+    assert load_settings(short, environ={}).epg.guide_hours == 6
+    long = write(tmp_path / "l.yaml", "playout:\n  horizon_hours: 96\nepg:\n  guide_hours: 72\n")
+    assert load_settings(long, environ={}).epg.guide_hours == 72
+
+
+def test_a_guide_longer_than_the_horizon_is_an_error_naming_both_keys(tmp_path: Path) -> None:
+    config = write(tmp_path / "c.yaml", "playout:\n  horizon_hours: 24\nepg:\n  guide_hours: 36\n")
+    with pytest.raises(ConfigError) as refused:
+        load_settings(config, environ={})
+    assert "epg.guide_hours (36) is more than playout.horizon_hours (24)" in refused.value.message

@@ -40,14 +40,16 @@ class Server:
             )
 
     def wait_ready(self) -> None:
+        """Until ``/readyz`` says the start-up work is done (``/healthz`` answers sooner)."""
         deadline = time.monotonic() + START_TIMEOUT_SEC
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.output()
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
                     return
             except httpx.TransportError:
-                time.sleep(0.2)
+                pass
+            time.sleep(0.1)
         pytest.fail(f"server did not start in {START_TIMEOUT_SEC}s:\n{self.output()}")
 
     def stop(self) -> int:

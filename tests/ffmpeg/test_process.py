@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
@@ -18,7 +20,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from exstreamtv.errors import ProcessError
+from exstreamtv.ffmpeg import process
 from exstreamtv.ffmpeg.process import StderrTail, run_capture, start_process, stop_process_group
+from tests.support import alive, gone_within, orphan_of_a_killed_server
 
 # A child that starts a grandchild in its own process group, reports both pids to the test's
 # loopback listener once the grandchild is up, then sleeps. With "ignore-term" both ignore
@@ -290,3 +294,172 @@ async def test_a_process_blocked_on_unread_output_is_stopped_promptly() -> None:
     async with asyncio.timeout(5):
         await stop_process_group(proc)
     assert proc.returncode is not None
+
+
+@pytest.mark.parametrize("die_with_parent", [False, True])
+async def test_a_missing_program_is_named_however_it_is_started(
+    tmp_path: Path, die_with_parent: bool
+) -> None:
+    missing = str(tmp_path / "ffmpeg")
+
+    with pytest.raises(ProcessError, match=f"{missing} not found: install ffmpeg"):
+        await start_process([missing, "-version"], die_with_parent=die_with_parent)
+
+
+@pytest.mark.parametrize("die_with_parent", [False, True])
+async def test_a_file_that_cannot_run_is_reported_as_not_executable(
+    tmp_path: Path, die_with_parent: bool
+) -> None:
+    plain = tmp_path / "tool"
+    plain.write_text("not a program")
+
+    with pytest.raises(ProcessError, match=f"{plain} is not executable"):
+        await start_process([str(plain)], die_with_parent=die_with_parent)
+
+
+async def test_a_child_dying_with_its_parent_is_the_program_itself() -> None:
+    """The death signal is set without a second process: the pid, group and pipes are the
+    program's own (it reports its own pid and is the leader of its group)."""
+    report = "import os; print(os.getpid(), os.getpgid(0), os.getsid(0), flush=True)"
+    proc = await start_process(python(report), die_with_parent=True)
+    assert proc.stdout is not None
+    async with asyncio.timeout(10):
+        line = (await proc.stdout.readline()).decode()
+        await proc.wait()
+    assert [int(field) for field in line.split()] == [proc.pid] * 3
+
+
+def test_without_setpriv_children_still_die_with_a_killed_server(tmp_path: Path) -> None:
+    """The fallback for systems without util-linux's setpriv: a PATH that holds the
+    program but no setpriv still gives a child that dies with its server."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "sleeper").symlink_to(Path(sys.executable))
+    env = {**os.environ, "PATH": str(bin_dir)}
+    child = orphan_of_a_killed_server(["sleeper", "-c", "import time; time.sleep(60)"], env)
+    assert gone_within(child, 10)
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes() and alive(int(entry.name)):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+async def test_a_start_cancelled_before_the_wrapper_execs_leaves_no_child(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While setpriv has not exec'd the program yet (slow on a crowded machine), the start
+    can be cancelled: the child must not be left running, unowned."""
+    marker = f"cancelled-start-{os.getpid()}"
+    waiting = asyncio.Event()
+
+    async def slow_exec(_pid: int, _wrapper: str) -> None:
+        waiting.set()
+        await asyncio.Event().wait()  # the wrapper never gets to exec the program
+
+    monkeypatch.setattr(process, "_until_exec", slow_exec)
+    starting = asyncio.create_task(
+        start_process(python(f"import time; time.sleep(60)  # {marker}"), die_with_parent=True)
+    )
+    await waiting.wait()
+    assert _processes_with(marker)  # spawned, not yet handed to the caller
+    starting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await starting
+    assert await asyncio.to_thread(_none_with, marker)
+
+
+def _none_with(marker: str) -> bool:
+    deadline = time.monotonic() + 10
+    while _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not _processes_with(marker)
+
+
+def slow_popen(
+    monkeypatch: pytest.MonkeyPatch, seconds: float, started: list[int]
+) -> threading.Event:
+    """Make the fork/exec take ``seconds`` (as on a crowded machine), then really start;
+    the event is set once it has."""
+    real = process._popen
+    done = threading.Event()
+
+    def slow(command: list[str], hook: object) -> object:
+        time.sleep(seconds)
+        child = real(command, hook)  # type: ignore[arg-type]
+        started.append(child.pid)
+        done.set()
+        return child
+
+    monkeypatch.setattr(process, "_popen", slow)
+    return done
+
+
+async def test_a_slow_exec_does_not_hold_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An exec that takes 1 s (a crowded machine) while the loop ticks every 10 ms: the
+    loop never waits for it (on the loop thread, every channel's pacing would stall). The
+    bound leaves half a second for the machine's own noise."""
+    started: list[int] = []
+    slow_popen(monkeypatch, 1.0, started)
+    worst, ticking = 0.0, True
+
+    async def tick() -> None:
+        nonlocal worst
+        while ticking:
+            before = time.perf_counter()
+            await asyncio.sleep(0.01)
+            worst = max(worst, time.perf_counter() - before - 0.01)
+
+    ticker = asyncio.create_task(tick())
+    proc = await start_process(python("print('hi')"), die_with_parent=True)
+    ticking = False
+    await ticker
+    assert proc.stdout is not None and await proc.stdout.read() == b"hi\n"
+    assert await proc.wait() == 0 and started == [proc.pid]
+    assert worst < 0.5, f"the loop was held {worst:.3f} s"
+
+
+async def test_a_start_cancelled_during_a_slow_exec_leaves_no_child(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    marker = f"cancelled-exec-{os.getpid()}"
+    started: list[int] = []
+    spawned = slow_popen(monkeypatch, 0.3, started)
+    starting = asyncio.create_task(
+        start_process(python(f"import time; time.sleep(60)  # {marker}"), die_with_parent=True)
+    )
+    await asyncio.sleep(0.1)  # the exec is under way on its thread
+    starting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await starting
+    assert await asyncio.to_thread(spawned.wait, 10)  # the exec completes after all
+    assert await asyncio.to_thread(_none_with, marker)
+
+
+def test_a_loop_closing_during_a_start_leaves_no_child_and_no_open_pipe(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A server (or a test) shutting down while an FFmpeg is being exec'd: the loop's end
+    cancels even the shielded start, and the child comes on the spawner thread to no one.
+    It is killed and reaped there, its pipes closed: no process left running, and no
+    subprocess or pipe found open by the garbage collector (warnings are errors here)."""
+    marker = f"closing-loop-{os.getpid()}"
+    started: list[int] = []
+    spawned = slow_popen(monkeypatch, 0.3, started)
+
+    async def shutting_down() -> None:
+        command = python(f"import time; time.sleep(60)  # {marker}")
+        asyncio.get_running_loop().create_task(start_process(command, die_with_parent=True))
+        await asyncio.sleep(0.1)  # the exec is under way on its thread; now the loop ends
+
+    asyncio.run(shutting_down())
+    assert spawned.wait(10)  # the exec completed after the loop closed
+    assert _none_with(marker)
+    gc.collect()  # a dropped running Popen or an unclosed pipe would warn now

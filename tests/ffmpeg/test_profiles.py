@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -143,6 +144,12 @@ def test_a_remux_cannot_fade_and_stays_a_remux() -> None:
 def test_a_negative_fade_is_refused() -> None:
     with pytest.raises(InvalidInput):
         item_argv("ffmpeg", HD, EPISODE, **TIMES, fade_out_ms=-1)
+
+
+def test_a_sized_placed_intermittent_watermark_follows_the_channels_running_time() -> None:
+    logo = Watermark("/data/logos/five.png", Corner.BOTTOM_LEFT, 0.8, 12.5, 3, 4.5, 5, 10)
+    profile = StreamProfile(name="branded", watermark=logo)
+    assert_golden("watermark_intermittent", item_argv("ffmpeg", profile, EPISODE, **TIMES))
 
 
 # --- rules of the builders ------------------------------------------------------------------
@@ -298,7 +305,14 @@ def test_profile_accepts_enum_values_as_strings_from_storage() -> None:
 
 @pytest.mark.parametrize(
     ("fields", "message"),
-    [({"path": "logo.png"}, "absolute"), ({"path": "/l.png", "opacity": 0}, "opacity")],
+    [
+        ({"path": "logo.png"}, "absolute"),
+        ({"path": "/l.png", "opacity": 0}, "opacity"),
+        ({"path": "/l.png", "size_percent": 0.5}, "size_percent"),
+        ({"path": "/l.png", "margin_y_percent": 60}, "margin_y_percent"),
+        ({"path": "/l.png", "every_minutes": 5}, "both"),
+        ({"path": "/l.png", "every_minutes": 1, "for_seconds": 60}, "shorter"),
+    ],
 )
 def test_watermark_validation_names_the_bad_value(fields: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
@@ -433,6 +447,29 @@ async def test_watermarked_loudnormed_item_keeps_the_profile_streams(
     )
 
 
+async def video_frames(path: Path) -> int:
+    argv = ["ffprobe", "-v", "error", "-select_streams", "v", "-count_packets",
+            "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", str(path)]  # fmt: skip
+    return int((await run_capture(argv, timeout=30)).stdout.split()[0])  # (program, stream)
+
+
+@pytest.mark.parametrize(("offset_ms", "frames"), [(0, 50), (1920, 2), (1960, 1)])
+async def test_a_watermarked_item_keeps_every_frame_to_its_last(
+    clip: MediaInput, tmp_path: Path, offset_ms: int, frames: int
+) -> None:
+    """The 2 s clip holds 50 frames: all of them, from any point, come out under a mark
+    too (the overlay used to lose the last, and a process had to follow to show it)."""
+    logo = tmp_path / "logo.png"
+    card = ["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "color=c=red:s=32x16"]
+    assert (await run_capture([*card, "-frames:v", "1", str(logo)], timeout=30)).returncode == 0
+    marked = replace(SMALL, watermark=Watermark(str(logo), corner=Corner.TOP_LEFT))
+    for profile, name in ((SMALL, "plain"), (marked, "marked")):
+        argv = item_argv("ffmpeg", profile, clip, offset_ms=offset_ms,
+                         duration_ms=2000 - offset_ms, output_ts_offset_ms=0)  # fmt: skip
+        await render(argv, tmp_path / f"{name}.ts")
+        assert await video_frames(tmp_path / f"{name}.ts") == frames, name
+
+
 async def test_copy_item_remuxes_a_matching_clip_without_reencoding(
     clip: MediaInput, tmp_path: Path
 ) -> None:
@@ -472,3 +509,57 @@ async def test_a_faded_item_ends_in_black_and_silence(clip: MediaInput, tmp_path
     # The tone (the first AAC frame is encoder priming), then silence.
     assert max(loudness[: len(loudness) // 4]) > -30
     assert loudness[-1] < -50
+
+
+async def test_an_intermittent_watermark_shows_only_in_its_window_of_channel_time(
+    tmp_path: Path,
+) -> None:
+    """Every 1 minute for 1 second, on an item starting 59 s into the channel: the mark is
+    off for the item's first second, on for its second, off again for its third; it is
+    scaled to 25 % of the width and sits at its margins from the bottom-right corner."""
+    black = tmp_path / "black.mp4"
+    make = ["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i",
+            "color=c=black:s=320x180:r=25", "-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono",
+            "-t", "3", "-c:v", "libx264",
+            "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(black)]  # fmt: skip
+    assert (await run_capture(make, timeout=60)).returncode == 0
+    logo = tmp_path / "logo.png"
+    card = ["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "color=c=red:s=40x20"]
+    assert (await run_capture([*card, "-frames:v", "1", str(logo)], timeout=30)).returncode == 0
+    mark = Watermark(str(logo), Corner.BOTTOM_RIGHT, 1.0, 25, 5, 10, 1, 1)
+    profile = StreamProfile(name="m", width=320, height=180, video_bitrate_kbps=300, watermark=mark)
+    source = MediaInput(
+        str(black), TechnicalInfo(3000, "mp4", "h264", 320, 180, 25.0, "yuv420p", "aac", 1, 48000)
+    )
+    argv = item_argv(
+        "ffmpeg", profile, source, offset_ms=0, duration_ms=3000, output_ts_offset_ms=59_000
+    )
+    out = tmp_path / "marked.ts"
+    assert (await run_capture([*argv[:-1], str(out)], timeout=60)).returncode == 0
+
+    # 80x40 mark (25 % of 320) at 16 px from the right, 18 px from the bottom.
+    box = (320 - 16 - 80, 180 - 18 - 40, 80, 40)
+    reds = await _red_per_frame(out, box)
+    assert len(reds) >= 72
+    assert not any(reds[:24]), reds
+    assert all(reds[26:49]), reds
+    assert not any(reds[51:]), reds
+    outside = await _red_per_frame(out, (320 - 16 - 80 - 8, 180 - 18 - 40, 6, 40))
+    assert not any(outside)  # the mark is no wider than 25 %
+
+
+async def _red_per_frame(video: Path, box: tuple[int, int, int, int]) -> list[bool]:
+    """Per decoded frame: is the ``(x, y, w, h)`` region red on average?"""
+    x, y, w, h = box
+    argv = ["ffmpeg", "-nostdin", "-v", "error", "-i", str(video), "-vf", f"crop={w}:{h}:{x}:{y}",
+            "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]  # fmt: skip
+    run = await run_capture(argv, timeout=60, max_output_bytes=64 * 1024 * 1024)
+    assert run.returncode == 0, run.stderr_tail
+    size = w * h * 3
+    frames = [run.stdout[at : at + size] for at in range(0, len(run.stdout), size)]
+
+    def red(frame: bytes) -> bool:
+        r, g, b = (sum(frame[c::3]) / (w * h) for c in range(3))
+        return r > 150 and g < 80 and b < 80
+
+    return [red(frame) for frame in frames]

@@ -73,6 +73,10 @@ def test_items_offset_end_to_end_splice_without_a_shift_and_decode_cleanly(
     report = check_stream(data)
     assert report.ok, report.summary()
     assert decode_warnings(data, tmp_path) == ""
+    # AAC priming and the last audio frame overlap the neighbour's sound by about a
+    # frame: that sound is dropped, the picture is not moved (it would lag the guide).
+    assert splicer.shifted == 0
+    assert splicer.dropped >= 1
 
 
 def test_an_item_given_an_offset_in_the_past_is_moved_after_the_last(
@@ -180,3 +184,34 @@ def test_a_pcr_gap_across_a_splice_is_filled_every_40_ms(items: dict[str, bytes]
     data = splice([items["at 10"], bytes(later)])
     report = check_stream(data, max_pcr_interval=0.0401)
     assert report.ok, report.summary()
+
+
+def test_pat_and_pmt_come_every_100_ms_whatever_ffmpeg_spaces_them(
+    items: dict[str, bytes],
+) -> None:
+    """A process whose tables come only at its start and end (FFmpeg places them before
+    whole PES, so its own spacing drifts past the 100 ms it was asked for): the splicer
+    repeats the latest PAT and PMT so no gap on the PCR's clock reaches 100 ms."""
+    packets = list(PacketSplitter().feed(items["at 10"]))
+    tables = [n for n, packet in enumerate(packets) if pid(packet) in (0, 0x1000)]
+    keep = set(tables[:6] + tables[-2:])  # timed from the third pair (after a PCR) on
+    sparse = b"".join(p for n, p in enumerate(packets) if n in keep or n not in tables)
+    assert check_stream(sparse).max_psi_interval > 0.5  # most of a second without tables
+    report = check_stream(splice([sparse]))
+    assert report.ok, report.summary()
+    assert report.max_psi_interval < 0.1
+
+
+def test_a_process_of_sound_alone_is_moved_after_the_last_not_dropped() -> None:
+    """With no picture to keep on time, the sound itself sets the shift: a second
+    audio-only process told to start where the first did is moved after it whole."""
+    frames = {AUDIO: 1920}
+    splicer = Splicer(frames, audio={AUDIO: "aac"})
+    out: list[bytearray] = []
+    for _ in range(2):
+        splicer.begin()
+        for n in range(5):
+            out += splicer.feed(bytearray(audio_packet(90_000 + n * 1920)))
+        out += splicer.finish()
+    assert splicer.shift >= 5 * 1920 and splicer.dropped == 0
+    assert sum(pid(packet) == AUDIO for packet in out) == 10

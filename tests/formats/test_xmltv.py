@@ -19,9 +19,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from exstreamtv.domain.guide import GuideChannel, Programme, ProgrammeKind
+from exstreamtv.domain.guide import GuideChannel, GuidePolicy, Programme, ProgrammeKind
 from exstreamtv.errors import XMLTVValidationError
-from exstreamtv.formats.xmltv import render_xmltv, validate_guide
+from exstreamtv.formats.guide_folding import Span, describe
+from exstreamtv.formats.xmltv import XmltvWriter, render_xmltv, validate_guide
 
 DTD_PATH = Path("/usr/share/xmltv/xmltv.dtd")
 GOLDEN = Path(__file__).parent / "golden"
@@ -359,3 +360,24 @@ def test_stats_count_channels_without_programmes() -> None:
     stats = validate_guide(CHANNELS, PROGRAMMES[:2], episode_num_required=True)
 
     assert stats.channels_without_programmes == 1
+
+
+def test_a_writer_kept_for_many_guides_stays_within_its_memo_limit() -> None:
+    """The guide keeps one writer per change epoch (hours, days): its memos of lines,
+    stamps and bodies never grow past the limit, and what it writes is what a fresh
+    writer writes."""
+    channel = GuideChannel("ch1.exstreamtv", "1", "One", None, "", "http://tv.test/1.ts")
+    spans: list[Span] = [
+        (n * 60_000, (n + 1) * 60_000, (ProgrammeKind.CONTENT, None, f"Programme {n}"))
+        for n in range(500)
+    ]
+
+    def described(span: Span) -> Programme:
+        return describe(channel.id, span, {}, GuidePolicy())
+
+    kept = XmltvWriter(memo_limit=40)
+    for _ in range(3):
+        text, stats = kept.listing(channel, spans, described, episode_num_required=False)
+        assert kept.memoised <= 40
+    fresh, _ = XmltvWriter().listing(channel, spans, described, episode_num_required=False)
+    assert text == fresh and stats.programmes == 500

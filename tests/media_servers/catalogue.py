@@ -7,10 +7,15 @@ import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# The server's clock: every change is stamped later than any stamp made before it, as
+# Plex's ``updatedAt`` takes the time of the change.
+_CHANGES = itertools.count(1_800_000_000, 60)
+
 
 @dataclass
 class FakeItem:
-    """One playable item. ``updated_at`` is epoch seconds; :meth:`touch` moves it."""
+    """One playable item. ``updated_at`` is epoch seconds; :meth:`touch` moves it to the
+    server's now."""
 
     key: str
     kind: str  # movie, episode, musicvideo, video
@@ -33,7 +38,7 @@ class FakeItem:
     def touch(self, **changes: object) -> None:
         for name, value in changes.items():
             setattr(self, name, value)
-        self.updated_at += 60
+        self.updated_at = max(self.updated_at + 60, next(_CHANGES))
 
 
 @dataclass
@@ -52,6 +57,7 @@ class FakeCollection:
     library: str
     members: list[str]
     playlist: bool = False
+    owner: str | None = None  # Jellyfin/Emby: the user a playlist belongs to
 
 
 class Catalogue:
@@ -93,9 +99,15 @@ class Catalogue:
         return None
 
     def collection(
-        self, title: str, library: FakeLibrary, members: list[str], *, playlist: bool = False
+        self,
+        title: str,
+        library: FakeLibrary,
+        members: list[str],
+        *,
+        playlist: bool = False,
+        owner: str | None = None,
     ) -> FakeCollection:
-        found = FakeCollection(self.new_id(), title, library.key, members, playlist)
+        found = FakeCollection(self.new_id(), title, library.key, members, playlist, owner)
         self.collections[found.key] = found
         return found
 

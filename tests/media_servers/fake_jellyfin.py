@@ -11,6 +11,18 @@ the ``Fields`` gate (``Path``, ``MediaSources``, ``ProviderIds``, ``Overview``, 
 ``Ids``; an ``Etag`` that changes with the item; ``/Videos/{id}/stream`` with GET, HEAD and
 ranges (unauthenticated on Jellyfin, keyed on Emby); 32-hex ids (Jellyfin) or decimal ids
 and ``mediasource_N`` (Emby).
+
+Users: an API key is an administrator with no user; ``POST /Users/AuthenticateByName``
+(identity in ``Authorization: MediaBrowser ...`` for Jellyfin, ``X-Emby-Authorization: Emby
+...`` for Emby; body ``Username``/``Pw``) gives a user token. ``/Users`` lists users for
+administrators (403 otherwise), ``/Library/VirtualFolders`` is 403 for a non-administrator,
+``/Users/{id}/Views`` lists a user's libraries. Playlists belong to a user:
+``/Playlists/{id}/Items`` without ``UserId`` is 404 (as an API key gets from the real
+servers), and 403 for another user's playlist.
+
+Lists (``Items`` of every ``QueryResult``, ``Ids`` queries included) are capped at
+``page_cap`` items per answer (3 unless a test says otherwise), as real servers may cap
+large pages.
 """
 
 from __future__ import annotations
@@ -39,6 +51,15 @@ _COLLECTION_TYPES = {
     "musicvideo": "musicvideos",
 }
 _TOKEN_IN_HEADER = re.compile(r'(?i)\bToken="?([^",]+)"?')
+_CLIENT_IN_HEADER = re.compile(r'(?i)\bClient="?([^",]+)"?')
+
+
+@dataclass
+class FakeUser:
+    user_id: str
+    name: str
+    password: str
+    admin: bool = False
 
 
 @dataclass
@@ -46,7 +67,10 @@ class FakeJellyfin:
     flavour: str = "jellyfin"  # or "emby"
     catalogue: Catalogue = field(default_factory=Catalogue)
     token: str = TOKEN
-    short_pages: int | None = None
+    page_cap: int | None = 3
+    users: dict[str, FakeUser] = field(default_factory=dict)
+    user_tokens: dict[str, str] = field(default_factory=dict)  # token -> user id
+    sign_ins: list[dict[str, str]] = field(default_factory=list)
     overrides: dict[str, tuple[int, bytes, str]] = field(default_factory=dict)
     detail_body: bytes | None = None  # a raw answer for item details (``/Items?Ids=``)
     requests: list[str] = field(default_factory=list)
@@ -70,6 +94,9 @@ class FakeJellyfin:
                 Route(f"{prefix}/Library/VirtualFolders", self.virtual_folders),
                 Route(f"{prefix}/Items", self.items),
                 Route(f"{prefix}/Playlists/{{key}}/Items", self.playlist_items),
+                Route(f"{prefix}/Users", self.list_users),
+                Route(f"{prefix}/Users/AuthenticateByName", self.sign_in, methods=["POST"]),
+                Route(f"{prefix}/Users/{{user}}/Views", self.views),
                 Route(f"{prefix}/Videos/{{key}}/stream", self.stream, methods=["GET", "HEAD"]),
             ]
         return Starlette(routes=routes)
@@ -94,7 +121,8 @@ class FakeJellyfin:
         if self.flaky > 0:  # the next few requests fail with 503, as an overloaded server
             self.flaky -= 1
             return Response(b"busy", 503, media_type="text/plain")
-        if self._given_token(request) != self.token:
+        given = self._given_token(request)
+        if given != self.token and given not in self.user_tokens:
             if self.flavour == "emby":
                 return Response("Access token is invalid or expired.", 401, media_type="text/plain")
             return Response(b"", 401)
@@ -104,8 +132,16 @@ class FakeJellyfin:
             return Response(body, status, media_type=media_type)
         return None
 
-    def _id(self, key: str) -> str:
-        return key
+    def _user(self, request: Request) -> FakeUser | None:
+        """The user of the request's token (``None``: the API key, an admin without user)."""
+        given = self._given_token(request)
+        user_id = self.user_tokens.get(given or "")
+        return None if user_id is None else self.users[user_id]
+
+    def add_user(self, name: str, password: str, *, admin: bool = False) -> FakeUser:
+        user = FakeUser(self.catalogue.new_id(), name, password, admin)
+        self.users[user.user_id] = user
+        return user
 
     def _source_id(self, key: str) -> str:
         return f"mediasource_{key}" if self.flavour == "emby" else key
@@ -119,8 +155,8 @@ class FakeJellyfin:
         """One page of ``items`` as a ``QueryResult`` (only the page is rendered)."""
         start = int(query.get("startindex", "0"))
         limit = int(query["limit"]) if "limit" in query else len(items)
-        if self.short_pages is not None:
-            limit = min(limit, self.short_pages)
+        if self.page_cap is not None:
+            limit = min(limit, self.page_cap)
         body: dict[str, Any] = {
             "Items": [render(item) for item in items[start : start + limit]],
             "TotalRecordCount": len(items),
@@ -164,6 +200,9 @@ class FakeJellyfin:
     async def virtual_folders(self, request: Request) -> Response:
         if (refused := self._gate(request)) is not None:
             return refused
+        user = self._user(request)
+        if user is not None and not user.admin:
+            return Response(b"", 403)
         folders = []
         for library in self.catalogue.libraries.values():
             path_info: dict[str, str] = {"Path": library.location}
@@ -247,15 +286,78 @@ class FakeJellyfin:
         self._listings[key] = (version, pairs)
         return pairs
 
+    async def list_users(self, request: Request) -> Response:
+        if (refused := self._gate(request)) is not None:
+            return refused
+        user = self._user(request)
+        if user is not None and not user.admin:
+            return Response(b"Forbidden", 403, media_type="text/plain")
+        return JSONResponse(
+            [
+                {
+                    "Name": u.name,
+                    "ServerId": SERVER_ID,
+                    "Id": u.user_id,
+                    "HasPassword": True,
+                    "Policy": {"IsAdministrator": u.admin},
+                }
+                for u in self.users.values()
+            ]
+        )
+
+    async def sign_in(self, request: Request) -> Response:
+        self.requests.append(request.url.path)
+        if self.flavour == "emby":
+            header = request.headers.get("x-emby-authorization", "")
+            scheme_ok = header.lower().startswith("emby ")
+        else:
+            header = request.headers.get("authorization", "")
+            scheme_ok = header.lower().startswith("mediabrowser ")
+        if not scheme_ok or not _CLIENT_IN_HEADER.search(header):
+            return Response(b"", 400)
+        body = await request.json()
+        self.sign_ins.append({"Username": body.get("Username", ""), "header": header})
+        for user in self.users.values():
+            if user.name == body.get("Username") and user.password == body.get("Pw"):
+                token = f"user-token-{user.user_id}"
+                self.user_tokens[token] = user.user_id
+                return JSONResponse(
+                    {
+                        "User": {"Name": user.name, "ServerId": SERVER_ID, "Id": user.user_id},
+                        "SessionInfo": {"UserId": user.user_id, "Client": "EXStreamTV"},
+                        "AccessToken": token,
+                        "ServerId": SERVER_ID,
+                    }
+                )
+        return Response(b"", 401)
+
+    async def views(self, request: Request) -> Response:
+        if (refused := self._gate(request)) is not None:
+            return refused
+        views = [
+            {
+                "Name": library.title,
+                "Id": library.key,
+                "Type": "CollectionFolder",
+                "CollectionType": _COLLECTION_TYPES[library.kind],
+            }
+            for library in self.catalogue.libraries.values()
+        ]
+        query = {k.lower(): v for k, v in request.query_params.items()}
+        return self._result(views, query)
+
     async def playlist_items(self, request: Request) -> Response:
         if (refused := self._gate(request)) is not None:
             return refused
         playlist = self.catalogue.collections.get(request.path_params["key"])
-        if playlist is None or not playlist.playlist:
+        query = {k.lower(): v for k, v in request.query_params.items()}
+        user_id = query.get("userid") or getattr(self._user(request), "user_id", None)
+        if playlist is None or not playlist.playlist or user_id is None:
             return JSONResponse(
                 {"title": "Not Found", "status": 404}, 404, media_type="application/problem+json"
             )
-        query = {k.lower(): v for k, v in request.query_params.items()}
+        if playlist.owner is not None and playlist.owner != user_id:
+            return Response(b"Forbidden", 403, media_type="text/plain")
         members = [self.catalogue.item(k) for k in playlist.members]
         found = [
             self._dto(m, self._library_of(m), set()) | {"PlaylistItemId": f"p{n}"}

@@ -8,8 +8,15 @@ it; ``/identity`` needs none); XML attributes as strings; paging from
 ``Stream``, ``Guid`` and ``Chapter`` only on ``/library/metadata/{ids}``; ``/library/parts``
 with GET, HEAD and ranges; ``/livetv/dvrs`` and ``reloadGuide``.
 
-Failure injection: ``short_pages`` (answer fewer items than asked), ``overrides`` (a raw
-answer for a path), ``down`` paths, and a request log.
+Lists are capped at ``page_cap`` items per answer (3 unless a test says otherwise), as
+real servers may cap large pages: a client must follow ``totalSize``, and ask again for the
+ids a short ``/library/metadata/{ids}`` answer left out. Media-query filters on
+``/library/sections/{key}/all`` are parsed from keys ending in ``>>``, ``<<``, ``>``, ``<``
+or ``!`` (``updatedAt>>=1700000000`` keeps items updated after that time); unknown keys are
+ignored, as Plex does.
+
+Failure injection: ``overrides`` (a raw answer for a path), a request log (``requests``:
+paths; ``queries``: path and query string).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
+from urllib.parse import unquote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -40,9 +48,10 @@ XML_DECL = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 class FakePlex:
     catalogue: Catalogue = field(default_factory=Catalogue)
     token: str = TOKEN
-    short_pages: int | None = None
+    page_cap: int | None = 3
     overrides: dict[str, tuple[int, bytes, str]] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
+    queries: list[str] = field(default_factory=list)
     flaky: int = 0
     reloads: list[str] = field(default_factory=list)
     stream_requests: int = 0
@@ -70,6 +79,7 @@ class FakePlex:
 
     def _gate(self, request: Request) -> Response | None:
         self.requests.append(request.url.path)
+        self.queries.append(f"{request.url.path}?{unquote(request.url.query)}")
         if self.flaky > 0:  # the next few requests fail with 503, as an overloaded server
             self.flaky -= 1
             return Response(b"busy", 503, media_type="text/plain")
@@ -93,8 +103,8 @@ class FakePlex:
         start = int(_param(request, "X-Plex-Container-Start") or 0)
         size_text = _param(request, "X-Plex-Container-Size")
         size = len(children) if size_text is None else int(size_text)
-        if self.short_pages is not None:
-            size = min(size, self.short_pages)
+        if self.page_cap is not None:
+            size = min(size, self.page_cap)
         page = [render(child) for child in children[start : start + size]]
         counts = {"size": str(len(page)), "totalSize": str(len(children)), "offset": str(start)}
         empty = ET.tostring(ET.Element("MediaContainer", counts | attrs))
@@ -180,21 +190,23 @@ class FakePlex:
         wanted = {"1": "movie", "4": "episode"}.get(request.query_params.get("type", ""), "")
         kinds = {"movie": ("movie", "video"), "episode": ("episode",)}.get(wanted, ())
         guids = request.query_params.get("includeGuids") == "1"
-        children = [i for i in library.items.values() if i.kind in kinds]
+        filters = _filters(request.query_params.multi_items())
+        children = [i for i in library.items.values() if i.kind in kinds and _matches(i, filters)]
         render = partial(self._listed, library=library, guids=guids)
         return self._page(request, children, render, librarySectionID=library.key)
 
     async def metadata(self, request: Request) -> Response:
         if (refused := self._gate(request)) is not None:
             return refused
-        found = []
-        for key in request.path_params["ids"].split(","):
-            item = self.catalogue.item(key)
-            if item is not None:
-                library = next(lib for lib in self.catalogue.libraries.values() if key in lib.items)
-                found.append(_video(item, library, detail=True, guids=True))
-        if not found:
+        keys = [k for k in request.path_params["ids"].split(",") if self.catalogue.item(k)]
+        if not keys:
             return Response(NOT_FOUND, 404, media_type="text/html")
+        found = []
+        for key in keys[: self.page_cap]:  # a capped answer: the client asks for the rest
+            item = self.catalogue.item(key)
+            assert item is not None
+            library = next(lib for lib in self.catalogue.libraries.values() if key in lib.items)
+            found.append(_video(item, library, detail=True, guids=True))
         root = ET.Element("MediaContainer", size=str(len(found)))
         root.extend(found)
         return _xml(root)
@@ -295,6 +307,35 @@ class FakePlex:
             return refused
         self.reloads.append(request.path_params["key"])
         return Response(b"", 200, media_type="text/html", headers={"X-Plex-Activity": "a-1"})
+
+
+_FILTERED = {"updatedAt": "updated_at", "addedAt": "added_at", "year": "year"}
+
+
+def _filters(query: list[tuple[str, str]]) -> list[tuple[str, str, int]]:
+    """The media-query filters of ``query``: ``(attribute, operator, value)`` for keys ending
+    in ``>>``, ``<<``, ``>``, ``<`` or ``!`` on a known field; other keys are ignored."""
+    found = []
+    for key, value in query:
+        for operator in (">>", "<<", ">", "<", "!"):
+            name = key.removesuffix(operator)
+            if name != key and name in _FILTERED:
+                found.append((_FILTERED[name], operator, int(value)))
+                break
+    return found
+
+
+def _matches(item: FakeItem, filters: list[tuple[str, str, int]]) -> bool:
+    """Whether ``item`` passes every filter (``>>`` after, ``<<`` before, ``!`` not equal)."""
+    for attribute, operator, wanted in filters:
+        actual = getattr(item, attribute) or 0
+        if operator in (">>", ">") and not actual > wanted:
+            return False
+        if operator in ("<<", "<") and not actual < wanted:
+            return False
+        if operator == "!" and actual == wanted:
+            return False
+    return True
 
 
 def _param(request: Request, name: str) -> str | None:

@@ -238,8 +238,7 @@ async def test_a_server_that_ignores_paging_is_refused_instead_of_followed_forev
 
     assert result.status is ScanStatus.FAILED
     assert (
-        result.error
-        == "'Den' sent the same items again while listing 'Movies'; its paging is broken"
+        result.error == "'Den' sent the same page again while listing /Items; its paging is broken"
     )
     assert len(fake.requests) == 2
     assert await _items(container, library) == before

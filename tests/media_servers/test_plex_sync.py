@@ -103,7 +103,11 @@ async def test_full_sync_maps_movies_episodes_streams_and_collections(
     assert all(e.metadata.kind is MediaKind.EPISODE for e in eps)
     assert dict(eps[0].metadata.external_ids) == {"tvdb": "5001"}
 
-    collections = {c.name: c for c in await container.catalog.collections()}
+    every = await container.catalog.collections()
+    kept = {(c.kind.value, c.show, c.season, c.library_id) for c in every if c.automatic}
+    assert ("library", None, None, shows_lib.id) in kept  # the server's libraries, shows and
+    assert {(k, show) for k, show, _, _ in kept} >= {("show", eps[0].metadata.show)}  # seasons
+    collections = {c.name: c for c in every if not c.automatic}
     assert set(collections) == {"Road Trips (Attic)", "Background (Attic)"}
     road = await container.catalog.collection_items(collections["Road Trips (Attic)"].id)
     assert [m.metadata.title for m in road] == ["Interstate 60", "Second Film"]
@@ -187,7 +191,7 @@ async def test_short_pages_are_followed_to_the_total(
     sqlite_container: Container, fake_plex: tuple[FakePlex, LoopbackServer]
 ) -> None:
     fake, server = fake_plex
-    fake.short_pages = 2  # the server answers fewer items than asked for
+    fake.page_cap = 2  # the server answers fewer items than asked for
     movies = fake.catalogue.library("Movies", "movie", "/data/Movies")
     for n in range(7):
         fake.catalogue.add(movies, "movie", f"Film {n}")

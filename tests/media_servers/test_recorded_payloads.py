@@ -64,6 +64,7 @@ async def test_plex_sections_and_a_full_movie_are_read_from_recorded_xml() -> No
     assert movie.path == "/data/Movies/Interstate 60 (2002).mkv"
     assert movie.stream_key == "/library/parts/96/1579478991/file.mkv"
     meta, tech = movie.metadata, movie.technical
+    assert tech is not None
     assert (meta.kind, meta.title, meta.year, meta.content_rating) == (
         MediaKind.MOVIE,
         "Interstate 60",
@@ -122,6 +123,7 @@ async def test_jellyfin_libraries_and_an_episode_are_read_from_recorded_json() -
     ]
     (episode,) = await client.items(libraries[1], ["f842a4f8d071cf6b33e02873ba437ed7"])
     meta, tech = episode.metadata, episode.technical
+    assert tech is not None
     assert (meta.show, meta.season, meta.episode, meta.title) == ("Example Show", 1, 1, "Pilot")
     assert dict(meta.external_ids) == {"imdb": "tt3320442", "tmdb": "972512", "tvdb": "4971322"}
     assert episode.stamp == "2846513c66333d8c344cf01937502267"
@@ -146,6 +148,7 @@ async def test_an_emby_movie_is_read_with_its_media_source_id_and_without_intro_
     movies = RemoteLibrary("1", "Movies", LibraryKind.MOVIES)
     (movie,) = await client.items(movies, ["279033"])
     assert movie.stream_key == "mediasource_279033"
+    assert movie.technical is not None
     assert [c.title for c in movie.technical.chapters] == ["Chapter 1", "Chapter 2"]
     async with client.open_stream("279033", movie.stream_key, {}) as response:
         assert str(response.request.url) == (

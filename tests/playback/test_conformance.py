@@ -19,8 +19,9 @@ from exstreamtv.metrics import Metrics
 from exstreamtv.playback.restarts import BreakerState, RestartLimits, RestartPolicy
 from exstreamtv.playback.session import ChannelSession, Segment
 from exstreamtv.playback.supervisor import Supervisor
-from tests.playback.test_session import TINY, media_span, read_until, walker
-from tests.support import cpu_hogs
+from tests.playback.test_item_ends import watch
+from tests.playback.test_session import TINY, read_until, walker
+from tests.support import cpu_hogs, noise
 
 TRANSITIONS = 20
 
@@ -106,30 +107,15 @@ async def test_a_file_that_cannot_be_decoded_is_skipped_and_never_opens_the_brea
     (reported once, remembered), the channel plays on, and the breaker that two crashes
     would open stays closed."""
     garbage = tmp_path / "garbage.mp4"
-    garbage.write_bytes(os.urandom(256 * 1024))
-    reported: list[tuple[int, str]] = []
-
-    async def report(media_id: int, reason: str) -> None:
-        reported.append((media_id, reason))
-
+    garbage.write_bytes(noise(256 * 1024))
     segments = [
         Segment(str(garbage), 0, 45_000, media_id=41),
         Segment(str(clip_cache[1.0]), 0, 1000, media_id=42),
     ]
     metrics = Metrics()
-    session = ChannelSession(
-        "7", name="Seven", supervisor=quick_breaker, clock=SystemClock(), idle_timeout=0,
-        what_plays=walker(segments), profile=TINY, work_ahead=1.0, metrics=metrics,
-        on_media_fault=report,
-    )  # fmt: skip
-    session.start()
-    try:
-        data = await read_until(
-            session.subscribe(),
-            lambda d: media_span(d[: len(d) // PACKET_SIZE * PACKET_SIZE]) >= 4.0,
-        )
-    finally:
-        await session.stop()
+    session, data, reported = await watch(
+        quick_breaker, walker(segments), TINY, 4.0, metrics=metrics
+    )
     assert quick_breaker.breaker_state("7") is BreakerState.CLOSED
     assert reported and {media for media, _ in reported} == {41}  # reported once
     assert "Invalid data" in reported[0][1] or "nothing decodable" in reported[0][1]

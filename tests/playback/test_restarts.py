@@ -119,3 +119,17 @@ def test_a_stopped_channel_with_recent_failures_keeps_them() -> None:
     policy.record_failure("7", 11.0)  # the fifth failure still counts after a re-tune
     assert policy.breaker_state("7", 11.0) is BreakerState.OPEN
     assert not policy.forget("7", 1000.0)  # half-open until a trial succeeds: kept
+
+
+def test_a_trial_cut_short_by_a_stop_leaves_the_next_start_a_new_trial() -> None:
+    policy = RestartPolicy()
+    for t in range(5):
+        policy.record_failure("7", float(t))
+    assert policy.allow("7", 200.0).allowed  # the trial starts, then the last viewer leaves
+    assert policy.trial_running("7")
+    assert not policy.forget("7", 201.0)  # half-open: kept, but the trial was never judged
+    assert not policy.trial_running("7")
+    assert policy.breaker_state("7", 300.0) is BreakerState.HALF_OPEN
+    assert policy.allow("7", 300.0).allowed  # a re-tune gets its trial
+    policy.record_success("7")
+    assert policy.breaker_state("7", 300.0) is BreakerState.CLOSED

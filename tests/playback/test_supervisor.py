@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +18,7 @@ from exstreamtv.errors import LimitReached
 from exstreamtv.metrics import Metrics
 from exstreamtv.playback.restarts import BreakerState
 from exstreamtv.playback.supervisor import Supervisor
-from tests.support import alive
+from tests.support import alive, gone_within, orphan_of_a_killed_server
 
 FFMPEG_FOREVER = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-re",
                   "-f", "lavfi", "-i", "anullsrc", "-f", "null", "-"]  # fmt: skip
@@ -62,6 +61,44 @@ async def test_spawns_beyond_the_cap_are_refused_with_a_reason(supervisor: Super
     await supervisor.stop(first)
     await supervisor.spawn("3", FFMPEG_FOREVER, purpose="item")
     assert supervisor.process_count == 2
+
+
+def children_running(marker: str) -> list[int]:
+    """PIDs of this process's children whose command line holds ``marker``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == os.getpid() and marker.encode() in cmdline and stat.split()[2] != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+async def test_a_spawn_cancelled_at_any_point_leaves_no_process(supervisor: Supervisor) -> None:
+    # A channel stopped while its next FFmpeg starts cancels the spawn: whatever the point,
+    # the process must not outlive it unseen (nobody holds it to stop it later).
+    argv = ["sleep", "3000.25"]
+    for step in range(40):
+        task = asyncio.create_task(supervisor.spawn("1", argv, purpose="item"))
+        for _ in range(step % 8):
+            await asyncio.sleep(0)
+        if step >= 8:
+            await asyncio.sleep(0.0005 * (step - 8))
+        task.cancel()
+        try:
+            managed = await task
+        except asyncio.CancelledError:
+            pass
+        else:
+            await supervisor.stop(managed)
+        assert supervisor.process_count == 0, f"step {step}"
+    assert children_running("3000.25") == []
 
 
 async def test_stop_ends_the_whole_group_and_updates_the_registry(
@@ -125,30 +162,8 @@ async def test_groups_of_a_server_that_still_runs_are_left_alone(
         orphan.wait(timeout=10)
 
 
-def test_processes_die_with_a_killed_server(tmp_path: Path) -> None:
-    script = textwrap.dedent(
-        """
-        import asyncio, sys
-        from exstreamtv.ffmpeg.process import start_process
-        async def main():
-            child = await start_process(sys.argv[1:], die_with_parent=True)
-            print(child.pid, flush=True)
-            await asyncio.sleep(60)
-        asyncio.run(main())
-        """
-    )
-    with subprocess.Popen([sys.executable, "-c", script, *FFMPEG_FOREVER],
-                          stdout=subprocess.PIPE, text=True) as server:  # fmt: skip
-        assert server.stdout is not None
-        child = int(server.stdout.readline())
-        assert alive(child)
-        server.kill()  # SIGKILL: no clean-up code runs in the server
-        server.wait(timeout=10)
-    for _ in range(200):
-        if not alive(child):
-            break
-        subprocess.run(["sleep", "0.05"], check=True)
-    assert not alive(child)
+def test_processes_die_with_a_killed_server() -> None:
+    assert gone_within(orphan_of_a_killed_server(FFMPEG_FOREVER), 10)
 
 
 async def test_restart_path_applies_cooldown_and_counts(supervisor: Supervisor) -> None:
@@ -168,6 +183,31 @@ async def test_five_failures_open_the_breaker_and_the_gauge_shows_it(
     assert supervisor.breaker_state("7") is BreakerState.OPEN
     assert sample(supervisor, "exstreamtv_channel_breaker_state", channel="7", state="open") == 1
     assert not supervisor.restart("7", "crash").allowed
+
+
+def scraped(supervisor: Supervisor, channel: str) -> dict[str, float]:
+    """The breaker gauge of ``channel`` as a scrape of /metrics renders it."""
+    text = supervisor._metrics.render().decode()
+    found = {}
+    for state in ("closed", "open", "half_open"):
+        line = f'exstreamtv_channel_breaker_state{{channel="{channel}",state="{state}"}}'
+        [value] = [row.split()[-1] for row in text.splitlines() if row.startswith(line)]
+        found[state] = float(value)
+    return found
+
+
+async def test_the_breaker_gauge_turns_half_open_when_the_open_period_ends_unasked(
+    supervisor: Supervisor,
+) -> None:
+    for _ in range(5):
+        supervisor.record_failure("7")
+    assert scraped(supervisor, "7") == {"closed": 0, "open": 1, "half_open": 0}
+    supervisor._clock.seconds += 120  # type: ignore[attr-defined]
+    # No viewer, no restart, no call on the supervisor: only time has passed.
+    assert scraped(supervisor, "7") == {"closed": 0, "open": 0, "half_open": 1}
+    assert supervisor.restart("7", "crash").allowed  # the trial
+    supervisor.record_success("7")
+    assert scraped(supervisor, "7") == {"closed": 1, "open": 0, "half_open": 0}
 
 
 async def test_watchdog_restarts_a_silent_channel_once_per_silence(tmp_path: Path) -> None:

@@ -216,6 +216,23 @@ def test_same_inputs_give_byte_identical_output(
 
 
 @PROPERTY_SETTINGS
+@given(schedules(), collections, preset_maps, starts, st.integers(1, 24))
+def test_a_build_without_cursors_airs_the_same_and_ends_in_the_same_state(
+    schedule: Schedule, media: dict[int, list[Playable]], filler: dict[int, FillerPreset],
+    start: datetime, hours: int,
+) -> None:  # fmt: skip
+    inputs = build_inputs(schedule, media, filler)
+    until = start + timedelta(hours=hours)
+    kept, skipped = (
+        build(inputs, None, start, until),
+        build(inputs, None, start, until, cursors=False),
+    )
+    assert serialise(skipped.entries) == serialise(kept.entries)
+    assert skipped.state == kept.state
+    assert set(skipped.cursors) == {None} and any(kept.cursors)
+
+
+@PROPERTY_SETTINGS
 @given(schedules(), collections, preset_maps, starts, st.integers(1, 20), st.integers(1, 20))
 def test_building_to_t1_then_continuing_to_t2_equals_building_to_t2(
     schedule: Schedule, media: dict[int, list[Playable]], filler: dict[int, FillerPreset],

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from itertools import pairwise
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from exstreamtv.domain.playout import Playable
 from exstreamtv.domain.schedules import ContentSource, PlaybackOrder
-from exstreamtv.scheduling.enumerators import Enumerator, enumerator_for
-from exstreamtv.scheduling.state import EnumeratorState
+from exstreamtv.scheduling import enumerators
+from exstreamtv.scheduling.enumerators import Enumerator, Permutations, enumerator_for
+from exstreamtv.scheduling.state import EnumeratorState, mix
 
 ALL_ORDERS = list(PlaybackOrder)
 
@@ -327,3 +329,43 @@ def test_an_edited_collection_continues_from_the_same_index() -> None:
     grown = [*old, Playable(3, 10, year=2003), Playable(4, 10, year=2004)]
     resumed = enumerator_for(source, {1: grown}, enumerator.state, 0)
     assert take(resumed, 3) == [4, 0, 1]
+
+
+def fisher_yates(values: Sequence[int], seed: int) -> list[int]:
+    """The reference shuffle: the step at ``i`` swaps with ``mix(seed, i) % (i + 1)``."""
+    out = list(values)
+    for i in range(len(out) - 1, 0, -1):
+        j = mix(seed, i) % (i + 1)
+        out[i], out[j] = out[j], out[i]
+    return out
+
+
+@given(st.integers(0, 60), st.integers(0, 2**64 - 1))
+def test_a_remembered_shuffle_is_the_one_computed(n: int, seed: int) -> None:
+    """Every channel's epoch is shuffled the same whether its permutation was remembered
+    (the second build) or not: schedules never change with the process's history."""
+    values = list(range(100, 100 + n))
+    fresh = [values[at] for at in Permutations(1_000).get(n, seed)]
+    assert fresh == fisher_yates(values, seed)
+    remembered = Permutations(1_000)
+    remembered.get(n, seed)
+    assert [values[at] for at in remembered.get(n, seed)] == fresh
+
+
+def test_remembered_shuffles_stay_within_their_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Channels of many or large collections never grow the memory of shuffles past its
+    budget (in indices); an epoch larger than the whole budget is not kept at all."""
+    kept = Permutations(50)
+    monkeypatch.setattr(enumerators, "PERMUTATIONS", kept)
+    for seed in range(40):  # forty channels of 7..13 items, each built twice
+        items = [Playable(n, 1000) for n in range(7 + seed % 7)]
+        for _ in range(2):
+            take(enumerator_for(ContentSource((1,), PlaybackOrder.SHUFFLE), {1: items}, None,
+                                seed), 30)  # fmt: skip
+            assert kept.size <= 50
+    held = kept.size
+    assert held > 30  # it does remember
+    huge = [Playable(n, 1000) for n in range(80)]
+    assert len(take(enumerator_for(ContentSource((1,), PlaybackOrder.SHUFFLE), {1: huge},
+                                   None, 1), 80)) == 80  # fmt: skip
+    assert kept.size == held  # neither kept nor pushing the others out

@@ -171,6 +171,30 @@ async def test_the_watermark_is_the_channels_uploaded_logo_or_else_its_generated
     assert Path(tile.path).is_file()
 
 
+async def test_a_watermark_can_use_its_own_uploaded_image_and_is_skipped_once_it_is_gone(
+    app: Container, caplog: pytest.LogCaptureFixture
+) -> None:
+    image = await asyncio.to_thread(red_logo, app)
+    style = WatermarkStyle(Corner.TOP_RIGHT, 0.8, image, 20, 2, 3, 15, 20)
+    channel = await app.channels.create(
+        ChannelFields(
+            ChannelNumber(6), "Six", logo="https://example.invalid/x.png", watermark=style
+        )
+    )
+    path = str((app.settings.data_dir / "logos" / image).resolve())
+    assert (await app.profiles.for_channel(channel)).watermark == style.of(path)
+
+    await asyncio.to_thread(Path(path).unlink)
+    with caplog.at_level(logging.WARNING):
+        assert (await app.profiles.for_channel(channel)).watermark is None
+    assert "no longer stored" in caplog.text
+    outside = replace(style, image="../exstreamtv.yaml")  # never a file outside the folder
+    escaped = await app.channels.update(
+        channel.number, ChannelFields(channel.number, "Six", watermark=outside)
+    )
+    assert (await app.profiles.for_channel(escaped)).watermark is None
+
+
 @pytest.mark.skipif(Path(VAAPI_DEVICE).exists(), reason="VA-API works on this machine")
 async def test_a_hardware_encoder_this_machine_lacks_becomes_libx264_with_the_reason_logged(
     app: Container, caplog: pytest.LogCaptureFixture

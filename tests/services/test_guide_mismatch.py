@@ -11,6 +11,7 @@ from exstreamtv.config import Settings
 from exstreamtv.errors import XMLTVValidationError
 from exstreamtv.services.container import Container
 from exstreamtv.services.guide import GuideLinks
+from exstreamtv.services.playout_plan import BuildMode
 from exstreamtv.store.database import transaction
 from exstreamtv.store.playouts import PlayoutRepository
 from tests.lineups import episode, on_air
@@ -55,3 +56,24 @@ async def test_mismatch_under_the_threshold_and_unscheduled_channels_are_served(
     document = await clocked.guide.xmltv(LINKS)
     body = b"".join([chunk async for chunk in document.plain_stream()])
     assert b'channel="ch1.exstreamtv"' in body  # listed as offline, still in the guide
+
+
+async def test_a_channel_that_loses_its_playout_after_a_guide_is_counted_in_the_next(
+    clocked: Container,
+) -> None:
+    channels = [
+        await on_air(clocked, str(n), [episode("Show", 1), episode("Show", 2)]) for n in (1, 2, 3)
+    ]
+    served = await clocked.guide.xmltv(LINKS)
+    _ = [chunk async for chunk in served.gzip_stream()]
+
+    await lose_playout(clocked, channels[1].id)
+    clocked.guide._changes.playout_changed(channels[1].id)  # as every build and cut says
+    with pytest.raises(XMLTVValidationError, match=r"1 of 3 channels") as caught:
+        await clocked.guide.xmltv(LINKS)
+    assert caught.value.channel == "2"
+
+    await clocked.playouts.build(channels[1].number, BuildMode.RESET)
+    again = await clocked.guide.xmltv(LINKS)
+    body = b"".join([chunk async for chunk in again.plain_stream()])
+    assert body.count(b"<programme ") >= 6

@@ -20,7 +20,7 @@ from exstreamtv.services.library import LibraryService, ScanProgress
 from exstreamtv.store.database import transaction
 from exstreamtv.store.libraries import LibraryRepository
 from exstreamtv.store.media import MediaFilter
-from tests.support import build_settings
+from tests.support import build_settings, noise
 
 Place = Callable[[Path, float], Path]
 EPISODE = "Shows/Star Trek - The Next Generation/Season 02/Star Trek - The Next Generation - S02E05 - Loud As A Whisper.mp4"  # noqa: E501
@@ -133,7 +133,7 @@ async def test_bad_files_are_recorded_with_reasons_and_the_scan_carries_on(
     root = tmp_path / "bad"
     place_clip(root / "good.mp4", 1.0)
     (root / "zero.mkv").write_bytes(b"")
-    (root / "noise.mp4").write_bytes(os.urandom(4096))
+    (root / "noise.mp4").write_bytes(noise(4096))
     (root / "text.avi").write_text("this is not a video\n")
     (root / "truncated.mp4").write_bytes((root / "good.mp4").read_bytes()[:1024])
     (root / "loop").symlink_to(root)

@@ -6,7 +6,6 @@ PostgreSQL)."""
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from exstreamtv.store.libraries import LibraryRepository
 from exstreamtv.store.media import MediaRepository
 from exstreamtv.store.tables import MediaItemRow
 from tests.seeding import add_channel, add_collection, items_schedule
-from tests.support import build_settings
+from tests.support import build_settings, noise
 
 
 @pytest.fixture
@@ -33,8 +32,9 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     return build_settings(tmp_path / "data", database_url, playout={"horizon_hours": 1})
 
 
-async def catalogue(container: Container, files: list[Path]) -> list[int]:
-    """Items for real files (probed), as a scan would store them; returns their ids."""
+async def catalogue(container: Container, files: list[Path], name: str = "L") -> list[int]:
+    """Items for real files (probed), as a scan would store them in a library ``name`` of
+    their folder; returns their ids."""
     now = container.clock.now()
     scanned = [
         ScannedFile(
@@ -47,7 +47,7 @@ async def catalogue(container: Container, files: list[Path]) -> list[int]:
     ]
     async with transaction(container.sessions) as session:
         library = await LibraryRepository(session).create_local(
-            "L", LibraryKind.SHOWS, [str(files[0].parent)], now
+            name, LibraryKind.SHOWS, [str(files[0].parent)], now
         )
         media = MediaRepository(session)
         await media.save_scanned(library.id, scanned, {}, now)
@@ -67,7 +67,7 @@ async def test_a_file_gone_bad_while_watched_is_skipped_marked_and_leaves_the_sc
     channel = await add_channel(container, "9")
     await container.playouts.attach(channel.number, schedule.id)
     bad.unlink()  # replaced on disk by garbage after it was scanned (a hard link: unlink first)
-    bad.write_bytes(os.urandom(200_000))
+    bad.write_bytes(noise(200_000))
 
     checker = Conformance()
     tuned = await container.streaming.tune(channel.number)

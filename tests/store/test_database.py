@@ -81,6 +81,30 @@ async def test_sessions_run_concurrently_on_separate_connections(container: Cont
     assert container.engine.pool.__class__.__name__ != "StaticPool"
 
 
+async def test_a_query_cancelled_midway_is_cancelled_not_an_outage(container: Container) -> None:
+    # SQLAlchemy reports a cancelled query as a disconnect; were it turned into
+    # DatabaseUnavailable, every task stopped mid-query would swallow its cancellation.
+    # The query would run for a minute or more: the cancel must stop it, not wait for it.
+    slow = (
+        "SELECT pg_sleep(60)"
+        if container.engine.dialect.name == "postgresql"
+        else "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000000)"
+        " SELECT count(*) FROM n"
+    )
+
+    async def query() -> None:
+        async with container.sessions() as session:
+            await session.execute(text(slow))
+
+    task = asyncio.create_task(query())
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 10)
+    async with container.sessions() as session:  # and the pool still serves
+        assert (await session.execute(text("SELECT 1"))).scalar_one() == 1
+
+
 async def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'wal.db'}")
     try:

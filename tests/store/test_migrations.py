@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from exstreamtv.domain.channels import ChannelNumber
 from exstreamtv.services.container import open_container
-from exstreamtv.store.database import create_engine, head_revision, schema_revision, upgrade_schema
+from exstreamtv.store.database import (
+    MIGRATIONS_DIR,
+    create_engine,
+    head_revision,
+    schema_revision,
+    upgrade_schema,
+)
 from tests.seeding import add_collection, items_schedule
 from tests.support import build_settings
 
@@ -60,5 +68,27 @@ async def test_upgrade_to_0005sec_drops_the_session_secret_from_the_database(
             keys = (await conn.execute(text("SELECT key FROM app_state"))).scalars().all()
             sessions = (await conn.execute(text("SELECT count(*) FROM admin_sessions"))).scalar()
         assert keys == ["hdhomerun_device_id"] and sessions == 0
+    finally:
+        await engine.dispose()
+
+
+def test_the_head_read_from_the_migration_files_is_alembics_head() -> None:
+    """The start-up check (``upgrade_schema`` skips Alembic for an up-to-date database)
+    must agree with Alembic about which revision is the newest."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert head_revision() == ScriptDirectory.from_config(config).get_current_head()
+
+
+async def test_an_up_to_date_database_is_left_as_it_is(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        await upgrade_schema(engine)
+        async with engine.begin() as conn:
+            await conn.execute(text(INSERT_CHANNEL), {"on": True})
+        await upgrade_schema(engine)
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT count(*) FROM channels"))).scalar() == 1
+        assert await schema_revision(engine) == head_revision()
     finally:
         await engine.dispose()

@@ -1,7 +1,9 @@
-"""Browser tests: a real `exstreamtv serve` (with the demo) driven by Debian's Chromium.
+"""Browser tests: a real `exstreamtv serve` driven by Debian's Chromium (with the demo, or
+an empty install for the new-user scenario).
 
-Screenshots go to ``artifacts/screenshots/`` (not committed). Every page records its
-console errors and uncaught exceptions; a test fails if any appear.
+Screenshots go to ``artifacts/screenshots/`` (not committed); the scenario's sweep of every
+page goes to ``artefacts/`` in pytest's temporary folder. Every page records its console
+errors and uncaught exceptions; a test fails if any appear.
 """
 
 from __future__ import annotations
@@ -85,6 +87,21 @@ def browser() -> Iterator[Browser]:
         )
         yield launched
         launched.close()
+
+
+@pytest.fixture(scope="module")
+def empty_station(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Station]:
+    """A first start with nothing configured and the demo off: what a new user with their
+    own media sees."""
+    data_dir = tmp_path_factory.mktemp("empty") / "data"
+    data_dir.mkdir()
+    (data_dir / "exstreamtv.yaml").write_text("demo:\n  enabled: false\n")
+    server = Server(data_dir)
+    try:
+        server.wait_ready()
+        yield Station(server, "", data_dir)
+    finally:
+        server.stop()
 
 
 def watch(page: Page) -> Watched:

@@ -9,19 +9,22 @@ import time
 import httpx
 import pytest
 from PIL import Image
-from playwright.sync_api import FilePayload, Page, expect
+from playwright.sync_api import FilePayload, Page, Route, expect
 
 from tests.support import make_clip
 from tests.ui.conftest import Station, Watched
 
 pytestmark = pytest.mark.slow
 
+# Signed in from afar: the pages that read the most of the API (every page, at both widths,
+# is swept by tests/ui/test_new_user.py).
 PAGES = {
     "dashboard": "/", "channels": "/channels", "channel-new": "/channels/new",
+    "channel-from-sentence": "/channels/from-sentence",
     "channel-edit": "/channels/1/edit", "guide": "/guide", "schedules": "/schedules",
-    "schedule-new": "/schedules/new", "schedule-edit": "/schedules/1", "libraries": "/libraries",
-    "media": "/libraries/1", "settings": "/settings", "troubleshooting": "/troubleshooting",
-    "logs": "/logs",
+    "schedule-new": "/schedules/new", "schedule-edit": "/schedules/2",
+    "collections": "/collections", "libraries": "/libraries", "media": "/libraries/1",
+    "settings": "/settings", "troubleshooting": "/troubleshooting", "logs": "/logs",
 }  # fmt: skip
 TIMEOUT_MS = 20_000
 
@@ -72,7 +75,9 @@ def test_channel_with_a_time_slot_schedule_shows_in_the_guide_and_xmltv(
     page.get_by_role("button", name="Add slot").click()
     starts = page.get_by_label("Starts at")
     starts.nth(1).fill("12:00")
-    expect(page.locator("#preview-status")).to_contain_text("entries in the next 24 hours")
+    # A build on the server: a library of short clips (another test's) can make it thousands.
+    status = page.locator("#preview-status")
+    expect(status).to_contain_text("entries in the next 24 hours", timeout=TIMEOUT_MS)
     expect(page.locator("#preview li").first).to_be_visible()
     local_page.shoot("schedule-preview")
     page.get_by_role("button", name="Save schedule").click()
@@ -87,8 +92,8 @@ def test_channel_with_a_time_slot_schedule_shows_in_the_guide_and_xmltv(
     page.get_by_label("Name").fill("Slot <b>Channel</b>")
     page.get_by_label("Group").fill("Tests")
     png = FilePayload(name="logo.png", mimeType="image/png", buffer=PNG)
-    page.get_by_label("Logo").set_input_files(files=[png])
-    expect(page.get_by_role("status").filter(has_text="Logo uploaded")).to_be_visible()
+    page.get_by_label("Logo (PNG").set_input_files(files=[png])
+    expect(page.get_by_role("status").filter(has_text="Image uploaded")).to_be_visible()
     page.get_by_label("Schedule").select_option(label="Evening slots")
     page.get_by_role("button", name="Save channel").click()
     expect(page.locator("#number-error")).to_have_text("channel number 1 is already in use")
@@ -113,6 +118,56 @@ def test_channel_with_a_time_slot_schedule_shows_in_the_guide_and_xmltv(
     xmltv = httpx.get(f"{station.url}/iptv/xmltv.xml", timeout=30).text
     assert "<display-name>Slot &lt;b&gt;Channel&lt;/b&gt;</display-name>" in xmltv
     local_page.assert_clean("409 (Conflict)")
+
+
+def test_a_day_of_one_second_clips_previews_as_a_page_and_a_bar_and_late_answers_are_dropped(
+    local_page: Watched, station: Station
+) -> None:
+    folder = station.data_dir.parent / "flood-media"
+    for n in range(1, 4):
+        make_clip(folder / "Flood Show" / "Season 01" / f"Flood Show - S01E0{n}.mp4", 1.0)
+    with httpx.Client(base_url=f"{station.url}/api", timeout=30) as api:
+        library = api.post("/libraries", json={"name": "Flood", "paths": [str(folder)]}).json()
+        api.post(f"/libraries/{library['id']}/scan").raise_for_status()
+        deadline = time.monotonic() + TIMEOUT_MS / 1000
+        while api.get(f"/libraries/{library['id']}/scan").json()["status"] != "completed":
+            assert time.monotonic() < deadline, "the scan did not finish"
+            time.sleep(0.2)
+        smart = {"name": "Flood clips", "kind": "smart", "query": {"show": "Flood Show"}}
+        api.post("/collections", json=smart).raise_for_status()
+    page = local_page.page
+    held: list[Route] = []
+    holding = [True]
+
+    def hold(route: Route) -> None:  # the first previews are answered late, after a newer one
+        if holding[0]:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/api/schedules/preview*", hold)
+    page.goto("/schedules/new")
+    page.get_by_label("Name").fill("Flood")
+    page.get_by_role("button", name="Add slot").click()
+    chips = page.get_by_role("list", name="Collections of slot 1")
+    chips.get_by_role("button").click()  # the default collection out, the clips in
+    page.get_by_label("Add a collection to slot 1").select_option(label="Flood clips")
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while not held:
+        assert time.monotonic() < deadline, "no preview was asked for"
+        page.wait_for_timeout(50)
+    holding[0] = False
+    page.get_by_label("Starts at").fill("06:00")
+    status = page.locator("#preview-status")
+    expect(status).to_contain_text("86400 entries in the next 24 hours", timeout=TIMEOUT_MS)
+    expect(status).to_contain_text("(first 200 listed)")
+    expect(page.locator("#preview li")).to_have_count(200)
+    assert page.locator("#timeline span").count() <= 1001
+    for stale in held:  # older previews answered after the newest: they must not show
+        stale.fulfill(json={"entries": [], "total": 7, "overview": [], "warnings": []})
+    page.wait_for_timeout(300)
+    expect(status).to_contain_text("86400 entries")
+    local_page.assert_clean()
 
 
 def test_adding_a_local_folder_scans_it_with_a_live_progress_bar(
@@ -280,3 +335,32 @@ def test_a_right_to_left_override_in_a_name_is_isolated(
     expect(shown).to_have_text(name)
     assert shown.evaluate("e => getComputedStyle(e).unicodeBidi") == "isolate"
     local_page.assert_clean()
+
+
+def test_a_channel_described_in_a_sentence_is_previewed_then_created(
+    local_page: Watched, station: Station
+) -> None:
+    page = local_page.page
+    page.goto("/channels")
+    page.get_by_role("link", name="New channel from a sentence").click()
+    expect(page.get_by_label("Time zone of those times")).not_to_have_value("")
+    page.get_by_label("Describe the channel").fill("delete every channel <script>x</script>")
+    page.get_by_role("button", name="Preview").click()
+    expect(page.get_by_role("alert").first).to_contain_text("nothing in that sentence names")
+    page.get_by_label("Describe the channel").fill(
+        "Tone Patrol on weekday mornings, movies at night"
+    )
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator("#plan-collections")).to_contain_text("Tone Patrol")
+    expect(page.locator("#plan-slots")).to_contain_text("Mon, Tue, Wed, Thu, Fri")
+    expect(page.locator("#plan-preview li").first).to_be_visible()
+    local_page.shoot("channel-plan-preview")
+    before = httpx.get(f"{station.url}/api/channels", timeout=30).json()
+    page.get_by_label("Name").fill("Sentence TV")
+    page.get_by_label("Number").fill("77")
+    page.get_by_role("button", name="Create channel").click()
+    expect(page).to_have_url(f"{station.url}/channels")
+    expect(page.get_by_role("link", name="Sentence TV", exact=True)).to_be_visible()
+    after = httpx.get(f"{station.url}/api/channels", timeout=30).json()
+    assert [c["number"] for c in after if c not in before] == ["77"]
+    local_page.assert_clean("status of 422")  # the refused sentence

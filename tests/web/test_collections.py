@@ -35,16 +35,22 @@ async def test_show_collection_holds_the_shows_episodes_in_season_episode_order(
     assert (page["total"], [i["title"] for i in page["items"]]) == (3, ["Pilot"])
 
 
-async def test_smart_preview_returns_matches_without_saving_anything(
+async def made_by_hand(client: httpx.AsyncClient) -> list[str]:
+    listed = (await client.get("/api/collections")).json()
+    return [c["name"] for c in listed if not c["automatic"]]
+
+
+async def test_smart_preview_returns_matches_their_count_and_duration_without_saving(
     client: httpx.AsyncClient,
 ) -> None:
-    query = {"kinds": ["episode"], "text": "t"}
+    query = {"kinds": ["episode"], "text": "sho"}  # a word prefix of "Show" and "Other Show"
     page = (await client.post("/api/collections/preview", json=query)).json()
     assert [i["title"] for i in page["items"]] == ["Start", "Pilot", "Title", "Return"]
     assert page["total"] == 4
+    assert page["duration_ms"] == pytest.approx(7000, abs=400)  # 1 s + 3 x 2 s
     second = await client.post("/api/collections/preview", params={"offset": 3}, json=query)
     assert [i["title"] for i in second.json()["items"]] == ["Return"]
-    assert (await client.get("/api/collections")).json() == []
+    assert (second.json()["total"], await made_by_hand(client)) == (4, [])
 
 
 async def test_smart_collection_keeps_its_query_and_follows_it(client: httpx.AsyncClient) -> None:
@@ -102,4 +108,4 @@ async def test_collections_are_updated_deleted_and_unique_by_name(
     assert (await client.delete(url)).status_code == 204
     assert_problem(await client.get(url), 404)
     assert_problem(await client.get(f"{url}/items"), 404)
-    assert [c["name"] for c in (await client.get("/api/collections")).json()] == ["Two"]
+    assert await made_by_hand(client) == ["Two"]

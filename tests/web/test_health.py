@@ -2,18 +2,41 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from pathlib import Path
 
 import httpx
 
-from exstreamtv.services.container import open_container
+from exstreamtv.services.container import Container, open_container
 from tests.web.client import assert_problem, open_client
 from tests.web.conftest import SettingsFactory
 
 
 async def test_liveness_and_readiness_answer_ok(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
+    assert (await client.get("/readyz")).json() == {"status": "ready", "database": "ok"}
+
+
+async def test_readiness_waits_for_the_start_up_work_and_names_what_is_pending(
+    client: httpx.AsyncClient, sqlite_container: Container
+) -> None:
+    release = asyncio.Event()
+    failing_step_ran = asyncio.Event()
+
+    async def fails() -> None:
+        failing_step_ran.set()
+        raise RuntimeError("a step that fails is logged; the next one still runs")
+
+    sqlite_container.warm_up.start([("encoders", fails), ("playouts", release.wait)])
+    await failing_step_ran.wait()
+
+    starting = await client.get("/readyz")
+    assert assert_problem(starting, 503)["detail"] == "starting up: playouts"
+    assert starting.headers["retry-after"] == "5"
+    assert (await client.get("/healthz")).json() == {"status": "ok"}  # alive meanwhile
+    release.set()
+    await sqlite_container.warm_up.wait()
     assert (await client.get("/readyz")).json() == {"status": "ready", "database": "ok"}
 
 

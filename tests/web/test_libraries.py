@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import httpx
 import pytest
 
 from exstreamtv.services.container import Container, open_container
+from tests.support import noise
 from tests.web.client import assert_problem, create_and_scan, open_client
 from tests.web.conftest import SettingsFactory
 
@@ -39,7 +39,7 @@ async def test_scanned_library_lists_items_with_durations_and_episode_numbers(
 async def test_corrupt_and_empty_files_are_failed_with_a_reason_and_the_scan_completes(
     client: httpx.AsyncClient, sqlite_container: Container, media_dir: Path
 ) -> None:
-    (media_dir / "broken.mp4").write_bytes(os.urandom(4096))
+    (media_dir / "broken.mp4").write_bytes(noise(4096))
     (media_dir / "empty.mkv").touch()
     library_id = await create_and_scan(client, sqlite_container, media_dir)
     progress = (await client.get(f"/api/libraries/{library_id}/scan")).json()

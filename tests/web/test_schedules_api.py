@@ -116,6 +116,34 @@ async def test_references_to_missing_collections_and_presets_are_422_naming_the_
     assert (await client.get("/api/schedules")).json() == []
 
 
+async def test_only_a_preset_of_the_fields_kind_fills_it_and_a_used_preset_keeps_its_kind(
+    client: httpx.AsyncClient, sqlite_container: Container
+) -> None:
+    collection = await show_collection(sqlite_container)
+    presets = {}
+    for kind in ("pre_roll", "tail", "fallback"):
+        body = {"name": kind, "kind": kind, "collections": [{"collection_id": collection}]}
+        presets[kind] = (await client.post("/api/filler-presets", json=body)).json()["id"]
+    as_fallback = slots_body(collection, fallback=presets["pre_roll"])
+    problem = assert_problem(await client.post("/api/schedules", json=as_fallback), 422)
+    assert problem["detail"] == (
+        "fallback: filler preset 'pre_roll' is pre-roll filler; only a fallback preset can go here"
+    )
+    wrong_row = slots_body(collection)
+    wrong_row["slots"][0]["filler"] = {"tail": presets["pre_roll"]}
+    problem = assert_problem(await client.post("/api/schedules", json=wrong_row), 422)
+    assert problem["detail"].startswith("slots.0.filler.tail: filler preset 'pre_roll'")
+
+    good = slots_body(collection, fallback=presets["fallback"])
+    good["slots"][0]["filler"] = {"tail": presets["tail"], "pre_roll": presets["pre_roll"]}
+    assert (await client.post("/api/schedules", json=good)).status_code == 201
+    retyped = {"name": "tail", "kind": "fallback", "collections": [{"collection_id": collection}]}
+    problem = assert_problem(
+        await client.put(f"/api/filler-presets/{presets['tail']}", json=retyped), 409
+    )
+    assert "slots.0.filler.tail" in problem["detail"]
+
+
 async def test_preview_builds_the_hours_asked_and_saves_nothing(
     client: httpx.AsyncClient, sqlite_container: Container
 ) -> None:
@@ -152,3 +180,47 @@ async def test_preview_builds_the_hours_asked_and_saves_nothing(
     saved = (await client.post("/api/schedules", json=body)).json()
     again = await client.get(f"/api/schedules/{saved['id']}/preview", params={"start": start})
     assert again.json()["entries"][: len(entries)] == entries  # 24 h by default
+
+
+async def test_a_preview_of_a_day_of_one_second_clips_lists_a_page_and_draws_a_bar(
+    client: httpx.AsyncClient, sqlite_container: Container
+) -> None:
+    clips = await add_show(sqlite_container, "Clip", [1 / 60] * 3)
+    collection = await add_collection(sqlite_container, "Clips", clips)
+    body = slots_body(collection, timezone="UTC", slots=[
+        {"start": "00:00", "source": {"collection_ids": [collection]}, "mode": "flood"},
+        {"start": "12:00", "source": {"collection_ids": [collection]}, "mode": "flood"},
+    ])  # fmt: skip
+    start = "2026-03-02T00:00:00Z"
+    asked = await client.post(
+        "/api/schedules/preview", params={"start": start, "limit": 200}, json=body
+    )
+    assert asked.status_code == 200, asked.text
+    preview = asked.json()
+    assert preview["total"] == 86_400
+    assert len(preview["entries"]) == 200
+    assert [e["episode"] for e in preview["entries"][:4]] == [1, 2, 3, 1]
+    assert len(preview["overview"]) <= 1001  # what a bar can show, not 86,400 boxes
+    assert sum(run["entries"] for run in preview["overview"]) == 86_400
+    assert preview["overview"][0]["start"] == start
+    assert preview["overview"][-1]["finish"] == "2026-03-03T00:00:00Z"
+    assert len(asked.content) < 200_000
+    default = await client.post("/api/schedules/preview", params={"start": start}, json=body)
+    assert len(default.json()["entries"]) == 10_000  # a page unless more is asked for
+    for limit in (0, 100_001):
+        problem = assert_problem(
+            await client.post("/api/schedules/preview", params={"limit": limit}, json=body), 422
+        )
+        assert problem["errors"][0]["loc"] == "query.limit"
+
+
+async def test_a_run_of_one_entry_in_the_overview_carries_that_entry(
+    client: httpx.AsyncClient, sqlite_container: Container
+) -> None:
+    collection = await show_collection(sqlite_container)
+    body = {"name": "Try", "kind": "items", "items": [{"source": {"collection_ids": [collection]}}]}
+    preview = (await client.post("/api/schedules/preview", params={"hours": 3}, json=body)).json()
+    runs = preview["overview"]
+    assert preview["total"] == len(preview["entries"]) == len(runs)  # each 20 min: a run each
+    assert [run["entry"] for run in runs] == preview["entries"]
+    assert [run["entries"] for run in runs] == [1] * len(runs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -12,6 +13,12 @@ from exstreamtv.services.container import Container, start_up
 from tests.web.client import assert_problem
 
 SMALL = {"name": "Small", "width": 640, "height": 360, "video_bitrate_kbps": 800}
+# A real 1x1 PNG (logo uploads may be decoded, so no bare signature).
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000b49444154789c6360000200000500017a5eab3f0000000049454e44ae426082"
+)
+JSON = {"content-type": "application/json"}
 HOSTILE_NAME = "Nachrichten · ニュース 📺 <script>alert(1)</script> '; DROP TABLE x; --"
 
 
@@ -149,16 +156,65 @@ async def test_a_channel_naming_a_missing_profile_is_a_422(client: httpx.AsyncCl
     assert field_of(bad_id) == ["body.stream_profile_id"]
 
 
+DEFAULT_MARK = {
+    "corner": "bottom_right", "opacity": 1.0, "image": None, "size_percent": None,
+    "margin_x_percent": None, "margin_y_percent": None, "mode": "always",
+    "every_minutes": None, "for_seconds": None,
+}  # fmt: skip
+
+
 async def test_a_watermark_is_stored_and_validated(client: httpx.AsyncClient) -> None:
     body = {"number": "5", "name": "Five", "watermark": {"corner": "top_left", "opacity": 0.5}}
     created = await client.post("/api/channels", json=body)
-    assert created.json()["watermark"] == {"corner": "top_left", "opacity": 0.5}
-    for mark in ({"corner": "middle"}, {"opacity": 0}, {"opacity": 1.5}, {"opacity": "x"}):
+    assert created.json()["watermark"] == {**DEFAULT_MARK, "corner": "top_left", "opacity": 0.5}
+    for mark in (
+        {"corner": "middle"}, {"opacity": 0}, {"opacity": 1.5}, {"opacity": "x"},
+        {"size_percent": 0}, {"size_percent": 101}, {"margin_x_percent": -1},
+        {"margin_y_percent": 51}, {"mode": "intermittent"}, {"mode": "sometimes"},
+        {"mode": "intermittent", "every_minutes": 1, "for_seconds": 60},
+        {"mode": "intermittent", "every_minutes": 0, "for_seconds": 5},
+        {"image": "../../etc/passwd"}, {"image": "/etc/passwd"}, {"image": "up/../x.png"},
+        {"image": "a" * 201}, {"size_percent": float("nan")},
+    ):  # fmt: skip
         again = {**body, "number": "6", "watermark": mark}
-        problem = assert_problem(await client.post("/api/channels", json=again), 422)
-        assert field_of(problem)[0].startswith("body.watermark")
+        response = await client.post("/api/channels", content=_json(again), headers=JSON)
+        problem = assert_problem(response, 422)
+        assert field_of(problem)[0].startswith("body.watermark"), mark
     off = await client.put("/api/channels/5", json={"number": "5", "name": "Five"})
     assert off.json()["watermark"] is None
+
+
+def _json(body: dict[str, Any]) -> str:
+    """JSON that may carry NaN (as the literal a hostile client would send)."""
+    return json.dumps(body, allow_nan=True)
+
+
+async def test_every_watermark_setting_round_trips_and_a_patch_keeps_what_it_does_not_name(
+    client: httpx.AsyncClient,
+) -> None:
+    uploaded = await client.post("/api/logos", files={"file": ("w.png", PNG, "image/png")})
+    image = uploaded.json()["logo"]
+    mark = {
+        "corner": "top_right", "opacity": 0.7, "image": image, "size_percent": 12.5,
+        "margin_x_percent": 3, "margin_y_percent": 4.5, "mode": "intermittent",
+        "every_minutes": 10, "for_seconds": 30,
+    }  # fmt: skip
+    body = {"number": "5", "name": "Five", "group": "News", "logo": image, "watermark": mark}
+    created = (await client.post("/api/channels", json=body)).json()
+    assert created["watermark"] == mark
+    renamed = await client.patch("/api/channels/5", json={"name": "Five HD"})
+    assert renamed.status_code == 200, renamed.text
+    assert {**created, "name": "Five HD"} == renamed.json()
+    moved = (await client.patch("/api/channels/5", json={"number": "5.1", "group": None})).json()
+    assert (moved["number"], moved["group"], moved["watermark"]) == ("5.1", None, mark)
+    always = {**mark, "mode": "always"}
+    steady = (await client.patch("/api/channels/5.1", json={"watermark": always})).json()
+    assert steady["watermark"] == {**always, "every_minutes": None, "for_seconds": None}
+    cleared = (await client.patch("/api/channels/5.1", json={"watermark": None})).json()
+    assert (cleared["watermark"], cleared["logo"]) == (None, image)
+    for bad in ({"name": None}, {"number": None}, {"enabled": None}, {"number": "0"}, {"x": 1}):
+        assert_problem(await client.patch("/api/channels/5.1", json=bad), 422)
+    assert_problem(await client.patch("/api/channels/9", json={"name": "Nine"}), 404)
 
 
 async def test_a_watermark_and_a_copy_profile_are_refused_together(
@@ -195,6 +251,7 @@ async def test_start_up_ensures_the_default_and_reports_the_encoders_ffmpeg_can_
     before = (await client.get("/api/stream-profiles/capabilities")).json()
     assert before == {"detected": False, "encoders": []}
     await start_up(sqlite_container, extend_playouts=False)
+    await sqlite_container.warm_up.wait()  # the encoders are listed once the server listens
     found = (await client.get("/api/stream-profiles/capabilities")).json()
     assert found["detected"] is True
     usable = {e["encoder"]: (e["usable"], e["reason"]) for e in found["encoders"]}

@@ -4,21 +4,34 @@ and secrets that never come back."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
+from exstreamtv.agent.metadata_resolution import ResolutionTicket
 from exstreamtv.services.container import Container, open_container
 from tests.lineups import movie, on_air
 from tests.support import build_settings
-from tests.web.client import assert_problem, open_client
+from tests.web.client import assert_problem, create_and_scan, open_client
 
 SECRET = "sk-llm-key-0123456789"
 log = logging.getLogger("exstreamtv.playback.session")
+
+
+def recording(asked: list[tuple[int | None, str]]) -> Callable[[int | None, str], ResolutionTicket]:
+    """A ``resolve`` that records each request and starts run 7."""
+
+    def resolve(scope: int | None, trigger: str) -> ResolutionTicket:
+        asked.append((scope, trigger))
+        return ResolutionTicket("started", 7)
+
+    return resolve
 
 
 @pytest.fixture
@@ -60,11 +73,16 @@ async def test_a_guide_question_asks_for_self_resolution_once(
     client: httpx.AsyncClient, app: Container
 ) -> None:
     asked: list[tuple[int | None, str]] = []
-    app.troubleshooting.resolve = lambda scope, trigger: asked.append((scope, trigger))
+    app.troubleshooting.resolve = recording(asked)
 
     response = await client.post("/api/troubleshoot", json={"question": "Why is the EPG empty?"})
 
-    assert response.json()["triggered_resolution"] is True
+    body = response.json()
+    assert (body["triggered_resolution"], body["resolution"], body["resolution_run_id"]) == (
+        True,
+        "started",
+        7,
+    )
     assert asked == [(None, "troubleshooting")]
     stream = await client.post("/api/troubleshoot", json={"question": "Is the stream ok?"})
     assert stream.json()["triggered_resolution"] is False
@@ -74,8 +92,8 @@ async def test_a_guide_question_asks_for_self_resolution_once(
 async def test_with_self_resolution_off_a_guide_question_asks_for_nothing(
     client: httpx.AsyncClient, app: Container
 ) -> None:
-    asked: list[int | None] = []
-    app.troubleshooting.resolve = lambda scope, _: asked.append(scope)
+    asked: list[tuple[int | None, str]] = []
+    app.troubleshooting.resolve = recording(asked)
     app.troubleshooting.resolution_enabled = False
 
     response = await client.post("/api/troubleshoot", json={"question": "Why is the EPG empty?"})
@@ -87,8 +105,8 @@ async def test_with_self_resolution_off_a_guide_question_asks_for_nothing(
 async def test_inside_a_resolution_run_the_service_never_asks_for_another(
     client: httpx.AsyncClient, app: Container
 ) -> None:
-    asked: list[int | None] = []
-    app.troubleshooting.resolve = lambda scope, _: asked.append(scope)
+    asked: list[tuple[int | None, str]] = []
+    app.troubleshooting.resolve = recording(asked)
     app.troubleshooting.in_resolution = lambda: True
 
     response = await client.post("/api/troubleshoot", json={"question": "placeholder titles?"})
@@ -100,13 +118,55 @@ async def test_inside_a_resolution_run_the_service_never_asks_for_another(
 async def test_a_failing_resolution_request_still_answers(
     client: httpx.AsyncClient, app: Container
 ) -> None:
-    def broken(scope: int | None, trigger: str) -> None:
+    def broken(scope: int | None, trigger: str) -> ResolutionTicket:
         raise RuntimeError("resolution unavailable")
 
     app.troubleshooting.resolve = broken
     response = await client.post("/api/troubleshoot", json={"question": "xmltv?"})
     assert response.status_code == 200
     assert response.json()["triggered_resolution"] is False
+
+
+async def test_of_fifty_concurrent_guide_questions_one_starts_the_run_and_the_rest_join_it(
+    tmp_path: Path,
+) -> None:
+    flags = {"bounded_agent_enabled": True, "metadata_self_resolution_enabled": True}
+    settings = build_settings(
+        tmp_path / "data", f"sqlite+aiosqlite:///{tmp_path / 't.db'}", ai_agent=flags
+    )
+    async with open_container(settings) as app, open_client(app) as client:
+        await on_air(app, "2", [movie("Film", year=2000)])  # a guide that validates
+        resolution = app.automation.resolution
+        inside, release = asyncio.Event(), asyncio.Event()
+        real = resolution._ratio
+
+        async def held(scope: int | None) -> float:  # the run waits here until released
+            inside.set()
+            await release.wait()
+            return await real(scope)
+
+        resolution._ratio = held
+        ask = {"question": "Why are guide titles placeholders?"}
+        answers = await asyncio.gather(
+            *(client.post("/api/troubleshoot", json=ask) for _ in range(50))
+        )
+        await asyncio.wait_for(inside.wait(), 30)
+        release.set()
+        await asyncio.gather(*resolution._pending.values())
+
+        bodies = [answer.json() for answer in answers]
+        runs = list(app.automation.agent.runs)
+        assert len(runs) == 1 and runs[0].trigger == "self_resolution:troubleshooting"
+        assert Counter(b["resolution"] for b in bodies) == {"started": 1, "joined": 49}
+        assert {b["resolution_run_id"] for b in bodies} == {runs[0].id}
+        assert all(b["triggered_resolution"] for b in bodies)
+
+        late = (await client.post("/api/troubleshoot", json=ask)).json()
+        assert (late["triggered_resolution"], late["resolution"], late["resolution_run_id"]) == (
+            False,
+            "cooldown",
+            None,
+        )
 
 
 @pytest.mark.parametrize(
@@ -236,3 +296,36 @@ async def test_metadata_health_lists_global_library_and_channels(
     assert body["library"]["samples"] == 2
     assert body["library"]["lookups"]["scan"] == {"success": 2, "failure": 0}
     assert body["global"]["metadata_failure_ratio"] == 0.0
+
+
+async def test_troubleshooting_playback_over_http_from_start_to_its_output_and_report(
+    client: httpx.AsyncClient, app: Container, media_dir: Path
+) -> None:
+    await create_and_scan(client, app, media_dir)
+    movie_id = (await client.get("/api/media", params={"kind": "movie"})).json()["items"][0]["id"]
+    for hostile in (
+        {"media_id": 0}, {"media_id": movie_id, "seconds": 31},
+        {"media_id": movie_id, "seconds": 0}, {"media_id": movie_id, "start_sec": -1},
+        {"media_id": movie_id, "colour": "red"}, {"media_id": 2**40},
+        {"media_id": movie_id, "start_sec": "NaN"},
+    ):  # fmt: skip
+        assert_problem(await client.post("/api/troubleshooting/playback", json=hostile), 422)
+    missing = {"media_id": 99_999}
+    assert_problem(await client.post("/api/troubleshooting/playback", json=missing), 404)
+    body = {"media_id": movie_id, "seconds": 1}
+    started = await client.post("/api/troubleshooting/playback", json=body)
+    assert started.status_code == 202, started.text
+    trial = started.json()
+    await app.trials.wait(trial["id"])
+    done = (await client.get(f"/api/troubleshooting/playback/{trial['id']}")).json()
+    assert done["status"] == "succeeded", done
+    assert done["command_line"].startswith("ffmpeg ") and done["output"]["video_codec"] == "h264"
+    output = await client.get(done["output_url"])
+    assert output.headers["content-type"] == "video/mp2t" and output.content[0] == 0x47
+    listed = (await client.get("/api/troubleshooting/playback")).json()
+    assert [t["id"] for t in listed] == [trial["id"]]
+    assert_problem(await client.get("/api/troubleshooting/playback/77"), 404)
+    report = await client.get("/api/troubleshooting/report.zip")
+    assert report.headers["content-type"] == "application/zip"
+    assert "attachment" in report.headers["content-disposition"]
+    assert report.content[:2] == b"PK"

@@ -23,7 +23,8 @@ ALL_INTERFACES = "0.0.0.0"  # only the setting under test: nothing binds to it
 UI = {CSRF_HEADER: "1"}
 PAGES = ["/", "/channels", "/channels/new", "/channels/1/edit", "/guide", "/watch/1",
          "/schedules", "/schedules/new", "/schedules/1", "/libraries", "/libraries/1",
-         "/settings", "/troubleshooting", "/logs"]  # fmt: skip
+         "/collections", "/collections/new", "/collections/1", "/filler", "/settings",
+         "/troubleshooting", "/logs"]  # fmt: skip
 
 
 def _png() -> bytes:
@@ -70,6 +71,7 @@ async def test_pages_send_a_stranger_to_the_login_page(
 async def test_signing_in_sets_a_strict_httponly_session_cookie_without_the_key(
     exposed: Container, key: str
 ) -> None:
+    await add_channel(exposed, "1")  # the watch page of a missing channel is a 404
     async with open_client(exposed) as client:
         response = await sign_in(client, key, "/guide")
         assert response.status_code == 303
@@ -219,7 +221,10 @@ async def test_a_page_for_an_invalid_channel_number_is_refused(client: httpx.Asy
     assert_problem(await client.get("/channels/1x/edit"), 422)
 
 
-async def test_signing_in_is_not_needed_on_loopback(client: httpx.AsyncClient) -> None:
+async def test_signing_in_is_not_needed_on_loopback(
+    client: httpx.AsyncClient, sqlite_container: Container
+) -> None:
+    await add_channel(sqlite_container, "1")
     for path in PAGES:
         assert (await client.get(path)).status_code == 200, path
     proxied = await client.get("/", headers={"X-Forwarded-For": "203.0.113.9"})
@@ -327,30 +332,74 @@ async def test_guide_json_holds_the_programmes_of_the_xmltv_guide(
         assert f'start="{stamp} +0000"' in xmltv
     assert_problem(await client.get("/api/guide", params={"hours": 0}), 422)
     assert_problem(await client.get("/api/guide", params={"hours": 49}), 422)
+    start = guide["start"]
+    for hostile in (
+        {"start": start[:19]}, {"colour": "red"}, {"start": start, "end": start},
+        {"limit": 0}, {"short_under_sec": -1}, {"channel": "x" * 65}, {"start": "yesterday"},
+    ):  # fmt: skip
+        assert_problem(await client.get("/api/guide", params=hostile), 422)
+    one_row = await client.get("/api/guide", params={"limit": 1, "short_under_sec": 3600})
+    assert one_row.json()["rows"] == [guide["channels"][0]["id"]]
 
 
-async def test_the_watch_page_does_without_a_missing_hls_js(
-    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setattr("exstreamtv.web.ui.assets.HLS_JS", tmp_path / "absent.js")
+@pytest.mark.parametrize(("name", "attribute"), [("HLS_JS", "hlsjs"), ("MPEGTS_JS", "mpegtsjs")])
+async def test_the_watch_page_does_without_a_missing_player_library(
+    client: httpx.AsyncClient, sqlite_container: Container, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, name: str, attribute: str,
+) -> None:  # fmt: skip
+    await add_channel(sqlite_container, "1")
+    monkeypatch.setattr(f"exstreamtv.web.ui.assets.{name}", tmp_path / "absent.js")
+    url = {"HLS_JS": "/ui/vendor/hls.min.js", "MPEGTS_JS": "/ui/vendor/mpegts.js"}[name]
     page = await client.get("/watch/1")
     assert page.status_code == 200
-    assert 'data-hlsjs="no"' in page.text
-    assert "/ui/vendor/hls.min.js" not in page.text  # no request that would fail
-    assert (
-        "hls.js is not installed"
-        in assert_problem(await client.get("/ui/vendor/hls.min.js"), 404)["detail"]
-    )
+    assert f'data-{attribute}="no"' in page.text
+    assert url not in page.text  # no request that would fail
+    assert "is not installed" in assert_problem(await client.get(url), 404)["detail"]
 
 
-async def test_the_installed_hls_js_is_served(
-    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    library = tmp_path / "hls.min.js"
-    library.write_text("window.Hls = function () {};")
-    monkeypatch.setattr("exstreamtv.web.ui.assets.HLS_JS", library)
+@pytest.mark.parametrize(
+    ("name", "url"), [("HLS_JS", "/ui/vendor/hls.min.js"), ("MPEGTS_JS", "/ui/vendor/mpegts.js")]
+)
+async def test_an_installed_player_library_is_served(
+    client: httpx.AsyncClient, sqlite_container: Container, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, name: str, url: str,
+) -> None:  # fmt: skip
+    await add_channel(sqlite_container, "1")
+    library = tmp_path / "player.js"
+    library.write_text("window.Player = function () {};")
+    monkeypatch.setattr(f"exstreamtv.web.ui.assets.{name}", library)
     page = await client.get("/watch/1")
-    assert '<script src="/ui/vendor/hls.min.js"></script>' in page.text
-    served = await client.get("/ui/vendor/hls.min.js")
+    assert f'<script src="{url}"></script>' in page.text
+    served = await client.get(url)
     assert served.text == library.read_text()
     assert served.headers["content-type"].startswith("text/javascript")
+
+
+async def test_the_watch_page_says_when_a_channel_is_missing_disabled_or_unscheduled(
+    client: httpx.AsyncClient, sqlite_container: Container
+) -> None:
+    missing = await client.get("/watch/404")
+    assert missing.status_code == 404
+    assert "There is no channel 404" in missing.text and "<video" not in missing.text
+    await add_channel(sqlite_container, "5", "Five")
+    idle = await client.get("/watch/5")
+    assert "Nothing is scheduled on this channel" in idle.text and "<video" in idle.text
+    await client.patch("/api/channels/5", json={"enabled": False})
+    disabled = await client.get("/watch/5")
+    assert "This channel is disabled" in disabled.text and "<video" not in disabled.text
+    assert "watch.js" not in disabled.text  # nothing tries to play it
+
+
+async def test_an_uploaded_image_is_shown_again_but_nothing_outside_the_logos_folder(
+    client: httpx.AsyncClient, sqlite_container: Container
+) -> None:
+    stored = await client.post("/api/logos", files={"file": ("l.png", PNG, "image/png")})
+    value = stored.json()["logo"]
+    shown = await client.get("/api/logos", params={"value": value})
+    assert (shown.status_code, shown.headers["content-type"]) == (200, "image/png")
+    secret = sqlite_container.settings.data_dir / "secret.png"
+    secret.write_bytes(PNG)
+    for hostile in ("../secret.png", str(secret), "uploads/../../secret.png", "", "x" * 201,
+                    "https://example.invalid/x.png", "uploads/nothing.png"):  # fmt: skip
+        response = await client.get("/api/logos", params={"value": hostile})
+        assert response.status_code in {404, 422}, hostile

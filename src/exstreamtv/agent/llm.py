@@ -17,13 +17,14 @@ from __future__ import annotations
 import json
 import logging
 import math
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from exstreamtv.agent.planner import STOP, PlanState, Step
 from exstreamtv.agent.redact import PromptRedactor
 from exstreamtv.config import LLMConfig
+
+if TYPE_CHECKING:  # httpx loads with the first planner an LLM is configured for
+    import httpx
 
 log = logging.getLogger(__name__)
 MAX_RESPONSE_BYTES = 64 * 1024
@@ -82,6 +83,8 @@ class LLMPlanner:
         headers = {"Content-Type": "application/json"}
         if config.api_key is not None:
             headers["Authorization"] = f"Bearer {config.api_key.get_secret_value()}"
+        import httpx  # noqa: PLC0415 - see TYPE_CHECKING
+
         self._client = httpx.AsyncClient(
             timeout=config.timeout_sec, headers=headers, transport=transport, follow_redirects=False
         )
@@ -119,6 +122,8 @@ class LLMPlanner:
             "temperature": 0,
             "stream": False,
         }
+        import httpx  # noqa: PLC0415 - see TYPE_CHECKING
+
         try:
             response = await self._client.post(self._url, json=payload)
         except httpx.HTTPError as err:

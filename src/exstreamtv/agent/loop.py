@@ -188,8 +188,10 @@ class AgentLoop:
         *,
         trigger: str = "api",
         facts: dict[str, float] | None = None,
+        run_id: int | None = None,
     ) -> AgentRun:
-        """Run ``goal`` for ``channel`` (row id, or ``None`` for every library).
+        """Run ``goal`` for ``channel`` (row id, or ``None`` for every library), under
+        ``run_id`` when one was reserved (:meth:`reserve_run_id`).
 
         Raises AutomationDisabled / AutomationPaused before starting (see
         :meth:`check_ready`) and AutomationPaused when containment holds at the start (the
@@ -197,8 +199,10 @@ class AgentLoop:
         instead of raising.
         """
         self.check_ready()
-        run = AgentRun(next(self._ids), goal, channel, trigger[:40], self._clock.now())
+        number = next(self._ids) if run_id is None else run_id
+        run = AgentRun(number, goal, channel, trigger[:40], self._clock.now())
         self.runs.append(run)
+        started = self._clock.monotonic()
         try:
             await self._steps(run, facts or {})
         except AutomationPaused:
@@ -206,7 +210,32 @@ class AgentLoop:
         except Exception as err:  # the top of a run: record, count, keep the server up
             log.exception("agent run %s failed", run.id)
             self._finish(run, "failed", f"unexpected {type(err).__name__}")
+        finally:
+            self._metrics.agent_run_duration.observe(self._clock.monotonic() - started)
         return run
+
+    def reserve_run_id(self) -> int:
+        """A run id handed out before the run starts (a caller can be told it at once);
+        pass it to :meth:`run`, or to :meth:`record_unrun` when a guardrail stops it."""
+        return next(self._ids)
+
+    def record_unrun(
+        self,
+        run_id: int,
+        goal: Goal,
+        channel: int | None,
+        *,
+        trigger: str,
+        outcome: str,
+        reason: str,
+    ) -> None:
+        """Record a reserved run that a guardrail stopped before its first step, so its id
+        still names a run (nothing happens when :meth:`run` already recorded it)."""
+        if any(run.id == run_id for run in self.runs):
+            return
+        run = AgentRun(run_id, goal, channel, trigger[:40], self._clock.now())
+        self.runs.append(run)
+        self._finish(run, outcome, reason)
 
     async def _steps(self, run: AgentRun, facts: dict[str, float]) -> None:
         done: list[Done] = []

@@ -2,10 +2,13 @@
 trigger, behind every guardrail of the activation plan.
 
 Entry points: :meth:`MetadataSelfResolution.request` (awaits the outcome) and
-:meth:`MetadataSelfResolution.request_soon` (fire-and-forget, never blocks). A scope is a
-channel row id, or ``None`` for every library ("global"). Triggers: ``guide`` (the early
-warning after a guide generation), ``troubleshooting``, ``pattern``, ``schedule`` (every
-300 s while the global ratio is above 0.2), ``api``.
+:meth:`MetadataSelfResolution.request_soon` (fire-and-forget, never blocks; it returns a
+:class:`ResolutionTicket` saying whether the caller *started* a run, *joined* one already
+waiting or running for the scope, both with the agent run id, or was refused and why). A
+scope is a channel row id, or ``None`` for every library ("global"). Triggers: ``guide``
+(the early warning after a guide generation), ``troubleshooting``, ``pattern``,
+``schedule`` (every ``metadata_self_resolution_interval_sec``, 300 s by default, while the
+global ratio is above 0.2), ``api``.
 
 In order, a request returns without running when:
 
@@ -13,10 +16,14 @@ In order, a request returns without running when:
 2. ``ai_agent.bounded_agent_enabled`` or ``ai_agent.metadata_self_resolution_enabled`` is
    off, self-resolution was disabled after a regression, or the agent is shut down;
 3. the scope is suspended (3 runs in a row without improvement suspend it for an hour);
-4. a run of the same scope is active (an active set under an ``asyncio.Lock``), or the
-   scope ran less than ``metadata_self_resolution_cooldown_sec`` ago (monotonic clock);
+4. a run of the same scope is waiting or running (the caller joins it), or the scope ran
+   less than ``metadata_self_resolution_cooldown_sec`` ago (monotonic clock);
 5. containment holds: restart velocity, pool pressure (>= 0.9), memory growth, or, for a
-   channel, a circuit breaker that is not closed.
+   channel, an open circuit breaker (or a half-open one while its trial runs). The run
+   then is recorded by the agent as ``contained`` under the id the caller was given.
+
+Checks 1-4 and claiming the scope happen with no ``await`` in between, so of any number of
+concurrent callers on the event loop exactly one starts a run per scope; the others join.
 
 After a run the ratio is read again. If it rose by more than 0.1, or guide validation
 failures or stream failures rose during the run, self-resolution disables itself until the
@@ -34,8 +41,8 @@ import contextvars
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from dataclasses import dataclass, replace
+from typing import Generic, Literal, TypeVar
 
 from exstreamtv.agent.loop import AgentLoop
 from exstreamtv.agent.planner import Goal
@@ -99,6 +106,23 @@ class _Bounded(Generic[K, V]):
 
 
 @dataclass(frozen=True, slots=True)
+class ResolutionTicket:
+    """The answer to asking for a run: ``status`` is ``started`` (this request made the
+    run), ``joined`` (a run of the scope was already waiting or running) or ``refused``
+    (``reason`` says why, a stable code such as ``cooldown``); ``run_id`` is the agent run
+    of a started or joined request (see ``GET /api/agent/runs``)."""
+
+    status: Literal["started", "joined", "refused"]
+    run_id: int | None = None
+    reason: str = ""
+
+    @property
+    def triggered(self) -> bool:
+        """True when a run is under way for this request (started or joined)."""
+        return self.status != "refused"
+
+
+@dataclass(frozen=True, slots=True)
 class ResolutionOutcome:
     """What a request did. ``ran`` is false when a guardrail, the cooldown or a duplicate
     stopped it; ``reason`` then says which (a stable code, e.g. ``cooldown``)."""
@@ -132,7 +156,7 @@ class MetadataSelfResolution:
     ) -> None:
         self._flags, self._agent, self._ratio, self._counters = flags, agent, ratio, counters
         self._clock, self._metrics, self._interval = clock, metrics, interval
-        self._lock = asyncio.Lock()
+        self._claims: dict[Key, int] = {}  # scopes with a run waiting or running: its id
         self._active: set[Key] = set()
         self._last_run: _Bounded[Key, float] = _Bounded()
         self._attempts: _Bounded[Key, int] = _Bounded()
@@ -161,52 +185,89 @@ class MetadataSelfResolution:
 
     # --- requests --------------------------------------------------------------------
 
-    def request_soon(self, scope: Scope, trigger: str) -> None:
-        """Ask for a run in the background; returns at once. A scope already waiting, or
-        more than :data:`MAX_PENDING` waiting requests, drop the request (counted)."""
+    def request_soon(self, scope: Scope, trigger: str) -> ResolutionTicket:
+        """Ask for a run in the background; returns at once with the ticket. A scope
+        already waiting or running is joined; more than :data:`MAX_PENDING` waiting
+        requests refuse the request (``overloaded``, counted)."""
+        ticket = self._claim(scope, trigger, capacity=MAX_PENDING - len(self._pending))
+        if ticket.status != "started" or ticket.run_id is None:
+            return ticket
         key = key_of(scope)
-        if key in self._pending:
-            self._count_abort(trigger, "duplicate")
-            return
-        if len(self._pending) >= MAX_PENDING:
-            self._count_abort(trigger, "overloaded")
-            return
-        task = asyncio.create_task(self._background(scope, trigger), name="metadata-resolution")
+        task = asyncio.create_task(
+            self._background(scope, trigger, ticket.run_id), name="metadata-resolution"
+        )
         self._pending[key] = task
         task.add_done_callback(lambda _t: self._pending.pop(key, None))
+        return ticket
 
-    async def _background(self, scope: Scope, trigger: str) -> ResolutionOutcome:
+    async def _background(self, scope: Scope, trigger: str, run_id: int) -> ResolutionOutcome:
         try:
-            return await self.request(scope, trigger)
+            return await self._run_claimed(scope, trigger, run_id)
         except Exception:  # the top of a task: log and count
             log.exception("metadata self-resolution failed")
             self._count_abort(trigger, "error")
-            return ResolutionOutcome(scope, trigger, ran=False, reason="error")
+            self._agent.record_unrun(run_id, Goal.METADATA, scope, trigger=_label(trigger),
+                                     outcome="failed", reason="unexpected error")  # fmt: skip
+            return ResolutionOutcome(scope, trigger, ran=False, reason="error", run_id=run_id)
 
     async def request(self, scope: Scope, trigger: str) -> ResolutionOutcome:
         """Run self-resolution for ``scope`` now unless a guardrail, the cooldown or a
-        running duplicate says no; the outcome says which."""
+        running duplicate says no; the outcome says which (a duplicate names the run it
+        found under way)."""
+        ticket = self._claim(scope, trigger)
+        if ticket.status != "started" or ticket.run_id is None:
+            reason = "duplicate" if ticket.status == "joined" else ticket.reason
+            return ResolutionOutcome(scope, trigger, ran=False, reason=reason,
+                                     run_id=ticket.run_id)  # fmt: skip
+        return await self._run_claimed(scope, trigger, ticket.run_id)
+
+    def _claim(self, scope: Scope, trigger: str, *, capacity: int = 1) -> ResolutionTicket:
+        """Checks 1-4 of the module docstring, then the scope is claimed under a reserved
+        run id: synchronous, so no other caller can pass the checks in between."""
+        key = key_of(scope)
+        refusal = self._refusal(key)
+        running = self._claims.get(key)
+        if refusal is None and running is not None:
+            self._count_abort(trigger, "duplicate")
+            return ResolutionTicket("joined", running)
+        if refusal is None and self._cooling(key):
+            refusal = "cooldown"
+        if refusal is None and capacity <= 0:
+            refusal = "overloaded"
+        if refusal is not None:
+            self._abort(scope, trigger, refusal)
+            return ResolutionTicket("refused", reason=refusal)
+        run_id = self._agent.reserve_run_id()
+        self._claims[key] = run_id
+        return ResolutionTicket("started", run_id)
+
+    def _refusal(self, key: Key) -> str | None:
+        """Checks 1-3: recursion, the flags, a suspension."""
         if in_metadata_resolution_context():
-            return self._abort(scope, trigger, "recursion")
+            return "recursion"
         refusal = self._flag_refusal()
         if refusal is not None:
-            return self._abort(scope, trigger, refusal)
-        key = key_of(scope)
+            return refusal
         until = self._suspended.get(key)
         if until is not None and until > self._clock.monotonic():
-            return self._abort(scope, trigger, "suspended")
-        async with self._lock:
-            refusal = self._admission(key)
-            if refusal is not None:
-                return self._abort(scope, trigger, refusal)
-            self._active.add(key)
+            return "suspended"
+        return None
+
+    def _cooling(self, key: Key) -> bool:
+        last = self._last_run.get(key)
+        cooldown = self._flags.metadata_self_resolution_cooldown_sec
+        return last is not None and self._clock.monotonic() - last < cooldown
+
+    async def _run_claimed(self, scope: Scope, trigger: str, run_id: int) -> ResolutionOutcome:
+        key = key_of(scope)
         token = _context.set(True)
+        self._active.add(key)
         try:
-            return await self._guarded(scope, trigger)
+            return await self._guarded(scope, trigger, run_id)
         finally:
             _context.reset(token)
-            async with self._lock:
-                self._active.discard(key)
+            self._active.discard(key)
+            self._claims.pop(key, None)
 
     def _flag_refusal(self) -> str | None:
         if not self._flags.bounded_agent_enabled:
@@ -219,29 +280,27 @@ class MetadataSelfResolution:
             return "agent_shut_down"
         return None
 
-    def _admission(self, key: Key) -> str | None:
-        """Duplicate and cooldown checks; called under the lock."""
-        if key in self._active:
-            return "duplicate"
-        last = self._last_run.get(key)
-        cooldown = self._flags.metadata_self_resolution_cooldown_sec
-        if last is not None and self._clock.monotonic() - last < cooldown:
-            return "cooldown"
-        return None
-
-    async def _guarded(self, scope: Scope, trigger: str) -> ResolutionOutcome:
+    async def _guarded(self, scope: Scope, trigger: str, run_id: int) -> ResolutionOutcome:
         contained = await self._agent.containment(scope)
         if contained.active:
-            return self._abort(scope, trigger, contained.reasons[0])
+            self._agent.record_unrun(
+                run_id, Goal.METADATA, scope, trigger=_label(trigger), outcome="contained",
+                reason="containment: " + ", ".join(contained.reasons),
+            )  # fmt: skip
+            aborted = self._abort(scope, trigger, contained.reasons[0])
+            return replace(aborted, run_id=run_id)
         before = await self._ratio(scope)
         counters_before = await self._counters()
         try:
             run = await self._agent.run(
-                Goal.METADATA, scope, trigger=f"self_resolution:{trigger}",
-                facts={"metadata_failure_ratio": before},
+                Goal.METADATA, scope, trigger=_label(trigger),
+                facts={"metadata_failure_ratio": before}, run_id=run_id,
             )  # fmt: skip
         except (AutomationDisabled, AutomationPaused) as err:
-            return self._abort(scope, trigger, "containment", detail=err.message)
+            self._agent.record_unrun(run_id, Goal.METADATA, scope, trigger=_label(trigger),
+                                     outcome="contained", reason=err.message)  # fmt: skip
+            aborted = self._abort(scope, trigger, "containment", detail=err.message)
+            return replace(aborted, run_id=run_id)
         finally:
             self._last_run.set(key_of(scope), self._clock.monotonic())
         after = await self._ratio(scope)
@@ -343,3 +402,8 @@ class MetadataSelfResolution:
 
 def _trigger_label(trigger: str) -> str:
     return trigger if trigger in TRIGGERS else "other"
+
+
+def _label(trigger: str) -> str:
+    """The agent run's trigger for a self-resolution request."""
+    return f"self_resolution:{trigger}"

@@ -7,6 +7,7 @@ configuration (the message names the key or value).
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -38,6 +39,17 @@ app.add_typer(config_app, name="config")
 app.add_typer(admin_app, name="admin-key")
 source_app = typer.Typer(help="Plex, Jellyfin and Emby servers.", no_args_is_help=True)
 app.add_typer(source_app, name="source")
+channel_app = typer.Typer(help="Channels on a running server.", no_args_is_help=True)
+app.add_typer(channel_app, name="channel")
+verify_app = typer.Typer(
+    help="Static checks of the installed package (exit 1 on an offence).", no_args_is_help=True
+)
+app.add_typer(verify_app, name="verify")
+online_app = typer.Typer(
+    help="Online sources: URLs, YouTube and other sites, the Internet Archive, IPTV playlists.",
+    no_args_is_help=True,
+)
+app.add_typer(online_app, name="online")
 import_app = typer.Typer(
     help="Bring channels over from dizqueTV, Tunarr or ErsatzTV.", no_args_is_help=True
 )
@@ -278,13 +290,20 @@ def source_add(  # noqa: PLR0917 - one parameter per option
     kind: Annotated[str, typer.Argument(help="plex, jellyfin or emby.")],
     url: Annotated[str, typer.Option(help="The server's base URL, e.g. http://host:32400.")],
     token: Annotated[
-        str,
+        str | None,
         typer.Option(
             envvar="MEDIA_SERVER_TOKEN",
             help="Plex token or Jellyfin/Emby API key (env MEDIA_SERVER_TOKEN).",
             show_default=False,
         ),
-    ],
+    ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            help="Jellyfin/Emby: sign in as this user instead of an API key; the password"
+            " comes from MEDIA_SERVER_PASSWORD or is asked for."
+        ),
+    ] = None,
     name: Annotated[str | None, typer.Option(help="A name (default: the kind).")] = None,
     path_map: Annotated[
         list[str] | None,
@@ -296,19 +315,54 @@ def source_add(  # noqa: PLR0917 - one parameter per option
     """Add a media server (the token is stored encrypted); then `source test`."""
     from pydantic import SecretStr  # noqa: PLC0415 - keeps `--help` fast
 
-    from exstreamtv.cli.sources import add_source  # noqa: PLC0415
+    from exstreamtv.cli.sources import add_source, sign_in_source  # noqa: PLC0415
     from exstreamtv.domain.libraries import SourceKind  # noqa: PLC0415
 
     if kind not in ("plex", "jellyfin", "emby"):
         typer.echo("error: the kind is plex, jellyfin or emby", err=True)
         raise typer.Exit(USAGE_ERROR)
+    if (token is None) == (user is None) or (user is not None and kind == "plex"):
+        typer.echo(
+            "error: give --token (or MEDIA_SERVER_TOKEN), or --user for jellyfin and emby;"
+            " for Plex without a token use `exstreamtv source link-plex`",
+            err=True,
+        )
+        raise typer.Exit(USAGE_ERROR)
     settings = _settings(config, data_dir)
+    if user is not None:
+        password = os.environ.get("MEDIA_SERVER_PASSWORD") or typer.prompt(
+            f"password of {user}", hide_input=True
+        )
+        _run(
+            lambda: sign_in_source(
+                settings, out_console, kind=SourceKind(kind), name=name or kind, url=url,
+                user=user, password=SecretStr(password), mappings=path_map or (),
+            )
+        )  # fmt: skip
+        return
     _run(
         lambda: add_source(
             settings, out_console, kind=SourceKind(kind), name=name or kind, url=url,
-            token=SecretStr(token), mappings=path_map or (),
+            token=SecretStr(token or ""), mappings=path_map or (),
         )
     )  # fmt: skip
+
+
+@source_app.command("link-plex")
+def source_link_plex(
+    name: Annotated[str, typer.Option(help="A name for the source.")] = "plex",
+    server: Annotated[
+        str | None, typer.Option(help="The Plex server's name or id (default: the first).")
+    ] = None,
+    url: Annotated[str | None, typer.Option(help="Its URL (default: its first local one).")] = None,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Add a Plex server by typing a code at https://plex.tv/link (no token to copy)."""
+    from exstreamtv.cli.sources import link_plex  # noqa: PLC0415 - keeps `--help` fast
+
+    settings = _settings(config, data_dir)
+    _run(lambda: link_plex(settings, out_console, name=name, server=server, url=url))
 
 
 @source_app.command("list")
@@ -345,6 +399,52 @@ def source_libraries(
 
     settings = _settings(config, data_dir)
     _run(lambda: choose_libraries(settings, out_console, source, library))
+
+
+@online_app.command("add")
+def online_add(  # noqa: PLR0917 - one parameter per option
+    kind: Annotated[str, typer.Argument(help="remote, youtube, archive_org or iptv.")],
+    name: Annotated[str, typer.Option(help="The source's (and its library's) name.")],
+    url: Annotated[
+        list[str] | None,
+        typer.Option("--url", help="What to read (repeatable; one playlist for iptv)."),
+    ] = None,
+    query: Annotated[
+        str | None, typer.Option(help="archive_org: a collection id or a search.")
+    ] = None,
+    guide_url: Annotated[str | None, typer.Option(help="iptv: its XMLTV guide.")] = None,
+    library_kind: Annotated[
+        str, typer.Option(help="movies, shows, music_videos, other or mixed.")
+    ] = "other",
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Add an online source and its library (its URLs are stored encrypted); then scan it."""
+    from exstreamtv.cli.online import add_online  # noqa: PLC0415 - keeps `--help` fast
+    from exstreamtv.domain.libraries import LibraryKind, SourceKind  # noqa: PLC0415
+
+    if kind not in ("remote", "youtube", "archive_org", "iptv"):
+        typer.echo("error: the kind is remote, youtube, archive_org or iptv", err=True)
+        raise typer.Exit(USAGE_ERROR)
+    if library_kind not in {k.value for k in LibraryKind}:
+        typer.echo(f"error: unknown library kind {library_kind!r}", err=True)
+        raise typer.Exit(USAGE_ERROR)
+    settings = _settings(config, data_dir)
+    _run(
+        lambda: add_online(
+            settings, out_console, SourceKind(kind), name, LibraryKind(library_kind),
+            url or (), query, guide_url,
+        )
+    )  # fmt: skip
+
+
+@online_app.command("list")
+def online_list(config: ConfigOption = None, data_dir: DataDirOption = None) -> None:
+    """List online sources (their URLs only as host and path)."""
+    from exstreamtv.cli.online import list_online  # noqa: PLC0415 - keeps `--help` fast
+
+    settings = _settings(config, data_dir)
+    _run(lambda: list_online(settings, out_console))
 
 
 def _import(  # noqa: PLR0917 - the options of three commands, passed on
@@ -427,6 +527,67 @@ def _ask_server(request: Callable[[], bool]) -> None:
         typer.echo(f"error: {err.message}", err=True)
         raise typer.Exit(1) from None
     if not done:
+        raise typer.Exit(1)
+
+
+@channel_app.command("plan")
+def channel_plan(  # noqa: PLR0917 - one parameter per option
+    sentence: Annotated[
+        str, typer.Argument(help='e.g. "90s cartoons on weekday mornings, movies at night".')
+    ],
+    url: UrlOption = DEFAULT_URL,
+    key: KeyOption = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="IANA zone of the times (default: this machine's).")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="The channel's name.")] = None,
+    number: Annotated[str | None, typer.Option(help="The channel's number.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Create it without asking.")] = False,
+) -> None:
+    """Plan a channel from a sentence, show it, and create it once you confirm."""
+    from exstreamtv.cli.channel_plans import local_zone, plan_channel  # noqa: PLC0415
+
+    def confirm(question: str) -> bool:
+        if yes:
+            return True
+        return sys.stdin.isatty() and typer.confirm(question, default=False)
+
+    try:
+        done = plan_channel(
+            url, sentence, key, out_console, timezone=timezone or local_zone(), name=name,
+            number=number, confirm=confirm,
+        )  # fmt: skip
+    except ExStreamTVError as err:
+        typer.echo(f"error: {err.message}", err=True)
+        raise typer.Exit(1) from None
+    if not done:
+        raise typer.Exit(1)
+
+
+@verify_app.command("restart-path")
+def verify_restart_path() -> None:
+    """Only the supervisor spawns FFmpeg; only the playback modules start, stop or restart
+    channels (the agent through LiveChannels.restart)."""
+    from exstreamtv.cli.verify import restart_path  # noqa: PLC0415 - keeps `--help` fast
+
+    if not restart_path(out_console):
+        raise typer.Exit(1)
+
+
+@verify_app.command("async")
+def verify_async(
+    scope: Annotated[
+        str, typer.Option(help="agent, metadata, monitoring or all.", show_default=True)
+    ] = "all",
+) -> None:
+    """No blocking call (sleep, file, process, sync HTTP or database) in async code."""
+    from exstreamtv.cli.verify import async_calls  # noqa: PLC0415 - keeps `--help` fast
+    from exstreamtv.source_checks.blocking_calls import SCOPES  # noqa: PLC0415
+
+    if scope not in SCOPES:
+        typer.echo(f"error: --scope is one of {', '.join(SCOPES)}", err=True)
+        raise typer.Exit(USAGE_ERROR)
+    if not async_calls(out_console, scope):
         raise typer.Exit(1)
 
 

@@ -1,4 +1,6 @@
-"""``exstreamtv serve``: open the container, do start-up work, then serve HTTP."""
+"""``exstreamtv serve``: open the container, do what the first answer needs, bind the port,
+and then build the HTTP app (``web/front.py`` answers meanwhile) and do the rest of the
+start-up work (``services/warm_up.py``)."""
 
 from __future__ import annotations
 
@@ -13,15 +15,16 @@ from collections.abc import Awaitable, Callable, Iterator
 import uvicorn
 from rich.console import Console
 from rich.panel import Panel
+from starlette.types import ASGIApp
 
 from exstreamtv.cli.announce import announcements
 from exstreamtv.config import Settings
-from exstreamtv.errors import DatabaseUnavailable, StartupError
+from exstreamtv.errors import DatabaseUnavailable, StartupError, XMLTVValidationError
 from exstreamtv.logs import SecretRedactor, configure_logging
-from exstreamtv.runtime import tune_garbage_collector
-from exstreamtv.services.container import open_container, start_up
+from exstreamtv.runtime import favour_the_event_loop, tune_garbage_collector
+from exstreamtv.services.container import Container, open_container, prepare, warm_up
 from exstreamtv.store.database import check_reachable
-from exstreamtv.web.app import create_app
+from exstreamtv.web.front import FrontDoor
 
 log = logging.getLogger(__name__)
 GRACEFUL_SHUTDOWN_SEC = 3
@@ -40,6 +43,7 @@ async def run_server(settings: Settings, console: Console) -> None:
     listening: either failing raises :class:`StartupError` naming the cause and setting."""
     redactor = SecretRedactor()
     configure_logging(settings.logging.level, settings.logging.format, redactor)
+    logging.getLogger("uvicorn.error").addFilter(EndedGuides())
     listener = _listen(settings.server.host, settings.server.port)
     try:
         await _reach_database(settings)
@@ -83,17 +87,20 @@ async def _serve(
     settings: Settings, console: Console, redactor: SecretRedactor, listener: socket.socket
 ) -> None:
     async with open_container(settings, redactor=redactor) as container:
-        new_key = await start_up(container)
+        new_key = await prepare(container)
         if new_key is not None:
             _announce_key(console, new_key, settings)
-        tune_garbage_collector()
+        container.warm_up.expect(["start-up"])  # not ready until the work below is done
+        favour_the_event_loop()
+        front = FrontDoor(lambda: _http_app(container))
         config = uvicorn.Config(
-            create_app(container),
+            front,
             host=settings.server.host,
             port=settings.server.port,
             log_config=None,
             access_log=False,
             lifespan="off",
+            ws="none",  # no WebSocket routes: loading a WebSocket library costs start-up time
             server_header=False,
             # Live streams never end on their own: give open connections a moment, then
             # close them, so a stop never hangs on a viewer.
@@ -105,7 +112,12 @@ async def _serve(
             settings.server.port,
             settings.data_dir,
         )
-        server = _GracefulServer(config, on_stop=container.live.close)
+
+        def started() -> None:
+            front.start()
+            warm_up(container)
+
+        server = _GracefulServer(config, on_stop=container.live.close, on_started=started)
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, server.request_stop)
@@ -117,18 +129,54 @@ async def _serve(
                 loop.remove_signal_handler(signum)
 
 
+class EndedGuides(logging.Filter):
+    """Drops uvicorn's "Exception in ASGI application" for a guide whose stream ended on a
+    validation fault: that is how such a transfer is cut short on purpose (see
+    ``services/guide.py``), and it was logged and counted as a refused guide already."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, BaseExceptionGroup):
+            error = error.exceptions[0] if len(error.exceptions) == 1 else error
+        return not isinstance(error, XMLTVValidationError)
+
+
+def _http_app(container: Container) -> ASGIApp:
+    """Import and build the HTTP app (in a worker thread, once the port is bound), then
+    freeze what start-up made for the garbage collector."""
+    from exstreamtv.web.app import create_app  # noqa: PLC0415 - see the module docstring
+
+    app = create_app(container)
+    tune_garbage_collector()
+    return app
+
+
 class _GracefulServer(uvicorn.Server):
     """uvicorn, but our signal handlers: uvicorn re-raises a captured SIGTERM after its own
     shutdown, which would kill the process before our clean-up (scans, database) runs.
 
     On the first signal the live channels are stopped first (``on_stop``): their viewers'
     streams then end normally and uvicorn closes the connections without cancelling them.
+    ``on_started`` runs once the socket listens.
     """
 
-    def __init__(self, config: uvicorn.Config, *, on_stop: Callable[[], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        *,
+        on_stop: Callable[[], Awaitable[None]],
+        on_started: Callable[[], None],
+    ) -> None:
         super().__init__(config)
         self._on_stop = on_stop
+        self._on_started = on_started
         self._stopping: asyncio.Task[None] | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Bind and listen, then start the work that waits for it (``on_started``)."""
+        await super().startup(sockets)
+        if not self.should_exit:  # binding failed: uvicorn is on its way out
+            self._on_started()
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:

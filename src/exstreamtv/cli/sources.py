@@ -1,9 +1,10 @@
-"""``exstreamtv source ...``: add, list and test Plex, Jellyfin and Emby servers, and choose
-their libraries. Tokens are read from an option or an environment variable and never
-printed."""
+"""``exstreamtv source ...``: add (with a token, a Jellyfin/Emby sign-in or a Plex PIN link),
+list and test Plex, Jellyfin and Emby servers, and choose their libraries. Tokens and
+passwords are read from an option, an environment variable or a prompt and never printed."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from pydantic import SecretStr
@@ -11,7 +12,7 @@ from rich.console import Console
 
 from exstreamtv.config import Settings
 from exstreamtv.domain.libraries import MediaSource, SourceKind, parse_mapping
-from exstreamtv.errors import NotFound
+from exstreamtv.errors import NotFound, SourceUnavailable
 from exstreamtv.services.container import open_container
 from exstreamtv.services.media_servers import MediaServerService
 
@@ -31,6 +32,61 @@ async def add_source(
             kind, name, url, token, [parse_mapping(m) for m in mappings]
         )
         console.print(f"added {kind.value} source {source.id}: {source.name} ({source.url})",
+                      highlight=False, markup=False)  # fmt: skip
+
+
+async def sign_in_source(
+    settings: Settings,
+    console: Console,
+    *,
+    kind: SourceKind,
+    name: str,
+    url: str,
+    user: str,
+    password: SecretStr,
+    mappings: Sequence[str] = (),
+) -> None:
+    async with open_container(settings) as container:
+        source = await container.media_servers.sign_in(
+            kind, name, url, user, password, mappings=[parse_mapping(m) for m in mappings]
+        )
+        console.print(f"signed in to {kind.value} source {source.id}: {source.name}"
+                      f" ({source.url}) as {user}", highlight=False, markup=False)  # fmt: skip
+
+
+async def link_plex(
+    settings: Settings,
+    console: Console,
+    *,
+    name: str,
+    server: str | None,
+    url: str | None,
+    poll_sec: float = 2.0,
+) -> None:
+    """Show a PIN, wait until it is typed at plex.tv/link (until it expires), then add the
+    chosen server of the account."""
+    async with open_container(settings) as container:
+        link = container.media_servers.link
+        pin = await link.start()
+        console.print(f"Open https://plex.tv/link and enter the code: {pin.code}",
+                      highlight=False, markup=False)  # fmt: skip
+        for _ in range(max(1, int(pin.expires_in / poll_sec))):
+            servers = await link.servers(pin.pin_id)
+            if servers is not None:
+                break
+            await asyncio.sleep(poll_sec)
+        else:
+            raise SourceUnavailable("the code was not entered in time; run the command again")
+        chosen = next(
+            (s for s in servers if server is None or server in (s.name, s.machine_id)), None
+        )
+        if chosen is None:
+            names = ", ".join(s.name for s in servers) or "none"
+            raise NotFound(f"the Plex account has no server {server!r} (it has: {names})")
+        source = await container.media_servers.create_linked(
+            name, pin.pin_id, chosen.machine_id, url
+        )
+        console.print(f"added plex source {source.id}: {source.name} ({source.url})",
                       highlight=False, markup=False)  # fmt: skip
 
 

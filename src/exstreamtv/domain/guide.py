@@ -87,3 +87,25 @@ class GuidePolicy:
     offline_title: str = "Offline"
     filler_title: str = "Filler"
     pre_roll_starts_programme: bool = False
+
+
+HOUR_MS = 3_600_000
+
+
+@dataclass(frozen=True, slots=True)
+class GuideWindow:
+    """The span a guide lists, ``[start_ms, end_ms)`` in UTC milliseconds: programmes
+    overlapping it are listed whole."""
+
+    start_ms: int
+    end_ms: int
+
+    @classmethod
+    def at(cls, now_ms: int, hours: int) -> GuideWindow:
+        """From the start of the previous hour to ``hours`` after the start of this one.
+
+        It moves once an hour, so what is made for it serves the whole hour; it always
+        covers the last hour and at least ``hours - 1`` ahead.
+        """
+        hour = now_ms - now_ms % HOUR_MS
+        return cls(hour - HOUR_MS, hour + hours * HOUR_MS)

@@ -1,7 +1,8 @@
 """Media sources and libraries.
 
-A *source* is where media comes from (local folders, a Plex, Jellyfin or Emby server); a
-*library* is one scannable set of media within a source.
+A *source* is where media comes from (local folders, a Plex, Jellyfin or Emby server, or an
+online source: HTTP(S) files, YouTube and other sites through yt-dlp, an Internet Archive
+collection, an IPTV playlist); a *library* is one scannable set of media within a source.
 """
 
 from __future__ import annotations
@@ -18,6 +19,28 @@ class SourceKind(enum.StrEnum):
     PLEX = "plex"
     JELLYFIN = "jellyfin"
     EMBY = "emby"
+    REMOTE = "remote"  # HTTP(S) media files and HLS VOD playlists
+    YOUTUBE = "youtube"  # anything yt-dlp reads: YouTube channels, playlists, videos...
+    ARCHIVE_ORG = "archive_org"  # Internet Archive items found by a search
+    IPTV = "iptv"  # live channels of an M3U playlist
+
+    @property
+    def is_server(self) -> bool:
+        """Plex, Jellyfin or Emby: a server with libraries of its own."""
+        return self in (SourceKind.PLEX, SourceKind.JELLYFIN, SourceKind.EMBY)
+
+    @property
+    def is_online(self) -> bool:
+        """A source whose items are read over the internet, one library per source."""
+        return self in ONLINE_KINDS
+
+
+ONLINE_KINDS = frozenset(
+    {SourceKind.REMOTE, SourceKind.YOUTUBE, SourceKind.ARCHIVE_ORG, SourceKind.IPTV}
+)
+# Requests per minute to a site unless a source says otherwise: YouTube throttles and blocks
+# busy clients, the Internet Archive asks for restraint; files and playlists are read once.
+DEFAULT_RATES = {SourceKind.YOUTUBE: 30, SourceKind.ARCHIVE_ORG: 120}
 
 
 class LibraryKind(enum.StrEnum):
@@ -90,7 +113,9 @@ class PathMapping:
 @dataclass(frozen=True, slots=True)
 class MediaSource:
     """A stored media source. For servers, ``url`` is the base URL (no credentials in it);
-    the token is kept apart, encrypted, and never part of this value. ``created_at`` is UTC."""
+    the token is kept apart, encrypted, and never part of this value. ``created_at`` is UTC.
+    ``user_id`` is the Jellyfin/Emby user that playlists are read as. ``online`` holds the
+    public settings of an online source."""
 
     id: int
     kind: SourceKind
@@ -99,6 +124,43 @@ class MediaSource:
     path_mappings: tuple[PathMapping, ...]
     created_at: datetime
     server_id: str | None = None
+    user_id: str | None = None
+    online: OnlineSettings | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OnlineSettings:
+    """What an online source reads and how, with nothing secret in it.
+
+    ``shown`` are its locations as they may be displayed (no credentials, no query strings:
+    the locations themselves are kept sealed with the source's secrets). ``query`` is an
+    Internet Archive search. ``keep_local_copy`` downloads each video (yt-dlp sources) to
+    the data directory while their total stays under ``local_copy_max_mib``. Live channels
+    (IPTV) are scheduled in blocks of ``live_minutes``. ``rate_per_minute`` caps requests
+    to the site (0: no cap; ``None``: the kind's default, see ``DEFAULT_RATES``).
+    """
+
+    shown: tuple[str, ...] = ()
+    query: str | None = None
+    keep_local_copy: bool = False
+    local_copy_max_mib: int = 2048
+    live_minutes: int = 60
+    rate_per_minute: int | None = None
+    has_guide: bool = False
+    has_cookies: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OnlineSecrets:
+    """The sealed part of an online source: its locations (URLs may carry tokens: an IPTV
+    playlist usually holds the account's user name and password), the XMLTV guide of an
+    IPTV playlist, cookies (Netscape ``cookies.txt`` text, for yt-dlp) and extra request
+    headers."""
+
+    urls: tuple[str, ...] = ()
+    guide_url: str | None = None
+    cookies: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def parse_mapping(text: str) -> PathMapping:

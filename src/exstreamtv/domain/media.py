@@ -18,6 +18,7 @@ class MediaKind(enum.StrEnum):
     EPISODE = "episode"
     MUSIC_VIDEO = "music_video"
     OTHER = "other"
+    LIVE = "live"  # a live channel relayed from an IPTV playlist: it has no end of its own
 
 
 class MetadataStatus(enum.StrEnum):
@@ -57,7 +58,9 @@ class TechnicalInfo:
 
     ``duration_ms`` is the container duration in milliseconds (0 when unknown). ``fps`` is
     the video frame rate as a float (for example 23.976). Fields a file does not have (audio
-    only, video only) are ``None``.
+    only, video only) are ``None``. ``live`` marks a live stream: it is never seeked, its
+    ``duration_ms`` is the block it is scheduled in, and its codecs are unknown (``None``),
+    so both audio and video are assumed.
     """
 
     duration_ms: int
@@ -71,6 +74,7 @@ class TechnicalInfo:
     audio_channels: int | None = None
     sample_rate: int | None = None
     chapters: tuple[Chapter, ...] = ()
+    live: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,35 +62,85 @@ class Corner(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class WatermarkStyle:
-    """Where a channel's logo sits and how opaque it is (``opacity`` in (0, 1]); the image
-    itself is the channel's logo. Raises ``InvalidInput`` for anything else."""
+    """How a channel's watermark looks. Raises ``InvalidInput`` for anything out of range.
+
+    ``image``: ``None`` for the channel's logo, else an uploaded image (the value that
+    ``POST /api/logos`` returned). ``opacity`` in (0, 1]. ``size_percent``: the image's
+    width as a share of the picture's width (1-100; ``None``: the image's own size).
+    ``margin_x_percent``/``margin_y_percent``: the distance from the corner as a share of the
+    picture's width/height (0-50; ``None``: 1/36 of the height, at least 8 pixels, on both
+    sides). ``every_minutes``/``for_seconds``: shown for ``for_seconds`` at the start of
+    every ``every_minutes`` of the channel's running time (both or neither; ``None``:
+    always shown).
+    """
 
     corner: Corner = Corner.BOTTOM_RIGHT
     opacity: float = 1.0
+    image: str | None = None
+    size_percent: float | None = None
+    margin_x_percent: float | None = None
+    margin_y_percent: float | None = None
+    every_minutes: int | None = None
+    for_seconds: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "corner", _member(Corner, self.corner, "watermark corner"))
         if not (math.isfinite(self.opacity) and 0 < self.opacity <= 1):
             raise InvalidInput(f"watermark opacity {self.opacity} must be in (0, 1]")
+        _check_share(self.size_percent, 1, 100, "watermark size_percent")
+        _check_share(self.margin_x_percent, 0, 50, "watermark margin_x_percent")
+        _check_share(self.margin_y_percent, 0, 50, "watermark margin_y_percent")
+        if (self.every_minutes is None) != (self.for_seconds is None):
+            raise InvalidInput("an intermittent watermark needs both every_minutes and for_seconds")
+        if self.every_minutes is not None and self.for_seconds is not None:
+            if not 1 <= self.every_minutes <= 24 * 60:
+                raise InvalidInput("watermark every_minutes must be 1-1440")
+            if not 1 <= self.for_seconds < self.every_minutes * 60:
+                raise InvalidInput(
+                    "watermark for_seconds must be at least 1 and shorter than every_minutes"
+                )
+
+    @property
+    def intermittent(self) -> bool:
+        """True when the watermark comes and goes (``every_minutes`` is set)."""
+        return self.every_minutes is not None
 
     def of(self, path: str) -> Watermark:
         """This style applied to the image at ``path`` (absolute)."""
-        return Watermark(path, self.corner, self.opacity)
+        return Watermark(
+            path, self.corner, self.opacity, self.size_percent, self.margin_x_percent,
+            self.margin_y_percent, self.every_minutes, self.for_seconds,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
 class Watermark:
-    """A logo overlaid on the picture: ``path`` is an absolute image path (PNG with alpha),
-    ``opacity`` in (0, 1]. Raises ``InvalidInput`` for anything else."""
+    """An image overlaid on the picture: ``path`` is an absolute image path (PNG with
+    alpha); the other fields are those of :class:`WatermarkStyle` (and are checked by it).
+    Raises ``InvalidInput`` for anything else."""
 
     path: str
     corner: Corner = Corner.BOTTOM_RIGHT
     opacity: float = 1.0
+    size_percent: float | None = None
+    margin_x_percent: float | None = None
+    margin_y_percent: float | None = None
+    every_minutes: int | None = None
+    for_seconds: int | None = None
 
     def __post_init__(self) -> None:
         if not self.path.startswith("/") or "\0" in self.path:
             raise InvalidInput(f"watermark path {self.path!r} must be an absolute file path")
-        object.__setattr__(self, "corner", WatermarkStyle(self.corner, self.opacity).corner)
+        style = WatermarkStyle(
+            self.corner, self.opacity, None, self.size_percent, self.margin_x_percent,
+            self.margin_y_percent, self.every_minutes, self.for_seconds,
+        )  # fmt: skip
+        object.__setattr__(self, "corner", style.corner)
+
+
+def _check_share(value: float | None, low: float, high: float, what: str) -> None:
+    if value is not None and not (math.isfinite(value) and low <= value <= high):
+        raise InvalidInput(f"{what} {value} must be between {low:g} and {high:g}")
 
 
 @dataclass(frozen=True, slots=True)

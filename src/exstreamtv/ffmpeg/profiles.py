@@ -22,6 +22,7 @@ from exstreamtv.domain.profiles import (
     ProfileMode,
     StreamProfile,
     VideoEncoder,
+    Watermark,
 )
 from exstreamtv.errors import InvalidInput
 from exstreamtv.ffmpeg.command import escape_drawtext
@@ -81,6 +82,12 @@ def can_copy(tech: TechnicalInfo, profile: StreamProfile) -> tuple[bool, str]:
     return (False, refusal) if refusal else (True, "the source matches the profile")
 
 
+def copies(profile: StreamProfile, tech: TechnicalInfo | None) -> bool:
+    """Whether ``profile`` remuxes a source described by ``tech`` (a copy profile, and the
+    source matches it)."""
+    return profile.mode is ProfileMode.COPY and tech is not None and can_copy(tech, profile)[0]
+
+
 def item_argv(
     ffmpeg: str,
     profile: StreamProfile,
@@ -91,16 +98,19 @@ def item_argv(
     output_ts_offset_ms: int,
     encoder: str | None = None,
     fade_out_ms: int = 0,
+    transcode: bool = False,
 ) -> list[str]:
     """argv that writes ``duration_ms`` of ``source`` from ``offset_ms`` as MPEG-TS to stdout.
 
-    A copy profile remuxes only when ``can_copy`` says yes; every other item is transcoded
+    A copy profile remuxes only when ``can_copy`` says yes and ``transcode`` is not asked
+    (a copy-mode join bridges to the next keyframe by transcoding); every other item is transcoded
     with ``encoder`` (default: the profile's; pass ``"libx264"`` to fall back). Missing
     audio is replaced by silence and missing video by black, so every output has both.
     ``fade_out_ms`` fades picture and sound to black and silence over the last that many
     ms (at most ``duration_ms``) of a transcoded item, for an entry cut short of its end; a
-    remux cannot fade and ignores it. Times are milliseconds. Raises ``InvalidInput`` for
-    negative times or an unknown encoder.
+    remux cannot fade and ignores it. A live source (``technical.live``) is never seeked:
+    ``offset_ms`` is ignored, it plays from wherever the broadcast is. Times are
+    milliseconds. Raises ``InvalidInput`` for negative times or an unknown encoder.
     """
     codec = _encoder(profile, encoder)
     _check_times(offset_ms, duration_ms, output_ts_offset_ms)
@@ -108,9 +118,10 @@ def item_argv(
         raise InvalidInput("fade_out_ms must not be negative")
     fade = _Fade(duration_ms, fade_out_ms) if fade_out_ms else None
     tech = source.technical
-    copy = profile.mode is ProfileMode.COPY and tech is not None and can_copy(tech, profile)[0]
+    copy = copies(profile, tech) and not transcode
     decode = ("-hwaccel", "cuda") if codec is VideoEncoder.H264_NVENC and not copy else ()
-    seek = ("-ss", _seconds(offset_ms)) if offset_ms > 0 else ()  # before -i: fast and exact
+    live = tech is not None and tech.live
+    seek = ("-ss", _seconds(offset_ms)) if offset_ms > 0 and not live else ()  # before -i
     return [
         ffmpeg,
         *_GLOBAL,
@@ -120,7 +131,11 @@ def item_argv(
         *(_RECONNECT if source.remote else ()),
         *seek,
         *("-i", source.location if source.remote else f"file:{source.location}"),
-        *(_copy_streams(tech) if copy and tech else _transcode(profile, codec, tech, fade)),
+        *(
+            _copy_streams(tech)
+            if copy and tech
+            else _transcode(profile, codec, tech, output_ts_offset_ms, fade)
+        ),
         *_output(duration_ms, output_ts_offset_ms),
     ]
 
@@ -186,11 +201,17 @@ def redact_argv(argv: Sequence[str], secrets: Iterable[str] = ()) -> list[str]:
 
 
 def _transcode(
-    profile: StreamProfile, codec: VideoEncoder, tech: TechnicalInfo | None, fade: _Fade | None
+    profile: StreamProfile,
+    codec: VideoEncoder,
+    tech: TechnicalInfo | None,
+    channel_ms: int,
+    fade: _Fade | None,
 ) -> list[str]:
-    """Inputs for missing streams, filters, maps and encoders of a transcoded item."""
-    has_video = tech is None or tech.video_codec is not None
-    has_audio = tech is None or tech.audio_codec is not None
+    """Inputs for missing streams, filters, maps and encoders of a transcoded item that
+    starts ``channel_ms`` into the channel's running time."""
+    # Unknown (no probe, or a live channel probed only when it plays): assume both.
+    has_video = tech is None or tech.live or tech.video_codec is not None
+    has_audio = tech is None or tech.live or tech.audio_codec is not None
     black = [] if has_video else ["-f", "lavfi", "-i", _colour_source(profile, "black")]
     silence = [] if has_audio else ["-f", "lavfi", "-i", _silence_source(profile)]
     video_in = "0:v:0" if has_video else "1:v:0"
@@ -204,7 +225,7 @@ def _transcode(
     return [
         *black,
         *silence,
-        *_video_filters(profile, codec, video_in, next_input, fade),
+        *_video_filters(profile, codec, video_in, next_input, channel_ms=channel_ms, fade=fade),
         *("-map", audio_in, "-af", ",".join(audio_chain)),
         *_encoders(profile, codec),
         "-shortest",
@@ -212,41 +233,80 @@ def _transcode(
 
 
 def _video_filters(
-    profile: StreamProfile, codec: VideoEncoder, video_in: str, mark_input: int, fade: _Fade | None
+    profile: StreamProfile,
+    codec: VideoEncoder,
+    video_in: str,
+    mark_input: int,
+    *,
+    channel_ms: int,
+    fade: _Fade | None,
 ) -> list[str]:
-    """Scale to fit, pad to the profile size, watermark, fade out, then frame rate and
-    encoder pixel format."""
+    """Scale to fit, pad to the profile size, set the frame rate, overlay the watermark,
+    fade out, then the encoder's pixel format."""
     w, h = profile.width, profile.height
     # force_divisible_by=2: an odd fitted width (4:3 into 16:9) would break yuv420p chroma.
     fit = (
         f"scale={w}:{h}:force_original_aspect_ratio=decrease:force_divisible_by=2,"
         f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2,setsar=1"
     )
-    finish = _frames(profile, codec)
-    if fade is not None:
-        finish = f"{fade.filter('fade')},{finish}"
+    faded = "" if fade is None else f"{fade.filter('fade')},"
     mark = profile.watermark
     if mark is None:
-        return ["-map", video_in, "-vf", f"{fit},{finish}"]
+        return ["-map", video_in, "-vf", f"{fit},{faded}{_rate(profile)},{_pixels(codec)}"]
+    size = "" if mark.size_percent is None else f",scale={_share(w, mark.size_percent)}:-1"
+    # The frame rate is set before the overlay: after it, fps lost the item's last frame
+    # (the overlay's output ends where that frame starts, not where it ends), so a
+    # one-frame process had to follow every item to show it.
     graph = (
-        f"[{video_in}]{fit}[base];"
-        f"[{mark_input}:v]format=rgba,colorchannelmixer=aa={mark.opacity:g}[mark];"
-        f"[base][mark]overlay={_corner_xy(mark.corner, h)},{finish}[v]"
+        f"[{video_in}]{fit},{_rate(profile)}[base];"
+        f"[{mark_input}:v]format=rgba,colorchannelmixer=aa={mark.opacity:g}{size}[mark];"
+        f"[base][mark]overlay={_placement(mark, w, h)}{_schedule(mark, channel_ms)},"
+        f"{faded}{_pixels(codec)}[v]"
     )
     return ["-i", f"file:{mark.path}", "-filter_complex", graph, "-map", "[v]"]
 
 
-def _frames(profile: StreamProfile, codec: VideoEncoder) -> str:
-    """The filters every picture passes last: the profile's frame rate, the encoder's format."""
-    return f"fps={profile.frame_rate},{_UPLOAD.get(codec, 'format=yuv420p')}"
-
-
-def _corner_xy(corner: Corner, height: int) -> str:
-    """overlay's ``x:y`` for ``corner``, with a margin of 1/36 of the picture height."""
-    margin = max(8, height // 36)
-    x = str(margin) if corner in (Corner.TOP_LEFT, Corner.BOTTOM_LEFT) else f"W-w-{margin}"
-    y = str(margin) if corner in (Corner.TOP_LEFT, Corner.TOP_RIGHT) else f"H-h-{margin}"
+def _placement(mark: Watermark, width: int, height: int) -> str:
+    """overlay's ``x:y`` for the mark's corner and margins (default: 1/36 of the picture
+    height, at least 8 pixels, on both sides)."""
+    default = max(8, height // 36)
+    mx = default if mark.margin_x_percent is None else _share(width, mark.margin_x_percent)
+    my = default if mark.margin_y_percent is None else _share(height, mark.margin_y_percent)
+    x = str(mx) if mark.corner in (Corner.TOP_LEFT, Corner.BOTTOM_LEFT) else f"W-w-{mx}"
+    y = str(my) if mark.corner in (Corner.TOP_LEFT, Corner.TOP_RIGHT) else f"H-h-{my}"
     return f"{x}:{y}"
+
+
+def _schedule(mark: Watermark, channel_ms: int) -> str:
+    """overlay's ``enable`` option of an intermittent mark ('' when always shown).
+
+    ``t`` is the item's own time from 0; adding the channel time at which the item starts
+    makes the mark come and go on the channel's running time, across item boundaries.
+    """
+    if mark.every_minutes is None or mark.for_seconds is None:
+        return ""
+    period = mark.every_minutes * 60
+    return f":enable='lt(mod(t+{_seconds(channel_ms)},{period}),{mark.for_seconds})'"
+
+
+def _share(pixels: int, percent: float) -> int:
+    """``percent`` of ``pixels``, rounded to an even number of pixels."""
+    return 2 * round(pixels * percent / 200)
+
+
+def _frames(profile: StreamProfile, codec: VideoEncoder) -> str:
+    """The filters a slate's pictures pass last: the profile's frame rate, the encoder's
+    format."""
+    return f"{_rate(profile)},{_pixels(codec)}"
+
+
+def _rate(profile: StreamProfile) -> str:
+    return f"fps={profile.frame_rate}"
+
+
+def _pixels(codec: VideoEncoder) -> str:
+    """The encoder's input format (and upload to its device)."""
+    return _UPLOAD.get(codec, "format=yuv420p")
 
 
 def _encoders(profile: StreamProfile, codec: VideoEncoder) -> list[str]:
@@ -288,7 +348,8 @@ def _output(duration_ms: int, output_ts_offset_ms: int) -> list[str]:
         *("-muxdelay", _seconds(MUX_DELAY_MS), "-muxpreload", "0", "-mpegts_copyts", "1"),
         # ISO/IEC 13818-1 wants a PCR at least every 100 ms and players PAT/PMT as often:
         # FFmpeg's defaults (PCR on every other frame, tables every ~120 ms) miss both. With
-        # these, PCRs come with every video frame and tables every 75 ms at the most.
+        # these, PCRs come with every video frame and tables about every 75 ms (placed
+        # before whole frames, so up to a frame later; the splicer fills in).
         *("-pcr_period", "20", "-pat_period", "0.075"),
         # One audio frame per PES: the splicer then knows where the audio ends (PTS + one
         # frame); with FFmpeg's default, a PES holds up to ~150 ms of audio and the next

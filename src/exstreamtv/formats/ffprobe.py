@@ -43,6 +43,60 @@ def probe_argv(ffprobe: str, path: str) -> list[str]:
     ]
 
 
+def keyframes_argv(ffprobe: str, location: str, *, from_s: float, span_s: float) -> list[str]:
+    """argv that makes ``ffprobe`` print, as JSON, the file's start time and the times of
+    the video keyframes in ``[from_s, from_s + span_s]`` of its timeline (absolute seconds;
+    ffprobe starts reading at the keyframe before ``from_s``). ``location`` is an absolute
+    path or an http(s) URL."""
+    if "\0" in location or not location.startswith(("/", "http://", "https://")):
+        raise ValueError("a keyframe probe needs an absolute path or an http(s) URL")
+    source = location if location.startswith("http") else f"file:{location}"
+    return [
+        ffprobe, "-v", "error", "-hide_banner", "-print_format", "json",
+        "-select_streams", "v:0", "-skip_frame", "nokey",
+        "-show_entries", "frame=pts_time:format=start_time",
+        "-read_intervals", f"{from_s:.3f}%+{span_s:.3f}", "-i", source,
+    ]  # fmt: skip
+
+
+def parse_keyframes(output: bytes) -> tuple[float, list[float]]:
+    """``(start time, keyframe times)`` in seconds of the file's timeline, from the JSON
+    that ``keyframes_argv`` makes ffprobe print (keyframes sorted; unreadable ones left
+    out). Raises ``ProbeFailed`` when the output is not such a JSON object."""
+    try:
+        document = json.loads(output)
+    except (ValueError, RecursionError):
+        raise ProbeFailed("ffprobe output is not JSON") from None
+    if not isinstance(document, dict):
+        raise ProbeFailed("ffprobe output is not a JSON object")
+    fmt = document.get("format")
+    start = _number(fmt.get("start_time")) if isinstance(fmt, dict) else None
+    times = [
+        found
+        for frame in _list(document.get("frames"))
+        if isinstance(frame, dict) and (found := _number(frame.get("pts_time"))) is not None
+    ]
+    return (start or 0.0), sorted(times)
+
+
+# Network protocols an online item may use (an HLS playlist may not point at ``file:``).
+NETWORK_PROTOCOLS = "http,https,tcp,tls,crypto"
+
+
+def probe_url_argv(ffprobe: str, url: str, timeout_sec: float) -> list[str]:
+    """Like :func:`probe_argv` for an ``http(s)`` URL (a file or an HLS playlist): only
+    network protocols are allowed, and a read that stalls for ``timeout_sec`` fails.
+    Raises ``ValueError`` for another scheme or a NUL byte."""
+    if not url.startswith(("http://", "https://")) or "\0" in url:
+        raise ValueError("ffprobe reads only http(s) URLs here")
+    micros = str(max(1, round(timeout_sec * 1_000_000)))
+    return [
+        ffprobe, "-v", "error", "-hide_banner", "-print_format", "json",
+        "-show_format", "-show_streams", "-show_chapters",
+        "-protocol_whitelist", NETWORK_PROTOCOLS, "-rw_timeout", micros, "-i", url,
+    ]  # fmt: skip
+
+
 def parse_ffprobe(output: bytes) -> TechnicalInfo:
     """Read the JSON that ``probe_argv`` makes ffprobe print.
 

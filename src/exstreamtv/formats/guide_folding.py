@@ -29,8 +29,7 @@ Given contiguous entries, the output is contiguous, ordered by start and never o
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
 
 from exstreamtv.domain.guide import GuideMedia, GuidePolicy, Programme, ProgrammeKind
 from exstreamtv.domain.playout import EntryKind, PlayoutEntry
@@ -42,6 +41,17 @@ upstream ``Item 123`` placeholder it passes validation; it is channel-agnostic o
 _GAP_KINDS = frozenset({EntryKind.FALLBACK, EntryKind.OFFLINE})
 _EPISODE = "episode"
 _MOVIE = "movie"
+
+GuideEntry = tuple[int, int, EntryKind, int | None, int, str | None]
+"""What folding reads of a playout entry: ``(start_ms, finish_ms, kind, media_id,
+guide_group, guide_title)``. A plain tuple: the guide reads hundreds of thousands."""
+
+Shown = tuple[ProgrammeKind, int | None, str | None]
+"""What a programme shows, whatever its times: its kind, and for content the media id
+it describes and the title that overrides the media's (``None``: the media's own)."""
+
+Span = tuple[int, int, Shown]
+"""A programme before it is described: ``(start_ms, stop_ms, shown)``."""
 
 
 def programmes_from_entries(
@@ -55,88 +65,158 @@ def programmes_from_entries(
     ``media`` maps media ids to their guide description; a missing id is not an error
     (see :data:`UNKNOWN_TITLE`). Times are copied from the entries (UTC ms).
     """
-    programmes: list[Programme] = []
-    gap: list[PlayoutEntry] = []
-    for group in _groups(entries):
-        if all(entry.kind in _GAP_KINDS for entry in group):
-            gap.extend(group)
+    spans = fold([guide_entry(entry) for entry in entries], policy)
+    return [describe(channel_id, span, media, policy) for span in spans]
+
+
+def guide_entry(entry: PlayoutEntry) -> GuideEntry:
+    return (
+        entry.start_ms, entry.finish_ms, entry.kind, entry.media_id, entry.guide_group,
+        entry.guide_title,
+    )  # fmt: skip
+
+
+def fold(entries: Sequence[GuideEntry], policy: GuidePolicy) -> list[Span]:
+    """The programmes of one channel's entries (ordered by start, contiguous), as spans
+    ordered by start; :func:`describe` makes each a :class:`Programme`.
+
+    This is the folding policy of the module docstring, written as one pass with no
+    object per entry: the guide folds every row of its window.
+    """
+    spans: list[Span] = []
+    gap = _Gap()
+    lead_moves = not policy.pre_roll_starts_programme
+    count = len(entries)
+    index = 0
+    while index < count:
+        first = entries[index]
+        end = index + 1
+        group = first[4]
+        while end < count and entries[end][4] == group:
+            end += 1
+        low, index = index, end  # the group is entries[low:end]
+        if end - low == 1:  # most groups are one entry: no generator
+            only_gaps = first[2] in _GAP_KINDS
+        else:
+            only_gaps = all(entries[at][2] in _GAP_KINDS for at in range(low, end))
+        if only_gaps:
+            gap.add(first[0], entries[end - 1][1], _holds_media(entries, low, end))
             continue
-        body, trailing = _trailing_offline(group)
-        lead = [] if policy.pre_roll_starts_programme else _leading_pre_roll(body)
-        if lead and (gap or programmes):  # the pre-roll joins what is listed before it
-            body = body[len(lead) :]
-            if gap:
-                gap.extend(lead)
-            else:
-                programmes[-1] = replace(programmes[-1], stop_ms=lead[-1].finish_ms)
-        _add_gap(programmes, gap, channel_id, policy)
-        programmes.append(_content_programme(channel_id, body, media))
-        gap = trailing
-    _add_gap(programmes, gap, channel_id, policy)
-    return programmes
+        high = end
+        while entries[high - 1][2] is EntryKind.OFFLINE:  # trailing offline time: a gap
+            high -= 1
+        if lead_moves and (gap.open or spans):
+            low = _move_pre_roll(entries, low, high, gap, spans)
+        gap.close(spans, policy)
+        members = entries[low:high] if high - low > 1 else (entries[low],)
+        spans.append((entries[low][0], entries[high - 1][1], _content(members)))
+        if high < end:
+            gap.add(entries[high][0], entries[end - 1][1], _holds_media(entries, high, end))
+    gap.close(spans, policy)
+    return spans
 
 
-def _trailing_offline(group: list[PlayoutEntry]) -> tuple[list[PlayoutEntry], list[PlayoutEntry]]:
-    """``group`` split before its trailing run of offline entries (the group holds at least
-    one entry that is not a gap, so the first part is never empty)."""
-    end = len(group)
-    while group[end - 1].kind is EntryKind.OFFLINE:
-        end -= 1
-    return group[:end], group[end:]
+class _Gap:
+    """The gap being gathered while folding: ``[start_ms, end_ms)``, and whether it holds
+    filler."""
+
+    __slots__ = ("end_ms", "filler", "start_ms")
+
+    def __init__(self) -> None:
+        self.start_ms = self.end_ms = -1
+        self.filler = False
+
+    @property
+    def open(self) -> bool:
+        return self.start_ms >= 0
+
+    def add(self, start_ms: int, end_ms: int, filler: bool) -> None:
+        """Extend the gap to ``end_ms`` (opening it at ``start_ms`` if none is open)."""
+        if self.start_ms < 0:
+            self.start_ms, self.filler = start_ms, False
+        self.end_ms = end_ms
+        self.filler = self.filler or filler
+
+    def close(self, spans: list[Span], policy: GuidePolicy) -> None:
+        """List the open gap, if any, after ``spans`` (or fold it into the last one)."""
+        if self.start_ms < 0:
+            return
+        start_ms, stop_ms = self.start_ms, self.end_ms
+        self.start_ms = -1
+        if spans and stop_ms - start_ms < policy.fold_gaps_shorter_than_ms:
+            before = spans[-1]
+            spans[-1] = (before[0], stop_ms, before[2])
+            return
+        spans.append((start_ms, stop_ms, _FILLER if self.filler else _OFFLINE))
 
 
-def _leading_pre_roll(group: list[PlayoutEntry]) -> list[PlayoutEntry]:
-    """The group's leading pre-roll entries; none when the group is nothing else."""
-    count = 0
-    while count < len(group) and group[count].kind is EntryKind.PRE_ROLL:
-        count += 1
-    return group[:count] if count < len(group) else []
+def _move_pre_roll(
+    entries: Sequence[GuideEntry], low: int, high: int, gap: _Gap, spans: list[Span]
+) -> int:
+    """Give the leading pre-roll of the group ``entries[low:high]`` to what is listed
+    before it (the open gap, else the last span); returns where the group now starts. A
+    group that is nothing but pre-roll keeps it."""
+    body = low
+    while body < high and entries[body][2] is EntryKind.PRE_ROLL:
+        body += 1
+    if body in (low, high):
+        return low
+    lead_end = entries[body - 1][1]
+    if gap.open:
+        gap.add(entries[low][0], lead_end, _holds_media(entries, low, body))
+    else:
+        before = spans[-1]
+        spans[-1] = (before[0], lead_end, before[2])
+    return body
 
 
-def _groups(entries: Sequence[PlayoutEntry]) -> Iterator[list[PlayoutEntry]]:
-    """Runs of consecutive entries with the same ``guide_group``."""
-    group: list[PlayoutEntry] = []
-    for entry in entries:
-        if group and entry.guide_group != group[0].guide_group:
-            yield group
-            group = []
-        group.append(entry)
-    if group:
-        yield group
+def _holds_media(entries: Sequence[GuideEntry], low: int, high: int) -> bool:
+    """Whether any of ``entries[low:high]`` plays media (filler, not the offline slate)."""
+    return any(entries[at][3] is not None for at in range(low, high))
 
 
-def _add_gap(
-    programmes: list[Programme], gap: list[PlayoutEntry], channel_id: str, policy: GuidePolicy
-) -> None:
-    if not gap:
-        return
-    start_ms, stop_ms = gap[0].start_ms, gap[-1].finish_ms
-    if programmes and stop_ms - start_ms < policy.fold_gaps_shorter_than_ms:
-        programmes[-1] = replace(programmes[-1], stop_ms=stop_ms)
-        return
-    filler = any(entry.media_id is not None for entry in gap)
-    kind = ProgrammeKind.FILLER if filler else ProgrammeKind.OFFLINE
-    title = policy.filler_title if filler else policy.offline_title
-    programmes.append(Programme(channel_id, start_ms, stop_ms, title, kind=kind))
-
-
-def _content_programme(
-    channel_id: str, group: list[PlayoutEntry], media: Mapping[int, GuideMedia]
+def describe(
+    channel_id: str, span: Span, media: Mapping[int, GuideMedia], policy: GuidePolicy
 ) -> Programme:
-    anchor: PlayoutEntry | None = None
-    override: str | None = None
-    for entry in group:
-        if anchor is None and entry.kind is EntryKind.CONTENT:
-            anchor = entry
-        if override is None and _has_text(entry.guide_title):
-            override = entry.guide_title
-    if anchor is None:  # pre/post-roll only: describe the first playable entry
-        anchor = next((entry for entry in group if entry.kind not in _GAP_KINDS), group[0])
-    start_ms, stop_ms = group[0].start_ms, group[-1].finish_ms
-    item = media.get(anchor.media_id) if anchor.media_id is not None else None
+    """The :class:`Programme` of ``span`` on ``channel_id``."""
+    start_ms, stop_ms, (kind, media_id, override) = span
+    if kind is ProgrammeKind.FILLER:
+        return Programme(channel_id, start_ms, stop_ms, policy.filler_title, kind=kind)
+    if kind is ProgrammeKind.OFFLINE:
+        return Programme(channel_id, start_ms, stop_ms, policy.offline_title, kind=kind)
+    item = media.get(media_id) if media_id is not None else None
     if item is None:
         return Programme(channel_id, start_ms, stop_ms, override or UNKNOWN_TITLE)
     return _described(channel_id, start_ms, stop_ms, item, override)
+
+
+_FILLER: Shown = (ProgrammeKind.FILLER, None, None)
+_OFFLINE: Shown = (ProgrammeKind.OFFLINE, None, None)
+
+
+def offline_span(start_ms: int, stop_ms: int) -> Span:
+    """Offline time over ``[start_ms, stop_ms)``: how a channel with nothing in a window is
+    listed (a channel with no programmes at all would make the guide invalid)."""
+    return (start_ms, stop_ms, _OFFLINE)
+
+
+def _content(group: Sequence[GuideEntry]) -> Shown:
+    """What a group with content or rolls shows: its first content entry's media (else
+    its first playable entry's: pre/post-roll only) and its first title override."""
+    if len(group) == 1:
+        entry = group[0]
+        override = entry[5] if _has_text(entry[5]) else None
+        return (ProgrammeKind.CONTENT, entry[3], override)
+    anchor: GuideEntry | None = None
+    override = None
+    for entry in group:
+        if anchor is None and entry[2] is EntryKind.CONTENT:
+            anchor = entry
+        if override is None and _has_text(entry[5]):
+            override = entry[5]
+    if anchor is None:
+        anchor = next((entry for entry in group if entry[2] not in _GAP_KINDS), group[0])
+    return (ProgrammeKind.CONTENT, anchor[3], override)
 
 
 def _described(

@@ -11,15 +11,27 @@ The PCR must come at least every 100 ms (DVB recommends 40), and PAT and PMT as 
 across a splice the next process's first PCR can be a few frames after the last one
 (B-frame reordering puts its first DTS after the last frame's PTS), so the splicer fills
 such a gap every 40 ms with an adaptation-only packet that carries nothing but a PCR,
-followed by the latest PAT and PMT.
+followed by the latest PAT and PMT. FFmpeg's own tables (``-pat_period``) are placed
+before whole PES, so on the PCR's clock they come up to a frame later than asked for;
+the splicer therefore also repeats the latest PAT and PMT after any PCR that comes
+:data:`TABLE_EVERY` or more after the last table, which bounds the gap at that plus one
+PCR interval (≤ 40 ms): under 100 ms, whatever FFmpeg does.
 
 So the :class:`Splicer` holds the first packets of each new process until it has seen the
 first timestamp of every elementary stream, then shifts the whole process (PTS, DTS and
-PCR alike, so audio and video stay in sync) forward by the smallest amount that puts every
-stream strictly after the previous process: each stream's first DTS after its last DTS,
-its first PTS at or after the end of its last frame, and the first PCR after the last PCR.
-The shift is zero when the offset was right. An audio PES whose DTS would still repeat or
-go back is dropped (21 ms of sound), never a video one.
+PCR alike, so audio and video stay in sync) forward by the smallest amount that puts the
+video strictly after the previous process (its first DTS after the last DTS, its first PTS
+at or after the end of the last frame) and the first PCR after the last PCR. The shift is
+zero when the offset was right.
+
+Audio never moves the picture. An AAC encoder starts one frame (21 ms) before the offset
+(priming) and ends up to a frame after the video (1024-sample frames do not divide a video
+frame), so every transcoded process overlaps the last one's sound by about a frame;
+shifting for that would put each item's picture 20-40 ms late against the guide, and a
+frame more once rounded to whole frames. Instead an audio PES whose DTS would repeat or go
+back, or that would start more than half a frame before the end of the last audio frame,
+is dropped (21 ms of sound), never a video one; an overlap of less than half a frame is
+kept (DTS still grow, and players absorb a few ms).
 
 Continuity counters are renumbered across processes, per PID. All
 timestamps are 90 kHz ticks unwrapped past the 33-bit wrap; what is written back is taken
@@ -48,6 +60,7 @@ _WRAP = 1 << 33
 HOLD_LIMIT = 4096  # packets (770 KB): a keyframe of a 1080p high-bitrate source fits
 PCR_FILL = 27_000_000 * 40 // 1000  # a PCR at least every 40 ms across a splice (DVB)
 MAX_FILL = 27_000_000 * 30  # gaps longer than 30 s are not filled
+TABLE_EVERY = 27_000_000 * 50 // 1000  # PAT and PMT again after a PCR 50 ms past the last
 
 
 def unwrap(value: int, near: int | None) -> int:
@@ -112,6 +125,7 @@ class StreamEdge:
         self.last_dts: dict[int, int] = {}
         self.last_end: dict[int, int] = {}
         self.last_pcr: int | None = None  # 27 MHz, unwrapped
+        self.last_table: int | None = None  # the last PCR before the latest PAT (27 MHz)
         self.counters: dict[int, int] = {}  # PID -> the continuity counter that comes next
         self.tables: dict[int, bytes] = {}  # the latest PAT and PMT packet, by PID
         self._pmt_pid: int | None = None
@@ -120,14 +134,23 @@ class StreamEdge:
         edge = StreamEdge(self.frames, self.audio)
         edge.last_dts, edge.last_end = dict(self.last_dts), dict(self.last_end)
         edge.last_pcr, edge.counters = self.last_pcr, dict(self.counters)
+        edge.last_table = self.last_table
         edge.tables, edge._pmt_pid = dict(self.tables), self._pmt_pid
         return edge
 
-    def repeats(self, packet: bytes | bytearray) -> bool:
-        """Whether ``packet`` starts a PES whose DTS is not after its stream's last one."""
+    def overlaps(self, packet: bytes | bytearray) -> bool:
+        """Whether ``packet`` starts a PES whose DTS is not after its stream's last one, or
+        whose PTS is more than half a frame before the end of its stream's last frame."""
         stamps = pes_timestamps(packet)
-        last = self.last_dts.get(pid(packet))
-        return stamps is not None and last is not None and unwrap(stamps[1], last) <= last
+        packet_pid = pid(packet)
+        last = self.last_dts.get(packet_pid)
+        if stamps is None or last is None:
+            return False
+        if unwrap(stamps[1], last) <= last:
+            return True
+        end = self.last_end.get(packet_pid)
+        half = self.frames.get(packet_pid, 0) // 2
+        return end is not None and unwrap(stamps[0], end) < end - half
 
     def note(self, packet: bytes | bytearray) -> None:
         """Move the edge past ``packet`` (already renumbered and shifted)."""
@@ -137,6 +160,7 @@ class StreamEdge:
         if packet_pid == PAT_PID:
             self._pmt_pid = pat_pmt_pid(packet) or self._pmt_pid
             self.tables[PAT_PID] = bytes(packet)
+            self.last_table = self.last_pcr
         elif packet_pid == self._pmt_pid:
             self.tables[packet_pid] = bytes(packet)
         stamps = pes_timestamps(packet) if packet_pid in self.frames else None
@@ -168,9 +192,11 @@ class StreamEdge:
 
     def shift_after(self, first: Mapping[int, tuple[int, int]], first_pcr: int | None) -> int:
         """The smallest shift (≥ 0 ticks) that puts a process whose streams start at
-        ``first`` (PID -> (PTS, DTS)) and whose PCR starts at ``first_pcr`` after the edge."""
+        ``first`` (PID -> (PTS, DTS)) and whose PCR starts at ``first_pcr`` after the edge.
+        Audio streams count only when there is nothing else (see the module docstring)."""
         needed = 0
-        for stream, (pts, dts) in first.items():
+        pictures = {stream: at for stream, at in first.items() if stream not in self.audio}
+        for stream, (pts, dts) in (pictures or first).items():
             last_dts = self.last_dts.get(stream)
             if last_dts is not None:
                 needed = max(needed, last_dts + 1 - unwrap(dts, last_dts))
@@ -274,13 +300,19 @@ class Splicer:
             packet = pcr_packet(carrier, (counter - 1) & 0x0F, clock)
             edge.note(packet)
             fill.append(packet)
-            for table in list(edge.tables.values()):  # PAT and PMT keep their pace too
-                copy = bytearray(table)
-                _renumber(copy, edge.counters)
-                edge.note(copy)
-                fill.append(copy)
+            fill += self._tables()  # PAT and PMT keep their pace too
             clock += PCR_FILL
         return fill
+
+    def _tables(self) -> list[bytearray]:
+        """Copies of the latest PAT and PMT, renumbered, as the next packets out."""
+        copies: list[bytearray] = []
+        for table in list(self._edge.tables.values()):
+            copy = bytearray(table)
+            _renumber(copy, self._edge.counters)
+            self._edge.note(copy)
+            copies.append(copy)
+        return copies
 
     def _out(self, packet: bytearray) -> list[bytearray]:
         """Shift, police and renumber one packet; [] when it is dropped."""
@@ -289,13 +321,20 @@ class Splicer:
         if packet_pid in self._dropping and not unit_start(packet):
             return []
         self._dropping.discard(packet_pid)
-        if packet_pid in self._audio and self._edge.repeats(packet):
+        if packet_pid in self._audio and self._edge.overlaps(packet):
             self._dropping.add(packet_pid)
             self.dropped += 1
             return []
         _renumber(packet, self._edge.counters)
-        self._edge.note(packet)
-        return [packet]
+        edge = self._edge
+        edge.note(packet)
+        due = (
+            pcr(packet) is not None
+            and edge.last_pcr is not None
+            and edge.last_table is not None
+            and edge.last_pcr - edge.last_table >= TABLE_EVERY
+        )
+        return [packet, *self._tables()] if due else [packet]
 
 
 def _renumber(packet: bytearray, counters: Mapping[int, int]) -> None:

@@ -85,6 +85,7 @@ class LiveChannels:
         now: NowLookup,
         item: ItemLookup,
         ffmpeg: str = "ffmpeg",
+        ffprobe: str = "ffprobe",
         profile_for: ProfileLookup | None = None,
         idle_timeout: float = 10.0,
         what_plays: Callable[[Channel], WhatPlays] | None = None,
@@ -93,7 +94,7 @@ class LiveChannels:
         on_media_fault: MediaFaultReport | None = None,
     ) -> None:
         self._supervisor, self._clock = supervisor, clock
-        self._ffmpeg, self._idle_timeout = ffmpeg, idle_timeout
+        self._ffmpeg, self._ffprobe, self._idle_timeout = ffmpeg, ffprobe, idle_timeout
         self._profile_for = profile_for or fixed_profile(DEFAULT_PROFILE)
         self._what_plays = what_plays or (lambda channel: schedule_lookup(channel, now, item))
         self._sessions: dict[str, ChannelSession] = {}
@@ -150,7 +151,8 @@ class LiveChannels:
             session = ChannelSession(
                 key, name=channel.name, supervisor=self._supervisor, clock=self._clock,
                 what_plays=self._what_plays(channel), profile=profile,
-                ffmpeg=self._ffmpeg, idle_timeout=self._idle_timeout, on_stopped=self._forget,
+                ffmpeg=self._ffmpeg, ffprobe=self._ffprobe, idle_timeout=self._idle_timeout,
+                on_stopped=self._forget,
                 on_sent=self._sent(key), on_dropped=self._dropped(key), metrics=self._metrics,
                 viewer_max_lag=self._viewer_max_lag, on_media_fault=self._on_media_fault,
             )  # fmt: skip

@@ -13,9 +13,11 @@ The two classes are handled differently (see ``docs/architecture.md``, "Fault cl
 Classification reads the exit status and the tail of FFmpeg's stderr. Errors opening an
 input count only when FFmpeg names the item's own ``source`` in them (a missing watermark
 image or GPU device is not the media's fault); decoder and demuxer complaints count as they
-are. A process that exits normally but produced no media for a non-empty request read
-nothing decodable: a media fault too (else a garbage file that FFmpeg merely skips would be
-spawned again and again).
+are. A process that exits normally but produced no media for a non-empty request from the
+file's start read nothing decodable: a media fault too (else a garbage file that FFmpeg
+merely skips would be spawned again and again). From further in, the same end means the
+request began at or past the file's real end (its listed length is longer, or the request
+is shorter than a frame): no fault; the caller fills the rest of the slot.
 """
 
 from __future__ import annotations
@@ -43,20 +45,29 @@ class Fault(enum.StrEnum):
 
 
 def classify_exit(
-    status: int, stderr: str, *, source: str | None, produced_ms: int, requested_ms: int
+    status: int,
+    stderr: str,
+    *,
+    source: str | None,
+    produced_ms: int,
+    requested_ms: int,
+    seek_ms: int = 0,
 ) -> Fault | None:
     """The fault behind a process's end, or ``None`` when it ended well.
 
     ``status`` is the exit status (negative: killed by that signal); ``stderr`` the tail of
     its standard error; ``source`` the item's path or URL (``None`` for a slate, whose
     failures are always the process's); ``produced_ms`` how much media came out of
-    ``requested_ms`` asked. A caller that stopped the process itself does not ask.
+    ``requested_ms`` asked from ``seek_ms`` into the source. A caller that stopped the
+    process itself does not ask.
     """
     if status < 0:
         return Fault.PROCESS  # a signal: killed or crashed, whatever the input
     if status == 0:
         if produced_ms == 0 and requested_ms > 0:
-            return Fault.MEDIA if source is not None else Fault.PROCESS
+            if source is None:
+                return Fault.PROCESS
+            return Fault.MEDIA if seek_ms == 0 else None  # else: past the file's real end
         return None
     if source is not None and media_lines(stderr, source):
         return Fault.MEDIA

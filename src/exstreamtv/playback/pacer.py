@@ -9,10 +9,9 @@ Packets leave at wall-clock rate, timed by the PCR (27 MHz; FFmpeg carries it on
 PID): one PCR is mapped to the monotonic clock (:meth:`Pacer.anchor`) and a packet is due at
 ``base + (pcr - base_pcr) / 27e6``; packets without a PCR travel with the previous one. The
 channel anchors the PCR of *now* (its wall clock) to the present moment, so the frame for
-wall time *t* leaves at *t* for the whole session. A cold start burst comes from the media
-before the anchor: the channel starts its first process one GOP early, so that GOP is
-already due and goes out at once, and a player can decode immediately without the session
-running ahead of the guide. Without an anchor the first packet's PCR is due at once.
+wall time *t* leaves at *t* for the whole session (up to 10 ms early: a timer wakes late,
+never early, so packets due that soon go with the batch). Without an anchor the first
+packet's PCR is due at once.
 
 The GOP cache keeps the last PAT, the last PMT and the packets since the last video keyframe
 (the random-access indicator on the video PID). A joining viewer gets those first, so it
@@ -33,6 +32,9 @@ from exstreamtv.formats.splice import StreamEdge
 
 _PCR_WRAP = (1 << 33) * 300
 BATCH = 64 * 1024
+# Packets due this soon go now: timers wake late, never early. Small, because every frame
+# leaves this much before its guide time (40 ms put every picture a frame ahead).
+EARLY_SEC = 0.01
 GOP_CACHE_LIMIT = 8 * 1024 * 1024
 
 
@@ -64,9 +66,14 @@ class GopCache:
             self._pmt = packet
         elif packet_pid == VIDEO_PID and random_access(packet):
             self._gop, self._size = [packet], len(packet)
-        elif self._gop and self._size < self._limit:
-            self._gop.append(packet)
+        elif self._gop:
             self._size += len(packet)
+            # A GOP too long to keep is dropped whole: a prelude with a hole in it would
+            # break the continuity counters before the live edge even starts.
+            if self._size > self._limit:
+                self._gop, self._size = [], 0
+            else:
+                self._gop.append(packet)
 
     def prelude(self) -> bytes:
         """What a joining viewer gets first: PAT, PMT, then the GOP (empty before the first)."""
@@ -164,8 +171,8 @@ class Pacer:
                 await self._arrived.wait()
                 continue
             wait = self._due_in(self._queue[0][0])
-            if wait > 0:
-                await asyncio.sleep(wait)
+            if wait > EARLY_SEC:
+                await asyncio.sleep(wait - EARLY_SEC)
                 continue
             self._release_due()
 
@@ -181,7 +188,7 @@ class Pacer:
     def _release_due(self) -> None:
         batch: list[bytes] = []
         size = 0
-        while self._queue and size < BATCH and self._due_in(self._queue[0][0]) <= 0:
+        while self._queue and size < BATCH and self._due_in(self._queue[0][0]) <= EARLY_SEC:
             stamp, packet = self._queue.popleft()
             if stamp is not None and (self._last_out is None or stamp > self._last_out):
                 self._last_out = stamp

@@ -137,6 +137,12 @@ class RestartPolicy:
         found = self._channels.get(channel)
         return BreakerState.CLOSED if found is None else found.breaker.state(now)
 
+    def trial_running(self, channel: str) -> bool:
+        """True while a half-open breaker's one trial restart of ``channel`` awaits its
+        verdict (``record_success`` or ``record_failure``)."""
+        found = self._channels.get(channel)
+        return found is not None and found.breaker.trial_running
+
     def velocity(self, now: float) -> float:
         """Restarts per minute over the global window."""
         self._trim(now)
@@ -151,6 +157,9 @@ class RestartPolicy:
         if found is None:
             return True
         breaker, limits = found.breaker, self.limits
+        # A trial cut short by the stop was never judged: the next start is a new trial
+        # (left running, it would refuse every restart of the channel for good).
+        breaker.trial_running = False
         recent = breaker.failures and now - breaker.failures[-1] <= limits.breaker_window
         cooling = found.last_restart is not None and now - found.last_restart < limits.cooldown
         if breaker.state(now) is not BreakerState.CLOSED or recent or cooling:

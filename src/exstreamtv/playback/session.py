@@ -11,8 +11,11 @@ does at the edges.
 **One clock.** The wall position and the media time advance together by exactly the media
 produced, so ``wall - media`` is a constant of the session: the guide's wall time of any
 frame is that constant plus its PTS. The pacer anchors the media time of *now* to the
-present, so the frame for wall time *t* leaves at *t*; the first process starts one GOP
-early (``lead``) so a cold start still bursts a whole GOP at once. When the producer falls
+present, so the frame for wall time *t* leaves at *t*. The first process starts at *now*,
+with a keyframe (a transcode starts with one; a copy bridges to its next one), so a player
+decodes at once; starting a GOP earlier to burst it would only delay the frames for now by
+the time FFmpeg needs to produce that GOP (a second or more on a busy machine), and a
+joining viewer gets the GOP before now from the cache anyway. When the producer falls
 behind the wall clock (a starved CPU, a slow source), it skips ahead at the next item start
 (media time and wall move together, so the pacer's mapping stays right) instead of letting
 the stream lag the guide for the rest of the session.
@@ -44,7 +47,7 @@ import logging
 import math
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -57,10 +60,12 @@ from exstreamtv.domain.profiles import (
     StreamProfile,
     VideoEncoder,
 )
-from exstreamtv.errors import LimitReached, NotFound, ProcessError
+from exstreamtv.errors import LimitReached, NotFound, ProbeFailed, ProcessError
+from exstreamtv.ffmpeg.probe import next_keyframe
 from exstreamtv.ffmpeg.profiles import (
     MUX_DELAY_MS,
     MediaInput,
+    copies,
     item_argv,
     redact_argv,
     slate_argv,
@@ -83,7 +88,8 @@ MISSING_SLATE_MS = 3_000
 UNAVAILABLE_SLATE_MS = 30_000  # a failed item's slot is re-asked this often
 REMOVED_SLATE_MS = 2_000
 LATE_SKIP_SEC = 3.0  # the producer skips ahead when it is this far behind the wall clock
-FAILED_MEMORY = 256  # media faults remembered per session
+FAILED_MEMORY = 256  # media faults remembered per session (and files that end early)
+SHORT_BY_MS = 5_000  # a file this much shorter than its listing plays on; longer, a fault
 _READ = 64 * 1024
 _REMOTE = ("http://", "https://")  # a media server's direct stream, not a local file
 
@@ -93,7 +99,8 @@ class Segment:
     """What to play from a wall position: ``path`` from ``seek_ms`` for ``duration_ms`` (until
     the entry ends), or, when ``path`` is ``None``, an offline slate titled ``title``.
     ``media_id`` names the catalogue item behind ``path`` (for fault reports);
-    ``fade_out_ms`` fades out the end of media cut short of its natural end."""
+    ``fade_out_ms`` fades out the end of media cut short of its natural end; ``transcode``
+    transcodes even under a copy profile."""
 
     path: str | None
     seek_ms: int
@@ -103,6 +110,8 @@ class Segment:
     technical: TechnicalInfo | None = None
     media_id: int | None = None
     fade_out_ms: int = 0
+    transcode: bool = False  # even under a copy profile (a join's bridge to a keyframe)
+    plain: bool = False  # a slate without text (the rest of an item that ended early)
 
 
 WhatPlays = Callable[[datetime], Awaitable[Segment]]
@@ -112,18 +121,26 @@ MediaFaultReport = Callable[[int, str], Awaitable[None]]
 @dataclass(frozen=True, slots=True)
 class Played:
     """How one process ended: media produced (ms), exit status, whether this session
-    stopped it (a stall or a granted restart), and the tail of its stderr."""
+    stopped it (a stall or a granted restart), the tail of its stderr, and whether any
+    picture came out."""
 
     produced_ms: int
     status: int
     interrupted: bool
     stderr: str
+    pictures: bool = True
 
 
 class EndTracker:
-    """The observed end (90 kHz) of one process's output: where its last frame of any
-    stream ends (:class:`~exstreamtv.formats.splice.StreamEdge`), rounded up to a whole
-    video frame after ``start`` (the media time the process was told to start at)."""
+    """The observed end (90 kHz) of one process's output: where its last video frame ends
+    (:class:`~exstreamtv.formats.splice.StreamEdge`; the last frame of any stream when
+    there is no video), rounded up to a whole video frame after ``start`` (the media time
+    the process was told to start at).
+
+    The picture is the timeline: AAC's last frame ends up to 21 ms after the last video
+    frame, and counting it would round up to one frame more than the item played, so
+    the next item would start a frame late and skip its first frame (the splicer drops
+    the next process's sound that overlaps it)."""
 
     def __init__(self, start: int, frames: Mapping[int, int], audio: Mapping[int, str]) -> None:
         self._start = start
@@ -145,7 +162,10 @@ class EndTracker:
 
     @property
     def end(self) -> int:
-        ends = [unwrap(end, self._start) for end in self._edge.last_end.values()]
+        edges = self._edge.last_end
+        video = edges.get(VIDEO_PID)
+        last = [video] if video is not None else list(edges.values())
+        ends = [unwrap(end, self._start) for end in last]
         frames = math.ceil((max(ends, default=self._start) - self._start) / self._video - 1e-6)
         return self._start + max(0, frames) * self._video
 
@@ -172,6 +192,7 @@ class ChannelSession:
         what_plays: WhatPlays,
         profile: StreamProfile,
         ffmpeg: str = "ffmpeg",
+        ffprobe: str = "ffprobe",
         idle_timeout: float = 10.0,
         work_ahead: float = 10.0,
         viewer_queue: int = VIEWER_QUEUE,
@@ -187,6 +208,7 @@ class ChannelSession:
         self._metrics = metrics
         self._supervisor, self._clock = supervisor, clock
         self._what_plays, self._profile, self._ffmpeg = what_plays, profile, ffmpeg
+        self._ffprobe = ffprobe
         self._idle_timeout = idle_timeout
         self._on_stopped = on_stopped
         self._on_media_fault = on_media_fault
@@ -222,6 +244,7 @@ class ChannelSession:
         self._last_codec: str | None = None  # the -c:v of the latest process (None: copy)
         self._slate_text = True  # False once drawtext failed (no usable font)
         self._failed: OrderedDict[str, str] = OrderedDict()  # media faults: path -> reason
+        self._ends: OrderedDict[str, int] = OrderedDict()  # path -> a seek found past its end
         self._lookup_down: str | None = None  # the lookup's error while it keeps failing
         self.removed = False
 
@@ -432,19 +455,11 @@ class ChannelSession:
 
     # --- the producer -----------------------------------------------------------------
 
-    def _lead_ms(self) -> int:
-        """How much earlier than now the first process starts: one GOP, so a cold start
-        bursts a whole GOP of the frames *before* now and the player decodes at once."""
-        return round(self._profile.gop_seconds * 1000)
-
     async def _produce(self) -> None:
-        lead = self._lead_ms()
-        now = self._clock.now()
-        wall = now - timedelta(milliseconds=lead)
+        wall = self._clock.now()
         self._origin = wall - timedelta(milliseconds=self.media_ms)
-        # The frame of *now* is due now (its PCR runs MUX_DELAY_MS behind its DTS); the GOP
-        # before it goes out at once.
-        now_pcr = (self.media_ms + lead - MUX_DELAY_MS) * PCR_HZ // 1000
+        # The frame of *now* is due now (its PCR runs MUX_DELAY_MS behind its DTS).
+        now_pcr = (self.media_ms - MUX_DELAY_MS) * PCR_HZ // 1000
         self._pacer.anchor(self._clock.monotonic(), now_pcr)
         # A channel re-tuned while its breaker is open starts on the restart path too.
         failing = self._supervisor.breaker_state(self.key) is not BreakerState.CLOSED
@@ -463,6 +478,14 @@ class ChannelSession:
                 except _Removed:
                     self.removed = True
                     continue
+            if self._under_a_frame(segment.duration_ms):
+                # Less than a frame (a join in an item's last frame, or the part of an item
+                # listed past its last frame): no process could show it, so none runs. The
+                # timestamps skip it, and players hold the last picture that much longer.
+                self.media_ms += segment.duration_ms
+                wall += timedelta(milliseconds=segment.duration_ms)
+                await asyncio.sleep(0)  # a lookup that kept answering this never blocks
+                continue
             try:
                 played = await self._play(segment)
             except LimitReached:  # the process cap: the same moment again soon
@@ -482,7 +505,7 @@ class ChannelSession:
         """Skip ahead when the producer is over ``LATE_SKIP_SEC`` behind the wall clock
         (media time moves with it, so the stream and the guide stay one timeline)."""
         late = self._clock.now() - wall
-        if late <= timedelta(seconds=LATE_SKIP_SEC + self._lead_ms() / 1000):
+        if late <= timedelta(seconds=LATE_SKIP_SEC):
             return wall
         skip_ms = int(late / timedelta(milliseconds=1))
         log.warning("channel %s: %.1f s behind the guide; skipping ahead", self.key, skip_ms / 1000)
@@ -510,6 +533,8 @@ class ChannelSession:
             self._lookup_down = None
         if segment.path is not None and segment.path in self._failed:
             return self._unavailable(segment, UNAVAILABLE_SLATE_MS)
+        if segment.path is not None and segment.seek_ms >= self._ends.get(segment.path, 1 << 62):
+            return Segment(None, 0, segment.duration_ms, plain=True)  # nothing left to show
         if (
             segment.path is not None
             and not segment.path.startswith(_REMOTE)  # a server stream: FFmpeg tries it
@@ -517,7 +542,38 @@ class ChannelSession:
         ):
             await self._media_fault(segment, f"the file {segment.path} is missing")
             return self._unavailable(segment, MISSING_SLATE_MS)
+        frame = math.ceil(1000 / self._profile.fps)
+        if segment.path and segment.seek_ms > frame and copies(self._profile, segment.technical):
+            return await self._join_on_time(segment, segment.path)
         return segment
+
+    async def _join_on_time(self, segment: Segment, path: str) -> Segment:
+        """A copy can only start at a keyframe, up to a source GOP before the join point
+        (seconds early, and the session would keep that lag). So a mid-item join in copy
+        mode transcodes from the join point to the next keyframe; the item's rest, asked
+        for next, starts on that keyframe and is copied. When the keyframes cannot be read,
+        the copy starts at the one before (logged)."""
+        frame = math.ceil(1000 / self._profile.fps)
+        try:
+            keyframe = await next_keyframe(
+                path, max(0, segment.seek_ms - frame), ffprobe=self._ffprobe,
+                within_ms=segment.duration_ms + frame,
+            )  # fmt: skip
+        except ProbeFailed as err:
+            log.warning("channel %s: keyframes of %s unreadable (%s); the copy starts at the "
+                        "keyframe before the join", self.key, redact_argv([path])[0],
+                        err)  # fmt: skip
+            return segment
+        if keyframe is None:  # none before the entry ends: transcode all of it
+            return replace(segment, transcode=True)
+        if keyframe - segment.seek_ms <= frame:  # on a keyframe (within a frame): copy it
+            return replace(
+                segment,
+                seek_ms=keyframe,
+                duration_ms=segment.duration_ms - max(0, keyframe - segment.seek_ms),
+            )
+        bridge = keyframe - segment.seek_ms
+        return replace(segment, duration_ms=bridge, transcode=True, fade_out_ms=0)
 
     def _unavailable(self, segment: Segment, most_ms: int) -> Segment:
         """A slate standing in for ``segment`` (at most ``most_ms``, then asked again)."""
@@ -531,7 +587,12 @@ class ChannelSession:
         fault = classify_exit(
             played.status, played.stderr, source=segment.path,
             produced_ms=played.produced_ms, requested_ms=segment.duration_ms,
+            seek_ms=segment.seek_ms,
         )  # fmt: skip
+        if fault is None and segment.seek_ms > 0 and not played.pictures and segment.path:
+            # Past the last picture (at most the file's sound came out): the file ended.
+            await self._ended_early(segment, segment.path, played.produced_ms)
+            return failing
         if fault is None:
             if played.produced_ms > 0 and not failing:  # an error slate proves nothing
                 self._supervisor.record_success(self.key)
@@ -547,6 +608,30 @@ class ChannelSession:
         if played.produced_ms == 0:
             await asyncio.sleep(0.5)
         return True
+
+    async def _ended_early(self, segment: Segment, path: str, produced_ms: int) -> None:
+        """A request from ``seek_ms`` into the file found its last picture behind it (listed
+        lengths include a longer sound track, a container's rounding, or a lie): the rest of
+        the slot plays a plain slate, on the guide's time, and later requests past that
+        point run no process. A file short by more than ``SHORT_BY_MS`` is truncated: a
+        media fault."""
+        if produced_ms > 0:  # its sound after the last picture played: the slate follows it
+            segment = replace(segment, duration_ms=max(0, segment.duration_ms - produced_ms))
+        self._ends[path] = min(segment.seek_ms, self._ends.get(path, segment.seek_ms))
+        self._ends.move_to_end(path)
+        while len(self._ends) > FAILED_MEMORY:
+            self._ends.popitem(last=False)
+        if segment.duration_ms > SHORT_BY_MS:
+            minutes, seconds = divmod(segment.seek_ms // 1000, 60)
+            short = f"{segment.duration_ms / 1000:.0f} s before its listed end"
+            await self._media_fault(segment, f"the file ends at {minutes}:{seconds:02d}, {short}")
+            return
+        if not self._under_a_frame(segment.duration_ms):  # a frame or more: say so
+            log.info("channel %s: %s ends %d ms before its listed end", self.key,
+                     redact_argv([path])[0], segment.duration_ms)  # fmt: skip
+
+    def _under_a_frame(self, ms: int) -> bool:
+        return ms * self._profile.fps < 1000
 
     async def _media_fault(self, segment: Segment, reason: str) -> None:
         """The file behind ``segment`` cannot be played: remember it for this session (its
@@ -643,7 +728,7 @@ class ChannelSession:
                 self._ffmpeg, self._profile, title=segment.title or self._name,
                 message=segment.message or "Off the air", duration_ms=segment.duration_ms,
                 output_ts_offset_ms=self.media_ms, encoder=self._encoder,
-                with_text=self._slate_text,
+                with_text=self._slate_text and not segment.plain,
             )  # fmt: skip
             self._last_codec = _video_codec(argv)
             return argv, "slate"
@@ -651,12 +736,20 @@ class ChannelSession:
         source = MediaInput(segment.path, segment.technical, remote=remote)
         # Seek to a frame boundary of the profile: a seek between two frames makes the fps
         # filter start a frame late, which would leave a gap in the video after the splice.
+        # The frame on air at the seek is shown whole, so the request grows by as much as
+        # the seek moved back: FFmpeg drops a last frame that is less than half inside the
+        # requested length, and the item would lose its last picture. A copy seeks to the
+        # keyframe itself (rounded up): a seek before it would go back a whole GOP.
         fps = self._profile.fps
-        seek_ms = int(math.floor(segment.seek_ms * fps / 1000) * 1000 / fps)
+        seek_ms, duration_ms = segment.seek_ms, segment.duration_ms
+        if segment.transcode or not copies(self._profile, segment.technical):
+            seek_ms = int(math.floor(seek_ms * fps / 1000) * 1000 / fps)
+            duration_ms += segment.seek_ms - seek_ms
         argv = item_argv(
             self._ffmpeg, self._profile, source, offset_ms=seek_ms,
-            duration_ms=segment.duration_ms, output_ts_offset_ms=self.media_ms,
-            encoder=self._encoder, fade_out_ms=min(segment.fade_out_ms, segment.duration_ms),
+            duration_ms=duration_ms, output_ts_offset_ms=self.media_ms,
+            encoder=self._encoder, fade_out_ms=min(segment.fade_out_ms, duration_ms),
+            transcode=segment.transcode,
         )  # fmt: skip
         self._last_codec = _video_codec(argv)
         return argv, "item"
@@ -693,7 +786,7 @@ class ChannelSession:
                 "channel %s: FFmpeg (%s) exited with %s: %s",
                 self.key, purpose, status, stderr[-500:],
             )  # fmt: skip
-        return Played(produced, status, self._interrupted, stderr)
+        return Played(produced, status, self._interrupted, stderr, tracker.first_video is not None)
 
     async def _forward(self, packets: list[bytearray], tracker: EndTracker) -> None:
         """Spliced packets to the end tracker, the HLS ring and the pacer."""
@@ -702,8 +795,10 @@ class ChannelSession:
         for packet in packets:
             tracker.observe(packet)
         data = b"".join(packets)
-        self._feed_ring(data)
+        # Into the pacer first: it may wait for room, and an HLS ring made meanwhile is
+        # seeded from what the pacer holds, so feeding it before would lose this batch.
         await self._pacer.put_batch(data)
+        self._feed_ring(data)
 
 
 def _video_codec(argv: list[str]) -> str | None:

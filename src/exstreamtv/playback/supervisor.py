@@ -32,6 +32,7 @@ from pathlib import Path
 from exstreamtv.clock import Clock
 from exstreamtv.errors import LimitReached
 from exstreamtv.ffmpeg.process import (
+    Child,
     StderrTail,
     drain_to_eof,
     start_process,
@@ -51,7 +52,7 @@ class ManagedProcess:
 
     channel: str
     purpose: str
-    process: asyncio.subprocess.Process
+    process: Child
     stderr: StderrTail
     drain: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -94,6 +95,7 @@ class Supervisor:
         self._watchdog_interval = watchdog_interval
         self._watchdog: asyncio.Task[None] | None = None
         self._registry_lock = asyncio.Lock()
+        self._published: set[str] = set()  # channels with a breaker gauge (one per channel)
 
     # --- lifecycle -----------------------------------------------------------------
 
@@ -132,7 +134,11 @@ class Supervisor:
         managed.drain = asyncio.create_task(self._drain(managed))
         self._running[process.pid] = managed
         self._metrics.ffmpeg_processes.set(len(self._running))
-        await self._save_registry()
+        try:
+            await self._save_registry()
+        except BaseException:  # cancelled before the caller got it: nobody else would stop it
+            await self.stop(managed, grace=0.5)
+            raise
         return managed
 
     async def stop(self, managed: ManagedProcess, *, grace: float = 2.0) -> int:
@@ -206,9 +212,17 @@ class Supervisor:
         return self.policy.velocity(self._clock.monotonic())
 
     def _publish_breaker(self, channel: str) -> None:
-        state = self.breaker_state(channel)
+        """Export ``channel``'s breaker gauge, read from the policy at every scrape: the
+        open period ending (a change no call announces) shows as ``half_open`` at once."""
+        if channel in self._published:
+            return
+        self._published.add(channel)
         for value in BreakerState:
-            self._metrics.breaker_state.labels(channel, value.value).set(float(value is state))
+            gauge = self._metrics.breaker_state.labels(channel, value.value)
+            gauge.set_function(self._breaker_reader(channel, value))
+
+    def _breaker_reader(self, channel: str, value: BreakerState) -> Callable[[], float]:
+        return lambda: float(self.breaker_state(channel) is value)
 
     # --- the watchdog ----------------------------------------------------------------
 

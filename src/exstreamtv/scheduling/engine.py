@@ -93,8 +93,9 @@ class BuildResult:
 class Builder:
     """Mutable state of one build, and the primitives every schedule kind uses."""
 
-    def __init__(self, inputs: BuildInputs, state: BuildState) -> None:
+    def __init__(self, inputs: BuildInputs, state: BuildState, *, cursors: bool = True) -> None:
         self.inputs = inputs = _whole_seconds(inputs)
+        self._keep_cursors = cursors
         self.schedule = inputs.schedule
         self.tz = zone(self.schedule.timezone)
         self.now = state.next_ms
@@ -233,9 +234,10 @@ class Builder:
         """Record the cursor on the step's last entry, after every change the step made.
 
         A step emits exactly one guide group, so this is the cursor after that group: the
-        point a refresh resumes from.
+        point a refresh resumes from. A build that keeps no cursors (a preview: nothing is
+        saved to resume from) skips it; a cursor is pure, so the entries are the same.
         """
-        if self.entries:
+        if self.entries and self._keep_cursors:
             self.cursors[-1] = self.snapshot()
 
     def filler(
@@ -401,17 +403,23 @@ def _step_for(kind: ScheduleKind) -> Step:
 
 
 def build(
-    inputs: BuildInputs, state: BuildState | None, start: datetime, until: datetime
+    inputs: BuildInputs,
+    state: BuildState | None,
+    start: datetime,
+    until: datetime,
+    *,
+    cursors: bool = True,
 ) -> BuildResult:
     """Extend a timeline until it reaches ``until``.
 
     ``state`` is the cursor after the last existing entry (``None`` for a new timeline,
     which then begins at ``start``; ``start`` is ignored otherwise). The last entry may
-    end after ``until``: programmes are never cut to fit a build's horizon.
+    end after ``until``: programmes are never cut to fit a build's horizon. Without
+    ``cursors`` the result's cursors are all ``None`` (for a build nothing resumes from).
     """
     if state is None:
         state = BuildState(next_ms=to_ms(start))
-    builder = Builder(inputs, state)
+    builder = Builder(inputs, state, cursors=cursors)
     step = _step_for(inputs.schedule.kind)
     until_ms = to_ms(until)
     if builder.now % SECOND_MS:  # continued from a time that is not a whole second
@@ -433,6 +441,8 @@ def _whole_seconds(inputs: BuildInputs) -> BuildInputs:
     """``inputs`` with every duration and chapter mark rounded down to a whole second."""
     collections = {
         collection_id: [_whole(item) for item in items]
+        if any(item.duration_ms % SECOND_MS or item.chapters_ms for item in items)
+        else items  # already whole (the usual case): every build reads them all
         for collection_id, items in inputs.collections.items()
     }
     return replace(inputs, collections=collections)
@@ -440,7 +450,9 @@ def _whole_seconds(inputs: BuildInputs) -> BuildInputs:
 
 def _whole(item: Playable) -> Playable:
     chapters = item.chapters_ms
-    if item.duration_ms % SECOND_MS == 0 and all(c % SECOND_MS == 0 for c in chapters):
+    if item.duration_ms % SECOND_MS == 0 and (
+        not chapters or all(c % SECOND_MS == 0 for c in chapters)
+    ):  # most items have no chapters: no generator for them (every build reads them all)
         return item
     return replace(
         item,

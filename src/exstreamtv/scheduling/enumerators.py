@@ -15,7 +15,10 @@ once at that point.
 
 from __future__ import annotations
 
+import threading
 import zlib
+from array import array
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol, TypeVar
 
@@ -115,11 +118,54 @@ def episode_key(item: Playable) -> tuple[bool, str, bool, int, bool, int, str, i
 
 def _shuffled(values: Sequence[_T], seed: int) -> list[_T]:
     """A Fisher-Yates permutation of ``values``. The step at ``i`` uses ``mix(seed, i)``."""
-    out = list(values)
-    for i in range(len(out) - 1, 0, -1):
-        j = mix(seed, i) % (i + 1)
-        out[i], out[j] = out[j], out[i]
-    return out
+    return [values[at] for at in PERMUTATIONS.get(len(values), seed)]
+
+
+class Permutations:
+    """The Fisher-Yates permutations of ``range(n)`` under a seed, remembered up to a total
+    of ``budget`` indices (least recently used dropped first).
+
+    A permutation depends only on ``(n, seed)``, and every build of a shuffled channel
+    needs its current epoch's: the hourly extension of a thousand channels would otherwise
+    redo a hash per item of every channel's collection to place two or three episodes.
+    Indices are kept as 4-byte arrays (a 10,000-item epoch costs 40 KB); builds may run in
+    worker threads, hence the lock."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self._kept: OrderedDict[tuple[int, int], array[int]] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    @property
+    def size(self) -> int:
+        """Indices held."""
+        return self._size
+
+    def get(self, n: int, seed: int) -> array[int]:
+        key = (n, seed)
+        with self._lock:
+            found = self._kept.get(key)
+            if found is not None:
+                self._kept.move_to_end(key)
+                return found
+        order = array("I", range(n))
+        for i in range(n - 1, 0, -1):
+            j = mix(seed, i) % (i + 1)
+            order[i], order[j] = order[j], order[i]
+        if n <= self.budget:
+            with self._lock:
+                if key not in self._kept:
+                    self._kept[key] = order
+                    self._size += n
+                while self._size > self.budget:
+                    _, dropped = self._kept.popitem(last=False)
+                    self._size -= len(dropped)
+        return order
+
+
+PERMUTATION_BUDGET = 1_000_000  # indices (4 MB): a thousand channels of 1,000 items each
+PERMUTATIONS = Permutations(PERMUTATION_BUDGET)
 
 
 def _shuffle_epochs(items: Sequence[Playable], seed: int) -> Callable[[int], list[Playable]]:

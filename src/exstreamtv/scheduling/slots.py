@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from datetime import date, timedelta
+from typing import cast
 
 from exstreamtv.domain.schedules import FillerSet, Lateness, PlayMode, TimeSlot
 from exstreamtv.scheduling.engine import Builder
@@ -59,9 +60,15 @@ def step(b: Builder) -> None:
 
 
 def _window(b: Builder, slots: tuple[TimeSlot, ...]) -> tuple[int, int, int, int] | None:
-    """(start, slot index, end, index of the slot after) of the occurrence holding ``now``."""
+    """(start, slot index, end, index of the slot after) of the occurrence holding ``now``.
+
+    The last window found is kept: a slot of short items takes many steps, and an
+    occurrence is the same whichever date's occurrences it was found among."""
     if not slots:
         return None
+    last = b.memo.get("slots-window")
+    if isinstance(last, tuple) and last[0] <= b.now < last[2]:
+        return cast(tuple[int, int, int, int], last)
     occurrences = _occurrences(b, slots, local_date(b.tz, b.now))
     if not occurrences:
         return None
@@ -70,7 +77,8 @@ def _window(b: Builder, slots: tuple[TimeSlot, ...]) -> tuple[int, int, int, int
     if at < 0 or at + 1 >= len(occurrences):
         return None
     (start, index), (end, following) = occurrences[at], occurrences[at + 1]
-    return start, index, end, following
+    b.memo["slots-window"] = found = (start, index, end, following)
+    return found
 
 
 def _occurrences(b: Builder, slots: tuple[TimeSlot, ...], around: date) -> list[tuple[int, int]]:

@@ -33,6 +33,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from exstreamtv.agent.channel_planner import LLMChannelPlanner
 from exstreamtv.agent.containment import Containment
 from exstreamtv.agent.llm import LLMPlanner
 from exstreamtv.agent.loop import AgentLoop
@@ -338,6 +339,14 @@ def health_counters(metrics: Metrics) -> Callable[[], Awaitable[tuple[float, flo
     return read
 
 
+def channel_llm(automation: Automation, redactor: SecretRedactor) -> LLMChannelPlanner | None:
+    """The LLM reading of channel sentences, on the agent's LLM client when one is set."""
+    planner = automation.planner
+    if not isinstance(planner, LLMPlanner):
+        return None
+    return LLMChannelPlanner(planner, PromptRedactor(redactor))
+
+
 def build_automation(
     settings: Settings,
     *,
@@ -377,8 +386,13 @@ def build_automation(
     resolution = MetadataSelfResolution(
         settings.ai_agent, agent, ratio=health.failure_ratio,
         counters=health_counters(metrics), clock=clock, metrics=metrics,
+        interval=settings.ai_agent.metadata_self_resolution_interval_sec,
     )  # fmt: skip
-    health.on_early_warning = lambda scope: resolution.request_soon(scope, "guide")
+
+    def early_warning(scope: int | None) -> None:
+        resolution.request_soon(scope, "guide")  # the health cycle has no one to tell
+
+    health.on_early_warning = early_warning
     if troubleshooting is not None:
         troubleshooting.resolve = resolution.request_soon
         if isinstance(planner, LLMPlanner):  # answers are LLM-enhanced when one is set

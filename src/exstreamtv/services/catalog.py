@@ -1,16 +1,27 @@
-"""Browsing the media catalogue and keeping collections."""
+"""Browsing the media catalogue and keeping collections.
+
+Scans call :meth:`CatalogService.sync_automatic` when they finish, which keeps one
+automatic collection per library, per show and per season of a show (see
+``store.collections.sync_automatic``); one sync runs at a time.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from exstreamtv.clock import Clock
-from exstreamtv.domain.collections import Collection, SmartQuery
+from exstreamtv.domain.collections import (
+    Collection,
+    CollectionKind,
+    CollectionSummary,
+    SmartQuery,
+)
 from exstreamtv.domain.media import MediaItem
 from exstreamtv.errors import NotFound
-from exstreamtv.store.collections import CollectionRepository
+from exstreamtv.store.collections import AutomaticChanges, CollectionRepository, sync_automatic
 from exstreamtv.store.database import transaction
 from exstreamtv.store.media import MediaFilter, MediaRepository
 
@@ -23,6 +34,7 @@ class CatalogService:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
         self._sessions = sessions
         self._clock = clock
+        self._syncing = asyncio.Lock()
 
     async def search(
         self, where: MediaFilter, offset: int, limit: int
@@ -63,9 +75,44 @@ class CatalogService:
             repo = CollectionRepository(session)
             return await repo.items(await repo.get(collection_id))
 
+    async def collection_summary(self, collection_id: int) -> CollectionSummary:
+        """How many present items the collection holds and their total duration."""
+        async with self._sessions() as session:
+            repo = CollectionRepository(session)
+            return await repo.summary(await repo.get(collection_id))
+
     async def preview(
         self, query: SmartQuery, offset: int, limit: int
-    ) -> tuple[list[MediaItem], int]:
-        """What a smart query would hold, without saving it."""
+    ) -> tuple[list[MediaItem], CollectionSummary]:
+        """A page of what a smart query would hold, and the count and total duration of all
+        of it, without saving anything."""
         async with self._sessions() as session:
-            return await MediaRepository(session).smart(query, offset, limit)
+            media = MediaRepository(session)
+            items, _ = await media.smart(query, offset, limit)
+            return items, await media.summary(query)
+
+    async def automatic_collection(
+        self, kind: CollectionKind, show: str | None = None, season: int | None = None
+    ) -> Collection:
+        """The automatic collection of a show or season (case-insensitive); NotFound when
+        no scan has made one."""
+        for found in await self.collections():
+            if (
+                found.automatic
+                and found.kind is kind
+                and (found.show or "").lower() == (show or "").lower()
+                and found.season == season
+            ):
+                return found
+        raise NotFound(f"there is no automatic {kind} collection for {show!r}")
+
+    async def sync_automatic(self) -> AutomaticChanges:
+        """Bring the automatic collections in line with the catalogue (one at a time)."""
+        async with self._syncing, transaction(self._sessions) as session:
+            changes = await sync_automatic(session, self._clock.now())
+        if changes.created or changes.removed or changes.renamed:
+            log.info(
+                "automatic collections: %d created, %d renamed, %d removed",
+                len(changes.created), len(changes.renamed), len(changes.removed),
+            )  # fmt: skip
+        return changes

@@ -62,7 +62,7 @@ class ChannelService:
     async def create(self, fields: ChannelFields) -> Channel:
         async with transaction(self._sessions) as session:
             created = await ChannelRepository(session).create(fields, self._clock.now())
-        self._changes.bump()
+        self._changes.channel_changed(created.id)
         return created
 
     async def update(self, number: ChannelNumber, fields: ChannelFields) -> Channel:
@@ -70,7 +70,7 @@ class ChannelService:
             repo = ChannelRepository(session)
             before = await repo.get(number)
             updated = await repo.update(number, fields, self._clock.now())
-        self._changes.bump()
+        self._changes.channel_changed(updated.id)
         if before.enabled and not updated.enabled:
             await self._retired(number, "channel disabled")
         elif updated.number != before.number:
@@ -84,5 +84,5 @@ class ChannelService:
             channel = await repo.get(number)
             await repo.delete(number)
         self._locks.drop(channel.id)
-        self._changes.bump()
+        self._changes.channel_changed(channel.id, deleted=True)
         await self._retired(number, "channel deleted")

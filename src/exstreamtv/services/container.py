@@ -32,17 +32,19 @@ from exstreamtv.playback.tuners import TunerPool
 from exstreamtv.services.admin_key import AdminKeys
 from exstreamtv.services.admin_sessions import KEY_FILE_NAME as SESSION_KEY_FILE
 from exstreamtv.services.admin_sessions import AdminSessions
-from exstreamtv.services.automation import Automation, build_automation
+from exstreamtv.services.automation import Automation, build_automation, channel_llm
 from exstreamtv.services.backup_schedule import BackupSchedule
 from exstreamtv.services.backups import Backups
 from exstreamtv.services.catalog import CatalogService
 from exstreamtv.services.changes import GuideChanges
 from exstreamtv.services.channel_locks import ChannelLocks
+from exstreamtv.services.channel_plans import ChannelPlanService
 from exstreamtv.services.channels import ChannelService
 from exstreamtv.services.demo import DemoSetup
 from exstreamtv.services.device import DeviceIdentity
 from exstreamtv.services.fallback_filler import FallbackFiller, outage_lookup
 from exstreamtv.services.guide import GuideService
+from exstreamtv.services.guide_grid import GuideGrid
 from exstreamtv.services.library import LibraryService
 from exstreamtv.services.logos import LogoService
 from exstreamtv.services.media_faults import MediaFaultReports
@@ -50,6 +52,8 @@ from exstreamtv.services.media_locations import MediaLocator
 from exstreamtv.services.media_proxy import MediaProxy
 from exstreamtv.services.media_servers import MediaServerService
 from exstreamtv.services.metadata_health import MetadataHealthService
+from exstreamtv.services.online_sources import OnlineSourceService
+from exstreamtv.services.playback_trials import PlaybackTrials
 from exstreamtv.services.playout_extender import PlayoutExtender
 from exstreamtv.services.playouts import PlayoutService
 from exstreamtv.services.plex_guide import PlexGuideReload
@@ -60,6 +64,7 @@ from exstreamtv.services.sign_in_attempts import SignInAttempts
 from exstreamtv.services.station_import import StationImport
 from exstreamtv.services.streaming import StreamingService
 from exstreamtv.services.troubleshooting import TroubleshootingService
+from exstreamtv.services.warm_up import Step, WarmUp
 from exstreamtv.store.database import (
     create_engine,
     make_sqlite_file_private,
@@ -111,6 +116,11 @@ class Container:
     imports: StationImport
     backups: Backups
     backup_schedule: BackupSchedule
+    guide_grid: GuideGrid
+    trials: PlaybackTrials
+    channel_plans: ChannelPlanService
+    online: OnlineSourceService
+    warm_up: WarmUp
 
 
 def prepare_data_dir(path: Path) -> Path:
@@ -170,16 +180,24 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
         await upgrade_schema(engine)
         sessions = session_factory(engine)
         media_servers = MediaServerService(sessions, settings, clock, metrics, redactor)
-        remote = ServerSync(sessions, media_servers, clock)
         catalog = CatalogService(sessions, clock)
         locks = ChannelLocks()
         changes = GuideChanges()
         plex_guide = PlexGuideReload(media_servers, changes, clock)
         channels = ChannelService(sessions, clock, locks, changes)
         playouts = PlayoutService(sessions, settings, clock, metrics, locks, changes=changes)
-        libraries = LibraryService(
-            sessions, settings, clock, metrics, remote=remote, on_missing=playouts.drop_unavailable
+        media_faults = MediaFaultReports(playouts)
+        online = OnlineSourceService(
+            sessions, settings, clock, redactor, media_servers, on_gone=media_faults.report
         )
+        remote = ServerSync(
+            sessions, online.open, clock, seal=online.seal,
+            guide_hours=settings.playout.horizon_hours, changes=changes,
+        )  # fmt: skip
+        libraries = LibraryService(
+            sessions, settings, clock, metrics, remote=remote,
+            on_missing=playouts.drop_unavailable, after_scan=catalog.sync_automatic,
+        )  # fmt: skip
         schedules = ScheduleService(sessions, clock, playouts)
         extender = PlayoutExtender(playouts)
         admin_keys = AdminKeys(sessions)
@@ -188,11 +206,12 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             clock=clock,
             metrics=metrics,
             registry=settings.data_dir / "ffmpeg.pids",
+            watchdog_timeout=settings.streaming.watchdog_timeout_sec,
+            watchdog_interval=min(5.0, settings.streaming.watchdog_timeout_sec / 4),
         )
 
         proxy = MediaProxy(media_servers, clock)
-        media_faults = MediaFaultReports(playouts)
-        locator = MediaLocator(sessions, media_servers, catalog.item, proxy)
+        locator = MediaLocator(sessions, media_servers, catalog.item, proxy, online.locate)
         filler = FallbackFiller(sessions)
         backups = Backups(settings, engine, clock)
         logos = LogoService(settings)
@@ -206,6 +225,7 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
                 channel, playouts.playing, locator.item, filler
             ),
             ffmpeg=settings.ffmpeg.ffmpeg_path,
+            ffprobe=settings.ffmpeg.ffprobe_path,
             idle_timeout=settings.streaming.idle_timeout_sec,
             metrics=metrics,
             profile_for=profiles.for_channel,
@@ -278,6 +298,21 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             imports=StationImport(sessions, clock, logos, playouts, changes),
             backups=backups,
             backup_schedule=BackupSchedule(backups, settings.backup),
+            guide_grid=GuideGrid(sessions, clock, guide),
+            trials=PlaybackTrials(
+                settings,
+                clock,
+                supervisor,
+                redactor,
+                log_ring,
+                item=locator.item,
+                profiles=profiles,
+            ),
+            channel_plans=ChannelPlanService(
+                sessions, clock, playouts, changes, llm=channel_llm(automation, redactor)
+            ),
+            online=online,
+            warm_up=WarmUp(),
         )
         await supervisor.start()
         loop_lag.start()
@@ -285,39 +320,49 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
         try:
             yield container
         finally:
+            await container.warm_up.close()
             await container.backup_schedule.stop()
             await loop_lag.close()
             await automation.close()
+            await guide.close()
             log_ring.uninstall()
             await health.close()
             await live.close()
             await media_faults.close()
+            await container.trials.close()
             await supervisor.close()
             await extender.stop()
             await libraries.close()
             await plex_guide.stop()
             await proxy.close()
+            await online.close()
             await media_servers.close()
     finally:
         await engine.dispose()
 
 
 async def start_up(container: Container, *, extend_playouts: bool = True) -> str | None:
-    """One-time start-up work before serving. Returns a newly created admin key, if any.
+    """:func:`prepare`, then :func:`warm_up` in the background. Returns a newly created
+    admin key, if any. (``exstreamtv serve`` binds its port between the two.)"""
+    new_key = await prepare(container)
+    warm_up(container, extend_playouts=extend_playouts)
+    return new_key
 
-    Ensures the default stream profile, lists FFmpeg's encoders (hardware encoders this
-    machine lacks are replaced by libx264), marks scans interrupted by a previous crash as
-    failed, creates libraries declared in
-    the config (and scans them in the background), installs the demo on first run, and
-    starts the playout extender (its first pass builds every playout to the horizon;
-    ``extend_playouts=False`` leaves it stopped), and starts the 5-minute metadata
-    self-resolution schedule (it does nothing unless the ``ai_agent`` flags allow it).
+
+async def prepare(container: Container) -> str | None:
+    """The start-up work needed before the first answer. Returns a newly created admin
+    key, if any.
+
+    Ensures the admin key, the DeviceID, the default stream profile; registers media
+    server secrets for redaction; marks scans interrupted by a previous crash as failed;
+    creates libraries declared in the config (and starts their scans in the background);
+    installs the demo on first run. Nothing here is per channel.
     """
     new_key = await container.admin_keys.ensure()
     await container.device.ensure()  # the DeviceID is fixed before any client can see it
     await container.media_servers.register_secrets()  # before anything can log a token
+    await container.online.register_secrets()
     await container.profiles.ensure_default()
-    await container.profiles.detect_encoders(container.settings.ffmpeg.ffmpeg_path)
     async with transaction(container.sessions) as session:
         stale = await LibraryRepository(session).fail_interrupted_scans(container.clock.now())
     if stale:
@@ -330,9 +375,31 @@ async def start_up(container: Container, *, extend_playouts: bool = True) -> str
         for library in await container.libraries.libraries():
             if library.managed_by_config and not container.libraries.is_scanning(library.id):
                 await container.libraries.start_scan(library.id)
-    if extend_playouts:
-        container.extender.start()
-    container.automation.resolution.start()
-    container.plex_guide.start()  # asks Plex DVRs to reload our guide after changes
-    container.backup_schedule.start()
     return new_key
+
+
+def warm_up(container: Container, *, extend_playouts: bool = True) -> None:
+    """Start the work that waits until the server listens (``/readyz`` is 503 until it
+    is done): list FFmpeg's encoders (hardware encoders this machine lacks are replaced
+    by libx264), start the playout extender and wait for its first pass, which builds
+    every playout to the horizon (``extend_playouts=False`` leaves it stopped), start the
+    5-minute metadata self-resolution schedule (it does nothing unless the ``ai_agent``
+    flags allow it), the Plex guide reloads and the scheduled backups."""
+
+    async def encoders() -> None:
+        await container.profiles.detect_encoders(container.settings.ffmpeg.ffmpeg_path)
+
+    async def playouts() -> None:
+        container.extender.start()
+        await container.extender.wait_for_passes(1)
+
+    async def schedules() -> None:
+        container.automation.resolution.start()
+        container.plex_guide.start()  # asks Plex DVRs to reload our guide after changes
+        container.backup_schedule.start()
+
+    steps: list[Step] = [("ffmpeg encoders", encoders)]
+    if extend_playouts:
+        steps.append(("playouts", playouts))
+    steps.append(("schedules", schedules))
+    container.warm_up.start(steps)

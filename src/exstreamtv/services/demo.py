@@ -227,9 +227,9 @@ class DemoSetup:
         found, _ = await self._catalog.search(MediaFilter(library_id=library.id), 0, 500)
         ident = tuple(item.id for item in found if item.path.endswith(f"/{IDENT_CLIP}"))
         ids: dict[str, int] = {}
+        for show in ("Color Bars Theater", "Tone Patrol"):  # made by the scan
+            ids[show] = (await self._catalog.automatic_collection(CollectionKind.SHOW, show)).id
         for collection in (
-            Collection(0, "Color Bars Theater", CollectionKind.SHOW, show="Color Bars Theater"),
-            Collection(0, "Tone Patrol", CollectionKind.SHOW, show="Tone Patrol"),
             Collection(
                 0, "Demo Movies", CollectionKind.SMART, query=SmartQuery(kinds=(MediaKind.MOVIE,))
             ),

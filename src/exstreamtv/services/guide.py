@@ -1,12 +1,31 @@
 """The guide: the M3U lineup and the XMLTV document, from the same playout rows the
 stream plays, validated before anything is served.
 
-Generation (load, fold, validate, render, gzip) runs in a worker thread and streams:
-gzip chunks are handed to the response as they are made, and the finished document is
-cached (compressed) until the TTL passes or a channel or playout changes
-(:class:`GuideChanges`). A guide that fails validation raises
-:class:`XMLTVValidationError` (HTTP 503 with Retry-After) and is counted by reason;
-there is no fallback to an unvalidated guide.
+The XMLTV document is joined from per-channel fragments (``services/guide_fragments.py``)
+over the guide window (:class:`GuideWindow`: from the start of the previous hour,
+``epg.guide_hours`` ahead), so a change re-renders only the channels it touched. A
+request gets a :class:`GuideDocument` that streams gzip as the fragments come: cached
+ones at once, the others rendered in worker threads a few batches ahead of the reader.
+Nothing of it runs on the event loop, and nothing holds the whole guide in memory.
+
+Validation. The lineup, the lineup/guide mismatch and every fragment already known are
+checked before the response starts, and so are the first fragments rendered: a guide
+whose unknown fragments hold at most ``HOLD_PROGRAMMES`` programmes is validated whole
+before its first byte. A fault is :class:`XMLTVValidationError` (HTTP 503 with
+Retry-After), counted by reason. Only a larger cold guide starts streaming before all of
+it is known: a fault found then ends the transfer unfinished (no ``</tv>``, no gzip
+trailer, an incomplete chunked body), so no client takes it for a guide, and the next
+request is refused with the 503 up front. There is never a fallback to an unvalidated
+guide.
+
+A document is reused (same object, same ETag) until a change touches its window, its
+window moves (hourly), or ``epg.cache_ttl_sec`` passes; then media edits (counted by the
+library's change stamp) renew every fragment.
+
+A generation is timed (``exstreamtv_guide_generation_seconds``, the Section H baseline)
+from the request that made a new document until its first stream got through every
+fragment; then metadata health takes its turn. The web UI's grid
+(``services/guide_grid.py``) folds the same rows with the same :attr:`GuideService.policy`.
 """
 
 from __future__ import annotations
@@ -16,10 +35,9 @@ import hashlib
 import logging
 import zlib
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from functools import partial
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlencode
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -27,29 +45,32 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from exstreamtv.clock import Clock
 from exstreamtv.config import Settings
 from exstreamtv.domain.channels import Channel
-from exstreamtv.domain.guide import (
-    GuideChannel,
-    GuideMedia,
-    GuidePolicy,
-    Programme,
-    ProgrammeKind,
-)
-from exstreamtv.domain.media import MediaItem
-from exstreamtv.domain.playout import PlayoutEntry, to_ms
+from exstreamtv.domain.guide import GuideChannel, GuidePolicy, GuideWindow
+from exstreamtv.domain.playout import from_ms, to_ms
 from exstreamtv.errors import XMLTVValidationError
-from exstreamtv.formats.guide_folding import programmes_from_entries
+from exstreamtv.formats.gzip_parts import DeflatedPart, GzipJoin, deflate_part
 from exstreamtv.formats.m3u import render_m3u
-from exstreamtv.formats.xmltv import render_xmltv, validate_guide
+from exstreamtv.formats.xmltv import TAIL, XmltvWriter, validate_lineup
 from exstreamtv.metrics import Metrics
 from exstreamtv.services.changes import GuideChanges
+from exstreamtv.services.guide_fragments import (
+    Edition,
+    FragmentKey,
+    FragmentRenderer,
+    Listed,
+)
 from exstreamtv.store.channels import ChannelRepository
 from exstreamtv.store.media import MediaRepository
 from exstreamtv.store.playouts import PlayoutRepository
 
 log = logging.getLogger(__name__)
-CACHE_ENTRIES = 8  # one per distinct base URL / token; bounded
+CACHE_ENTRIES = 8  # documents: one per distinct base URL / token; bounded
 CHUNK_BYTES = 64 * 1024
-MEDIA_CHUNK = 5000
+_SENT_PER_CHUNK = 64  # fragments joined into one chunk when a document is sent again
+HOLD_PROGRAMMES = 1000
+"""Programmes rendered before the response starts, so that a small guide (or a small
+change) is validated whole before its first byte."""
+_TAIL = deflate_part(TAIL.encode())
 
 
 def channel_id(channel: Channel) -> str:
@@ -81,39 +102,110 @@ class GuideLinks:
         return f"{self.base_url}/iptv/xmltv.xml{self.query()}"
 
 
-@dataclass(slots=True)
 class GuideDocument:
-    """A generated XMLTV document: gzip bytes, complete once ``finished``."""
+    """An XMLTV document: the lineup's part, then each channel's fragment, streamed.
 
-    etag: str
-    last_modified: datetime
-    chunks: list[bytes] = field(default_factory=list)
-    finished: bool = False
-    ready: asyncio.Condition = field(default_factory=asyncio.Condition)
-    failed: BaseException | None = None
-    version: int = 0
-    made_at: float = 0.0
+    ``failed`` is set when a stream ended on a fault (or a rendering error); such a
+    document is never reused. Once a stream got through every fragment, the document keeps
+    what it sent (the very bytes the fragment cache holds, plus its trailer) while it is
+    the service's latest: the next requests for it only send them.
+    """
+
+    def __init__(
+        self,
+        renderer: FragmentRenderer,
+        *,
+        etag: str,
+        last_modified: datetime,
+        edition: Edition,
+        channels: Sequence[Listed],
+        head: DeflatedPart,
+        version: int,
+        lineup: int,
+        made_at: float,
+        on_fault: Callable[[XMLTVValidationError], None],
+        on_complete: Callable[[GuideDocument], None],
+    ) -> None:
+        self.etag = etag
+        self.last_modified = last_modified
+        self.edition = edition
+        self.channels = channels
+        self.version = version
+        self.lineup = lineup
+        self.made_at = made_at
+        self.failed: BaseException | None = None
+        self._renderer = renderer
+        self.head = head
+        self._on_fault = on_fault
+        self._on_complete: Callable[[GuideDocument], None] | None = on_complete
+        self._sent: list[bytes] | None = None
+
+    def forget_sent(self) -> None:
+        """Drop the kept bytes (another document is the latest now)."""
+        self._sent = None
+
+    async def hold(self, stale: Sequence[Listed], programmes: int) -> None:
+        """Render the ``stale`` channels (those without a cached fragment, in lineup order)
+        until they hold ``programmes`` programmes or all are done; raise the first fault
+        among them. What is rendered here is cached (or still rendering) for the streams
+        that follow."""
+        source = self._renderer.fragments(stale, self.edition)
+        rendered = 0
+        try:
+            async for _listed, fragment in source:
+                if fragment.fault is not None:
+                    raise fragment.fault
+                rendered += fragment.programmes
+                if rendered >= programmes:
+                    return
+        finally:
+            await source.aclose()
 
     async def gzip_stream(self) -> AsyncIterator[bytes]:
-        """The gzip bytes, following generation as it happens (all at once when complete)."""
-        if self.finished:
-            yield b"".join(self.chunks)
+        """The gzip bytes: the lineup's part at once, then chunks of about ``CHUNK_BYTES``
+        as the fragments come.
+
+        Raises the :class:`XMLTVValidationError` of a fragment that fails (the response
+        then ends unfinished), or a rendering error."""
+        try:
+            async for chunk in self._gzip():
+                yield chunk
+        except Exception as err:
+            self.failed = err
+            raise
+
+    async def _gzip(self) -> AsyncIterator[bytes]:
+        sent = self._sent
+        if sent is not None:
+            for at in range(0, len(sent), _SENT_PER_CHUNK):
+                yield b"".join(sent[at : at + _SENT_PER_CHUNK])
             return
-        sent = 0
-        while True:
-            async with self.ready:
-                await self.ready.wait_for(partial(self._has_more, sent))
-            while sent < len(self.chunks):
-                yield self.chunks[sent]
-                sent += 1
-            if self._complete(sent):
-                return
-
-    def _has_more(self, sent: int) -> bool:
-        return len(self.chunks) > sent or self.finished
-
-    def _complete(self, sent: int) -> bool:
-        return self.finished and sent >= len(self.chunks)
+        join = GzipJoin()
+        parts = [join.header, join.add(self.head)]
+        # The lineup's part goes at once: the fragments held before the response are
+        # validated, and a client (or a DVR's timeout) sees the guide begin.
+        yield parts[0] + parts[1]
+        pending = bytearray()
+        async for _listed, fragment in self._renderer.fragments(self.channels, self.edition):
+            if fragment.fault is not None:
+                self._on_fault(fragment.fault)
+                raise fragment.fault
+            if fragment.part is not None:
+                data = join.add(fragment.part)
+                parts.append(data)
+                pending += data
+            if len(pending) >= CHUNK_BYTES:
+                yield bytes(pending)
+                pending.clear()
+        end = join.add(_TAIL) + join.trailer()
+        parts.append(end)
+        pending += end
+        complete, self._on_complete = self._on_complete, None
+        if complete is not None:  # the first stream that got through every fragment
+            if sum(map(len, parts)) <= self._renderer.cache.budget:  # never past the cache's
+                self._sent = parts
+            complete(self)
+        yield bytes(pending)
 
     async def plain_stream(self) -> AsyncIterator[bytes]:
         """The document uncompressed, for clients that do not accept gzip."""
@@ -138,21 +230,37 @@ class GuideService:
         *,
         on_generated: Callable[[], None] | None = None,
     ) -> None:
-        """``on_generated`` is called after each guide passes validation; it must return at
-        once (metadata health starts its own background cycle)."""
+        """``on_generated`` is called once a new guide has been streamed whole (every
+        fragment validated), not while it is being rendered; it must return at once
+        (metadata health starts its own background cycle)."""
         self._sessions = sessions
         self._on_generated = on_generated
         self._settings = settings
         self._clock = clock
         self._metrics = metrics
         self._changes = changes
-        self._cache: OrderedDict[GuideLinks, GuideDocument] = OrderedDict()
+        self._documents: OrderedDict[GuideLinks, GuideDocument] = OrderedDict()
         self._channels: tuple[int, list[Channel]] | None = None
+        self._media_stamp: tuple[int, datetime | None] | None = None
+        self._run = clock.now().isoformat()  # ETags never repeat across restarts
+        self._edition: Edition | None = None
+        self._covered: tuple[GuideWindow, int, set[int]] | None = None
         self._policy = GuidePolicy(
             fold_gaps_shorter_than_ms=settings.epg.fold_gaps_shorter_than_minutes * 60_000,
             offline_title=settings.epg.offline_title,
             pre_roll_starts_programme=settings.epg.guide_starts_with_pre_roll,
         )
+        self.fragments = FragmentRenderer(
+            sessions,
+            changes,
+            self._policy,
+            cache_bytes=int(settings.epg.fragment_cache_mib * 1024 * 1024),
+            episode_num_required=settings.epg.episode_num_required,
+        )
+
+    async def close(self) -> None:
+        """Stop renders still running."""
+        await self.fragments.close()
 
     async def lineup(self, links: GuideLinks) -> list[GuideChannel]:
         """The enabled channels as the guide and M3U present them."""
@@ -163,180 +271,184 @@ class GuideService:
         lineup, as the guide would."""
         channels = await self.lineup(links)
         try:
-            self._check_lineup(channels)
+            validate_lineup(channels)
         except XMLTVValidationError as err:
             self._refused(err)
             raise
         return render_m3u(channels, guide_url=links.guide)
 
+    def window(self) -> GuideWindow:
+        """The window the guide lists now."""
+        return GuideWindow.at(to_ms(self._clock.now()), self._settings.epg.guide_hours)
+
     async def xmltv(self, links: GuideLinks) -> GuideDocument:
-        """The cached document for ``links``, or a new one being generated.
+        """The current document for ``links``: the cached one while nothing it shows
+        changed, else a new one.
 
-        Raises :class:`XMLTVValidationError` before any byte is produced when the lineup or
-        a programme is invalid.
+        Raises :class:`XMLTVValidationError` before any byte is produced when the lineup,
+        the mismatch threshold, a known fragment or one rendered before the response
+        fails (see the module docstring).
         """
-        cached = self._cache.get(links)
-        if cached is not None and self._fresh(cached):
-            self._cache.move_to_end(links)
+        window = self.window()
+        cached = self._documents.get(links)
+        if cached is not None and self._reusable(cached, window):
+            self._documents.move_to_end(links)
             return cached
-        return await self._generate(links)
-
-    async def listing(
-        self, links: GuideLinks, hours: int
-    ) -> tuple[list[GuideChannel], list[Programme]]:
-        """The lineup and the programmes overlapping now..now + ``hours``, folded exactly
-        as the XMLTV guide folds them (for display: not validated, nothing cached)."""
-        channels = await self._enabled_channels()
-        lineup = [self._guide_channel(c, links) for c in channels]
-        programmes, _ = await self._programmes(channels, lineup)
-        start = to_ms(self._clock.now())
-        end = start + hours * 3_600_000
-        return lineup, [p for p in programmes if p.stop_ms > start and p.start_ms < end]
-
-    def _fresh(self, document: GuideDocument) -> bool:
-        """Usable from the cache: complete or in progress, unchanged data, within the TTL."""
-        age = self._clock.monotonic() - document.made_at
-        return (
-            document.failed is None
-            and document.version == self._changes.version
-            and age < self._settings.epg.cache_ttl_sec
-        )
-
-    async def _generate(self, links: GuideLinks) -> GuideDocument:
-        version = self._changes.version
-        channels = await self._enabled_channels()
-        lineup = [self._guide_channel(c, links) for c in channels]
-        programmes, unmatched = await self._programmes(channels, lineup)
         try:
-            await asyncio.to_thread(self._validate, lineup, programmes, unmatched)
+            document = await self._document(links, window)
         except XMLTVValidationError as err:
             self._refused(err)
             raise
-        now = self._clock.now()
-        document = GuideDocument(
-            etag=_etag(version, links, now), last_modified=now, version=version,
-            made_at=self._clock.monotonic(),
-        )  # fmt: skip
         self._remember(links, document)
-        task = asyncio.create_task(self._render(document, lineup, programmes))
-        task.add_done_callback(lambda t: None if t.cancelled() else t.exception())
+        return document
+
+    async def enabled_lineup(self, links: GuideLinks) -> list[tuple[Channel, GuideChannel]]:
+        """The enabled channels in number order, each with its lineup entry."""
+        return [(c, self._guide_channel(c, links)) for c in await self._enabled_channels()]
+
+    @property
+    def policy(self) -> GuidePolicy:
+        """How playout entries fold into programmes (from the ``epg`` settings)."""
+        return self._policy
+
+    def _reusable(self, document: GuideDocument, window: GuideWindow) -> bool:
+        """Still right: not failed, same window, lineup and epoch, within the TTL, and no
+        channel of it changed in its window since it was made."""
+        changes = self._changes
+        age = self._clock.monotonic() - document.made_at
+        if (
+            document.failed is not None
+            or document.edition != Edition(window, changes.epoch)
+            or document.lineup != changes.lineup
+            or age >= self._settings.epg.cache_ttl_sec
+        ):
+            return False
+        return not any(
+            changes.changed_since(listed.channel_id, document.version, window.end_ms)
+            for listed in document.channels
+        )
+
+    async def _document(self, links: GuideLinks, window: GuideWindow) -> GuideDocument:
+        started = self._clock.monotonic()  # the whole generation is timed (Section H)
+        await self._check_media()
+        changes = self._changes
+        version, lineup_version = changes.version, changes.lineup
+        channels = await self._enabled_channels()
+        previous = self._documents.get(links)
+        if previous is not None and previous.lineup == lineup_version:  # lineup's alone: kept
+            listed, head = previous.channels, previous.head
+        else:
+            listed = [Listed(c.id, self._guide_channel(c, links)) for c in channels]
+            guides = [item.guide for item in listed]
+            validate_lineup(guides)
+            head = await asyncio.to_thread(
+                lambda: deflate_part(XmltvWriter().head(guides).encode())
+            )
+        await self._check_mismatch(channels, window)
+        edition = Edition(window, changes.epoch)
+        if edition == self._edition:  # one object per edition: fragments compare by identity
+            edition = self._edition
+        self._edition = edition
+        versions, stale = [], []
+        for item in listed:
+            known = self.fragments.valid(item, FragmentKey(item.channel_id, edition))
+            if known is None:
+                stale.append(item)
+            elif known.fault is not None:
+                raise known.fault
+            versions.append(version if known is None else known.version)
+        document = GuideDocument(
+            self.fragments, etag=_etag(self._run, links, edition, lineup_version, versions),
+            last_modified=self._clock.now(), edition=edition, channels=listed, head=head,
+            version=version, lineup=lineup_version, made_at=started,
+            on_fault=self._refused, on_complete=self._generated,
+        )  # fmt: skip
+        await document.hold(stale, HOLD_PROGRAMMES)
+        return document
+
+    async def _check_media(self) -> None:
+        """Renew every fragment when the library's media changed (titles, say)."""
+        async with self._sessions() as session:
+            stamp = await MediaRepository(session).stamp()
+        if self._media_stamp is not None and stamp != self._media_stamp:
+            self._changes.bump()
+        self._media_stamp = stamp
+
+    async def _check_mismatch(self, channels: Sequence[Channel], window: GuideWindow) -> None:
+        """Refuse the guide when too many lineup.json channels have no guide data.
+
+        A channel with a schedule but no playout rows in the window (a failed or expired
+        build) has nothing real to show; Plex would map it to nothing. Channels without a
+        schedule are honestly offline and do not count.
+        """
+        listed = await self._channels_with_entries(channels, window)
+        unmatched = [
+            str(c.number) for c in channels if c.schedule_id is not None and c.id not in listed
+        ]
+        threshold = self._settings.epg.plex_xmltv_mismatch_ratio_threshold
+        if channels and len(unmatched) / len(channels) > threshold:
+            shown = ", ".join(unmatched[:5]) + (" ..." if len(unmatched) > 5 else "")
+            raise XMLTVValidationError(
+                f"{len(unmatched)} of {len(channels)} channels have a schedule but no guide "
+                f"data (channels {shown}); above the {threshold:.0%} mismatch threshold",
+                reason="lineup_mismatch",
+                channel=unmatched[0],
+            )
+
+    async def _channels_with_entries(
+        self, channels: Sequence[Channel], window: GuideWindow
+    ) -> set[int]:
+        """The ids of ``channels`` with an entry in ``window``: for the same window, only
+        the channels whose playout changed since the last answer are asked again."""
+        changes, known = self._changes, self._covered
+        version = changes.version  # before reading: a change meanwhile is asked next time
+        start, end = from_ms(window.start_ms), from_ms(window.end_ms)
+        async with self._sessions() as session:
+            repo = PlayoutRepository(session)
+            if known is None or known[0] != window:
+                found = await repo.channels_with_entries(start, end)
+            else:
+                _, seen, before = known
+                changed = [
+                    c.id for c in channels if changes.changed_since(c.id, seen, window.end_ms)
+                ]
+                found = before - set(changed)
+                if changed:
+                    found |= await repo.channels_with_entries(start, end, changed)
+        self._covered = (window, version, found)
+        return found
+
+    def _generated(self, document: GuideDocument) -> None:
+        """A new guide went out whole: its generation is timed (from the request that made
+        it), it is the one whose bytes are kept (memory stays within the fragment cache's:
+        they are the same bytes, bar the lineup's part), and metadata health takes its
+        turn."""
+        self._metrics.guide_generation.observe(self._clock.monotonic() - document.made_at)
+        for other in self._documents.values():
+            if other is not document:
+                other.forget_sent()
         if self._on_generated is not None:
             self._on_generated()
-        return document
 
     def _refused(self, err: XMLTVValidationError) -> None:
         self._metrics.guide_validation_failures.labels(err.reason).inc()
         log.warning("guide refused: %s", err.message, extra={"channel": err.channel or "-"})
 
     def _remember(self, links: GuideLinks, document: GuideDocument) -> None:
-        self._cache[links] = document
-        self._cache.move_to_end(links)
-        while len(self._cache) > CACHE_ENTRIES:
-            self._cache.popitem(last=False)
-
-    async def _render(
-        self, document: GuideDocument, lineup: list[GuideChannel], programmes: list[Programme]
-    ) -> None:
-        loop = asyncio.get_running_loop()
-
-        def publish(chunk: bytes) -> None:
-            async def add() -> None:
-                async with document.ready:
-                    document.chunks.append(chunk)
-                    document.ready.notify_all()
-
-            asyncio.run_coroutine_threadsafe(add(), loop).result()
-
-        started = self._clock.monotonic()
-        try:
-            await asyncio.to_thread(_compress_into, render_xmltv(lineup, programmes), publish)
-        except Exception as err:  # the top of a task: log, count, fail the waiting responses
-            log.exception("guide rendering failed")
-            document.failed = err
-        finally:
-            async with document.ready:
-                document.finished = True
-                document.ready.notify_all()
-        self._metrics.guide_generation.observe(self._clock.monotonic() - started)
-
-    def _validate(
-        self, lineup: list[GuideChannel], programmes: list[Programme], unmatched: list[str]
-    ) -> None:
-        self._check_lineup(lineup)
-        self._check_mismatch(lineup, unmatched)
-        validate_guide(
-            lineup, programmes, episode_num_required=self._settings.epg.episode_num_required
-        )
-
-    def _check_mismatch(self, lineup: Sequence[GuideChannel], unmatched: list[str]) -> None:
-        """Refuse the guide when too many lineup.json channels have no guide data.
-
-        A channel with a schedule but no playout rows in the horizon (a failed or expired
-        build) has nothing real to show; Plex would map it to nothing. Channels without a
-        schedule are honestly offline and do not count.
-        """
-        threshold = self._settings.epg.plex_xmltv_mismatch_ratio_threshold
-        if lineup and len(unmatched) / len(lineup) > threshold:
-            shown = ", ".join(unmatched[:5]) + (" ..." if len(unmatched) > 5 else "")
-            raise XMLTVValidationError(
-                f"{len(unmatched)} of {len(lineup)} channels have a schedule but no guide data "
-                f"(channels {shown}); above the {threshold:.0%} mismatch threshold",
-                reason="lineup_mismatch",
-                channel=unmatched[0],
-            )
-
-    def _check_lineup(self, lineup: Sequence[GuideChannel]) -> None:
-        validate_guide(lineup, (), episode_num_required=False)
+        self._documents[links] = document
+        self._documents.move_to_end(links)
+        while len(self._documents) > CACHE_ENTRIES:
+            self._documents.popitem(last=False)
 
     async def _enabled_channels(self) -> list[Channel]:
-        """Enabled channels in number order, cached until a channel or playout changes."""
-        version = self._changes.version
-        if self._channels is not None and self._channels[0] == version:
+        """Enabled channels in number order, cached until a channel changes."""
+        lineup = self._changes.lineup
+        if self._channels is not None and self._channels[0] == lineup:
             return self._channels[1]
         async with self._sessions() as session:
             channels = [c for c in await ChannelRepository(session).all() if c.enabled]
-        self._channels = (version, channels)
+        self._channels = (lineup, channels)
         return channels
-
-    async def _programmes(
-        self, channels: list[Channel], lineup: list[GuideChannel]
-    ) -> tuple[list[Programme], list[str]]:
-        """The programmes of every channel, and the numbers of channels that have a
-        schedule but no playout rows in the horizon."""
-        now = self._clock.now()
-        start, end = (
-            now - timedelta(hours=1),
-            now + timedelta(hours=self._settings.playout.horizon_hours),
-        )
-        async with self._sessions() as session:
-            entries = await PlayoutRepository(session).all_entries(start, end)
-            ids = sorted({e.media_id for es in entries.values() for e in es if e.media_id})
-            media: dict[int, GuideMedia] = {}
-            for at in range(0, len(ids), MEDIA_CHUNK):  # bounded query parameters
-                found = await MediaRepository(session).by_ids(ids[at : at + MEDIA_CHUNK])
-                media.update((item.id, _guide_media(item)) for item in found)
-        window = (to_ms(start), to_ms(end))
-        return await asyncio.to_thread(self._fold, channels, lineup, entries, media, window)
-
-    def _fold(
-        self,
-        channels: list[Channel],
-        lineup: list[GuideChannel],
-        entries: dict[int, list[PlayoutEntry]],
-        media: dict[int, GuideMedia],
-        window: tuple[int, int],
-    ) -> tuple[list[Programme], list[str]]:
-        start_ms, end_ms = window
-        programmes: list[Programme] = []
-        unmatched: list[str] = []
-        for channel, guide in zip(channels, lineup, strict=True):
-            folded = programmes_from_entries(
-                guide.id, entries.get(channel.id, []), media, self._policy
-            )
-            if not folded and channel.schedule_id is not None:
-                unmatched.append(guide.number)
-            programmes.extend(folded or [_offline(guide.id, start_ms, end_ms, self._policy)])
-        return programmes, unmatched
 
     def _guide_channel(self, channel: Channel, links: GuideLinks) -> GuideChannel:
         number = str(channel.number)
@@ -350,42 +462,6 @@ class GuideService:
         )
 
 
-def _offline(guide_id: str, start_ms: int, end_ms: int, policy: GuidePolicy) -> Programme:
-    """A channel with no playout yet is shown as offline over the horizon (a channel with no
-    programmes at all would make the guide invalid)."""
-    return Programme(guide_id, start_ms, end_ms, policy.offline_title, kind=ProgrammeKind.OFFLINE)
-
-
-def _guide_media(item: MediaItem) -> GuideMedia:
-    meta = item.metadata
-    return GuideMedia(
-        title=meta.title,
-        kind=meta.kind.value,
-        show=meta.show,
-        season=meta.season,
-        episode=meta.episode,
-        year=meta.year,
-        plot=meta.plot,
-        genres=meta.genres,
-        content_rating=meta.content_rating,
-        poster_url=None,
-    )
-
-
-def _etag(version: int, links: GuideLinks, made: datetime) -> str:
-    digest = hashlib.sha256(f"{version}|{links}|{made.isoformat()}".encode()).hexdigest()
-    return f'"{digest[:32]}"'
-
-
-def _compress_into(chunks: Iterator[bytes], publish: Callable[[bytes], None]) -> None:
-    """Gzip the rendered chunks, handing ~64 KiB of compressed bytes at a time to ``publish``."""
-    # Level 1: XMLTV compresses ~20:1 even so, at a third of level 6's CPU time.
-    gzip = zlib.compressobj(1, zlib.DEFLATED, zlib.MAX_WBITS | 16)
-    pending = bytearray()
-    for chunk in chunks:
-        pending += gzip.compress(chunk)
-        if len(pending) >= CHUNK_BYTES:
-            publish(bytes(pending))
-            pending.clear()
-    pending += gzip.flush()
-    publish(bytes(pending))
+def _etag(run: str, links: GuideLinks, edition: Edition, lineup: int, versions: list[int]) -> str:
+    made = f"{run}|{links}|{edition}|{lineup}|{versions}"
+    return f'"{hashlib.sha256(made.encode()).hexdigest()[:32]}"'

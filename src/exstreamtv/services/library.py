@@ -100,6 +100,9 @@ class Known(Protocol):
 FoundT = TypeVar("FoundT", bound=Stamped)
 
 
+AfterScan = Callable[[], Awaitable[object]]
+
+
 class RemoteSync(Protocol):
     """Scans a media-server library (wired to the media-server sync by the container)."""
 
@@ -154,10 +157,14 @@ class LibraryService:
         *,
         remote: RemoteSync | None = None,
         on_missing: Callable[[], Awaitable[object]] | None = None,
+        after_scan: AfterScan | None = None,
     ) -> None:
+        """``after_scan`` runs when a scan completes and after a library is deleted (the
+        catalogue's automatic collections follow the libraries with it)."""
         self._sessions = sessions
         self._remote = remote
         self._on_missing = on_missing
+        self._after_scan = after_scan
         self._settings = settings
         self._clock = clock
         self._metrics = metrics
@@ -214,11 +221,17 @@ class LibraryService:
             )
         if self.is_scanning(library_id):
             raise Conflict(f"library {library.name!r} is being scanned; try again when it finishes")
+        if library.source_kind.is_online:  # one library per online source: they go together
+            raise Conflict(
+                f"library {library.name!r} is its online source's; delete the source"
+                f" (DELETE /api/online-sources/{library.source_id})"
+            )
         async with transaction(self._sessions) as session:
             await LibraryRepository(session).delete(library_id)
         self._progress.pop(library_id, None)
         if self._on_missing is not None:  # its media is gone from every playout's future
             await self._on_missing()
+        await self._follow_up(library_id)
 
     async def ensure_configured(self) -> list[str]:
         """Create the libraries declared in the config file that do not exist yet.
@@ -356,6 +369,8 @@ class LibraryService:
                 ScanStatus.FAILED,
                 f"unexpected {type(err).__name__}; see the server log",
             )
+        if status is ScanStatus.COMPLETED:
+            await self._follow_up(library_id)
         if run_id is not None:
             async with transaction(self._sessions) as session:
                 await LibraryRepository(session).finish_scan(
@@ -373,6 +388,18 @@ class LibraryService:
                     extra={"library": library_id},
                 )
         progress.status, progress.error = status, error
+
+    async def _follow_up(self, library_id: int) -> None:
+        """Run ``after_scan``; its failure is logged and never fails the scan or delete."""
+        if self._after_scan is None:
+            return
+        try:
+            await self._after_scan()
+        except Exception:  # the top of the scan task's follow-up: log it, keep the result
+            log.exception(
+                "updating collections after library %s failed", library_id,
+                extra={"library": library_id},
+            )  # fmt: skip
 
     async def _scan_files(self, library: Library, progress: ScanProgress) -> None:
         if library.source_kind is not SourceKind.LOCAL:

@@ -15,8 +15,6 @@ import io
 import struct
 import warnings
 
-from PIL import Image, UnidentifiedImageError
-
 from exstreamtv.errors import InvalidInput
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
@@ -24,16 +22,6 @@ MAX_PIXELS = 16_000_000
 MAX_SIDE = 8192
 MAX_STORED_SIDE = 1024
 FORMATS = ("PNG", "JPEG", "WEBP", "GIF")
-_DECODE_ERRORS = (
-    UnidentifiedImageError,
-    OSError,
-    ValueError,
-    SyntaxError,
-    struct.error,
-    EOFError,
-    Image.DecompressionBombError,
-    Image.DecompressionBombWarning,
-)
 
 
 def reencode_logo(data: bytes) -> bytes:
@@ -47,16 +35,22 @@ def reencode_logo(data: bytes) -> bytes:
         raise InvalidInput(f"a logo may be at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MiB")
     if not data:
         raise InvalidInput("the logo file is empty")
+    from PIL import Image, UnidentifiedImageError  # noqa: PLC0415 (an idle server never needs it)
+
+    errors = (UnidentifiedImageError, OSError, ValueError, SyntaxError, struct.error, EOFError,
+              Image.DecompressionBombError, Image.DecompressionBombWarning)  # fmt: skip
     try:
         with warnings.catch_warnings():
             # A header declaring more pixels than Pillow's own bound is a bomb: refuse it.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             return _reencode(data)
-    except _DECODE_ERRORS as err:
+    except errors as err:
         raise InvalidInput(f"the logo is not a readable image ({_reason(err)})") from None
 
 
 def _reencode(data: bytes) -> bytes:
+    from PIL import Image  # noqa: PLC0415 (loaded by reencode_logo)
+
     with Image.open(io.BytesIO(data), formats=FORMATS) as image:
         width, height = image.size
         if width < 1 or height < 1 or max(width, height) > MAX_SIDE:
@@ -73,6 +67,8 @@ def _reencode(data: bytes) -> bytes:
 
 
 def _reason(err: BaseException) -> str:
+    from PIL import Image, UnidentifiedImageError  # noqa: PLC0415 (loaded by reencode_logo)
+
     if isinstance(err, UnidentifiedImageError):
         return "not a PNG, JPEG, WebP or GIF image"
     if isinstance(err, Image.DecompressionBombError | Image.DecompressionBombWarning):

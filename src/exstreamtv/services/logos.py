@@ -50,10 +50,15 @@ class LogoService:
         return name
 
     def _own(self, channel: Channel) -> Path | None:
-        """An uploaded logo: a file inside the logos folder (never a path outside it)."""
-        if not channel.logo or "://" in channel.logo:
+        return self.uploaded(channel.logo)
+
+    def uploaded(self, value: str | None) -> Path | None:
+        """The file an uploaded image's ``value`` (as :meth:`save_upload` returned it)
+        names: a file inside the logos folder, never a path outside it; ``None`` when
+        there is no such file."""
+        if not value or "://" in value:
             return None
-        candidate = (self._folder / channel.logo).resolve()
+        candidate = (self._folder / value).resolve()
         folder = self._folder.resolve()
         if folder not in candidate.parents or not candidate.is_file():
             return None

@@ -1,5 +1,5 @@
-"""Where a media item is played from: its local file, a mapped local file, or its server's
-direct stream.
+"""Where a media item is played from: its local file, a mapped local file, its server's
+direct stream, or what an online source resolves it to (see ``online_sources``).
 
 Wraps the catalogue's item lookup for the live channels. A local item comes back as is. A
 media-server item's server path is rewritten through the source's path mappings and used
@@ -24,9 +24,10 @@ from exstreamtv.domain.libraries import map_path
 from exstreamtv.domain.media import MediaItem
 from exstreamtv.services.media_proxy import MediaProxy
 from exstreamtv.services.media_servers import MediaServerService
-from exstreamtv.store.media_sources import MediaSourceRepository
+from exstreamtv.store.media_sources import MediaSourceRepository, RemoteFile
 
 ItemLookup = Callable[[int], Awaitable[MediaItem]]
+OnlineLocator = Callable[[MediaItem, RemoteFile], Awaitable[MediaItem]]
 
 
 class MediaLocator:
@@ -38,9 +39,10 @@ class MediaLocator:
         servers: MediaServerService,
         item: ItemLookup,
         proxy: MediaProxy,
+        online: OnlineLocator | None = None,
     ) -> None:
         self._sessions, self._servers, self._item = sessions, servers, item
-        self._proxy = proxy
+        self._proxy, self._online = proxy, online
 
     async def item(self, item_id: int) -> MediaItem:
         """The item, its path made playable. Raises NotFound (no such item) or
@@ -50,6 +52,8 @@ class MediaLocator:
             remote = await MediaSourceRepository(session).remote_file(item_id)
         if remote is None:
             return media
+        if remote.kind.is_online and self._online is not None:  # resolved late, by its source
+            return await self._online(media, remote)
         source = await self._servers.source(remote.source_id)
         local = map_path(media.path, source.path_mappings)
         if local is not None and await asyncio.to_thread(os.path.isfile, local):

@@ -1,19 +1,19 @@
-"""Plex, Jellyfin and Emby sources: add, edit, test, pick libraries, and hand out clients.
+"""Plex, Jellyfin and Emby sources: add (with a token, a Plex PIN link, or a Jellyfin/Emby
+user name and password), edit, test, pick libraries, and hand out clients.
 
 Tokens are sealed (encrypted) before they reach the database and registered with the log
-redactor as soon as they are known. No method returns a token, and none is ever put in a
-URL: FFmpeg reads server files through the loopback ``media_proxy``.
+redactor as soon as they are known; a password is registered too, sent once to the server
+and never stored. No method returns a token, and none is ever put in a URL: FFmpeg reads
+server files through the loopback ``media_proxy``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections import OrderedDict
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import httpx
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -24,22 +24,31 @@ from exstreamtv.domain.libraries import Library, MediaSource, PathMapping, Sourc
 from exstreamtv.errors import Conflict, DataDirError, InvalidInput, NotFound, SourceUnavailable
 from exstreamtv.logs import SecretRedactor
 from exstreamtv.metrics import Metrics
+from exstreamtv.runtime import load_module
+from exstreamtv.services.client_cache import ClientCache
+from exstreamtv.services.plex_link import PlexLink
 from exstreamtv.sources.base import MediaServerClient, ServerInfo
-from exstreamtv.sources.jellyfin import JellyfinClient, jellyfin_headers
-from exstreamtv.sources.plex import PlexClient, plex_headers
-from exstreamtv.sources.server_http import HttpLimits, ServerHttp
 from exstreamtv.store.credentials import KEY_FILE_NAME, CredentialCipher
 from exstreamtv.store.database import transaction
 from exstreamtv.store.libraries import LibraryRepository
 from exstreamtv.store.media_sources import MediaSourceRepository
 
+if TYPE_CHECKING:  # the clients and httpx load with the first server a source needs
+    import httpx
+
+    from exstreamtv.sources.server_http import HttpLimits
+
 log = logging.getLogger(__name__)
 SERVER_KINDS = (SourceKind.PLEX, SourceKind.JELLYFIN, SourceKind.EMBY)
+_CLIENT_MODULES = ("exstreamtv.sources.plex", "exstreamtv.sources.jellyfin")
 MAX_CLIENTS = 64
+SIGN_IN_DEVICE = "exstreamtv-sign-in"
 
 
 def limits_of(config: MediaServersConfig) -> HttpLimits:
     """The HTTP limits the settings ask for."""
+    from exstreamtv.sources.server_http import HttpLimits  # noqa: PLC0415 - see TYPE_CHECKING
+
     rate = config.requests_per_second
     return HttpLimits(
         connect_timeout=config.connect_timeout_sec,
@@ -98,17 +107,31 @@ class MediaServerService:
         self._sessions, self._settings, self._clock = sessions, settings, clock
         self._metrics, self._redactor, self._transport = metrics, redactor, transport
         self._cipher = CredentialCipher(settings.data_dir / KEY_FILE_NAME)
-        self._clients: OrderedDict[int, MediaServerClient] = OrderedDict()
-        self._lock = asyncio.Lock()
+        self._clients: ClientCache[MediaServerClient] = ClientCache(MAX_CLIENTS)
+        self.link = PlexLink(
+            settings.media_servers.plex_tv_url,
+            clock,
+            redactor,
+            limits_of(settings.media_servers),
+            transport=transport,
+        )
+
+    @property
+    def cipher(self) -> CredentialCipher:
+        """The install's credential cipher (shared with the online sources)."""
+        return self._cipher
 
     async def sources(self) -> list[MediaSource]:
         async with self._sessions() as session:
             return await MediaSourceRepository(session).servers()
 
     async def source(self, source_id: int) -> MediaSource:
-        """The source; raises NotFound."""
+        """The Plex, Jellyfin or Emby source; raises NotFound (for other kinds too)."""
         async with self._sessions() as session:
-            return await MediaSourceRepository(session).get(source_id)
+            source = await MediaSourceRepository(session).get(source_id)
+        if not source.kind.is_server:
+            raise NotFound(f"media source {source_id} is not a media server")
+        return source
 
     async def libraries(self, source_id: int) -> list[Library]:
         async with self._sessions() as session:
@@ -135,6 +158,67 @@ class MediaServerService:
             return await MediaSourceRepository(session).create(
                 kind, name, base, sealed, checked, self._clock.now()
             )
+
+    async def sign_in(
+        self,
+        kind: SourceKind,
+        name: str,
+        url: str,
+        username: str,
+        password: SecretStr,
+        *,
+        mappings: Sequence[PathMapping] = (),
+    ) -> MediaSource:
+        """Sign in to a Jellyfin or Emby server as a user and store the source with the
+        resulting token (sealed) and that user (its playlists are mirrored). The password is
+        sent once and never stored. Raises InvalidInput (refused name or password, not a
+        Jellyfin/Emby kind), SourceUnavailable, Conflict."""
+        if kind not in (SourceKind.JELLYFIN, SourceKind.EMBY):
+            raise InvalidInput("user name and password sign-in is for jellyfin and emby")
+        if not username.strip() or not password.get_secret_value():
+            raise InvalidInput("the user name and the password must not be empty")
+        self._redactor.register([password.get_secret_value()])
+        base, checked = check_server_url(url), check_mappings(mappings)
+        await load_module("exstreamtv.sources.jellyfin")  # see _CLIENT_MODULES
+        from exstreamtv.sources.jellyfin import jellyfin_headers, sign_in  # noqa: PLC0415
+        from exstreamtv.sources.server_http import ServerHttp  # noqa: PLC0415
+
+        headers = jellyfin_headers(kind, None, SIGN_IN_DEVICE, __version__)
+        limits = limits_of(self._settings.media_servers)
+        async with ServerHttp(
+            base, label="sign-in", name=name, headers=headers, limits=limits,
+            transport=self._transport,
+        ) as http:  # fmt: skip
+            token, user_id = await sign_in(http, kind, username, password)
+        source = await self.create(kind, name, base, token, checked)
+        return await self.set_user(source.id, user_id)
+
+    async def create_linked(
+        self,
+        name: str,
+        pin_id: int,
+        machine_id: str,
+        url: str | None = None,
+        mappings: Sequence[PathMapping] = (),
+    ) -> MediaSource:
+        """Store the Plex server ``machine_id`` of a linked PIN with that server's token;
+        ``url`` defaults to its first local address. Raises NotFound (unknown link or
+        server), InvalidInput (no usable address), Conflict."""
+        server = self.link.take(pin_id, machine_id)
+        address = url or next(iter(server.urls), None)
+        if address is None:
+            raise InvalidInput(f"Plex server {server.name!r} lists no address; give its URL")
+        return await self.create(SourceKind.PLEX, name, address, server.token, mappings)
+
+    async def set_user(self, source_id: int, user_id: str | None) -> MediaSource:
+        """Choose the Jellyfin/Emby user whose playlists are read (``None``: none)."""
+        source = await self.source(source_id)
+        if user_id is not None and source.kind not in (SourceKind.JELLYFIN, SourceKind.EMBY):
+            raise InvalidInput("only Jellyfin and Emby sources read playlists as a user")
+        async with transaction(self._sessions) as session:
+            changed = await MediaSourceRepository(session).set_user(source_id, user_id)
+        await self._forget(source_id)
+        return changed
 
     async def update(
         self,
@@ -204,27 +288,27 @@ class MediaServerService:
             created.append(library)
         return created
 
+    async def open(self, source_id: int) -> tuple[MediaSource, MediaServerClient]:
+        """The source and its client (what a sync reads)."""
+        return await self.source(source_id), await self.client(source_id)
+
     async def client(self, source_id: int) -> MediaServerClient:
         """The source's client, built on first use (raises NotFound, SourceUnavailable when
         the stored token cannot be decrypted)."""
-        async with self._lock:
-            found = self._clients.get(source_id)
-            if found is not None:
-                self._clients.move_to_end(source_id)
-                return found
+
+        async def build() -> MediaServerClient:
+            source = await self.source(source_id)
             async with self._sessions() as session:
-                repo = MediaSourceRepository(session)
-                source, sealed = await repo.get(source_id), await repo.sealed_credential(source_id)
+                sealed = await MediaSourceRepository(session).sealed_credential(source_id)
             if sealed is None or source.url is None:
                 raise NotFound(f"media source {source_id} has no server URL or token")
             token = await self._cipher.open(sealed)
             self._redactor.register([token.get_secret_value()])
-            client = self._build(source, token)
-            self._clients[source_id] = client
-            if len(self._clients) > MAX_CLIENTS:
-                _, oldest = self._clients.popitem(last=False)
-                await oldest.aclose()
-            return client
+            for module in _CLIENT_MODULES:  # loaded with the first client, off the loop
+                await load_module(module)
+            return self._build(source, token)
+
+        return await self._clients.get(source_id, build)
 
     async def register_secrets(self) -> None:
         """Register every stored token with the log redactor (at start-up)."""
@@ -235,19 +319,18 @@ class MediaServerService:
                 log.error("media source %r cannot be used: %s", source.name, err.message)  # noqa: TRY400 - the reason is enough
 
     async def close(self) -> None:
-        async with self._lock:
-            clients = list(self._clients.values())
-            self._clients.clear()
-        for client in clients:
-            await client.aclose()
+        await self._clients.close()
 
     async def _forget(self, source_id: int) -> None:
-        async with self._lock:
-            client = self._clients.pop(source_id, None)
-        if client is not None:
-            await client.aclose()
+        await self._clients.forget(source_id)
 
     def _build(self, source: MediaSource, token: SecretStr) -> MediaServerClient:
+        # Loaded by client() (see _CLIENT_MODULES): an idle server without sources never
+        # loads the clients or httpx.
+        from exstreamtv.sources.jellyfin import JellyfinClient, jellyfin_headers  # noqa: PLC0415
+        from exstreamtv.sources.plex import PlexClient, plex_headers  # noqa: PLC0415
+        from exstreamtv.sources.server_http import ServerHttp  # noqa: PLC0415
+
         config = self._settings.media_servers
         client_id = f"exstreamtv-{source.id}"
         if source.kind is SourceKind.PLEX:
@@ -265,4 +348,6 @@ class MediaServerService:
         )
         if source.kind is SourceKind.PLEX:
             return PlexClient(http, token, page_size=config.page_size)
-        return JellyfinClient(http, token, source.kind, page_size=config.page_size)
+        return JellyfinClient(
+            http, token, source.kind, page_size=config.page_size, user_id=source.user_id
+        )

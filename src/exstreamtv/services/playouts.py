@@ -28,6 +28,7 @@ from exstreamtv.clock import Clock
 from exstreamtv.config import Settings
 from exstreamtv.domain.channels import Channel, ChannelNumber
 from exstreamtv.domain.media import MediaState
+from exstreamtv.domain.overview import OverviewRun, overview
 from exstreamtv.domain.playout import (
     BuildWarning,
     NowPlaying,
@@ -101,9 +102,11 @@ class Attachment:
 
 @dataclass(frozen=True, slots=True)
 class Preview:
-    """Entries a schedule would produce (nothing saved), with the build's warnings."""
+    """Entries a schedule would produce (nothing saved), their :func:`overview` and the
+    build's warnings."""
 
     entries: list[ListedEntry]
+    overview: list[OverviewRun]
     warnings: list[BuildWarning]
 
 
@@ -145,6 +148,7 @@ class PlayoutService:
         async with transaction(self._sessions) as session:
             repo = ChannelRepository(session)
             channel = await repo.set_schedule(number, schedule_id, self._clock.now())
+        self._changes.channel_changed(channel.id)  # the mismatch check reads the schedule
         if schedule_id is None:
             async with self._locks.lock(channel.id):
                 await self._cut_after_airing(channel.id)
@@ -260,14 +264,20 @@ class PlayoutService:
         if not 1 <= hours <= MAX_PREVIEW_HOURS:
             raise InvalidInput(f"hours: must be between 1 and {MAX_PREVIEW_HOURS}")
         zone(schedule.timezone)
-        begin = self._aware(start or self._clock.now(), "start")
-        begin = from_ms(floor_second(to_ms(begin)))  # as a build would start it
+        self._aware(start or self._clock.now(), "start")  # refused before anything loads
         async with self._sessions() as session:
             inputs = await load_inputs(session, schedule)
-        result = await self._run(inputs, None, begin, begin + timedelta(hours=hours))
-        media = playables_by_id(inputs.collections)
-        entries = [ListedEntry(e, _summary(media.get(e.media_id or 0))) for e in result.entries]
-        return Preview(entries, result.warnings)
+        return await self.preview_inputs(inputs, hours, start)
+
+    async def preview_inputs(
+        self, inputs: BuildInputs, hours: int, start: datetime | None = None
+    ) -> Preview:
+        """:meth:`preview` of already loaded inputs (a schedule not stored yet, over
+        collections given by content)."""
+        begin = self._aware(start or self._clock.now(), "start")
+        begin = from_ms(floor_second(to_ms(begin)))  # as a build would start it
+        until = begin + timedelta(hours=hours)
+        return await asyncio.to_thread(_previewed, inputs, begin, until)
 
     async def preview_saved(
         self, schedule_id: int, hours: int, start: datetime | None = None
@@ -335,8 +345,8 @@ class PlayoutService:
                 await repo.record_build(
                     channel_id, channel.schedule_id, mode.value, now, result.warnings
                 )
-        if removed or trimmed or result.entries:
-            self._changes.bump()
+        if removed or result.entries:  # trimmed rows ended hours before any guide starts
+            self._changes.playout_changed(channel_id, plan.boundary_ms)
         return _summarise(channel, mode, removed=removed, trimmed=trimmed, result=result)
 
     async def _prepare(
@@ -376,7 +386,7 @@ class PlayoutService:
             )  # fmt: skip
             boundary = now if end is None else end.entry.finish
             await repo.replace_from(channel_id, boundary, [], [])
-        self._changes.bump()
+        self._changes.playout_changed(channel_id, to_ms(boundary))
 
     @staticmethod
     def _aware(moment: datetime, name: str) -> datetime:
@@ -428,6 +438,19 @@ def _summarise(
         last=entries[-1].finish if entries else None,
         warnings=() if result is None else tuple(result.warnings),
     )
+
+
+def _previewed(inputs: BuildInputs, begin: datetime, until: datetime) -> Preview:
+    """Build, list and overview a preview: all CPU-bound, so all in one worker thread."""
+    result = build(inputs, None, begin, until, cursors=False)  # nothing resumes from it
+    media = playables_by_id(inputs.collections)
+    summaries: dict[int | None, MediaSummary | None] = {}  # one per media, not per play
+    entries = []
+    for entry in result.entries:
+        if entry.media_id not in summaries:
+            summaries[entry.media_id] = _summary(media.get(entry.media_id or 0))
+        entries.append(ListedEntry(entry, summaries[entry.media_id]))
+    return Preview(entries, overview(result.entries), result.warnings)
 
 
 def _summary(media: Playable | None) -> MediaSummary | None:

@@ -13,9 +13,9 @@ import logging
 from exstreamtv.clock import Clock
 from exstreamtv.domain.libraries import SourceKind
 from exstreamtv.errors import NotFound, SourceUnavailable
+from exstreamtv.runtime import load_module
 from exstreamtv.services.changes import GuideChanges
 from exstreamtv.services.media_servers import MediaServerService
-from exstreamtv.sources.plex import PlexClient
 
 log = logging.getLogger(__name__)
 THROTTLE_SEC = 60.0
@@ -47,6 +47,9 @@ class PlexGuideReload:
         if self._last is not None and now - self._last < THROTTLE_SEC:
             return 0
         self._seen, self._last = self._changes.version, now
+        await load_module("exstreamtv.sources.plex")
+        from exstreamtv.sources.plex import PlexClient  # noqa: PLC0415 - loaded off the loop
+
         asked = 0
         for source in await self._servers.sources():
             if source.kind is not SourceKind.PLEX:

@@ -12,11 +12,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from exstreamtv.domain.channels import Channel
-from exstreamtv.domain.profiles import DEFAULT_PROFILE, ProfileMode, StreamProfile, VideoEncoder
+from exstreamtv.domain.profiles import (
+    DEFAULT_PROFILE,
+    ProfileMode,
+    StreamProfile,
+    VideoEncoder,
+    WatermarkStyle,
+)
 from exstreamtv.errors import ConfigError, InvalidInput, NotFound, ProcessError
 from exstreamtv.ffmpeg.capabilities import Capabilities, choose_encoder, detect
 from exstreamtv.services.logos import LogoService
@@ -166,12 +173,22 @@ class ProfileService:
                         channel.number, profile.name)  # fmt: skip
             return profile
         try:
-            logo = await self._logos.logo(channel)
+            image = await self._watermark_image(channel, style)
         except ProcessError as err:
             log.warning("channel %s: watermark skipped: %s", channel.number, err.message)
             return profile
-        path = await asyncio.to_thread(logo.resolve)
+        path = await asyncio.to_thread(image.resolve)
         return replace(profile, watermark=style.of(str(path)))
+
+    async def _watermark_image(self, channel: Channel, style: WatermarkStyle) -> Path:
+        """The uploaded image the style names, else the channel's logo (ProcessError when
+        the named image is gone or no logo can be made)."""
+        if style.image is None:
+            return await self._logos.logo(channel)
+        found = await asyncio.to_thread(self._logos.uploaded, style.image)
+        if found is None:
+            raise ProcessError(f"the watermark image {style.image!r} is no longer stored")
+        return found
 
     def _encodable(self, channel: Channel, profile: StreamProfile) -> StreamProfile:
         caps = self._capabilities

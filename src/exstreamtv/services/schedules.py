@@ -1,10 +1,12 @@
 """Schedule and filler preset use cases.
 
 Saving checks what only the database knows: every collection and filler preset a schedule
-names exists, and every collection a preset draws from exists (an :class:`InvalidInput`
-naming the field otherwise). Editing a schedule or a preset refreshes the playouts of the
-channels that use it, so the change airs from the next programme on; something in use
-cannot be deleted (:class:`Conflict` naming the users).
+names exists, each preset is of the kind its field asks for (only a fallback preset can be
+the fallback, only a tail preset the tail filler, ...), and every collection a preset draws
+from exists (an :class:`InvalidInput` naming the field otherwise). Editing a schedule or a
+preset refreshes the playouts of the channels that use it, so the change airs from the next
+programme on; something in use cannot be deleted (:class:`Conflict` naming the users), nor
+can a preset in use change to a kind its place has no room for.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from exstreamtv.clock import Clock
 from exstreamtv.domain.channels import Channel
-from exstreamtv.domain.schedules import FillerPreset, Schedule
+from exstreamtv.domain.schedules import FillerKind, FillerPreset, Schedule
 from exstreamtv.errors import Conflict, InvalidInput
 from exstreamtv.scheduling.localtime import zone
 from exstreamtv.services.playout_inputs import (
@@ -97,8 +99,10 @@ class ScheduleService:
         """Replace a preset, then ``refresh`` the channels whose schedules use it."""
         async with transaction(self._sessions) as session:
             await _check_refs(session, preset_collection_refs(preset), [])
+            using = await _schedules_using(session, preset_id)
+            _check_kind_in_use(preset, preset_id, using)
             saved = await FillerPresetRepository(session).update(preset_id, preset)
-            schedule_ids = {s.id for s in await _schedules_using(session, preset_id)}
+            schedule_ids = {s.id for s in using}
             channels = await ChannelRepository(session).all()
         users = [c for c in channels if c.schedule_id in schedule_ids]
         await self._playouts.build_each(users, BuildMode.REFRESH)
@@ -134,6 +138,25 @@ async def _check_refs(
     for where, preset_id in presets:
         if preset_id not in found:
             raise InvalidInput(f"{where}: filler preset {preset_id} does not exist")
+        wanted = FillerKind(where.rsplit(".", 1)[-1])  # "fallback", "slots.0.filler.tail"
+        preset = found[preset_id]
+        if preset.kind is not wanted:
+            raise InvalidInput(
+                f"{where}: filler preset {preset.name!r} is {preset.kind.value.replace('_', '-')} "
+                f"filler; only a {wanted.value.replace('_', '-')} preset can go here"
+            )
+
+
+def _check_kind_in_use(preset: FillerPreset, preset_id: int, using: Sequence[Schedule]) -> None:
+    """Refuse (Conflict) a kind that a schedule naming the preset has no place for."""
+    for schedule in using:
+        for where, pid in preset_refs(schedule):
+            wanted = FillerKind(where.rsplit(".", 1)[-1])
+            if pid == preset_id and wanted is not preset.kind:
+                raise Conflict(
+                    f"kind: schedule {schedule.name!r} uses this preset as "
+                    f"{wanted.value.replace('_', '-')} filler ({where}); it must stay that kind"
+                )
 
 
 async def _schedules_using(session: AsyncSession, preset_id: int) -> list[Schedule]:

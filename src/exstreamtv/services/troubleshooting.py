@@ -9,9 +9,11 @@ back to the rule-based answer.
 Self-resolution (activation Section 2): for questions about metadata, the EPG, XMLTV,
 placeholders or the guide, or when pattern detection sees metadata problems, the injected
 ``resolve`` callable is called with the global scope when ``resolution_enabled`` (the
-``ai_agent.metadata_self_resolution_enabled`` flag). It must return at once; it is never
-called while ``in_resolution()`` is true (self-resolution never triggers itself through
-here).
+``ai_agent.metadata_self_resolution_enabled`` flag). It must return at once, with the
+:class:`~exstreamtv.agent.metadata_resolution.ResolutionTicket` that says whether this
+question started a run, joined one already under way (both with the run id), or was
+refused; the answer reports exactly that. It is never called while ``in_resolution()`` is
+true (self-resolution never triggers itself through here).
 
 Log records also feed :class:`~exstreamtv.agent.anomalies.AnomalyDetector` as they are
 logged (:meth:`TroubleshootingService.observe`).
@@ -24,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from exstreamtv.agent.anomalies import AnomalyDetector
+from exstreamtv.agent.metadata_resolution import ResolutionTicket
 from exstreamtv.agent.troubleshooting import (
     ChannelState,
     Diagnosis,
@@ -46,19 +49,25 @@ log = logging.getLogger(__name__)
 LOG_LINES = 500  # recent records the rules look at
 MAX_QUESTION_CHARS = 2000
 
-Resolve = Callable[[int | None, str], None]
+Resolve = Callable[[int | None, str], ResolutionTicket]
 Enhance = Callable[[str, Diagnosis], Awaitable[str | None]]
 
 
 @dataclass(frozen=True, slots=True)
 class TroubleshootAnswer:
-    """What ``POST /api/troubleshoot`` returns: ``mode`` is ``rules`` or ``llm``."""
+    """What ``POST /api/troubleshoot`` returns: ``mode`` is ``rules`` or ``llm``;
+    ``resolution`` is what asking for self-resolution got (``None`` when not asked)."""
 
     answer: str
     evidence: tuple[str, ...]
     findings: tuple[Finding, ...]
-    triggered_resolution: bool
     mode: str
+    resolution: ResolutionTicket | None = None
+
+    @property
+    def triggered_resolution(self) -> bool:
+        """True only when this question started a run or joined one under way."""
+        return self.resolution is not None and self.resolution.triggered
 
 
 class TroubleshootingService:
@@ -113,7 +122,8 @@ class TroubleshootingService:
             for e in self._ring.records(level="WARNING", limit=LOG_LINES)
         ]
         diagnosis = diagnose(question, lines, await self._state())
-        triggered = diagnosis.wants_resolution and self._trigger()
+        ticket = self._trigger() if diagnosis.wants_resolution else None
+        triggered = ticket is not None and ticket.triggered
         text, mode = diagnosis.answer, "rules"
         if self.enhance is not None:
             try:
@@ -128,22 +138,21 @@ class TroubleshootingService:
             answer=self._redactor.redact(text),
             evidence=tuple(self._redactor.redact(line) for line in diagnosis.evidence),
             findings=diagnosis.findings,
-            triggered_resolution=triggered,
             mode=mode,
+            resolution=ticket,
         )
 
-    def _trigger(self) -> bool:
+    def _trigger(self) -> ResolutionTicket | None:
         """Ask for metadata self-resolution (global scope) unless it is off
         (``ai_agent.metadata_self_resolution_enabled``), not wired, or we are inside a
-        resolution run; returns whether it was asked."""
+        resolution run; returns the ticket (``None`` when not asked)."""
         if not self.resolution_enabled or self.resolve is None or self.in_resolution():
-            return False
+            return None
         try:
-            self.resolve(None, "troubleshooting")
+            return self.resolve(None, "troubleshooting")
         except Exception:  # asking must never break the answer
             log.exception("asking for metadata self-resolution failed")
-            return False
-        return True
+            return None
 
     async def _state(self) -> SystemState:
         supervisor = self._supervisor

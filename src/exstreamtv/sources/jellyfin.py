@@ -10,6 +10,13 @@ Where they differ (:class:`Flavour`): the base path (bare for Jellyfin, ``/emby`
 the token header (``Authorization: MediaBrowser ..., Token="..."`` for Jellyfin, which 12.0
 requires; ``X-Emby-Token`` for Emby), the token in a stream URL (``ApiKey=`` / ``api_key=``),
 and Emby's chapter markers (``MarkerType`` other than ``Chapter`` are intro/credit marks).
+
+Lists are paged to ``TotalRecordCount`` (a short page is never the end; an empty page before
+the total is an error); details (``/Items?Ids=``) are asked for again for every id a short
+answer left out. Playlists belong to users: they are read through the source's chosen user
+(``UserId``); without one, or when that user may not read a playlist, the playlist is left
+out and the scan lists a problem saying so. A user token from :func:`sign_in` that may not
+list the server's libraries (not an administrator) reads that user's views instead.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import SecretStr
 
-from exstreamtv.domain.libraries import LibraryKind, SourceKind
+from exstreamtv.domain.libraries import LibraryKind, ScanProblem, SourceKind
 from exstreamtv.domain.media import (
     Artwork,
     Chapter,
@@ -33,13 +40,16 @@ from exstreamtv.domain.media import (
     MetadataSource,
     TechnicalInfo,
 )
-from exstreamtv.errors import SourceResponseInvalid, SourceUnavailable
+from exstreamtv.errors import InvalidInput, SourceResponseInvalid, SourceUnavailable
 from exstreamtv.sources.base import (
+    Mirrored,
     RemoteCollection,
     RemoteItem,
     RemoteLibrary,
     RemoteStamp,
     ServerInfo,
+    ServerUser,
+    every_detail,
 )
 from exstreamtv.sources.server_http import ServerHttp, parse_off_loop
 
@@ -63,6 +73,10 @@ _ITEM_KINDS = {
     "Video": MediaKind.OTHER,
 }
 _ITEM_TYPES_BY_KIND = dict(_KINDS.values())
+_NO_USER = (
+    "not mirrored: playlists belong to users; choose the source's user (user_id) or sign in"
+    " with a user name and password"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,40 +97,106 @@ class Flavour:
 
 
 def jellyfin_headers(
-    kind: SourceKind, token: SecretStr, device_id: str, version: str
+    kind: SourceKind, token: SecretStr | None, device_id: str, version: str
 ) -> dict[str, str]:
     """The token header of ``kind``: the ``MediaBrowser`` scheme for Jellyfin, ``X-Emby-Token``
-    for Emby."""
+    for Emby. Without a token (to sign in): the client identity alone, as the
+    ``MediaBrowser`` header for Jellyfin and ``X-Emby-Authorization`` for Emby."""
+    identity = (
+        f'Client="EXStreamTV", Device="exstreamtv", DeviceId="{quote(device_id)}",'
+        f' Version="{quote(version)}"'
+    )
+    if token is None:
+        if kind is SourceKind.EMBY:
+            return {"Accept": "application/json", "X-Emby-Authorization": f"Emby {identity}"}
+        return {"Accept": "application/json", "Authorization": f"MediaBrowser {identity}"}
     secret = token.get_secret_value()
     if kind is SourceKind.EMBY:
         return {"Accept": "application/json", "X-Emby-Token": secret}
-    value = (
-        f'MediaBrowser Client="EXStreamTV", Device="exstreamtv", DeviceId="{quote(device_id)}",'
-        f' Version="{quote(version)}", Token="{quote(secret, safe="")}"'
-    )
+    value = f'MediaBrowser {identity}, Token="{quote(secret, safe="")}"'
     return {"Accept": "application/json", "Authorization": value}
+
+
+async def sign_in(
+    http: ServerHttp, kind: SourceKind, username: str, password: SecretStr
+) -> tuple[SecretStr, str]:
+    """``POST /Users/AuthenticateByName`` once; returns the access token and the user's id.
+
+    ``http`` carries the identity headers of ``jellyfin_headers(kind, None, ...)``. Raises
+    InvalidInput when the server refuses the name or password, SourceUnavailable when it
+    cannot be reached, SourceResponseInvalid for a malformed answer. The password is sent
+    in the body only and appears in no message.
+    """
+    flavour = Flavour.of(kind)
+    status, body = await http.post_json(
+        f"{flavour.prefix}/Users/AuthenticateByName",
+        {"Username": username, "Pw": password.get_secret_value()},
+    )
+    if status in (400, 401, 403):
+        raise InvalidInput(f"{flavour.name} refused the user name or password (HTTP {status})")
+    if status != 200:
+        raise SourceUnavailable(f"{flavour.name} sign-in answered HTTP {status}")
+    try:
+        answer = json.loads(body)
+    except ValueError as err:
+        raise SourceResponseInvalid(f"{flavour.name} sign-in answer is not JSON") from err
+    result = _object(answer, "a sign-in answer")
+    user = _object(result.get("User"), "a sign-in user")
+    return SecretStr(_required_str(result, "AccessToken")), _required_str(user, "Id")
 
 
 class JellyfinClient:
     """One Jellyfin or Emby server (see :class:`~exstreamtv.sources.base.MediaServerClient`)."""
 
     def __init__(
-        self, http: ServerHttp, token: SecretStr, kind: SourceKind, *, page_size: int = PAGE_SIZE
+        self,
+        http: ServerHttp,
+        token: SecretStr,
+        kind: SourceKind,
+        *,
+        page_size: int = PAGE_SIZE,
+        user_id: str | None = None,
     ) -> None:
         self._http, self._token, self._page_size = http, token, page_size
         self.flavour = Flavour.of(kind)
+        self.user_id = user_id
 
     async def info(self) -> ServerInfo:
         system = _object(await self._json("/System/Info"), "/System/Info")
-        folders = await self._json("/Library/VirtualFolders")
-        if not isinstance(folders, list):
-            raise self._invalid("/Library/VirtualFolders", "is not a list")
-        libraries = tuple(self._library(_object(f, "a library")) for f in folders)
         return ServerInfo(
             name=_str(system, "ServerName") or self.flavour.name,
             version=_str(system, "Version") or "",
             server_id=_str(system, "Id") or "",
-            libraries=libraries,
+            libraries=await self._libraries(),
+            users=await self._users(),
+        )
+
+    async def _libraries(self) -> tuple[RemoteLibrary, ...]:
+        """The server's libraries (administrators), else the chosen user's views."""
+        folders = await self._json("/Library/VirtualFolders", refused_ok=True)
+        if folders is None and self.user_id is not None:
+            views = _object(
+                await self._json(f"/Users/{quote(self.user_id, safe='')}/Views"), "/Views"
+            )
+            return tuple(self._view(_object(v, "a view")) for v in _list(views, "Items"))
+        if folders is None:
+            raise SourceUnavailable(
+                f"{self.flavour.name} refused to list its libraries to this token (HTTP 403);"
+                " use an API key or an administrator's sign-in"
+            )
+        if not isinstance(folders, list):
+            raise self._invalid("/Library/VirtualFolders", "is not a list")
+        return tuple(self._library(_object(f, "a library")) for f in folders)
+
+    async def _users(self) -> tuple[ServerUser, ...]:
+        """Users an administrator token may list (others get none)."""
+        users = await self._json("/Users", refused_ok=True)
+        if not isinstance(users, list):
+            return ()
+        found = [_object(u, "a user") for u in users]
+        return tuple(
+            ServerUser(_required_str(u, "Id"), _str(u, "Name") or _required_str(u, "Id"))
+            for u in found
         )
 
     async def stamps(self, library: RemoteLibrary) -> AsyncIterator[list[RemoteStamp]]:
@@ -130,37 +210,53 @@ class JellyfinClient:
 
     async def items(self, library: RemoteLibrary, ids: Sequence[str]) -> list[RemoteItem]:
         del library  # ids are unique server-wide
-        found: list[RemoteItem] = []
-        for start in range(0, len(ids), DETAIL_BATCH):
-            params = {
-                "Ids": ",".join(ids[start : start + DETAIL_BATCH]),
-                "Fields": DETAIL_FIELDS,
-                "EnableUserData": "false",
-            }
-            result = _object(await self._json("/Items", params), "/Items")
-            for raw in _list(result, "Items"):
-                item = self._item(_object(raw, "an item"))
-                if item is not None:
-                    found.append(item)
-        return found
+        return await every_detail(ids, DETAIL_BATCH, self._details)
 
-    async def collections(self, library: RemoteLibrary) -> list[RemoteCollection]:
-        """Every BoxSet and playlist of the server (both are server-wide, not per library);
-        a playlist the token may not read (404) is skipped."""
+    async def _details(self, ids: Sequence[str]) -> dict[str, RemoteItem | None]:
+        """What one ``/Items?Ids=`` answer holds, by id (``None``: no playable file)."""
+        params = {
+            "Ids": ",".join(ids),
+            "Fields": DETAIL_FIELDS,
+            "EnableUserData": "false",
+        }
+        result = _object(await self._json("/Items", params), "/Items")
+        raws = [_object(raw, "an item") for raw in _list(result, "Items")]
+        return {_required_str(raw, "Id"): self._item(raw) for raw in raws}
+
+    async def collections(self, library: RemoteLibrary) -> Mirrored:
+        """Every BoxSet, then every playlist the chosen user may read (both are server-wide,
+        not per library). Playlists left out are listed as problems."""
         del library
-        found = []
-        for item_type in ("BoxSet", "Playlist"):
-            kinds = {"IncludeItemTypes": item_type, "Recursive": "true"}
-            async for page in self._pages("/Items", kinds):
-                for entry in page:
-                    key = _required_str(entry, "Id")
-                    path, params = ("/Items", {"ParentId": key})
-                    if item_type == "Playlist":
-                        path, params = f"/Playlists/{quote(key)}/Items", {}
-                    members = await self._members(path, params)
-                    if members is not None:
-                        found.append(RemoteCollection(key, _str(entry, "Name") or key, members))
-        return found
+        found: list[RemoteCollection] = []
+        kinds = {"IncludeItemTypes": "BoxSet", "Recursive": "true"}
+        async for page in self._pages("/Items", kinds):
+            for entry in page:
+                key = _required_str(entry, "Id")
+                members = await self._members("/Items", {"ParentId": key})
+                if members is not None:
+                    found.append(RemoteCollection(key, _str(entry, "Name") or key, members))
+        playlists, problems = await self._playlists()
+        return Mirrored(tuple(found + playlists), tuple(problems))
+
+    async def _playlists(self) -> tuple[list[RemoteCollection], list[ScanProblem]]:
+        user = {} if self.user_id is None else {"UserId": self.user_id}
+        kinds = {"IncludeItemTypes": "Playlist", "Recursive": "true", **user}
+        found: list[RemoteCollection] = []
+        problems: list[ScanProblem] = []
+        async for page in self._pages("/Items", kinds):
+            for entry in page:
+                key = _required_str(entry, "Id")
+                title = _str(entry, "Name") or key
+                where = f"{self.flavour.name} playlist {title!r}"
+                if self.user_id is None:
+                    problems.append(ScanProblem(where, _NO_USER))
+                    continue
+                members = await self._members(f"/Playlists/{quote(key, safe='')}/Items", user)
+                if members is None:
+                    problems.append(ScanProblem(where, "the chosen user may not read it"))
+                else:
+                    found.append(RemoteCollection(key, title, members))
+        return found, problems
 
     def open_stream(
         self, remote_id: str, stream_key: str | None, headers: Mapping[str, str]
@@ -197,8 +293,10 @@ class JellyfinClient:
         }
 
     async def _members(self, path: str, params: Mapping[str, str]) -> tuple[str, ...] | None:
-        """Member ids, or ``None`` when the listing answers 404 (a playlist we may not read)."""
-        if await self._json(path, {**params, "Limit": "0"}, missing_ok=True) is None:
+        """Member ids, or ``None`` when the listing answers 404 or 403 (a playlist we may not
+        read)."""
+        probe = {**params, "Limit": "0"}
+        if await self._json(path, probe, missing_ok=True, refused_ok=True) is None:
             return None
         members: list[str] = []
         async for page in self._pages(path, params):
@@ -208,9 +306,11 @@ class JellyfinClient:
     async def _pages(
         self, path: str, params: Mapping[str, str]
     ) -> AsyncIterator[list[Mapping[str, Any]]]:
-        """``Items`` page by page (``StartIndex``/``Limit``; the offset advances by what came,
-        the total is ``TotalRecordCount``)."""
-        offset = 0
+        """``Items`` page by page (``StartIndex``/``Limit``). The offset advances by what came;
+        the listing ends at ``TotalRecordCount`` (the latest one given) or, without one, at an
+        empty page: a short page is never the end. An empty page before the total, or the
+        same page twice without a total, raises SourceResponseInvalid."""
+        offset, previous = 0, None
         for _ in range(MAX_PAGES):
             query = {
                 **params,
@@ -221,17 +321,37 @@ class JellyfinClient:
             result = _object(await self._json(path, query), path)
             page = [_object(item, "an item") for item in _list(result, "Items")]
             total = _int(result, "TotalRecordCount")
+            if total is None and page:  # without a total, only repetition shows broken paging
+                seen, previous = previous, page
+                if seen == page:
+                    raise SourceResponseInvalid(
+                        f"{self._http.name!r} sent the same page again while listing {path};"
+                        " its paging is broken"
+                    )
             if page:
                 yield page
             offset += len(page)
-            if not page or (total is not None and offset >= total):
+            if total is not None and offset >= total:
                 return
+            if not page:
+                if total is None:
+                    return
+                raise SourceResponseInvalid(
+                    f"{self.flavour.name} listing {path} stopped after {offset} of {total} items"
+                )
         raise SourceResponseInvalid(f"{self.flavour.name} listing {path} did not end")
 
     async def _json(
-        self, path: str, params: Mapping[str, str] | None = None, *, missing_ok: bool = False
+        self,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        missing_ok: bool = False,
+        refused_ok: bool = False,
     ) -> Any:
-        body = await self._http.get(self.flavour.prefix + path, params, missing_ok=missing_ok)
+        body = await self._http.get(
+            self.flavour.prefix + path, params, missing_ok=missing_ok, refused_ok=refused_ok
+        )
         if body is None:
             return None
         return await parse_off_loop(self._decode, body, path)
@@ -255,6 +375,12 @@ class JellyfinClient:
         return RemoteLibrary(
             item_id, _str(folder, "Name") or item_id, kind[0] if kind else None, tuple(paths)
         )
+
+    def _view(self, view: Mapping[str, Any]) -> RemoteLibrary:
+        """A user view (``/Users/{id}/Views``) as a library; its folders are not listed."""
+        kind = _KINDS.get(_str(view, "CollectionType"))
+        item_id = _required_str(view, "Id")
+        return RemoteLibrary(item_id, _str(view, "Name") or item_id, kind[0] if kind else None)
 
     def _item(self, raw: Mapping[str, Any]) -> RemoteItem | None:
         """Our item for a full ``BaseItemDto``; ``None`` when it has no file to play."""

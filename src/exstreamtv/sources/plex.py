@@ -2,10 +2,14 @@
 
 What it relies on (see the Plex API notes in the docs): the token in the ``X-Plex-Token``
 header; paging with ``X-Plex-Container-Start``/``-Size``, advancing by the items actually
-returned and taking the total only from ``totalSize``; movies as ``type=1`` and episodes as
-``type=4`` of a section; full items (streams, ``Guid``, chapters) from
-``/library/metadata/{id,id,...}?includeChapters=1``; ``updatedAt`` (epoch seconds) as the
-change stamp; the direct file at ``{base}{Part.key}`` (the token in its header too).
+returned and taking the total only from ``totalSize`` (a short page is never the end: the
+listing goes on until the total, and an empty page before it is an error); movies as
+``type=1`` and episodes as ``type=4`` of a section; full items (streams, ``Guid``, chapters)
+from ``/library/metadata/{id,id,...}?includeChapters=1``, asking again for ids a short
+answer left out; ``updatedAt`` (epoch seconds) as the change stamp, and the media-query
+filter ``updatedAt>>`` (on the wire the key is ``updatedAt>>``, the value the time) to list
+only what changed; ``X-Plex-Container-Size=0`` to count; the direct file at
+``{base}{Part.key}`` (the token in its header too).
 
 XML with a DTD or entities is refused (no billion laughs, no external entities).
 """
@@ -34,11 +38,13 @@ from exstreamtv.domain.media import (
 )
 from exstreamtv.errors import SourceResponseInvalid, SourceUnavailable
 from exstreamtv.sources.base import (
+    Mirrored,
     RemoteCollection,
     RemoteItem,
     RemoteLibrary,
     RemoteStamp,
     ServerInfo,
+    every_detail,
 )
 from exstreamtv.sources.server_http import ServerHttp, parse_off_loop
 
@@ -85,31 +91,31 @@ class PlexClient:
         )
 
     async def stamps(self, library: RemoteLibrary) -> AsyncIterator[list[RemoteStamp]]:
+        async for page in self._listing(library, {}):
+            yield page
+
+    async def changed(self, library: RemoteLibrary, since: int) -> AsyncIterator[list[RemoteStamp]]:
+        """Items updated after ``since`` (epoch seconds): ``updatedAt>>`` is strict."""
+        async for page in self._listing(library, {"updatedAt>>": since}):
+            yield page
+
+    async def count(self, library: RemoteLibrary) -> int:
+        """``totalSize`` of a zero-size page of the section's movies or episodes."""
         path = f"/library/sections/{quote(library.external_id)}/all"
-        async for page in self._pages(path, {"type": _list_type(library)}):
-            yield [
-                RemoteStamp(_required(v, "ratingKey"), _text(v, "updatedAt") or "")
-                for v in page
-                if v.get("ratingKey")
-            ]
+        query = {
+            "type": _list_type(library),
+            "X-Plex-Container-Start": 0,
+            "X-Plex-Container-Size": 0,
+        }
+        total = _int(await self._xml(path, query), "totalSize")
+        if total is None:
+            raise SourceResponseInvalid(f"Plex did not count the items of {library.title!r}")
+        return total
 
     async def items(self, library: RemoteLibrary, ids: Sequence[str]) -> list[RemoteItem]:
-        found: list[RemoteItem] = []
-        for start in range(0, len(ids), DETAIL_BATCH):
-            keys = ",".join(quote(i) for i in ids[start : start + DETAIL_BATCH])
-            body = await self._http.get(
-                f"/library/metadata/{keys}", {"includeChapters": 1}, missing_ok=True
-            )
-            if body is None:  # none of these ids exists any more
-                continue
-            root = await parse_off_loop(parse_plex_xml, body, "/library/metadata")
-            for video in root.iter("Video"):
-                item = _item(video, library, self._http.base_url)
-                if item is not None:
-                    found.append(item)
-        return found
+        return await every_detail(ids, DETAIL_BATCH, lambda keys: self._details(library, keys))
 
-    async def collections(self, library: RemoteLibrary) -> list[RemoteCollection]:
+    async def collections(self, library: RemoteLibrary) -> Mirrored:
         """The section's collections, then every video playlist of the server."""
         found = []
         section = quote(library.external_id)
@@ -125,7 +131,7 @@ class PlexClient:
                 if key:
                     members = await self._members(f"/playlists/{quote(key)}/items")
                     found.append(RemoteCollection(key, _text(playlist, "title") or key, members))
-        return found
+        return Mirrored(tuple(found))
 
     def open_stream(
         self, remote_id: str, stream_key: str | None, headers: Mapping[str, str]
@@ -157,12 +163,42 @@ class PlexClient:
             members.extend(key for e in page if (key := e.get("ratingKey")))
         return tuple(members)
 
+    async def _listing(
+        self, library: RemoteLibrary, filters: Mapping[str, str | int]
+    ) -> AsyncIterator[list[RemoteStamp]]:
+        path = f"/library/sections/{quote(library.external_id)}/all"
+        async for page in self._pages(path, {"type": _list_type(library), **filters}):
+            yield [
+                RemoteStamp(_required(v, "ratingKey"), _text(v, "updatedAt") or "")
+                for v in page
+                if v.get("ratingKey")
+            ]
+
+    async def _details(
+        self, library: RemoteLibrary, keys: Sequence[str]
+    ) -> dict[str, RemoteItem | None]:
+        """What one ``/library/metadata/{keys}`` answer holds, by key (``None``: the item
+        has no playable file). Keys the answer leaves out are absent."""
+        joined = ",".join(quote(key, safe="") for key in keys)
+        body = await self._http.get(
+            f"/library/metadata/{joined}", {"includeChapters": 1}, missing_ok=True
+        )
+        if body is None:  # none of these ids exists any more
+            return {}
+        root = await parse_off_loop(parse_plex_xml, body, "/library/metadata")
+        return {
+            _required(video, "ratingKey"): _item(video, library, self._http.base_url)
+            for video in root.iter("Video")
+        }
+
     async def _pages(
         self, path: str, params: Mapping[str, str | int]
     ) -> AsyncIterator[list[ET.Element]]:
-        """Children of ``MediaContainer`` page by page (the server may return fewer than
-        asked; the offset advances by what came, the total comes from ``totalSize``)."""
-        offset = 0
+        """Children of ``MediaContainer`` page by page. The offset advances by what came;
+        the listing ends at ``totalSize`` (the latest one given) or, when the server gives
+        none, at an empty page: a short page is never taken as the end. An empty page before
+        the total, or the same page twice, raises SourceResponseInvalid."""
+        offset, previous = 0, b""
         for _ in range(MAX_PAGES):
             query = {
                 **params,
@@ -172,13 +208,24 @@ class PlexClient:
             root = await self._xml(path, query)
             page = list(root)
             total = _int(root, "totalSize")
-            if total is None:
-                total = offset + len(page) if len(page) < self._page_size else None
+            if total is None and page:  # without a total, only repetition shows broken paging
+                seen, previous = previous, b"".join(ET.tostring(e) for e in page)
+                if seen == previous:
+                    raise SourceResponseInvalid(
+                        f"{self._http.name!r} sent the same page again while listing {path};"
+                        " its paging is broken"
+                    )
             if page:
                 yield page
             offset += len(page)
-            if not page or (total is not None and offset >= total):
+            if total is not None and offset >= total:
                 return
+            if not page:
+                if total is None:
+                    return
+                raise SourceResponseInvalid(
+                    f"Plex listing {path} stopped after {offset} of {total} items"
+                )
         raise SourceResponseInvalid(f"Plex listing {path} did not end after {MAX_PAGES} pages")
 
     async def _xml(self, path: str, params: Mapping[str, str | int] | None = None) -> ET.Element:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
@@ -21,12 +22,15 @@ import httpx
 
 from exstreamtv.errors import SourceResponseInvalid, SourceUnavailable
 from exstreamtv.metrics import Metrics
+from exstreamtv.sources.pace import Pace
 
 log = logging.getLogger(__name__)
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 INLINE_PARSE_BYTES = 256 * 1024  # larger answers are parsed in a worker thread
 
 T = TypeVar("T")
+# Query parameters: a mapping, or pairs when a key repeats (``fl[]=a&fl[]=b``).
+Query = Mapping[str, str | int] | list[tuple[str, str | int | float | bool | None]]
 
 
 async def parse_off_loop(parse: Callable[[bytes, str], T], body: bytes, path: str) -> T:
@@ -65,33 +69,55 @@ class ServerHttp:
         limits: HttpLimits | None = None,
         metrics: Metrics | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        shown: Callable[[str], str] | None = None,
+        follow_redirects: bool = False,
+        noun: str = "media server",
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.limits = limits or HttpLimits()
         self._label, self._name, self._metrics = label, name, metrics
+        # How a path or URL appears in messages (online sources hide credentials in theirs).
+        self._shown = shown or (lambda text: text)
+        self._noun = noun  # what messages call it: "media server", "online source"
         timeout = httpx.Timeout(self.limits.read_timeout, connect=self.limits.connect_timeout)
         self._client = httpx.AsyncClient(
-            headers=dict(headers), timeout=timeout, transport=transport, follow_redirects=False
+            headers=dict(headers),
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=follow_redirects,
         )
         self._slots = asyncio.Semaphore(self.limits.concurrency)
-        self._pace = asyncio.Lock()
-        self._next_start = 0.0
+        self._pace = Pace(self.limits.min_interval)
         self._up: bool | None = None
 
+    @property
+    def name(self) -> str:
+        """The source's name, as errors and logs call it."""
+        return self._name
+
     async def get(
-        self, path: str, params: Mapping[str, str | int] | None = None, *, missing_ok: bool = False
+        self,
+        path: str,
+        params: Query | None = None,
+        *,
+        missing_ok: bool = False,
+        refused_ok: bool = False,
     ) -> bytes | None:
-        """The body of ``GET base+path``; ``None`` for a 404 when ``missing_ok``.
+        """The body of ``GET base+path``; ``None`` for a 404 when ``missing_ok``, and for a
+        403 when ``refused_ok`` (something this token may not read, such as another user's
+        playlist).
 
         Connection errors, timeouts, 429 and 5xx are retried with backoff; 401/403 and
         other statuses are not. Raises SourceUnavailable, or SourceResponseInvalid when the
         body exceeds ``max_body_bytes``.
         """
         delay = self.limits.backoff
+        tolerated = {404} if missing_ok else set()
+        tolerated |= {403} if refused_ok else set()
         for attempt in range(self.limits.retries + 1):
             async with self._slots:
-                await self._paced()
-                outcome = await self._get_once(path, params, missing_ok=missing_ok)
+                await self._pace.wait()
+                outcome = await self._get_once(path, params, tolerated=frozenset(tolerated))
             if not isinstance(outcome, _Retry):
                 return outcome
             if attempt == self.limits.retries:
@@ -100,20 +126,25 @@ class ServerHttp:
             delay *= 2
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
-    async def head(self, url: str) -> None:
+    async def head(self, url: str, *, lenient: bool = False) -> httpx.Headers:
         """``HEAD url`` (absolute, without a token: the headers carry it) with the short
-        probe timeout, once. Raises SourceUnavailable unless it answers 2xx."""
+        probe timeout, once; returns the answer's headers. Raises SourceUnavailable unless
+        it answers 2xx, or, when ``lenient``, anything but 404, 410 or 5xx (for servers
+        that refuse HEAD itself)."""
         try:
             response = await self._client.head(url, timeout=self.limits.probe_timeout)
         except httpx.HTTPError as err:
             self._down(err)
             raise SourceUnavailable(self._unreachable(err)) from err
         self._reached()
-        if not response.is_success:
+        status = response.status_code
+        refused = status in (404, 410) or status >= 500 if lenient else not response.is_success
+        if refused:
             self._count("status")
             raise SourceUnavailable(
-                f"media server {self._name!r} refused the stream (HTTP {response.status_code})"
+                f"{self._noun} {self._name!r} refused the stream (HTTP {status})"
             )
+        return response.headers
 
     @contextlib.asynccontextmanager
     async def stream(self, url: str, headers: Mapping[str, str]) -> AsyncIterator[httpx.Response]:
@@ -130,43 +161,61 @@ class ServerHttp:
 
     async def post(self, path: str) -> int:
         """``POST base+path`` once (never retried); returns the status code."""
+        return (await self.post_json(path, None))[0]
+
+    async def post_json(
+        self, path: str, body: object, headers: Mapping[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        """``POST base+path`` with ``body`` as JSON (``None``: no body) once, never retried
+        (a sign-in must not be sent twice); returns the status and the body (capped like
+        any answer). Raises SourceUnavailable when the server cannot be reached."""
+        content = None if body is None else json.dumps(body).encode()
+        extra = {} if content is None else {"Content-Type": "application/json"}
         try:
-            response = await self._client.post(self.base_url + path)
+            async with self._client.stream(
+                "POST", self.base_url + path, content=content, headers={**extra, **(headers or {})}
+            ) as response:
+                self._reached()
+                return response.status_code, await self._body(response, path)
         except httpx.HTTPError as err:
             self._down(err)
             raise SourceUnavailable(self._unreachable(err)) from err
-        self._reached()
-        return response.status_code
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
+    async def __aenter__(self) -> ServerHttp:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
     async def _get_once(
-        self, path: str, params: Mapping[str, str | int] | None, *, missing_ok: bool
+        self, path: str, params: Query | None, *, tolerated: frozenset[int]
     ) -> bytes | _Retry | None:
-        """The body, ``None`` (a 404 when ``missing_ok``), or a failure worth retrying."""
+        """The body, ``None`` (a ``tolerated`` status), or a failure worth retrying."""
         try:
             async with self._client.stream("GET", self.base_url + path, params=params) as response:
                 self._reached()
-                if response.status_code == 404 and missing_ok:
+                if response.status_code in tolerated:
                     return None
                 if response.status_code in _RETRY_STATUS:
                     self._count("status")
                     return _Retry(
-                        f"media server {self._name!r} answered HTTP {response.status_code}"
-                        f" for {path}"
+                        f"{self._noun} {self._name!r} answered HTTP {response.status_code}"
+                        f" for {self._shown(path)}"
                     )
                 if response.status_code in (401, 403):
                     self._count("status")
                     raise SourceUnavailable(
-                        f"media server {self._name!r} refused the token"
-                        f" (HTTP {response.status_code} for {path})"
+                        f"{self._noun} {self._name!r} refused the token"
+                        f" (HTTP {response.status_code} for {self._shown(path)})"
                     )
                 if not response.is_success:
                     self._count("status")
                     raise SourceUnavailable(
-                        f"media server {self._name!r} answered HTTP {response.status_code}"
-                        f" for {path}"
+                        f"{self._noun} {self._name!r} answered HTTP {response.status_code}"
+                        f" for {self._shown(path)}"
                     )
                 return await self._body(response, path)
         except httpx.HTTPError as err:
@@ -188,32 +237,22 @@ class ServerHttp:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    async def _paced(self) -> None:
-        """Wait until at least ``min_interval`` s passed since the previous request start."""
-        if self.limits.min_interval <= 0:
-            return
-        loop = asyncio.get_running_loop()
-        async with self._pace:
-            wait = self._next_start - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self._next_start = loop.time() + self.limits.min_interval
-
     def _too_big(self, path: str) -> str:
         limit_mib = self.limits.max_body_bytes / (1024 * 1024)
         return (
-            f"media server {self._name!r} sent more than {limit_mib:.3g} MiB for {path};"
-            " refused (lower the page size or raise the limit)"
+            f"{self._noun} {self._name!r} sent more than {limit_mib:.3g} MiB for"
+            f" {self._shown(path)}; refused (lower the page size or raise the limit)"
         )
 
     def _unreachable(self, err: httpx.HTTPError) -> str:
         what = "timed out" if isinstance(err, httpx.TimeoutException) else "cannot be reached"
-        return f"media server {self._name!r} at {self.base_url} {what} ({type(err).__name__})"
+        where = f" at {self._shown(self.base_url)}" if self.base_url else ""
+        return f"{self._noun} {self._name!r}{where} {what} ({type(err).__name__})"
 
     def _reached(self) -> None:
         if self._up is False:
             log.info(
-                "media server %r is reachable again", self._name, extra={"source": self._label}
+                "%s %r is reachable again", self._noun, self._name, extra={"source": self._label}
             )
         self._up = True
         if self._metrics is not None:

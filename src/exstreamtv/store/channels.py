@@ -130,6 +130,12 @@ def _apply(row: ChannelRow, fields: ChannelFields) -> None:
     mark = fields.watermark
     row.watermark_corner = None if mark is None else mark.corner.value
     row.watermark_opacity = None if mark is None else mark.opacity
+    row.watermark_image = None if mark is None else mark.image
+    row.watermark_size_percent = None if mark is None else mark.size_percent
+    row.watermark_margin_x_percent = None if mark is None else mark.margin_x_percent
+    row.watermark_margin_y_percent = None if mark is None else mark.margin_y_percent
+    row.watermark_every_minutes = None if mark is None else mark.every_minutes
+    row.watermark_for_seconds = None if mark is None else mark.for_seconds
 
 
 def _to_channel(row: ChannelRow) -> Channel:
@@ -150,4 +156,8 @@ def _watermark(row: ChannelRow) -> WatermarkStyle | None:
     if row.watermark_corner is None:
         return None
     opacity = 1.0 if row.watermark_opacity is None else row.watermark_opacity
-    return WatermarkStyle(Corner(row.watermark_corner), opacity)
+    return WatermarkStyle(
+        Corner(row.watermark_corner), opacity, row.watermark_image, row.watermark_size_percent,
+        row.watermark_margin_x_percent, row.watermark_margin_y_percent,
+        row.watermark_every_minutes, row.watermark_for_seconds,
+    )  # fmt: skip

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.fernet import Fernet, InvalidToken
 from pydantic import SecretStr
 
 from exstreamtv.errors import DataDirError, SourceUnavailable
 from exstreamtv.store.key_files import read_or_create_key
+
+if TYPE_CHECKING:  # cryptography loads with the first token sealed or opened
+    from cryptography.fernet import Fernet
 
 KEY_FILE_NAME = "media-sources.key"
 
@@ -36,6 +39,8 @@ class CredentialCipher:
     async def open(self, sealed: str) -> SecretStr:
         """The token behind ``sealed``; raises SourceUnavailable when the key cannot read it."""
         fernet = await self._ready()
+        from cryptography.fernet import InvalidToken  # noqa: PLC0415 - loaded by _ready
+
         try:
             return SecretStr(fernet.decrypt(sealed.encode("ascii")).decode())
         except (InvalidToken, UnicodeError) as err:
@@ -47,12 +52,19 @@ class CredentialCipher:
     async def _ready(self) -> Fernet:
         async with self._lock:
             if self._fernet is None:
-                key = await asyncio.to_thread(_load_or_create_key, self._key_file)
-                self._fernet = Fernet(key)
+                self._fernet = await asyncio.to_thread(_fernet, self._key_file)
             return self._fernet
 
 
+def _fernet(key_file: Path) -> Fernet:
+    from cryptography.fernet import Fernet  # noqa: PLC0415 - see TYPE_CHECKING
+
+    return Fernet(_load_or_create_key(key_file))
+
+
 def _load_or_create_key(path: Path) -> bytes:
+    from cryptography.fernet import Fernet  # noqa: PLC0415 - see TYPE_CHECKING
+
     """Read the key, or create it (mode 0600) when there is none. Raises DataDirError."""
     key = read_or_create_key(path, Fernet.generate_key)
     try:

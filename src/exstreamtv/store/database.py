@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import importlib.util
 import os
+import re
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, exc, inspect, text
 from sqlalchemy.engine import Dialect, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -34,9 +35,15 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from exstreamtv.errors import ConfigError, DatabaseUnavailable
+from exstreamtv.runtime import load_module
 from exstreamtv.store.key_files import PRIVATE_FILE, tighten
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+_REVISION_LINE = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(.+)$", re.MULTILINE)
+_QUOTED = re.compile(r"""["']([^"']+)["']""")
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
@@ -131,6 +138,11 @@ def _connect(dialect: Dialect, _record: Any, cargs: Any, cparams: Any) -> Any:
 def _outage(context: ExceptionContext) -> BaseException | None:
     """Replace a driver error that means "the database is away" by DatabaseUnavailable."""
     original = context.original_exception
+    if not isinstance(original, Exception):
+        # A cancelled task (or an interrupted process) stays what it is: SQLAlchemy reports
+        # it as a disconnect, and turning it into an outage would swallow the cancellation.
+        _interrupt_sqlite(context)
+        return None
     message = str(original).lower()
     if (
         context.is_disconnect
@@ -139,6 +151,26 @@ def _outage(context: ExceptionContext) -> BaseException | None:
     ):
         return DatabaseUnavailable(f"the database is unavailable: {_reason(original)}")
     return None
+
+
+def _interrupt_sqlite(context: ExceptionContext) -> None:
+    """Stop the SQLite statement a cancelled task left running.
+
+    aiosqlite runs statements on the connection's own thread; cancelling the awaiting task
+    does not stop the statement, and the connection's rollback and close queue behind it,
+    so a cancelled long query held its connection (and its task's cleanup) to the end.
+    ``sqlite3.Connection.interrupt`` is the one call SQLite allows from another thread: the
+    statement fails with "interrupted" on its thread, where no one awaits it any more.
+    """
+    if context.dialect.name != "sqlite" or context.connection is None:
+        return
+    try:
+        adapted = context.connection.connection.dbapi_connection
+    except exc.SQLAlchemyError:  # already invalidated: nothing runs on it
+        return
+    driver = getattr(getattr(adapted, "_connection", None), "_connection", None)
+    if isinstance(driver, sqlite3.Connection):
+        driver.interrupt()
 
 
 def _reason(err: BaseException) -> str:
@@ -191,44 +223,68 @@ async def transaction(
 
 
 def _alembic_config(connection: Connection) -> AlembicConfig:
-    config = AlembicConfig()
+    from alembic.config import Config  # noqa: PLC0415 - only when migrating (loaded by then)
+
+    config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
     return config
 
 
 async def upgrade_schema(engine: AsyncEngine, revision: str = "head") -> None:
-    """Apply the pending Alembic migrations up to ``revision`` (idempotent)."""
+    """Apply the pending Alembic migrations up to ``revision`` (idempotent).
+
+    A database already at the newest revision costs two small queries: Alembic (a third
+    of a second to import, and memory the server keeps) is loaded only to migrate.
+    """
+    if revision == "head" and await schema_revision(engine) == head_revision():
+        return
+    await load_module("alembic.command")
+    from alembic import command  # noqa: PLC0415 - only when migrating, loaded off the loop
+
     async with engine.begin() as connection:
         await connection.run_sync(lambda sync: command.upgrade(_alembic_config(sync), revision))
 
 
-def head_revision() -> str:
-    """The revision the newest migration brings a database to."""
-    from alembic.script import ScriptDirectory  # noqa: PLC0415 - only used here
+async def schema_revision(engine: AsyncEngine) -> str | None:
+    """The revision the database is at, or ``None`` before the first migration."""
+    async with engine.connect() as connection:
+        return await connection.run_sync(_current_revision)
 
-    config = AlembicConfig()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    head = ScriptDirectory.from_config(config).get_current_head()
-    if head is None:
-        raise RuntimeError("no migrations found")
+
+def _current_revision(connection: Connection) -> str | None:
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    found = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return None if found is None else str(found)
+
+
+@functools.cache
+def head_revision() -> str:
+    """The newest migration's revision id, read from the migration files themselves: the
+    one revision no other names as its ``down_revision``.
+
+    Raises :class:`RuntimeError` unless there is exactly one (a branch needs a merge).
+    """
+    revisions, parents = _revision_graph()
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise RuntimeError(f"the migrations have {len(heads)} heads: {sorted(heads)}")
+    (head,) = heads
     return head
 
 
-def known_revisions() -> set[str]:
+def known_revisions() -> frozenset[str]:
     """Every revision this version's migrations know (a backup at another is newer)."""
-    from alembic.script import ScriptDirectory  # noqa: PLC0415 - only used here
-
-    config = AlembicConfig()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+    return _revision_graph()[0]
 
 
-async def schema_revision(engine: AsyncEngine) -> str | None:
-    """The revision the database is at, or ``None`` before the first migration."""
-    from alembic.runtime.migration import MigrationContext  # noqa: PLC0415 - only used here
-
-    async with engine.connect() as connection:
-        return await connection.run_sync(
-            lambda sync: MigrationContext.configure(sync).get_current_revision()
-        )
+@functools.cache
+def _revision_graph() -> tuple[frozenset[str], frozenset[str]]:
+    """The revisions the migration files declare, and those named as a ``down_revision``."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        for name, value in _REVISION_LINE.findall(path.read_text(encoding="utf-8")):
+            (revisions if name == "revision" else parents).update(_QUOTED.findall(value))
+    return frozenset(revisions), frozenset(parents)

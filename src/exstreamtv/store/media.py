@@ -6,15 +6,17 @@ sees a row object.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from exstreamtv.domain.collections import SmartQuery
+from exstreamtv.domain.collections import CollectionSummary, SmartQuery
+from exstreamtv.domain.guide import GuideMedia
 from exstreamtv.domain.media import (
     Artwork,
     Chapter,
@@ -29,9 +31,11 @@ from exstreamtv.domain.media import (
     TechnicalInfo,
 )
 from exstreamtv.domain.metadata_health import MetadataSample
+from exstreamtv.store.media_search import Field, days_ago, text_match
 from exstreamtv.store.tables import MediaItemRow
 
 _LIKE_ESCAPE = "\\"
+GUIDE_MEDIA_CHUNK = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,16 +158,28 @@ class MediaRepository:
         query: SmartQuery,
         offset: int = 0,
         limit: int | None = None,
-        state: MediaState = MediaState.PRESENT,
+        state: MediaState | None = None,
     ) -> tuple[list[MediaItem], int]:
-        """Items in ``state`` (present) matching a smart-collection query, in episode/title
-        order, and how many match."""
+        """Items matching a smart-collection query (in ``state`` when given; see
+        :func:`smart_clauses`), in episode/title order, and how many match."""
         stmt = select(MediaItemRow).where(*smart_clauses(query, state))
         return await self._page(stmt, offset, limit)
 
-    async def by_ids(self, ids: Sequence[int]) -> list[MediaItem]:
-        """Items with these ids, in the order given (unknown ids are skipped)."""
-        rows = await self._session.scalars(select(MediaItemRow).where(MediaItemRow.id.in_(ids)))
+    async def summary(self, query: SmartQuery) -> CollectionSummary:
+        """How many items match a smart query and their total duration (one query)."""
+        stmt = select(func.count(), func.coalesce(func.sum(MediaItemRow.duration_ms), 0)).where(
+            *smart_clauses(query)
+        )
+        count, duration = (await self._session.execute(stmt)).one()
+        return CollectionSummary(int(count), int(duration))
+
+    async def by_ids(self, ids: Sequence[int], state: MediaState | None = None) -> list[MediaItem]:
+        """Items with these ids (in ``state`` when given), in the order given (unknown
+        ids are skipped)."""
+        stmt = select(MediaItemRow).where(MediaItemRow.id.in_(ids))
+        if state is not None:
+            stmt = stmt.where(MediaItemRow.state == state.value)
+        rows = await self._session.scalars(stmt)
         by_id = {row.id: row for row in rows}
         return [to_media_item(by_id[i]) for i in ids if i in by_id]
 
@@ -200,6 +216,29 @@ class MediaRepository:
             )
             for id_, kind, title, status, source, reason, probed, episode, year in rows
         }
+
+    async def guide_media(self, ids: Sequence[int]) -> dict[int, GuideMedia]:
+        """What the guide shows of the items with these ids (unknown ids skipped). Reads
+        only those columns, ``GUIDE_MEDIA_CHUNK`` ids a query (bounded parameters), and
+        makes the values in a worker thread."""
+        m = MediaItemRow
+        found: dict[int, GuideMedia] = {}
+        connection = await self._session.connection()
+        for at in range(0, len(ids), GUIDE_MEDIA_CHUNK):
+            stmt = select(
+                m.id, m.title, m.kind, m.show, m.season, m.episode, m.year, m.plot, m.genres,
+                m.content_rating,
+            ).where(m.id.in_(ids[at : at + GUIDE_MEDIA_CHUNK]))  # fmt: skip
+            result = await connection.execute(stmt)
+            found.update(await asyncio.to_thread(_guide_media, result))
+        return found
+
+    async def stamp(self) -> tuple[int, datetime | None]:
+        """How many items there are and when the latest changed: any insert, edit or
+        delete of an item changes it."""
+        stmt = select(func.count(), func.max(MediaItemRow.updated_at))
+        count, latest = (await self._session.execute(stmt)).one()
+        return int(count), latest
 
     async def _page(
         self, stmt: Select[MediaItemRow], offset: int, limit: int | None
@@ -253,25 +292,33 @@ def _filter_clauses(where: MediaFilter) -> list[ColumnElement[bool]]:
     return clauses
 
 
-def smart_clauses(
-    query: SmartQuery, state: MediaState = MediaState.PRESENT
-) -> list[ColumnElement[bool]]:
-    """SQL conditions for a smart query; only items in ``state`` (present) ever match."""
-    clauses: list[ColumnElement[bool]] = [MediaItemRow.state == state.value]
+def smart_clauses(query: SmartQuery, state: MediaState | None = None) -> list[ColumnElement[bool]]:
+    """SQL conditions for a smart query (see :class:`SmartQuery`); every filter runs in the
+    database. Only items in ``state`` match when it is given; otherwise only present items,
+    unless ``query.states`` says which."""
+    states = (state,) if state is not None else query.states or (MediaState.PRESENT,)
+    clauses: list[ColumnElement[bool]] = [MediaItemRow.state.in_([s.value for s in states])]
     if query.kinds:
         clauses.append(MediaItemRow.kind.in_([k.value for k in query.kinds]))
     if query.text:
-        clauses.append(_text_clause(query.text))
+        clauses.append(text_match(query.text))
+    if query.title:
+        clauses.append(text_match(query.title, Field.TITLE))
     if query.show:
         clauses.append(func.lower(MediaItemRow.show) == query.show.lower())
     if query.season is not None:
         clauses.append(MediaItemRow.season == query.season)
     if query.genres:
         clauses.append(or_(*(_contains(MediaItemRow.genre_index, f"|{g}|") for g in query.genres)))
-    if query.year_min is not None:
-        clauses.append(MediaItemRow.year >= query.year_min)
-    if query.year_max is not None:
-        clauses.append(MediaItemRow.year <= query.year_max)
+    clauses.extend(_range(MediaItemRow.year, query.year_min, query.year_max))
+    clauses.extend(
+        _range(
+            MediaItemRow.duration_ms,
+            None if query.duration_min_sec is None else query.duration_min_sec * 1000,
+            None if query.duration_max_sec is None else query.duration_max_sec * 1000 + 999,
+        )
+    )
+    clauses.extend(_added(query))
     if query.content_ratings:
         clauses.append(MediaItemRow.content_rating.in_(query.content_ratings))
     if query.library_ids:
@@ -279,6 +326,39 @@ def smart_clauses(
     if query.statuses:
         clauses.append(MediaItemRow.metadata_status.in_([s.value for s in query.statuses]))
     return [and_(*clauses)]
+
+
+def _range(column: Any, low: int | None, high: int | None) -> list[ColumnElement[bool]]:
+    """Inclusive bounds on ``column`` (``None``: unbounded on that side)."""
+    found: list[ColumnElement[bool]] = []
+    if low is not None:
+        found.append(column >= low)
+    if high is not None:
+        found.append(column <= high)
+    return found
+
+
+def _added(query: SmartQuery) -> list[ColumnElement[bool]]:
+    """ "Added" filters on ``created_at``: whole UTC days, and the last N days."""
+    found: list[ColumnElement[bool]] = []
+    if query.added_after is not None:
+        found.append(MediaItemRow.created_at >= _midnight(query.added_after))
+    if query.added_before is not None:
+        found.append(MediaItemRow.created_at < _midnight(query.added_before + timedelta(days=1)))
+    if query.added_within_days is not None:
+        found.append(MediaItemRow.created_at >= days_ago(query.added_within_days))
+    return found
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _guide_media(rows: Iterable[Any]) -> dict[int, GuideMedia]:
+    return {
+        id_: GuideMedia(title, kind, show, season, episode, year, plot, tuple(genres or ()), rating)
+        for id_, title, kind, show, season, episode, year, plot, genres, rating in rows
+    }
 
 
 def _row_values(scanned: ScannedFile, now: datetime) -> dict[str, Any]:
@@ -347,6 +427,7 @@ def to_media_item(row: MediaItemRow) -> MediaItem:
             audio_channels=row.audio_channels,
             sample_rate=row.sample_rate,
             chapters=tuple(Chapter(int(a), int(b), t) for a, b, t in row.chapters or ()),
+            live=row.kind == MediaKind.LIVE.value,
         )
     metadata = MediaMetadata(
         kind=MediaKind(row.kind),

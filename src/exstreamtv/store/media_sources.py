@@ -1,27 +1,31 @@
-"""Media-server sources, their libraries, and the server-side identity of their items.
+"""Media-server and online sources, their libraries, and the source-side identity of their
+items.
 
 Credentials are stored only in the sealed (encrypted) form handed in by the caller; this
-module never sees a token in plain text.
+module never sees a token, a password or an online source's locations in plain text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exstreamtv.domain.libraries import (
+    ONLINE_KINDS,
     Library,
     LibraryKind,
     MediaSource,
+    OnlineSettings,
     PathMapping,
     SourceKind,
 )
-from exstreamtv.domain.media import MediaState
+from exstreamtv.domain.media import MediaState, MetadataStatus
 from exstreamtv.errors import Conflict, NotFound
 from exstreamtv.store.libraries import LibraryRepository
 from exstreamtv.store.tables import LibraryRow, MediaItemRow, MediaSourceRow
@@ -40,11 +44,13 @@ class KnownRemote:
 
 @dataclass(frozen=True, slots=True)
 class RemoteFile:
-    """How to play a stored server item: its source, server id and stream key."""
+    """How to play a stored server or online item: its source (and the source's kind),
+    the source's id of the item and its stream key (sealed for online sources)."""
 
     source_id: int
     remote_id: str
     stream_key: str | None
+    kind: SourceKind = SourceKind.PLEX
 
 
 class MediaSourceRepository:
@@ -54,10 +60,17 @@ class MediaSourceRepository:
         self._session = session
 
     async def servers(self) -> list[MediaSource]:
-        """Every media-server source (not the local one), by name."""
+        """Every Plex, Jellyfin and Emby source, by name."""
+        return await self._of_kinds(k for k in SourceKind if k.is_server)
+
+    async def online(self) -> list[MediaSource]:
+        """Every online source, by name."""
+        return await self._of_kinds(ONLINE_KINDS)
+
+    async def _of_kinds(self, kinds: Iterable[SourceKind]) -> list[MediaSource]:
         rows = await self._session.scalars(
             select(MediaSourceRow)
-            .where(MediaSourceRow.kind != SourceKind.LOCAL.value)
+            .where(MediaSourceRow.kind.in_([k.value for k in kinds]))
             .order_by(MediaSourceRow.name)
         )
         return [_to_source(row) for row in rows]
@@ -111,6 +124,40 @@ class MediaSourceRepository:
     async def set_server_id(self, source_id: int, server_id: str) -> None:
         (await self._row(source_id)).server_id = server_id
 
+    async def set_user(self, source_id: int, user_id: str | None) -> MediaSource:
+        """Choose the Jellyfin/Emby user whose playlists are read (``None``: none)."""
+        row = await self._row(source_id)
+        row.user_id = user_id
+        await self._session.flush()
+        return _to_source(row)
+
+    async def create_online(
+        self, kind: SourceKind, name: str, sealed: str, settings: OnlineSettings, now: datetime
+    ) -> MediaSource:
+        """Store an online source; raises :class:`Conflict` when the name is taken."""
+        row = MediaSourceRow(
+            kind=kind.value,
+            name=name,
+            credential=sealed,
+            path_mappings=[],
+            settings=asdict(settings),
+            created_at=now,
+        )
+        self._session.add(row)
+        await self._flush(name)
+        return _to_source(row)
+
+    async def update_online(
+        self, source_id: int, *, name: str, settings: OnlineSettings, sealed: str | None
+    ) -> MediaSource:
+        """Replace an online source's name and settings (its secrets when ``sealed``)."""
+        row = await self._row(source_id)
+        row.name, row.settings = name, asdict(settings)
+        if sealed is not None:
+            row.credential = sealed
+        await self._flush(name)
+        return _to_source(row)
+
     async def delete(self, source_id: int) -> None:
         """Delete the source and, by cascade, its libraries and their items."""
         await self._session.delete(await self._row(source_id))
@@ -122,6 +169,13 @@ class MediaSourceRepository:
         )
         repo = LibraryRepository(self._session)
         return [await repo.get(library_id) for library_id in ids]
+
+    async def library_of(self, source_id: int) -> Library:
+        """The one library of an online source; raises :class:`NotFound`."""
+        libraries = await self.libraries(source_id)
+        if not libraries:
+            raise NotFound(f"media source {source_id} has no library")
+        return libraries[0]
 
     async def add_library(  # noqa: PLR0917 - one value per column
         self,
@@ -190,12 +244,38 @@ class MediaSourceRepository:
         """The server identity of item ``item_id``; ``None`` for local (or unknown) items."""
         row = (
             await self._session.execute(
-                select(LibraryRow.source_id, MediaItemRow.remote_id, MediaItemRow.stream_key)
+                select(
+                    LibraryRow.source_id,
+                    MediaItemRow.remote_id,
+                    MediaItemRow.stream_key,
+                    MediaSourceRow.kind,
+                )
                 .join(LibraryRow, LibraryRow.id == MediaItemRow.library_id)
+                .join(MediaSourceRow, MediaSourceRow.id == LibraryRow.source_id)
                 .where(MediaItemRow.id == item_id, MediaItemRow.remote_id.is_not(None))
             )
         ).first()
-        return None if row is None else RemoteFile(row[0], str(row[1]), row[2])
+        if row is None:
+            return None
+        return RemoteFile(row[0], str(row[1]), row[2], SourceKind(row[3]))
+
+    async def fail_item(self, item_id: int, reason: str, now: datetime) -> None:
+        """Mark an online item that can no longer be played: failed with ``reason``, and
+        missing (new playouts leave it out). Its stamp is cleared, so the next scan reads
+        it again and brings it back if it plays again."""
+        await self._session.execute(
+            update(MediaItemRow)
+            .where(MediaItemRow.id == item_id)
+            .values(
+                metadata_status=MetadataStatus.FAILED.value,
+                metadata_reason=reason,
+                state=MediaState.MISSING.value,
+                missing_since=now,
+                missing_reason=reason,
+                remote_stamp="failed",
+                updated_at=now,
+            )
+        )
 
     async def _row(self, source_id: int) -> MediaSourceRow:
         row = await self._session.get(MediaSourceRow, source_id)
@@ -215,9 +295,10 @@ def _mappings_json(mappings: Sequence[PathMapping]) -> list[dict[str, str]]:
 
 
 def _to_source(row: MediaSourceRow) -> MediaSource:
+    kind = SourceKind(row.kind)
     return MediaSource(
         id=row.id,
-        kind=SourceKind(row.kind),
+        kind=kind,
         name=row.name,
         url=row.url,
         path_mappings=tuple(
@@ -225,4 +306,16 @@ def _to_source(row: MediaSourceRow) -> MediaSource:
         ),
         created_at=row.created_at,
         server_id=row.server_id,
+        user_id=row.user_id,
+        online=_settings(row.settings or {}) if kind.is_online else None,
     )
+
+
+def _settings(stored: Mapping[str, Any]) -> OnlineSettings:
+    """Stored settings as a value; keys this version does not know are ignored, missing
+    ones take their defaults (settings written by an older or newer version still load)."""
+    known = {f.name for f in fields(OnlineSettings)}
+    values = {k: v for k, v in stored.items() if k in known}
+    if "shown" in values:
+        values["shown"] = tuple(str(v) for v in values["shown"])
+    return OnlineSettings(**values)

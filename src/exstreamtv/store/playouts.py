@@ -9,7 +9,7 @@ build can resume after any group end. Every time in and out is aware UTC.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -25,13 +25,21 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exstreamtv.domain.media import MediaState
 from exstreamtv.domain.playout import BuildWarning, EntryKind, PlayoutEntry, from_ms, to_ms
+from exstreamtv.formats.guide_folding import GuideEntry
 from exstreamtv.scheduling.state import BuildState
-from exstreamtv.store.tables import MediaItemRow, PlayoutEntryRow, PlayoutRow, epoch_ms
+from exstreamtv.store.tables import (
+    ChannelRow,
+    MediaItemRow,
+    PlayoutEntryRow,
+    PlayoutRow,
+    epoch_ms,
+)
 
 INSERT_CHUNK = 1000  # rows per INSERT: well under SQLite's and asyncpg's parameter limits
 
@@ -238,10 +246,10 @@ class PlayoutRepository:
     async def all_entries(self, start: datetime, end: datetime) -> dict[int, list[PlayoutEntry]]:
         """Every channel's entries overlapping ``[start, end)``, by channel id, in order.
 
-        The guide reads every row of the horizon here, so times come back from the
-        database as epoch milliseconds and rows map positionally (no per-row datetimes).
+        Times come back from the database as epoch milliseconds and rows map
+        positionally (no per-row datetimes); rows become entries in a worker thread.
         """
-        rows = await self._session.execute(
+        stmt = (
             select(
                 _E.channel_id, epoch_ms(_E.start), epoch_ms(_E.finish), _E.kind,
                 _E.media_item_id, _E.in_point_ms, _E.out_point_ms, _E.guide_group,
@@ -250,13 +258,114 @@ class PlayoutRepository:
             .where(_E.finish > start, _E.start < end)
             .order_by(_E.channel_id, _E.start)
         )  # fmt: skip
+        return await asyncio.to_thread(_entries_by_channel, await self._rows(stmt))
+
+    async def guide_entries(
+        self, start: datetime, end: datetime, channel_ids: Sequence[int] | None = None
+    ) -> dict[int, list[GuideEntry]]:
+        """What the guide folds of the entries overlapping ``[start, end)`` (of every
+        channel, or of ``channel_ids``), by channel id, each channel's in order.
+
+        The guide reads every row of its window, hundreds of thousands: only the columns
+        it folds, times as epoch milliseconds, and plain tuples made in a worker thread.
+        """
+        stmt = (
+            select(
+                _E.channel_id, epoch_ms(_E.start), epoch_ms(_E.finish), _E.kind,
+                _E.media_item_id, _E.guide_group, _E.guide_title,
+            )
+            .where(_E.finish > start, _E.start < end)
+            .order_by(_E.channel_id, _E.start)
+        )  # fmt: skip
+        if channel_ids is not None:
+            stmt = stmt.where(_E.channel_id.in_(channel_ids))
+        return await asyncio.to_thread(_guide_entries, await self._rows(stmt))
+
+    async def channels_playing(
+        self, media_ids: Iterable[int], after: datetime
+    ) -> dict[int, set[int]]:
+        """The channels with an entry of these media finishing after ``after``, each with
+        the ones it plays, by channel id."""
+        wanted = sorted(set(media_ids))
+        found: dict[int, set[int]] = {}
+        for at in range(0, len(wanted), INSERT_CHUNK):  # bounded query parameters
+            stmt = (
+                select(_E.channel_id, _E.media_item_id)
+                .distinct()
+                .where(_E.media_item_id.in_(wanted[at : at + INSERT_CHUNK]), _E.finish > after)
+            )
+            for channel_id, media_id in await self._session.execute(stmt):
+                if media_id is not None:  # the column is nullable; these rows name one
+                    found.setdefault(channel_id, set()).add(media_id)
+        return found
+
+    async def channels_with_entries(
+        self, start: datetime, end: datetime, among: Sequence[int] | None = None
+    ) -> set[int]:
+        """The ids of channels (``among`` these, when given) that have an entry
+        overlapping ``[start, end)``."""
+        overlapping = select(_E.id).where(
+            _E.channel_id == ChannelRow.id, _E.start < end, _E.finish > start
+        )
+        stmt = select(ChannelRow.id).where(overlapping.exists())
+        if among is None:
+            return set((await self._session.scalars(stmt)).all())
+        found: set[int] = set()
+        for at in range(0, len(among), INSERT_CHUNK):
+            chunk = list(among[at : at + INSERT_CHUNK])
+            found.update(await self._session.scalars(stmt.where(ChannelRow.id.in_(chunk))))
+        return found
+
+    async def _rows(self, stmt: Select[*tuple[Any, ...]]) -> Iterable[Any]:
+        """The rows of ``stmt``, fetched but not yet made into Row objects.
+
+        A Core result over the connection: its rows become Row objects only when read,
+        so callers read it in a worker thread (an ORM result would build them all on the
+        event loop)."""
+        connection = await self._session.connection()
+        return await connection.execute(stmt)
+
+    async def window_entries(
+        self, channel_ids: Sequence[int], start: datetime, end: datetime
+    ) -> dict[int, list[PlayoutEntry]]:
+        """The entries of ``channel_ids`` overlapping ``[start, end)``, by channel id in
+        order, with the guide groups cut by either edge completed, and the group on each
+        side of them too (a programme's listing may end with the next group's pre-roll), in
+        two indexed queries; so a programme that starts before ``start`` or ends after
+        ``end`` keeps its true times."""
+        if not channel_ids:
+            return {}
+        found = await self._entry_rows(
+            _E.channel_id.in_(list(channel_ids)), _E.finish > start, _E.start < end
+        )
+        edges = {
+            (channel, group)
+            for channel, entries in found.items()
+            for group in (entries[0].guide_group - 1, entries[0].guide_group,
+                          entries[-1].guide_group, entries[-1].guide_group + 1)
+        }  # fmt: skip
+        if edges:
+            whole = await self._entry_rows(tuple_(_E.channel_id, _E.guide_group).in_(edges))
+            for channel, entries in whole.items():
+                merged = {e.start_ms: e for e in (*found[channel], *entries)}
+                found[channel] = [merged[key] for key in sorted(merged)]
+        return found
+
+    async def _entry_rows(self, *where: Any) -> dict[int, list[PlayoutEntry]]:
+        rows = await self._session.execute(
+            select(
+                _E.channel_id, epoch_ms(_E.start), epoch_ms(_E.finish), _E.kind,
+                _E.media_item_id, _E.in_point_ms, _E.out_point_ms, _E.guide_group,
+                _E.guide_title, _E.source,
+            )
+            .where(*where)
+            .order_by(_E.channel_id, _E.start)
+        )  # fmt: skip
         found: dict[int, list[PlayoutEntry]] = {}
-        kinds = _KINDS
         for channel, start_ms, finish_ms, kind, *rest in rows:
-            entries = found.get(channel)
-            if entries is None:
-                entries = found[channel] = []
-            entries.append(PlayoutEntry(start_ms, finish_ms, kinds[kind], *rest))
+            found.setdefault(channel, []).append(
+                PlayoutEntry(start_ms, finish_ms, _KINDS[kind], *rest)
+            )
         return found
 
     async def _delete(self, channel_id: int, *where: Any) -> int:
@@ -278,6 +387,30 @@ def _stored(channel_id: int) -> Select[*tuple[Any, ...]]:
 
 
 _KINDS = {kind.value: kind for kind in EntryKind}  # a dict lookup beats Enum() per row
+
+
+def _guide_entries(rows: Iterable[Any]) -> dict[int, list[GuideEntry]]:
+    found: dict[int, list[GuideEntry]] = {}
+    kinds = _KINDS
+    entries: list[GuideEntry] = []
+    current = None
+    for channel, start_ms, finish_ms, kind, media_id, group, title in rows:
+        if channel != current:
+            entries = found[channel] = []
+            current = channel
+        entries.append((start_ms, finish_ms, kinds[kind], media_id, group, title))
+    return found
+
+
+def _entries_by_channel(rows: Iterable[Any]) -> dict[int, list[PlayoutEntry]]:
+    found: dict[int, list[PlayoutEntry]] = {}
+    kinds = _KINDS
+    for channel, start_ms, finish_ms, kind, *rest in rows:
+        entries = found.get(channel)
+        if entries is None:
+            entries = found[channel] = []
+        entries.append(PlayoutEntry(start_ms, finish_ms, kinds[kind], *rest))
+    return found
 
 
 def _entry(row: Any) -> PlayoutEntry:

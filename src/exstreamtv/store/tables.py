@@ -106,6 +106,10 @@ class MediaSourceRow(Base):
     credential: Mapped[str | None] = mapped_column(Text)
     server_id: Mapped[str | None] = mapped_column(String(100))
     path_mappings: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
+    # Jellyfin/Emby: the user whose playlists are read. Online sources: their public
+    # settings (``OnlineSettings``); their secrets are sealed in ``credential``.
+    user_id: Mapped[str | None] = mapped_column(String(100))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
 
 
 class LibraryRow(Base):
@@ -129,6 +133,7 @@ class MediaItemRow(Base):
         Index("ix_media_items_show", "show", "season", "episode"),
         Index("ix_media_items_status", "metadata_status"),
         Index("ix_media_items_library_remote", "library_id", "remote_id"),
+        Index("ix_media_items_created", "created_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     library_id: Mapped[int] = mapped_column(ForeignKey("libraries.id", ondelete="CASCADE"))
@@ -179,6 +184,21 @@ class MediaItemRow(Base):
     stream_key: Mapped[str | None] = mapped_column(Text)
 
 
+class LiveListingRow(Base):
+    """A programme of a live item's source guide (IPTV XMLTV), replaced at each scan."""
+
+    __tablename__ = "live_listings"
+    __table_args__ = (Index("ix_live_listings_item_start", "media_item_id", "start"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    media_item_id: Mapped[int] = mapped_column(ForeignKey("media_items.id", ondelete="CASCADE"))
+    start: Mapped[datetime]
+    stop: Mapped[datetime]
+    title: Mapped[str] = mapped_column(Text)
+    sub_title: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
 class ScanRunRow(Base):
     __tablename__ = "scan_runs"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -211,6 +231,24 @@ class CollectionRow(Base):
     season: Mapped[int | None] = mapped_column(Integer)
     query: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
+    # Kept in sync by scans (show, season and library collections); not edited by hand.
+    automatic: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    library_id: Mapped[int | None] = mapped_column(
+        ForeignKey("libraries.id", ondelete="CASCADE", name="fk_collections_library_id_libraries")
+    )
+
+
+class CollectionMemberRow(Base):
+    """A collection that a multi-collection includes, at ``position``."""
+
+    __tablename__ = "collection_members"
+    collection_id: Mapped[int] = mapped_column(
+        ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
 
 
 class CollectionItemRow(Base):
@@ -252,6 +290,13 @@ class ChannelRow(Base):
     # The logo overlaid on the picture: both NULL when the channel has no watermark.
     watermark_corner: Mapped[str | None] = mapped_column(String(16))
     watermark_opacity: Mapped[float | None] = mapped_column(Float)
+    # NULL image: the channel's logo; NULL size/margins: defaults; NULL every/for: always.
+    watermark_image: Mapped[str | None] = mapped_column(Text)
+    watermark_size_percent: Mapped[float | None] = mapped_column(Float)
+    watermark_margin_x_percent: Mapped[float | None] = mapped_column(Float)
+    watermark_margin_y_percent: Mapped[float | None] = mapped_column(Float)
+    watermark_every_minutes: Mapped[int | None] = mapped_column(Integer)
+    watermark_for_seconds: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -11,6 +11,7 @@ from exstreamtv.web.openapi import problem_openapi
 from exstreamtv.web.problems import Problems, install_problem_handlers
 from exstreamtv.web.routes import (
     agent,
+    channel_plans,
     channels,
     collections,
     filler_presets,
@@ -24,6 +25,7 @@ from exstreamtv.web.routes import (
     media,
     media_sources,
     metadata_health,
+    online_sources,
     playouts,
     profiles,
     schedules,
@@ -57,9 +59,10 @@ def create_app(container: Container) -> FastAPI:
     for module in (
         health, libraries, media_sources, media, collections, channels, playouts, schedules,
         filler_presets, profiles, metadata_health, troubleshooting, agent, iptv, hdhomerun,
+        channel_plans,
     ):  # fmt: skip
         app.include_router(module.router)
-    for module in (status, guide, logos, imports):
+    for module in (status, guide, logos, online_sources, imports):
         app.include_router(module.router)
     install_ui(app)
     app.openapi = lambda: problem_openapi(app)  # type: ignore[method-assign]

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from exstreamtv.domain.playout import BuildWarning, EntryKind
+from exstreamtv.domain.playout import BuildWarning, EntryKind, from_ms
 from exstreamtv.services.playout_plan import BuildMode
 from exstreamtv.services.playouts import Attachment, BuildSummary, OnAir, Preview
 from exstreamtv.store.playouts import ListedEntry, PlayoutInfo
@@ -147,15 +147,51 @@ class PlayoutInfoOut(BaseModel):
         )  # fmt: skip
 
 
+PREVIEW_LIMIT = 10_000
+"""Entries a preview lists unless asked for fewer or more (``total`` counts them all)."""
+
+
+class OverviewRunOut(BaseModel):
+    """``entries`` consecutive entries drawn as one box of ``kind`` on a timeline bar;
+    ``entry`` is the entry itself when the run is one entry."""
+
+    start: datetime
+    finish: datetime
+    kind: EntryKind
+    entries: int
+    entry: EntryOut | None
+
+    @classmethod
+    def all(cls, preview: Preview) -> list[OverviewRunOut]:
+        listed = preview.entries
+        return [
+            cls(
+                start=from_ms(r.start_ms),
+                finish=from_ms(r.finish_ms),
+                kind=r.kind,
+                entries=r.count,
+                entry=EntryOut.of(listed[r.first]) if r.count == 1 else None,
+            )
+            for r in preview.overview
+        ]
+
+
 class PreviewOut(BaseModel):
-    """What a schedule would air (nothing is saved), and the build's warnings."""
+    """What a schedule would air (nothing is saved), and the build's warnings.
+
+    ``entries`` lists the first ``limit`` of the ``total`` entries; ``overview`` folds all
+    of them into at most about a thousand runs for a timeline bar."""
 
     entries: list[EntryOut]
+    total: int
+    overview: list[OverviewRunOut]
     warnings: list[WarningOut]
 
     @classmethod
-    def of(cls, preview: Preview) -> PreviewOut:
+    def of(cls, preview: Preview, limit: int = PREVIEW_LIMIT) -> PreviewOut:
         return cls(
-            entries=[EntryOut.of(e) for e in preview.entries],
+            entries=[EntryOut.of(e) for e in preview.entries[:limit]],
+            total=len(preview.entries),
+            overview=OverviewRunOut.all(preview),
             warnings=WarningOut.all(preview.warnings),
         )

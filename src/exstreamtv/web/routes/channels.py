@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Response, status
 
 from exstreamtv.web.deps import ContainerDep, NumberPath, require_admin
-from exstreamtv.web.schemas import ChannelIn, ChannelOut
+from exstreamtv.web.schemas import ChannelIn, ChannelOut, ChannelPatch
 
 router = APIRouter(prefix="/api/channels", tags=["channels"], dependencies=[Depends(require_admin)])
 
@@ -29,8 +29,17 @@ async def get_channel(number: NumberPath, app: ContainerDep) -> ChannelOut:
 
 @router.put("/{number}")
 async def update_channel(number: NumberPath, body: ChannelIn, app: ContainerDep) -> ChannelOut:
-    """Replace a channel's fields; the number may change (409 if the new one is taken)."""
+    """Replace a channel's fields; the number may change (409 if the new one is taken).
+    A field left out takes its default (no watermark, no logo): use PATCH to change some."""
     return ChannelOut.of(await app.channels.update(number, body.to_fields()))
+
+
+@router.patch("/{number}")
+async def patch_channel(number: NumberPath, body: ChannelPatch, app: ContainerDep) -> ChannelOut:
+    """Change only the fields sent; everything else (the watermark too) is kept."""
+    return ChannelOut.of(
+        await app.channels.update(number, body.apply(await app.channels.channel(number)))
+    )
 
 
 @router.delete("/{number}", status_code=status.HTTP_204_NO_CONTENT)

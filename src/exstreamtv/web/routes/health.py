@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from exstreamtv.services.health import database_ready
+from exstreamtv.services.health import ready
 from exstreamtv.web.deps import ContainerDep
 
 router = APIRouter(tags=["health"])
@@ -23,8 +23,9 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(app: ContainerDep) -> dict[str, str]:
-    """Readiness: the database answers ``SELECT 1``; a 503 problem otherwise."""
-    await database_ready(app)
+    """Readiness: the database answers ``SELECT 1`` and the start-up work (encoders,
+    every playout extended) is done; a 503 problem saying which otherwise."""
+    await ready(app)
     return {"status": "ready", "database": "ok"}
 
 

@@ -8,13 +8,14 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import AwareDatetime
 
 from exstreamtv.web.deps import ContainerDep, IdPath, require_admin
-from exstreamtv.web.playout_schemas import PreviewOut
+from exstreamtv.web.playout_schemas import PREVIEW_LIMIT, PreviewOut
 from exstreamtv.web.schedule_schemas import ScheduleIn, ScheduleOut
 
 router = APIRouter(
     prefix="/api/schedules", tags=["schedules"], dependencies=[Depends(require_admin)]
 )
 Hours = Annotated[int, Query(ge=1, le=168, description="How many hours to build (1-168).")]
+Limit = Annotated[int, Query(ge=1, le=100_000, description="How many entries to list (1-100000).")]
 Start = Annotated[
     AwareDatetime | None, Query(description="Where the preview starts (default: now).")
 ]
@@ -35,11 +36,17 @@ async def create_schedule(body: ScheduleIn, app: ContainerDep) -> ScheduleOut:
 
 @router.post("/preview")
 async def preview_schedule(
-    body: ScheduleIn, app: ContainerDep, hours: Hours = 24, start: Start = None
+    body: ScheduleIn,
+    app: ContainerDep,
+    hours: Hours = 24,
+    start: Start = None,
+    limit: Limit = PREVIEW_LIMIT,
 ) -> PreviewOut:
-    """The entries ``body`` would produce over ``hours`` from ``start``; nothing is saved.
+    """The entries ``body`` would produce over ``hours`` from ``start`` (the first
+    ``limit`` listed, all counted in ``total`` and drawn in ``overview``); nothing is saved.
     Missing collections or presets show up as warnings rather than errors."""
-    return PreviewOut.of(await app.playouts.preview(body.to_domain(), hours, start))
+    preview = await app.playouts.preview(body.to_domain(), hours, start)
+    return PreviewOut.of(preview, limit)
 
 
 @router.get("/{schedule_id}")
@@ -63,7 +70,12 @@ async def delete_schedule(schedule_id: IdPath, app: ContainerDep) -> Response:
 
 @router.get("/{schedule_id}/preview")
 async def preview_saved_schedule(
-    schedule_id: IdPath, app: ContainerDep, hours: Hours = 24, start: Start = None
+    schedule_id: IdPath,
+    app: ContainerDep,
+    hours: Hours = 24,
+    start: Start = None,
+    limit: Limit = PREVIEW_LIMIT,
 ) -> PreviewOut:
-    """The entries the stored schedule would produce from ``start``; nothing is saved."""
-    return PreviewOut.of(await app.playouts.preview_saved(schedule_id, hours, start))
+    """:func:`preview_schedule` of the stored schedule; nothing is saved."""
+    preview = await app.playouts.preview_saved(schedule_id, hours, start)
+    return PreviewOut.of(preview, limit)

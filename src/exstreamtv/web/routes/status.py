@@ -7,7 +7,12 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
-from exstreamtv.services.station_status import ChannelStatus, LibraryStatus, station_status
+from exstreamtv.services.station_status import (
+    ChannelStatus,
+    LibraryStatus,
+    StationStatus,
+    station_status,
+)
 from exstreamtv.web.deps import ContainerDep, require_admin
 from exstreamtv.web.playout_schemas import NowOut, WarningOut
 from exstreamtv.web.routes.iptv import links
@@ -65,17 +70,20 @@ class StatusOut(BaseModel):
     guide_failures: int
     guide_problem: str | None
 
+    @classmethod
+    def of(cls, found: StationStatus) -> StatusOut:
+        return cls(
+            channels=[ChannelStatusOut.of(c) for c in found.channels],
+            libraries=[LibraryStatusOut.of(lib) for lib in found.libraries],
+            viewers=found.viewers, live_channels=found.live_channels,
+            ffmpeg_processes=found.ffmpeg_processes, ffmpeg_max=found.ffmpeg_max,
+            restarts=found.restarts, restarts_denied=found.restarts_denied,
+            guide_failures=found.guide_failures, guide_problem=found.guide_problem,
+        )  # fmt: skip
+
 
 @router.get("")
 async def status(request: Request, app: ContainerDep) -> StatusOut:
     """Channels on air with their programme, viewers, FFmpeg processes, restarts, library
     scans and warnings (build warnings, guide validation, open breakers)."""
-    found = await station_status(app, links(request, app))
-    return StatusOut(
-        channels=[ChannelStatusOut.of(c) for c in found.channels],
-        libraries=[LibraryStatusOut.of(lib) for lib in found.libraries],
-        viewers=found.viewers, live_channels=found.live_channels,
-        ffmpeg_processes=found.ffmpeg_processes, ffmpeg_max=found.ffmpeg_max,
-        restarts=found.restarts, restarts_denied=found.restarts_denied,
-        guide_failures=found.guide_failures, guide_problem=found.guide_problem,
-    )  # fmt: skip
+    return StatusOut.of(await station_status(app, links(request, app)))

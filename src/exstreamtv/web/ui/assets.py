@@ -1,8 +1,9 @@
 """The UI's own static files, and third-party libraries installed at setup time.
 
-hls.js (HLS playback in browsers without native HLS, such as Chromium) is installed from
-the npm registry by ``make run``/``make test`` into ``web/ui/vendor/`` (not committed).
-When it is missing the watch page says so instead of playing.
+hls.js (HLS playback in browsers without native HLS, such as Chromium) and mpegts.js
+(MPEG-TS playback through Media Source Extensions) are installed from the npm registry by
+``make run``/``make test`` into ``web/ui/vendor/`` (not committed). When one is missing the
+watch page plays with the other, or says so instead of playing.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from exstreamtv.errors import NotFound
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
-HLS_JS = HERE / "vendor" / "node_modules" / "hls.js" / "dist" / "hls.min.js"
+MODULES = HERE / "vendor" / "node_modules"
+HLS_JS = MODULES / "hls.js" / "dist" / "hls.min.js"
+MPEGTS_JS = MODULES / "mpegts.js" / "dist" / "mpegts.js"
 CACHE = {"Cache-Control": "max-age=300"}
 
 
@@ -25,8 +28,13 @@ def hls_js_installed() -> bool:
     return HLS_JS.is_file()
 
 
+def mpegts_js_installed() -> bool:
+    return MPEGTS_JS.is_file()
+
+
 def assets_router() -> APIRouter:
-    """``/ui/static/...`` (CSS, scripts) and ``/ui/vendor/hls.min.js``."""
+    """``/ui/static/...`` (CSS, scripts), ``/ui/vendor/hls.min.js`` and
+    ``/ui/vendor/mpegts.js``."""
     router = APIRouter(include_in_schema=False)
     router.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
 
@@ -35,5 +43,11 @@ def assets_router() -> APIRouter:
         if not hls_js_installed():
             raise NotFound("hls.js is not installed: run make run (it installs it from npm)")
         return FileResponse(HLS_JS, media_type="text/javascript", headers=CACHE)
+
+    @router.get("/ui/vendor/mpegts.js")
+    async def mpegts_js() -> FileResponse:
+        if not mpegts_js_installed():
+            raise NotFound("mpegts.js is not installed: run make run (it installs it from npm)")
+        return FileResponse(MPEGTS_JS, media_type="text/javascript", headers=CACHE)
 
     return router

@@ -8,20 +8,22 @@ Templates autoescape everything; no secret is ever put into a page.
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+import functools
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
-from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from exstreamtv.domain.channels import ChannelNumber
-from exstreamtv.errors import TooManyAttempts
+from exstreamtv.errors import NotFound, TooManyAttempts
 from exstreamtv.web.browser_session import COOKIE, clear_cookie, refuse_cross_site, set_cookie
 from exstreamtv.web.deps import ContainerDep, IdPath, is_local
 from exstreamtv.web.proxies import client_address
-from exstreamtv.web.ui.assets import HERE, hls_js_installed
+from exstreamtv.web.ui.assets import HERE, hls_js_installed, mpegts_js_installed
+
+if TYPE_CHECKING:
+    from fastapi.templating import Jinja2Templates
 
 # The pages load only their own scripts and styles; media and workers may use blob: URLs
 # because hls.js feeds the video element through Media Source Extensions.
@@ -40,11 +42,14 @@ SIMPLE_PAGES = (
     ("/", "dashboard.html", "Dashboard"),
     ("/channels", "channels.html", "Channels"),
     ("/channels/new", "channel_form.html", "New channel"),
+    ("/channels/from-sentence", "channel_plan.html", "New channel from a sentence"),
     ("/guide", "guide.html", "TV guide"),
     ("/schedules", "schedules.html", "Schedules"),
     ("/schedules/new", "schedule_form.html", "New schedule"),
+    ("/collections", "collections.html", "Collections"),
+    ("/collections/new", "collection_form.html", "New collection"),
+    ("/filler", "filler.html", "Filler presets"),
     ("/libraries", "libraries.html", "Libraries"),
-    ("/troubleshooting", "troubleshooting.html", "Troubleshooting"),
     ("/logs", "logs.html", "Logs"),
     ("/import", "import.html", "Import"),
 )
@@ -59,12 +64,21 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def pages_router() -> APIRouter:
-    """Every page, ``/login`` and ``/logout``."""
+@functools.cache
+def _templates() -> Jinja2Templates:
+    """The page templates, loaded on the first page asked for (Jinja costs an idle server
+    that nobody browses about 10 MB)."""
+    from fastapi.templating import Jinja2Templates  # noqa: PLC0415
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined  # noqa: PLC0415
+
     environment = Environment(
         loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined
     )
-    templates = Jinja2Templates(env=environment)
+    return Jinja2Templates(env=environment)
+
+
+def pages_router() -> APIRouter:
+    """Every page, ``/login`` and ``/logout``."""
     router = APIRouter(include_in_schema=False)
 
     async def page(
@@ -74,7 +88,7 @@ def pages_router() -> APIRouter:
         if not signed_in and not is_local(request, app):
             return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
         values = {"signed_in": signed_in, "path": request.url.path, **context}
-        return templates.TemplateResponse(
+        return _templates().TemplateResponse(
             request, template, values, status_code=status, headers=HEADERS
         )
 
@@ -94,10 +108,34 @@ def pages_router() -> APIRouter:
 
     @router.get("/watch/{number}")
     async def watch(request: Request, app: ContainerDep, number: str) -> Response:
-        parsed = str(ChannelNumber.parse(number))
-        hls_js = await asyncio.to_thread(hls_js_installed)
+        parsed = ChannelNumber.parse(number)
+        try:
+            channel = await app.channels.channel(parsed)
+        except NotFound:
+            return await page(
+                request, app, "watch_missing.html", status=404, title="No such channel",
+                number=str(parsed),
+            )  # fmt: skip
+        players = await asyncio.to_thread(lambda: (hls_js_installed(), mpegts_js_installed()))
         return await page(
-            request, app, "watch.html", title=f"Watch {parsed}", number=parsed, hls_js=hls_js
+            request, app, "watch.html", title=f"Watch {parsed} · {channel.name}",
+            number=str(parsed), hls_js=players[0], mpegts_js=players[1],
+            enabled=channel.enabled, scheduled=channel.schedule_id is not None,
+        )  # fmt: skip
+
+    @router.get("/troubleshooting")
+    async def troubleshooting(request: Request, app: ContainerDep) -> Response:
+        mpegts = await asyncio.to_thread(mpegts_js_installed)
+        return await page(
+            request, app, "troubleshooting.html", title="Troubleshooting", mpegts_js=mpegts
+        )
+
+    @router.get("/collections/{collection_id}")
+    async def edit_collection(
+        request: Request, app: ContainerDep, collection_id: IdPath
+    ) -> Response:
+        return await page(
+            request, app, "collection_form.html", title="Collection", collection_id=collection_id
         )
 
     @router.get("/schedules/{schedule_id}")
@@ -121,7 +159,7 @@ def pages_router() -> APIRouter:
     async def login_form(request: Request, app: ContainerDep, next: str = "/") -> Response:
         if await app.admin_sessions.check(request.cookies.get(COOKIE)):
             return RedirectResponse(safe_next(next), status_code=303)
-        return templates.TemplateResponse(
+        return _templates().TemplateResponse(
             request, "login.html", _login_values(request, app, next, None), headers=HEADERS
         )
 
@@ -134,7 +172,7 @@ def pages_router() -> APIRouter:
         except TooManyAttempts as err:
             values = _login_values(request, app, next, err.message)
             headers = {**HEADERS, "Retry-After": str(err.retry_after)}
-            return templates.TemplateResponse(
+            return _templates().TemplateResponse(
                 request, "login.html", values, status_code=429, headers=headers
             )
         token = await app.admin_sessions.open(key.strip())
@@ -143,7 +181,7 @@ def pages_router() -> APIRouter:
             # The form again with the message (200: a 401 would need WWW-Authenticate, and
             # browsers log it as a failed resource).
             values = _login_values(request, app, next, "That is not the admin key.")
-            return templates.TemplateResponse(request, "login.html", values, headers=HEADERS)
+            return _templates().TemplateResponse(request, "login.html", values, headers=HEADERS)
         app.sign_ins.succeeded(address)
         response = RedirectResponse(safe_next(next), status_code=303)
         set_cookie(response, request, token, app.admin_sessions.lifetime_sec)

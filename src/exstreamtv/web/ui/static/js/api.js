@@ -31,12 +31,27 @@ export async function api(path, { method = "GET", body, form } = {}) {
 }
 
 let openapi;
+function spec() {
+  openapi ??= fetch("/openapi.json", { credentials: "same-origin" }).then((r) => (r.ok ? r.json() : { paths: {} }));
+  return openapi;
+}
+
 // The API paths this server has (optional features are only called when present, so a
 // page never requests an endpoint that does not exist).
 export async function hasPath(path) {
-  openapi ??= fetch("/openapi.json", { credentials: "same-origin" }).then((r) => (r.ok ? r.json() : { paths: {} }));
-  const spec = await openapi;
-  return Object.prototype.hasOwnProperty.call(spec.paths || {}, path);
+  return Object.prototype.hasOwnProperty.call((await spec()).paths || {}, path);
+}
+
+// The values of an enumeration of the API (for example "PlaybackOrder"), so choices offered
+// in a form are exactly those the server accepts, new ones included; [] when unknown.
+export async function enumOf(name, fallback = []) {
+  const schema = ((await spec()).components?.schemas || {})[name];
+  return schema?.enum || fallback;
+}
+
+// The query parameters an API path and method declares (for optional features).
+export async function parametersOf(path, method = "get") {
+  return ((await spec()).paths?.[path]?.[method]?.parameters || []).map((p) => p.name);
 }
 
 // Elements whose content must stay plain text (option labels, textarea values).
@@ -100,14 +115,36 @@ export function showErrors(form, error, aliases = {}) {
   (first || box)?.focus?.();
 }
 
+// Say at a field that it needs text (its slot is the "-error" element it describes), and
+// focus it; true when the field has text.
+export function requireText(form, name, message) {
+  const input = form.elements.namedItem(name);
+  if (input.value.trim()) return true;
+  const slotId = input.getAttribute("aria-describedby")?.split(" ").find((id) => id.endsWith("-error"));
+  if (slotId) document.getElementById(slotId).textContent = message;
+  input.setAttribute("aria-invalid", "true");
+  input.focus();
+  return false;
+}
+
 export function toast(message) {
   const box = document.getElementById("toast");
   box.textContent = message;
   setTimeout(() => { if (box.textContent === message) box.textContent = ""; }, 5000);
 }
 
-export function time(iso) {
-  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+// One formatter for the page: making one per call costs far more than formatting.
+const CLOCK = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit" });
+const DAY = new Intl.DateTimeFormat([], { weekday: "short", day: "numeric", month: "short" });
+
+// "20:30" (or "08:30 PM") in the viewer's time zone, from an ISO time or epoch ms.
+export function time(when) {
+  return CLOCK.format(typeof when === "number" ? when : new Date(when));
+}
+
+// "Sun, 6 Dec" in the viewer's time zone, from an ISO time or epoch ms.
+export function day(when) {
+  return DAY.format(typeof when === "number" ? when : new Date(when));
 }
 
 export function duration(ms) {
@@ -124,3 +161,38 @@ export function entryTitle(entry) {
 }
 
 export function field(form, name) { return form.elements.namedItem(name); }
+
+// Give every cell of a table the text of its column header (data-label), so the table can
+// be shown as cards on a phone (see style.css) and each value keeps its name.
+export function labelCells(table) {
+  const heads = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+  for (const row of table.tBodies[0]?.rows || []) {
+    [...row.cells].forEach((cell, n) => { if (heads[n] && cell.colSpan === 1) cell.dataset.label = heads[n]; });
+  }
+}
+
+export function debounce(fn, ms) {
+  let timer;
+  return (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), ms); };
+}
+
+// "Word words" for an API value such as "pre_roll" or "season_episode".
+export function words(value) {
+  const text = String(value).replaceAll("_", " ");
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+// An accessible button; its text is what it does, its label may name the thing it acts on.
+export function button(text, onclick, { label, kind = "secondary", type = "button" } = {}) {
+  return el("button", { type, class: kind, "aria-label": label, onclick }, text);
+}
+
+// Marks the page as loaded (its first data shown): tests and benchmarks wait for
+// body[data-ready] rather than for a quiet network.
+export function pageReady() {
+  document.body.dataset.ready = "yes";
+  performance.mark("page-ready"); // bench/guide_page.py reads it: the time to a full page
+}
+
+// On a phone the menu scrolls sideways: show the current page's entry.
+document.querySelector('.top nav [aria-current="page"]')?.scrollIntoView({ block: "nearest", inline: "center" });

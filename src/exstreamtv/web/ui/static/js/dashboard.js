@@ -1,4 +1,4 @@
-import { api, el, entryTitle, hasPath, time } from "./api.js";
+import { api, el, entryTitle, hasPath, pageReady, time } from "./api.js";
 
 function progress(now) {
   const entry = now.entry;
@@ -61,7 +61,7 @@ async function refresh() {
 }
 
 async function loop() {
-  try { await refresh(); } catch (error) { document.getElementById("toast").textContent = `Could not load the status: ${error.message}`; }
+  try { await refresh(); pageReady(); } catch (error) { document.getElementById("toast").textContent = `Could not load the status: ${error.message}`; }
   setTimeout(loop, 5000);
 }
 loop();

@@ -1,4 +1,4 @@
-import { api, el, field, hasPath, showErrors, toast } from "./api.js";
+import { api, el, field, hasPath, pageReady, showErrors, toast } from "./api.js";
 
 const form = document.getElementById("library-form");
 const watching = new Set();
@@ -135,5 +135,4 @@ async function servers() {
   box.replaceChildren(list, el("h3", {}, "Add a media server"), add);
 }
 
-load().catch((error) => toast(error.message));
-servers().catch((error) => toast(error.message));
+Promise.all([load(), servers()]).catch((error) => toast(error.message)).finally(pageReady);

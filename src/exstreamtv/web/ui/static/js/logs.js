@@ -1,4 +1,4 @@
-import { api, el, hasPath } from "./api.js";
+import { api, el, hasPath, labelCells, pageReady } from "./api.js";
 
 const form = document.getElementById("log-filter");
 const status = document.getElementById("log-status");
@@ -11,10 +11,11 @@ async function load() {
   const data = await api(`/api/logs?${params}`);
   const records = Array.isArray(data) ? data : data.records || data.items || [];
   document.querySelector("#logs tbody").replaceChildren(...records.map((r) => el("tr", {},
-    el("td", {}, r.time || r.timestamp || r.at || ""), el("td", {}, r.level || r.levelname || ""),
+    el("td", {}, r.time ? new Date(r.time).toLocaleString() : ""), el("td", {}, r.level || r.levelname || ""),
     el("td", {}, r.logger || r.name || ""), el("td", {}, el("pre", {}, r.message || r.msg || "")))));
+  labelCells(document.getElementById("logs"));
   status.textContent = `${records.length} line(s).`;
 }
 
 form.addEventListener("submit", (event) => { event.preventDefault(); load().catch((e) => { status.textContent = e.message; }); });
-load().catch((e) => { status.textContent = e.message; });
+load().catch((e) => { status.textContent = e.message; }).finally(pageReady);

@@ -1,4 +1,4 @@
-import { api, duration, el, toast } from "./api.js";
+import { api, duration, el, labelCells, pageReady, toast } from "./api.js";
 
 const library = document.querySelector("main").dataset.library;
 const form = document.getElementById("media-filter");
@@ -18,6 +18,7 @@ async function load() {
     el("td", {}, m.duration_ms ? duration(m.duration_ms) : "unknown"), el("td", {}, m.state),
     el("td", {}, `${m.metadata.status} (${m.metadata.source})`), el("td", {}, m.metadata.reason || "")));
   document.querySelector("#media tbody").replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 6 }, "No items match."))]));
+  labelCells(document.getElementById("media"));
   document.getElementById("media-status").textContent = page.total ? `Items ${offset + 1}–${offset + page.items.length} of ${page.total}.` : "No items.";
   document.getElementById("prev").disabled = offset === 0;
   document.getElementById("next").disabled = offset + LIMIT >= page.total;
@@ -33,5 +34,4 @@ async function problems() {
 form.addEventListener("submit", (event) => { event.preventDefault(); offset = 0; load().catch((e) => toast(e.message)); });
 document.getElementById("prev").addEventListener("click", () => { offset = Math.max(0, offset - LIMIT); load().catch((e) => toast(e.message)); });
 document.getElementById("next").addEventListener("click", () => { offset += LIMIT; load().catch((e) => toast(e.message)); });
-load().catch((e) => toast(e.message));
-problems().catch((e) => toast(e.message));
+Promise.all([load(), problems()]).catch((e) => toast(e.message)).finally(pageReady);

@@ -1,14 +1,21 @@
-import { api, duration, el, entryTitle, field, showErrors, time, toast } from "./api.js";
+import { api, button, duration, el, entryTitle, enumOf, field, pageReady, showErrors, time, toast, words } from "./api.js";
 
+// The schedule editor: the schedule's JSON (the API's shape) is the state; every control
+// edits it, and every change rebuilds a 24-hour preview on the server.
 const form = document.getElementById("schedule-form");
 const scheduleId = document.querySelector("main").dataset.schedule;
 const DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-const ORDERS = ["season_episode", "chronological", "shuffle", "random", "shuffle_in_order", "rotate"];
+const FILLER_ROWS = ["pre_roll", "mid_roll", "post_roll", "tail"];
+const ZONES = ["UTC", "Europe/London", "Europe/Paris", "Europe/Berlin", "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "Asia/Tokyo", "Australia/Sydney"];
 let collections = [];
+let presets = [];
+let enums = { orders: [], modes: [], tails: [], lateness: [] };
 let state = { name: "", kind: "slots", timezone: "UTC", fallback: null, items: [], slots: [], blocks: [], templates: [] };
 let counter = 0;
 
 const source = () => ({ collection_ids: collections.length ? [collections[0].id] : [], order: "season_episode" });
+const filler = () => ({ pre_roll: null, mid_roll: null, post_roll: null, tail: null, fallback: null });
+const kindName = (kind) => words(kind).replace(" roll", "-roll");
 
 function labelled(label, input, hint) {
   const id = `f${++counter}`;
@@ -30,70 +37,112 @@ function input(attrs, current, onChange) {
   return node;
 }
 
-function sourceFields(target) {
+// One or more collections (played in rotation), each keeping its place in the order.
+function sourceFields(target, what) {
+  const names = new Map(collections.map((c) => [c.id, c.name]));
+  const chips = el("ul", { class: "chips", "aria-label": `Collections of ${what}` });
+  const adder = el("select", { "aria-label": `Add a collection to ${what}` });
+  const renderChips = () => {
+    const ids = target.source.collection_ids;
+    chips.replaceChildren(...ids.map((id, n) => el("li", {}, names.get(id) || `Collection ${id}`,
+      button("×", () => { ids.splice(n, 1); renderChips(); changed(); }, { label: `Remove ${names.get(id) || id} from ${what}` }))));
+    adder.replaceChildren(el("option", { value: "" }, ids.length ? "Add another…" : "Choose a collection…"),
+      ...collections.filter((c) => !ids.includes(c.id)).map((c) => el("option", { value: c.id }, c.name)));
+  };
+  adder.addEventListener("change", () => {
+    if (!adder.value) return;
+    target.source.collection_ids.push(Number(adder.value));
+    renderChips();
+    changed();
+  });
+  renderChips();
   return [
-    labelled("Collection", select(collections.map((c) => [c.id, c.name]), target.source.collection_ids[0], (v) => { target.source.collection_ids = [Number(v)]; })),
-    labelled("Order", select(ORDERS.map((o) => [o, o.replaceAll("_", " ")]), target.source.order, (v) => { target.source.order = v; })),
+    el("div", { class: "field sources" }, el("span", { class: "label" }, "Collections"), chips, adder,
+      el("small", {}, "Several play in rotation.")),
+    labelled("Order", select(enums.orders.map((o) => [o, words(o)]), target.source.order, (v) => { target.source.order = v; })),
   ];
 }
 
+// Filler presets for one row, each choice limited to presets of its kind.
+function fillerFields(target, what) {
+  target.filler ??= filler();
+  const chosen = FILLER_ROWS.filter((k) => target.filler[k] !== null).length;
+  return el("details", { class: "filler-row" }, el("summary", {}, `Filler${chosen ? ` (${chosen})` : ""}`),
+    el("div", { class: "row" }, FILLER_ROWS.map((kind) => labelled(kindName(kind),
+      select([["", "None"], ...presets.filter((p) => p.kind === kind).map((p) => [p.id, p.name])], target.filler[kind],
+        (v) => { target.filler[kind] = v ? Number(v) : null; }), null))),
+    el("small", {}, `Filler for ${what}; presets are made on the `, el("a", { href: "/filler" }, "filler page"), "."));
+}
+
 function removeButton(list, index, what) {
-  const button = el("button", { type: "button", class: "danger", "aria-label": `Remove ${what} ${index + 1}` }, "Remove");
-  button.addEventListener("click", () => { list.splice(index, 1); render(); changed(); });
-  return button;
+  return button("Remove", () => { list.splice(index, 1); render(); changed(); }, { label: `Remove ${what} ${index + 1}`, kind: "danger" });
 }
 
 function modeFields(target, modes) {
   return [
-    labelled("Play", select(modes.map((m) => [m, m]), target.mode, (v) => { target.mode = v; })),
+    labelled("Play", select(modes.map((m) => [m, words(m)]), target.mode, (v) => { target.mode = v; render(); })),
     labelled("Count", input({ type: "number", min: 1, max: 1000 }, target.count, (v) => { target.count = Number(v) || 1; })),
   ];
 }
 
-function itemRow(item, index) {
-  return el("div", {}, ...sourceFields(item), ...modeFields(item, ["one", "multiple", "duration", "flood"]),
-    labelled("Minutes (duration)", input({ type: "number", min: 1 }, item.duration_minutes, (v) => { item.duration_minutes = v ? Number(v) : null; })),
-    labelled("Fixed start", input({ type: "time" }, item.fixed_start, (v) => { item.fixed_start = v || null; })),
-    labelled("Guide title", input({ maxlength: 200 }, item.guide_title, (v) => { item.guide_title = v || null; })),
-    removeButton(state.items, index, "item"));
-}
-
-function dayBoxes(slot) {
-  return el("fieldset", { class: "days" }, el("legend", { class: "sr-only" }, "Days"), DAYS.map((day, n) => {
+function dayBoxes(target, what) {
+  return el("fieldset", { class: "days" }, el("legend", { class: "sr-only" }, `Days of ${what}`), DAYS.map((day, n) => {
     const box = el("input", { type: "checkbox", value: n });
-    box.checked = slot.weekdays.includes(n);
+    box.checked = target.weekdays.includes(n);
     box.addEventListener("change", () => {
-      slot.weekdays = box.checked ? [...slot.weekdays, n].sort() : slot.weekdays.filter((d) => d !== n);
+      target.weekdays = box.checked ? [...target.weekdays, n].sort() : target.weekdays.filter((d) => d !== n);
       changed();
     });
     return el("label", {}, box, day);
   }));
 }
 
+function itemRow(item, index) {
+  const what = `item ${index + 1}`;
+  return el("div", {}, ...sourceFields(item, what), ...modeFields(item, enums.modes),
+    item.mode === "duration" ? labelled("Minutes", input({ type: "number", min: 1 }, item.duration_minutes, (v) => { item.duration_minutes = v ? Number(v) : null; })) : null,
+    item.mode === "duration" ? labelled("What does not fit", select(enums.tails.map((t) => [t, t === "trim" ? "Cut at the end" : "Leave for later, pad with filler"]), item.tail_mode, (v) => { item.tail_mode = v; })) : null,
+    labelled("Fixed start", input({ type: "time" }, item.fixed_start, (v) => { item.fixed_start = v || null; })),
+    item.fixed_start ? labelled("If late", select(enums.lateness.map((l) => [l, words(l)]), item.lateness, (v) => { item.lateness = v; })) : null,
+    labelled("Guide title", input({ maxlength: 200 }, item.guide_title, (v) => { item.guide_title = v || null; })),
+    fillerFields(item, what), removeButton(state.items, index, "item"));
+}
+
 function slotRow(slot, index) {
+  const what = `slot ${index + 1}`;
   return el("div", {},
     labelled("Starts at", input({ type: "time", required: true }, slot.start, (v) => { slot.start = v; })),
-    dayBoxes(slot), ...sourceFields(slot), ...modeFields(slot, ["flood", "one", "multiple"]),
+    dayBoxes(slot, what), ...sourceFields(slot, what), ...modeFields(slot, enums.modes.filter((m) => m !== "duration")),
+    labelled("If late", select(enums.lateness.map((l) => [l, words(l)]), slot.lateness, (v) => { slot.lateness = v; })),
     labelled("Guide title", input({ maxlength: 200 }, slot.guide_title, (v) => { slot.guide_title = v || null; })),
-    removeButton(state.slots, index, "slot"));
+    fillerFields(slot, what), removeButton(state.slots, index, "slot"));
 }
 
 function blockRow(block, index) {
-  const entry = block.entries[0];
+  const what = `block ${block.name || index + 1}`;
+  const entries = block.entries.map((entry, n) => el("div", { class: "part" },
+    ...sourceFields(entry, `${what}, part ${n + 1}`),
+    labelled("Items", input({ type: "number", min: 1, max: 1000 }, entry.count, (v) => { entry.count = Number(v) || 1; })),
+    block.entries.length > 1 ? button("Remove part", () => { block.entries.splice(n, 1); render(); changed(); }, { label: `Remove part ${n + 1} of ${what}`, kind: "danger" }) : null));
   return el("div", {},
     labelled("Key", input({ maxlength: 48, pattern: "[A-Za-z0-9_.-]+" }, block.key, (v) => { block.key = v; })),
     labelled("Name", input({ maxlength: 200 }, block.name, (v) => { block.name = v; })),
     labelled("Minutes", input({ type: "number", min: 1 }, block.minutes, (v) => { block.minutes = Number(v) || 1; })),
-    ...sourceFields(entry),
-    labelled("Items", input({ type: "number", min: 1, max: 1000 }, entry.count, (v) => { entry.count = Number(v) || 1; })),
-    removeButton(state.blocks, index, "block"));
+    ...entries,
+    button("Add a part", () => { block.entries.push({ source: source(), count: 1 }); render(); changed(); }, { label: `Add a part to ${what}` }),
+    fillerFields(block, what), removeButton(state.blocks, index, "block"));
 }
 
-function placementRow(placement, index, list) {
-  return el("div", {},
+function templateBox(template, index) {
+  const what = `set of days ${index + 1}`;
+  const placements = template.placements.map((placement, n) => el("div", {},
     labelled("Starts at", input({ type: "time" }, placement.start, (v) => { placement.start = v; })),
     labelled("Block", select(state.blocks.map((b) => [b.key, b.name || b.key]), placement.block_key, (v) => { placement.block_key = v; })),
-    removeButton(list, index, "placement"));
+    button("Remove", () => { template.placements.splice(n, 1); render(); changed(); }, { label: `Remove placement ${n + 1} of ${what}`, kind: "danger" })));
+  return el("fieldset", { class: "part" }, el("legend", {}, `Days ${index + 1}`), dayBoxes(template, what),
+    el("div", { class: "rows" }, placements),
+    button("Add placement", () => { template.placements.push({ start: "00:00", block_key: state.blocks[0]?.key || "" }); render(); changed(); }, { label: `Add a placement to ${what}` }),
+    button("Remove these days", () => { state.templates.splice(index, 1); render(); changed(); }, { label: `Remove ${what}`, kind: "danger" }));
 }
 
 const minutes = (hhmm) => { const [h, m] = hhmm.split(":").map(Number); return h * 60 + m; };
@@ -119,8 +168,7 @@ function render() {
   document.getElementById("items").replaceChildren(...state.items.map(itemRow));
   document.getElementById("slots").replaceChildren(...state.slots.map(slotRow));
   document.getElementById("blocks").replaceChildren(...state.blocks.map(blockRow));
-  const placements = state.templates[0]?.placements || [];
-  document.getElementById("placements").replaceChildren(...placements.map((p, i) => placementRow(p, i, placements)));
+  document.getElementById("templates").replaceChildren(...state.templates.map(templateBox));
 }
 
 function body() {
@@ -148,37 +196,39 @@ function changed() {
   timer = setTimeout(preview, 500);
 }
 
+const LISTED = 200;
+let asked = 0; // the newest preview asked for: an older answer arriving late is dropped
+
 async function preview() {
   const b = body();
   const problem = ready(b);
   const status = document.getElementById("preview-status");
+  const mine = ++asked;
   if (problem) { status.textContent = problem; return; }
   status.textContent = "Building the preview…";
   try {
-    const result = await api("/api/schedules/preview?hours=24", { method: "POST", body: b });
-    const first = result.entries.length ? Date.parse(result.entries[0].start) : Date.now();
+    const result = await api(`/api/schedules/preview?hours=24&limit=${LISTED}`, { method: "POST", body: b });
+    if (mine !== asked) return;
+    const first = result.overview.length ? Date.parse(result.overview[0].start) : Date.now();
     const span = 24 * 3_600_000;
-    document.getElementById("timeline").replaceChildren(...result.entries.map((e) => el("span", {
-      class: e.kind, title: entryTitle(e),
-      style: { left: `${(100 * (Date.parse(e.start) - first)) / span}%`, width: `${(100 * (Date.parse(e.finish) - Date.parse(e.start))) / span}%` },
+    document.getElementById("timeline").replaceChildren(...result.overview.map((r) => el("span", {
+      class: r.kind, title: r.entry ? entryTitle(r.entry) : `${r.entries} entries`,
+      style: { left: `${(100 * (Date.parse(r.start) - first)) / span}%`, width: `${(100 * (Date.parse(r.finish) - Date.parse(r.start))) / span}%` },
     })));
     document.getElementById("preview-warnings").replaceChildren(...result.warnings.map((w) => el("li", {}, w.message)));
-    const shown = result.entries.slice(0, 200);
-    document.getElementById("preview").replaceChildren(...shown.map((e) => el("li", {}, `${time(e.start)} ${entryTitle(e)} (${duration(Date.parse(e.finish) - Date.parse(e.start))})`)));
-    status.textContent = `${result.entries.length} entries in the next 24 hours${result.entries.length > shown.length ? ` (first ${shown.length} listed)` : ""}; ${result.warnings.length} warning(s).`;
+    const shown = result.entries;
+    document.getElementById("preview").replaceChildren(...shown.map((e) => el("li", {}, `${time(e.start)} ${e.kind === "content" ? "" : `[${kindName(e.kind)}] `}${entryTitle(e)} (${duration(Date.parse(e.finish) - Date.parse(e.start))})`)));
+    status.textContent = `${result.total} entries in the next 24 hours${result.total > shown.length ? ` (first ${shown.length} listed)` : ""}; ${result.warnings.length} warning(s).`;
   } catch (error) {
-    status.textContent = `No preview: ${error.message}`;
+    if (mine === asked) status.textContent = `No preview: ${error.message}`;
   }
 }
 
 function add(list, make) { list.push(make()); render(); changed(); }
-document.getElementById("add-item").addEventListener("click", () => add(state.items, () => ({ source: source(), mode: "one", count: 1, duration_minutes: null, fixed_start: null, guide_title: null })));
-document.getElementById("add-slot").addEventListener("click", () => add(state.slots, () => ({ start: state.slots.length ? "" : "00:00", weekdays: [], source: source(), mode: "flood", count: 1, guide_title: null })));
-document.getElementById("add-block").addEventListener("click", () => add(state.blocks, () => ({ key: `block${state.blocks.length + 1}`, name: `Block ${state.blocks.length + 1}`, minutes: 30, entries: [{ source: source(), count: 1 }] })));
-document.getElementById("add-placement").addEventListener("click", () => {
-  if (!state.templates.length) state.templates.push({ placements: [], weekdays: [] });
-  add(state.templates[0].placements, () => ({ start: "00:00", block_key: state.blocks[0]?.key || "" }));
-});
+document.getElementById("add-item").addEventListener("click", () => add(state.items, () => ({ source: source(), mode: "one", count: 1, duration_minutes: null, tail_mode: "trim", fixed_start: null, lateness: "start_late", guide_title: null, filler: filler() })));
+document.getElementById("add-slot").addEventListener("click", () => add(state.slots, () => ({ start: state.slots.length ? "" : "00:00", weekdays: [], source: source(), mode: "flood", count: 1, lateness: "start_late", guide_title: null, filler: filler() })));
+document.getElementById("add-block").addEventListener("click", () => add(state.blocks, () => ({ key: `block${state.blocks.length + 1}`, name: `Block ${state.blocks.length + 1}`, minutes: 30, entries: [{ source: source(), count: 1 }], filler: filler() })));
+document.getElementById("add-template").addEventListener("click", () => add(state.templates, () => ({ placements: [{ start: "00:00", block_key: state.blocks[0]?.key || "" }], weekdays: [] })));
 field(form, "name").addEventListener("input", (e) => { state.name = e.target.value; changed(); });
 field(form, "timezone").addEventListener("change", (e) => { state.timezone = e.target.value.trim() || "UTC"; changed(); });
 field(form, "fallback").addEventListener("change", (e) => { state.fallback = e.target.value ? Number(e.target.value) : null; changed(); });
@@ -211,11 +261,25 @@ form.addEventListener("submit", async (event) => {
 });
 
 async function init() {
-  const [found, presets] = await Promise.all([api("/api/collections"), api("/api/filler-presets")]);
+  const [found, allPresets, orders, modes, tails, lateness] = await Promise.all([
+    api("/api/collections"), api("/api/filler-presets"),
+    enumOf("PlaybackOrder", ["season_episode", "chronological", "shuffle", "random", "shuffle_in_order"]),
+    enumOf("PlayMode", ["flood", "one", "multiple", "duration"]), enumOf("TailMode", ["trim", "filler"]),
+    enumOf("Lateness", ["start_late", "skip", "cut_previous"]),
+  ]);
   collections = found;
-  field(form, "fallback").append(...presets.map((p) => el("option", { value: p.id }, `${p.name} (${p.kind})`)));
-  if (scheduleId) load(await api(`/api/schedules/${scheduleId}`));
-  else { render(); changed(); }
-  if (!collections.length) document.getElementById("preview-status").textContent = "There are no collections yet: create one (for example through the API) first.";
+  presets = allPresets;
+  enums = { orders, modes, tails, lateness };
+  document.getElementById("zones").replaceChildren(...ZONES.map((z) => el("option", { value: z })));
+  field(form, "fallback").append(...presets.filter((p) => p.kind === "fallback").map((p) => el("option", { value: p.id }, p.name)));
+  if (scheduleId) {
+    load(await api(`/api/schedules/${scheduleId}`));
+    document.querySelector("h1").textContent = `Schedule: ${state.name}`;
+    clearTimeout(timer);
+    await preview(); // at once on opening: the debounce is for typing
+  } else { render(); changed(); }
+  // The rows offer the collections and presets just loaded: adding one waits for them.
+  for (const id of ["add-item", "add-slot", "add-block", "add-template"]) document.getElementById(id).disabled = false;
+  if (!collections.length) document.getElementById("preview-status").textContent = "There are no collections yet: scan a library or make one on the collections page.";
 }
-init().catch((error) => toast(error.message));
+init().catch((error) => toast(error.message)).finally(pageReady);

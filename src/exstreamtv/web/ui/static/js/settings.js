@@ -1,4 +1,4 @@
-import { api, clearErrors, el, hasPath, showErrors, toast } from "./api.js";
+import { api, clearErrors, el, hasPath, pageReady, showErrors, toast } from "./api.js";
 
 // The editable fields of a stream profile: [name, label, kind, choices or input attributes].
 const FIELDS = [
@@ -100,14 +100,15 @@ async function profiles() {
     box.replaceChildren(list, form);
   };
   form = editor(reload);
-  await reload();
   fill(form, null);
+  // The form gets the default profile's values before it is shown, so nothing typed is lost.
   const defaults = (await api("/api/stream-profiles")).find((p) => p.default);
   if (defaults) for (const [name, , kind] of FIELDS) if (name !== "name" && kind !== "bool") form.elements.namedItem(name).value = String(defaults[name]);
+  await reload();
   if (await hasPath("/api/stream-profiles/capabilities")) {
     const caps = await api("/api/stream-profiles/capabilities");
     document.getElementById("encoders").replaceChildren(el("h3", {}, "Encoders on this machine"),
       el("ul", {}, caps.encoders.map((e) => el("li", {}, `${e.encoder}: `, el("span", { class: `badge ${e.usable ? "ok" : "warn"}` }, e.usable ? "usable" : "not usable"), e.reason ? ` ${e.reason}` : ""))));
   }
 }
-profiles().catch((error) => toast(error.message));
+profiles().catch((error) => toast(error.message)).finally(pageReady);

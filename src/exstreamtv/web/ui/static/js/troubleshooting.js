@@ -67,4 +67,4 @@ async function refresh() {
     section("/api/agent/runs", "runs", (runs) => runs.length ? runs.slice(0, 20).map((r) => el("li", {}, describe(r))) : [el("li", {}, "No runs yet.")], "The agent's runs"),
   ]);
 }
-refresh().catch((error) => toast(error.message));
+window.troubleshootingLoaded = refresh().catch((error) => toast(error.message));

@@ -3,10 +3,12 @@ nothing: no data directory, no database, no admin key, no "listening" line."""
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -69,6 +71,23 @@ def test_a_bad_database_url_is_one_line_naming_the_variable(
     assert line.startswith(expected)
     assert "secret-pw" not in line
     assert not data.exists()
+
+
+@pytest.fixture(autouse=True)
+def logging_restored() -> Iterator[None]:
+    """``serve`` run in process installs its own root handler (writing to the runner's
+    stderr, closed afterwards) and logger levels: put back what was there, so later tests'
+    logs and captured records are untouched."""
+    root = logging.getLogger()
+    loggers = [root, *(logging.getLogger(n) for n in list(logging.root.manager.loggerDict))]
+    saved = [(lg, lg.level, lg.handlers[:], lg.filters[:]) for lg in loggers]
+    try:
+        yield
+    finally:
+        for lg, level, handlers, filters in saved:
+            lg.setLevel(level)
+            lg.handlers[:] = handlers
+            lg.filters[:] = filters
 
 
 def _invoke(monkeypatch: pytest.MonkeyPatch, data: Path, **env: str) -> str:

@@ -203,8 +203,7 @@ async def restore(settings: Settings, archive: Path, *, replace: bool = False) -
         target_url = url
         if sqlite_file is not None:
             fresh = sqlite_file.with_name(sqlite_file.name + ".restoring")
-            for leftover in _sqlite_files(fresh):
-                leftover.unlink(missing_ok=True)
+            await asyncio.to_thread(_remove, _sqlite_files(fresh))
             target_url = f"sqlite+aiosqlite:///{fresh}"
             await asyncio.to_thread(make_sqlite_file_private, target_url)
         engine = create_engine(target_url)
@@ -266,6 +265,11 @@ def _sqlite_path(url: str) -> Path | None:
     if parsed.get_backend_name() != "sqlite" or not parsed.database:
         return None
     return Path(parsed.database)
+
+
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
 
 
 def _sqlite_files(path: Path) -> list[Path]:

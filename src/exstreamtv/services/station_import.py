@@ -14,6 +14,7 @@ the import stands.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import zlib
 from collections.abc import Iterable, Sequence
@@ -325,7 +326,7 @@ class StationImport:
             work.notes.append(f"channel {channel.number}: logo {logo} is not in the export")
             return None
         try:
-            data = path.read_bytes()[: LOGO_LIMIT_BYTES + 1]
+            data = await asyncio.to_thread(_head, path, LOGO_LIMIT_BYTES + 1)
         except OSError as err:
             work.notes.append(f"channel {channel.number}: logo {logo} unreadable: {err.strerror}")
             return None
@@ -400,3 +401,9 @@ def _unique_name(base: str, taken: set[str]) -> str:
 def _seed(name: str) -> int:
     """A stable seed per schedule name, so a re-import shuffles the same way."""
     return zlib.crc32(name.encode())
+
+
+def _head(path: Path, size: int) -> bytes:
+    """The first ``size`` bytes of ``path`` (a huge file is not read whole). Blocking."""
+    with path.open("rb") as handle:
+        return handle.read(size)

@@ -280,9 +280,9 @@ class BackupConfig(Section):
     keep: int = Field(default=3, ge=1, le=1000, description="Newest scheduled backups kept.")
     folder: Path | None = Field(default=None, description="Default: <data_dir>/backups.")
     include_secrets: bool = Field(
-        default=False,
-        description="Put the key files and config file in scheduled backups too (the"
-        " archive is then as secret as they are).",
+        default=True,
+        description="Put the key files and config file in scheduled backups (the archive"
+        " is then as secret as they are; false makes archives that restore without tokens).",
     )
 
 

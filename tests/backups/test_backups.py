@@ -8,8 +8,11 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import shutil
 import socket
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -57,7 +60,7 @@ async def test_backup_wipe_restore_gives_the_same_answers_and_the_key_still_decr
     async with open_container(settings) as container:
         source_id = await _station(container)
         before = await _answers(container)
-        made = await container.backups.create(tmp_path / "backups", include_secrets=True)
+        made = await container.backups.create(tmp_path / "backups")  # secrets by default
     assert made.path.stat().st_mode & 0o777 == 0o600
     assert made.secrets and made.counts["channels"] == 2
     shutil.rmtree(settings.data_dir)  # the data directory is lost: database and keys
@@ -75,7 +78,7 @@ async def test_a_backup_without_secrets_restores_everything_but_the_tokens(
 ) -> None:
     async with open_container(settings) as container:
         source_id = await _station(container)
-        made = await container.backups.create(tmp_path / "backups")
+        made = await container.backups.create(tmp_path / "backups", include_secrets=False)
     with tarfile.open(made.path) as archive:
         names = archive.getnames()
     assert not [n for n in names if n.startswith(("secrets/", "config/"))]
@@ -189,3 +192,30 @@ async def test_sqlite_copied_to_postgresql_serves_identical_answers(
         await add_channel(container, "7")  # the id sequences continue past the copied rows
     with pytest.raises(InvalidInput, match="not empty"):
         await copy(sqlite, target)
+
+
+@pytest.mark.parametrize(("flag", "secrets"), [((), True), (("--no-secrets",), False)])
+def test_the_backup_command_keeps_keys_and_config_unless_told_not_to(
+    tmp_path: Path, flag: tuple[str, ...], secrets: bool
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    (data / "exstreamtv.yaml").write_text("demo:\n  enabled: false\n")
+    (data / "ui-sessions.key").write_bytes(os.urandom(32))  # as a served install has
+    (data / "ui-sessions.key").chmod(0o600)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EXSTREAMTV_")}
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("exstreamtv")), "backup", "--data-dir", str(data),
+         "--to", str(tmp_path / "out"), *flag],
+        capture_output=True, text=True, timeout=120, env=env, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (archive,) = (tmp_path / "out").glob("exstreamtv-backup-*.tar")
+    assert archive.stat().st_mode & 0o777 == 0o600
+    with tarfile.open(archive) as opened:
+        names = opened.getnames()
+        manifest = json.loads(opened.extractfile("manifest.json").read())  # type: ignore[union-attr]
+    assert manifest["secrets"] is secrets
+    assert ("config/exstreamtv.yaml" in names) is secrets
+    assert any(n.startswith("secrets/") for n in names) is secrets
+    assert ("keep it private" in done.stdout) is secrets

@@ -224,15 +224,16 @@ def backup(
     include_secrets: Annotated[
         bool,
         typer.Option(
-            "--include-secrets",
-            help="Also store the key files and the config file: the archive can then decrypt"
-            " your media-server tokens, so keep it as private as the data directory.",
+            "--include-secrets/--no-secrets",
+            help="Store the key files and the config file (the default): the archive can"
+            " then decrypt your media-server tokens, so keep it as private as the data"
+            " directory. --no-secrets makes one to share; its restore needs tokens set again.",
         ),
-    ] = False,
+    ] = True,
     config: ConfigOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Back up the database (online, consistent), optionally with keys and config."""
+    """Back up the database (online, consistent) with the keys and config file."""
     from exstreamtv.cli.database import backup as make  # noqa: PLC0415 - keeps `--help` fast
 
     settings = _settings(config, data_dir)

@@ -6,9 +6,10 @@ A backup is one tar file, mode 0600, named ``exstreamtv-backup-<UTC time>.tar``:
   archive holds secrets;
 * ``database/<table>.jsonl``: every row, from one consistent read (see
   :mod:`exstreamtv.store.snapshot`), so it restores into SQLite or PostgreSQL alike;
-* with ``include_secrets`` only: ``secrets/*.key`` (the key that decrypts media-server
-  tokens, the web-session key) and ``config/exstreamtv.yaml``. Without them a restore
-  still has every channel and schedule, but stored media-server tokens must be set again.
+* unless ``include_secrets`` is off: ``secrets/*.key`` (the key that decrypts
+  media-server tokens, the web-session key) and ``config/exstreamtv.yaml``, so a restore
+  brings back everything. Without them (an archive to share) a restore still has every
+  channel and schedule, but stored media-server tokens must be set again.
 
 A restore checks the archive, refuses one made by a newer schema, refuses while a server
 answers on the configured port, loads into a fresh database (SQLite: a new file swapped in
@@ -87,7 +88,7 @@ class Backups:
         return self._settings.backup.folder or self._settings.data_dir / "backups"
 
     async def create(
-        self, folder: Path | None = None, *, include_secrets: bool = False
+        self, folder: Path | None = None, *, include_secrets: bool = True
     ) -> BackupInfo:
         """Write a backup into ``folder`` (default: the configured one); returns it."""
         target = folder or self.default_folder

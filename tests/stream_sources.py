@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from exstreamtv.domain.catchup import CatchupSpan
 from exstreamtv.domain.channels import Channel, ChannelNumber
 from exstreamtv.errors import SourceUnavailable
 
@@ -22,3 +23,12 @@ class RefusingSource:
 
     async def retire(self, number: ChannelNumber, reason: str) -> None:
         return None
+
+    def replay_key(self, number: str, span: CatchupSpan) -> str:
+        return span.key(number)
+
+    def replaying(self, number: str) -> list[str]:
+        return []
+
+    async def replay(self, channel: Channel, span: CatchupSpan, key: str) -> AsyncIterator[bytes]:
+        raise SourceUnavailable(f"channel {channel.number} cannot be replayed in this test")

@@ -102,8 +102,11 @@ def noise(size: int) -> bytes:
 
 
 def build_settings(data_dir: Path, database_url: str | None = None, **sections: Any) -> Settings:
-    """Settings for a test: demo off unless asked, the given database and sections."""
+    """Settings for a test: demo off unless asked, the given database and sections; the
+    guide lists one hour of the past unless asked (as with catch-up off), so tests of the
+    guide's window need not know catch-up."""
     data: dict[str, Any] = {"data_dir": data_dir, "demo": {"enabled": False}, **sections}
+    data["catchup"] = {"guide_past_hours": 1, **data.get("catchup", {})}
     if database_url is not None:
         data["database"] = {"url": database_url, **data.get("database", {})}
     return Settings.model_validate(data)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -25,3 +25,17 @@ class SystemClock:
 
     def monotonic(self) -> float:
         return time.monotonic()
+
+
+class DelayedClock:
+    """``clock`` running ``delay`` behind: a replay of the past is the live machinery on a
+    clock that reads the past (its monotonic clock is ``clock``'s own, so pacing is real)."""
+
+    def __init__(self, clock: Clock, delay: timedelta) -> None:
+        self._clock, self.delay = clock, delay
+
+    def now(self) -> datetime:
+        return self._clock.now() - self.delay
+
+    def monotonic(self) -> float:
+        return self._clock.monotonic()

@@ -181,6 +181,24 @@ class PlayoutConfig(Section):
     horizon_hours: int = Field(default=48, ge=1, le=24 * 14)
 
 
+class CatchupConfig(Section):
+    """Catch-up and start-over, replayed from the playout's past rows."""
+
+    days: int = Field(
+        default=7,
+        ge=0,
+        le=31,
+        description="Days of past playout kept for catch-up (0 turns catch-up off).",
+    )
+    guide_past_hours: int = Field(
+        default=6,
+        ge=1,
+        le=24 * 31,
+        description="With catch-up on, how far back the XMLTV guide lists programmes (at "
+        "most catchup.days): IPTV apps offer catch-up for the past programmes they list.",
+    )
+
+
 class EpgConfig(Section):
     """The XMLTV guide and how it is validated."""
 
@@ -311,6 +329,7 @@ class Settings(BaseSettings):
     ffmpeg: FFmpegConfig = FFmpegConfig()
     playout: PlayoutConfig = PlayoutConfig()
     epg: EpgConfig = EpgConfig()
+    catchup: CatchupConfig = CatchupConfig()
     hdhomerun: HdhomerunConfig = HdhomerunConfig()
     streaming: StreamingConfig = StreamingConfig()
     ai_agent: AIAgentConfig = AIAgentConfig()

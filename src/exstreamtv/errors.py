@@ -12,6 +12,8 @@ silent degradation.
     ├── InvalidInput                a request or argument is wrong (HTTP 422)
     │   └── LibraryPathInvalid      a library path does not exist / is not a readable folder
     ├── NotFound                    a named thing does not exist (HTTP 404)
+    │   └── Gone                    it existed and is gone for good: pruned catch-up
+    │                               history, a file missing since it aired (HTTP 410)
     ├── Conflict                    the thing already exists or is in use (HTTP 409)
     │   ├── AutomationDisabled      an automation flag is off (ai_agent.*)
     │   └── ToolRefused             an agent tool may not run now (cooldown, nesting)
@@ -73,6 +75,10 @@ class LibraryPathInvalid(InvalidInput):
 
 class NotFound(ExStreamTVError):
     """The requested thing does not exist."""
+
+
+class Gone(NotFound):
+    """What was asked for existed and is gone for good (HTTP 410)."""
 
 
 class Conflict(ExStreamTVError):

@@ -172,7 +172,7 @@ async def test_an_expired_playout_restarts_at_now_and_old_entries_are_trimmed(
     clocked: Container, clock: ManualClock
 ) -> None:
     setup = await on_air(clocked)
-    now = clock.advance(timedelta(days=4))
+    now = clock.advance(timedelta(days=10))  # the old playout ended over 7 days ago (catch-up)
     summary = await clocked.playouts.build(setup.channel.number, BuildMode.CONTINUE)
     entries = await stored(clocked)
     assert summary.first == now == entries[0].start

@@ -89,11 +89,14 @@ async def test_playlist_lists_each_channel_with_its_tvg_attributes_and_ts_url(
     assert response.text.splitlines() == [
         f'#EXTM3U url-tvg="{guide}" x-tvg-url="{guide}"',
         f'#EXTINF:-1 tvg-id="ch{first}.exstreamtv" tvg-chno="5.1" tvg-name="Movies" '
-        'tvg-logo="http://localhost/iptv/logos/5.1.png" group-title="Films",Movies',
+        'tvg-logo="http://localhost/iptv/logos/5.1.png" group-title="Films" catchup="default" '
+        'catchup-days="7" catchup-source="http://localhost/iptv/channel/5.1/catchup.ts'
+        '?start={utc}&end={utcend}",Movies',
         "http://localhost/iptv/channel/5.1.ts",
         f'#EXTINF:-1 tvg-id="ch{second}.exstreamtv" tvg-chno="12" '
-        'tvg-name="News, Weather & Sport" tvg-logo="http://localhost/iptv/logos/12.png",'
-        "News, Weather & Sport",
+        'tvg-name="News, Weather & Sport" tvg-logo="http://localhost/iptv/logos/12.png" '
+        'catchup="default" catchup-days="7" catchup-source="http://localhost/iptv/channel/12/'
+        'catchup.ts?start={utc}&end={utcend}",News, Weather & Sport',
         "http://localhost/iptv/channel/12.ts",
     ]
 
@@ -159,8 +162,8 @@ async def test_access_token_is_required_and_carried_into_every_url(
 
     for playlist_text in (by_query.text, by_header.text, hls.text):
         urls = urls_in(playlist_text)
-        assert len(urls) == 4  # url-tvg, x-tvg-url, logo, stream
-        assert all(url.endswith("?token=s3cret") for url in urls), urls
+        assert len(urls) == 5  # url-tvg, x-tvg-url, logo, catch-up template, stream
+        assert all(url.endswith("token=s3cret") for url in urls), urls
     icons = re.findall(r'<icon src="([^"]+)"', guide.text)
     assert icons == ["http://localhost/iptv/logos/1.png?token=s3cret"]
 
@@ -177,12 +180,13 @@ async def test_a_token_with_url_syntax_in_it_is_encoded_so_the_listed_urls_work(
         object.__setattr__(container, "streaming", refusing)  # no FFmpeg: a 503 is enough
         await on_air(container, "1", [movie("Film")])
         text = (await client.get("/iptv.m3u", params={"token": token})).text
-        guide_url, _, logo_url, stream_url = urls_in(text)
+        guide_url, _, logo_url, catchup_url, stream_url = urls_in(text)
         guide = await client.get(guide_url)
         logo = await client.get(logo_url)
         stream = await client.get(stream_url)
 
     assert stream_url == "http://localhost/iptv/channel/1.ts?token=a%26b%3Dc+d%2F%C3%A9"
+    assert catchup_url.endswith("end={utcend}&token=a%26b%3Dc+d%2F%C3%A9")
     assert guide.status_code == 200
     assert logo.content.startswith(PNG_SIGNATURE)
     assert assert_problem(stream, 503)["type"] == "urn:exstreamtv:problem:source-unavailable"

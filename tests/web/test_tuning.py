@@ -19,6 +19,7 @@ import httpx
 import pytest
 import uvicorn
 
+from exstreamtv.domain.catchup import CatchupSpan
 from exstreamtv.domain.channels import Channel, ChannelNumber
 from exstreamtv.playback.tuners import TunerPool
 from exstreamtv.services.container import Container, open_container
@@ -62,6 +63,16 @@ class HeldSource:
 
     async def retire(self, number: ChannelNumber, reason: str) -> None:
         self.retired.append((str(number), reason))
+
+    def replay_key(self, number: str, span: CatchupSpan) -> str:
+        return span.key(number)
+
+    def replaying(self, number: str) -> list[str]:
+        return []
+
+    async def replay(self, channel: Channel, span: CatchupSpan, key: str) -> AsyncIterator[bytes]:
+        self.opened.append((str(channel.number), key))
+        return self._stream(str(channel.number))
 
     async def _stream(self, number: str) -> AsyncIterator[bytes]:
         try:

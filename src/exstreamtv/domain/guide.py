@@ -31,6 +31,7 @@ class GuideChannel:
     group: str | None
     logo_url: str
     stream_url: str
+    catchup_url: str | None = None  # the catch-up template ({utc}, {utcend}), when on
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,11 +102,13 @@ class GuideWindow:
     end_ms: int
 
     @classmethod
-    def at(cls, now_ms: int, hours: int) -> GuideWindow:
-        """From the start of the previous hour to ``hours`` after the start of this one.
+    def at(cls, now_ms: int, hours: int, past_hours: int = 1) -> GuideWindow:
+        """From ``past_hours`` (at least one) before the start of this hour to ``hours``
+        after it.
 
         It moves once an hour, so what is made for it serves the whole hour; it always
-        covers the last hour and at least ``hours - 1`` ahead.
+        covers at least the last ``past_hours`` and ``hours - 1`` ahead. Catch-up lists
+        more of the past, so that IPTV apps offer its programmes.
         """
         hour = now_ms - now_ms % HOUR_MS
-        return cls(hour - HOUR_MS, hour + hours * HOUR_MS)
+        return cls(hour - max(1, past_hours) * HOUR_MS, hour + hours * HOUR_MS)

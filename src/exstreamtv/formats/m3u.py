@@ -34,19 +34,24 @@ def _safe(value: str) -> str:
     return unicodedata.normalize("NFC", " ".join(value.split()))
 
 
-def render_m3u(channels: Sequence[GuideChannel], *, guide_url: str) -> str:
+def render_m3u(channels: Sequence[GuideChannel], *, guide_url: str, catchup_days: int = 0) -> str:
     """The playlist for ``channels`` in the order given; ``guide_url`` is the XMLTV URL,
-    sent both as ``url-tvg`` and ``x-tvg-url`` (clients read one or the other)."""
+    sent both as ``url-tvg`` and ``x-tvg-url`` (clients read one or the other).
+
+    A channel with a ``catchup_url`` (and ``catchup_days`` > 0) gets the attributes IPTV
+    apps read for catch-up: ``catchup="default"`` (the source is a whole URL template),
+    ``catchup-days`` and ``catchup-source`` (``docs/clients.md`` lists which app reads
+    what)."""
     guide = _safe(guide_url)
     lines = [f'#EXTM3U url-tvg="{guide}" x-tvg-url="{guide}"']
     for channel in channels:
-        lines.append(_extinf(channel))
+        lines.append(_extinf(channel, catchup_days))
         lines.append(_safe(channel.stream_url))
     lines.append("")
     return "\n".join(lines)
 
 
-def _extinf(channel: GuideChannel) -> str:
+def _extinf(channel: GuideChannel, catchup_days: int) -> str:
     name = _safe(channel.name)
     attributes = [
         ("tvg-id", channel.id),
@@ -55,6 +60,12 @@ def _extinf(channel: GuideChannel) -> str:
         ("tvg-logo", channel.logo_url),
         ("group-title", channel.group or ""),
     ]
+    if channel.catchup_url and catchup_days > 0:
+        attributes += [
+            ("catchup", "default"),
+            ("catchup-days", str(catchup_days)),
+            ("catchup-source", channel.catchup_url),
+        ]
     text = " ".join(
         f'{key}="{_safe(value)}"' for key, value in attributes if value or key == "tvg-name"
     )

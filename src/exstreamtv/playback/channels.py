@@ -10,6 +10,14 @@ What is on comes from two injected lookups (the services layer wires them to
 the session's ``what_plays``. The stream profile comes from a third, ``profile_for``
 (wired to ``ProfileService.for_channel``), awaited before a session is created; the running
 sessions are checked again after it, so a viewer who tuned meanwhile is not given a second.
+
+**Replays** (catch-up and start-over) are the same sessions on a
+:class:`~exstreamtv.clock.DelayedClock`: a session whose clock reads the span's start when
+it begins asks the same ``what_plays`` for the past, so a replay is spliced exactly as the
+channel aired (same profile, filler and slates) and ends at the span's end. Viewers asking
+for the same span within :data:`REPLAY_JOIN_SEC` of its first share its producer (they
+get its GOP cache, so they start within a GOP of the start); later ones get their own
+from the start, since a replay that has moved on is not what they asked for.
 """
 
 from __future__ import annotations
@@ -18,10 +26,11 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 
-from exstreamtv.clock import Clock
+from exstreamtv.clock import Clock, DelayedClock
+from exstreamtv.domain.catchup import CatchupSpan
 from exstreamtv.domain.channels import Channel, ChannelNumber
 from exstreamtv.domain.media import MediaItem
-from exstreamtv.domain.playout import NowPlaying
+from exstreamtv.domain.playout import NowPlaying, from_ms
 from exstreamtv.domain.profiles import DEFAULT_PROFILE, StreamProfile
 from exstreamtv.errors import NotFound, SourceUnavailable
 from exstreamtv.metrics import Metrics
@@ -31,6 +40,7 @@ from exstreamtv.playback.supervisor import Supervisor
 from exstreamtv.playback.viewers import MAX_LAG_SEC
 
 OFFLINE_MS = 30_000  # an offline slate with no known end is re-asked this often
+REPLAY_JOIN_SEC = 10.0  # a replay this young is shared by a viewer of the same span
 
 NowLookup = Callable[[ChannelNumber, datetime], Awaitable[NowPlaying | None]]
 ItemLookup = Callable[[int], Awaitable[MediaItem]]
@@ -98,6 +108,9 @@ class LiveChannels:
         self._profile_for = profile_for or fixed_profile(DEFAULT_PROFILE)
         self._what_plays = what_plays or (lambda channel: schedule_lookup(channel, now, item))
         self._sessions: dict[str, ChannelSession] = {}
+        self._replays: dict[str, tuple[float, ChannelSession]] = {}  # key -> (born, session)
+        self._latest: dict[str, str] = {}  # span key -> key of its newest replay
+        self._serial = 0
         self._retiring: set[ChannelSession] = set()
         self._metrics = metrics
         self._viewer_max_lag = viewer_max_lag
@@ -124,6 +137,59 @@ class LiveChannels:
         if text is None:
             raise SourceUnavailable(f"channel {channel.number} stopped before HLS started")
         return text
+
+    def replay_key(self, number: str, span: CatchupSpan) -> str:
+        """The key a viewer of ``span`` of channel ``number`` is served under: a young replay
+        of that span (to share), else a new one. No await: the caller takes a tuner under
+        it at once, and a concurrent viewer given the same new key shares the replay."""
+        key = self._latest.get(span.key(number))
+        if key is not None and key in self._replays:
+            born, session = self._replays[key]
+            if not session.stopped and self._clock.monotonic() - born < REPLAY_JOIN_SEC:
+                return key
+        return f"{span.key(number)}#{self._serial + 1}"
+
+    def replaying(self, number: str) -> list[str]:
+        """Keys of the replays of channel ``number`` running now."""
+        return [key for key in self._replays if key.startswith(f"{number}@")]
+
+    async def replay(self, channel: Channel, span: CatchupSpan, key: str) -> AsyncIterator[bytes]:
+        """Subscribe a viewer to the replay ``key`` (from :meth:`replay_key`) of ``span``,
+        starting it if needed. Raises SourceUnavailable when the FFmpeg cap is full."""
+        running = self._replays.get(key)
+        if running is None or running[1].stopped:
+            if self._supervisor.pool_pressure >= 1.0:
+                raise SourceUnavailable(
+                    f"channel {channel.number} cannot replay: the FFmpeg process cap is reached"
+                )
+            profile = await self._profile_for(channel)
+            running = self._replays.get(key)  # a viewer of the same span started it meanwhile
+            if running is None or running[1].stopped:
+                start = from_ms(span.start_ms)
+                clock = DelayedClock(self._clock, self._clock.now() - start)
+                number = str(channel.number)
+                session = ChannelSession(
+                    key, name=channel.name, supervisor=self._supervisor, clock=clock,
+                    what_plays=self._what_plays(channel), profile=profile,
+                    ffmpeg=self._ffmpeg, ffprobe=self._ffprobe, idle_timeout=self._idle_timeout,
+                    on_stopped=self._forget_replay, on_sent=self._sent(number),
+                    on_dropped=self._dropped(number), metrics=self._metrics,
+                    viewer_max_lag=self._viewer_max_lag, on_media_fault=self._on_media_fault,
+                    until=from_ms(span.end_ms), label=number,
+                )  # fmt: skip
+                self._serial += 1
+                running = self._replays[key] = (self._clock.monotonic(), session)
+                self._latest[span.key(number)] = key
+                session.start()
+        return running[1].subscribe()
+
+    def _forget_replay(self, session: ChannelSession) -> None:
+        running = self._replays.get(session.key)
+        if running is not None and running[1] is session:
+            del self._replays[session.key]
+        span = session.key.partition("#")[0]
+        if self._latest.get(span) == session.key:
+            del self._latest[span]
 
     def segment(self, number: ChannelNumber, sequence: int) -> bytes | None:
         """A segment of a running channel's HLS window, or ``None`` (not running, or the
@@ -169,11 +235,12 @@ class LiveChannels:
     @property
     def running(self) -> int:
         """Channels streaming now, those ending after a removal included."""
-        return len(self._sessions) + len(self._retiring)
+        return len(self._sessions) + len(self._retiring) + len(self._replays)
 
     def viewer_count(self) -> int:
-        """Viewers of every running channel."""
-        return sum(session.viewers for session in self._sessions.values())
+        """Viewers of every running channel and replay."""
+        replays = (session for _, session in self._replays.values())
+        return sum(session.viewers for session in (*self._sessions.values(), *replays))
 
     async def restart(self, number: ChannelNumber, reason: str) -> RestartDecision | None:
         """Restart a streaming channel's FFmpeg, only if ``Supervisor.restart`` allows it
@@ -192,6 +259,8 @@ class LiveChannels:
     async def retire(self, number: ChannelNumber, reason: str) -> None:
         """``number`` was removed or disabled: its number is free for a new session at once,
         while the old one plays a short "removed" slate to its viewers and stops."""
+        replays = [self._replays[key][1] for key in self.replaying(str(number))]
+        await asyncio.gather(*(replay.stop() for replay in replays))
         session = self._sessions.pop(str(number), None)
         if session is None:
             return
@@ -203,7 +272,10 @@ class LiveChannels:
 
     async def close(self) -> None:
         """Stop every channel (and so every FFmpeg of theirs)."""
-        running = [*self._sessions.values(), *self._retiring]
+        running = [
+            *self._sessions.values(), *self._retiring,
+            *(session for _, session in self._replays.values()),
+        ]  # fmt: skip
         await asyncio.gather(*(session.stop() for session in running))
 
     def _forget(self, session: ChannelSession) -> None:

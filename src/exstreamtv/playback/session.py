@@ -203,8 +203,12 @@ class ChannelSession:
         on_media_fault: MediaFaultReport | None = None,
         metrics: Metrics | None = None,
         hls_target: float = TARGET_SECONDS,
+        until: datetime | None = None,
+        label: str | None = None,
     ) -> None:
         self.key, self._name = key, name
+        self.label = label or key  # the channel's number in metrics (a replay's key is not)
+        self._until = until  # a replay ends here (wall time on its clock); live never ends
         self._metrics = metrics
         self._supervisor, self._clock = supervisor, clock
         self._what_plays, self._profile, self._ffmpeg = what_plays, profile, ffmpeg
@@ -468,6 +472,9 @@ class ChannelSession:
                 await self._play_removed()
                 return
             wall = self._catch_up(wall)
+            if self._until is not None and wall >= self._until:
+                await self._play_out()
+                return
             if failing:  # every retry after a failure goes through the one restart path
                 failing = not self._supervisor.restart(self.key, "crash").allowed
             if failing:  # denied (cooldown, throttle, open breaker): an error slate meanwhile
@@ -478,6 +485,9 @@ class ChannelSession:
                 except _Removed:
                     self.removed = True
                     continue
+            if self._until is not None:  # a replay stops at its end, whatever was airing
+                left_ms = int((self._until - wall) / timedelta(milliseconds=1))
+                segment = replace(segment, duration_ms=max(1, min(segment.duration_ms, left_ms)))
             if self._under_a_frame(segment.duration_ms):
                 # Less than a frame (a join in an item's last frame, or the part of an item
                 # listed past its last frame): no process could show it, so none runs. The
@@ -658,7 +668,13 @@ class ChannelSession:
 
     def _count_fault(self, kind: str) -> None:
         if self._metrics is not None:
-            self._metrics.producer_faults.labels(self.key, kind).inc()
+            self._metrics.producer_faults.labels(self.label, kind).inc()
+
+    async def _play_out(self) -> None:
+        """A replay reached its end: the viewers get what is buffered, then the session
+        stops (and their streams end)."""
+        await self._pacer.drained()
+        self._stopper = asyncio.create_task(self.stop(), name=f"channel-{self.key}-stop")
 
     async def _play_removed(self) -> None:
         """A short "channel removed" slate, then the session stops.
@@ -699,7 +715,7 @@ class ChannelSession:
             "this session", self.key, codec, f"exit status {status}",
         )  # fmt: skip
         if self._metrics is not None:
-            self._metrics.encoder_fallbacks.labels(self.key).inc()
+            self._metrics.encoder_fallbacks.labels(self.label).inc()
         return True
 
     def _dropped_slate_text(self, segment: Segment, played: Played) -> bool:
@@ -718,7 +734,7 @@ class ChannelSession:
         if self._metrics is None:
             return
         if purpose == "slate":
-            self._metrics.slate_seconds.labels(self.key).inc(produced_ms / 1000)
+            self._metrics.slate_seconds.labels(self.label).inc(produced_ms / 1000)
         if gap is not None and self.spawns > 1:
             self._metrics.transition_gap.observe(max(0.0, gap))
 

@@ -36,6 +36,7 @@ from exstreamtv.services.automation import Automation, build_automation, channel
 from exstreamtv.services.backup_schedule import BackupSchedule
 from exstreamtv.services.backups import Backups
 from exstreamtv.services.catalog import CatalogService
+from exstreamtv.services.catchup import CatchupService
 from exstreamtv.services.changes import GuideChanges
 from exstreamtv.services.channel_locks import ChannelLocks
 from exstreamtv.services.channel_plans import ChannelPlanService
@@ -100,6 +101,7 @@ class Container:
     guide: GuideService
     device: DeviceIdentity
     streaming: StreamingService
+    catchup: CatchupService
     logos: LogoService
     demo: DemoSetup
     supervisor: Supervisor
@@ -280,6 +282,7 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             guide=guide,
             device=DeviceIdentity(sessions, settings),
             streaming=streaming,
+            catchup=CatchupService(settings, clock, playouts, streaming),
             logos=logos,
             demo=DemoSetup(
                 settings, libraries, catalog, channels, schedules=schedules, playouts=playouts

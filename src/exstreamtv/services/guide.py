@@ -101,6 +101,14 @@ class GuideLinks:
     def guide(self) -> str:
         return f"{self.base_url}/iptv/xmltv.xml{self.query()}"
 
+    def catchup(self, number: str) -> str:
+        """The catch-up template an IPTV app fills in: ``{utc}``/``{utcend}`` become the
+        programme's start and end in Unix seconds (``docs/clients.md``)."""
+        token = f"&{urlencode({'token': self.token})}" if self.token else ""
+        return (
+            f"{self.base_url}/iptv/channel/{number}/catchup.ts?start={{utc}}&end={{utcend}}{token}"
+        )
+
 
 class GuideDocument:
     """An XMLTV document: the lineup's part, then each channel's fragment, streamed.
@@ -236,6 +244,7 @@ class GuideService:
         self._sessions = sessions
         self._on_generated = on_generated
         self._settings = settings
+        self._catchup_days = settings.catchup.days
         self._clock = clock
         self._metrics = metrics
         self._changes = changes
@@ -275,11 +284,13 @@ class GuideService:
         except XMLTVValidationError as err:
             self._refused(err)
             raise
-        return render_m3u(channels, guide_url=links.guide)
+        return render_m3u(channels, guide_url=links.guide, catchup_days=self._catchup_days)
 
     def window(self) -> GuideWindow:
         """The window the guide lists now."""
-        return GuideWindow.at(to_ms(self._clock.now()), self._settings.epg.guide_hours)
+        days = self._catchup_days
+        past = min(self._settings.catchup.guide_past_hours, days * 24) if days else 1
+        return GuideWindow.at(to_ms(self._clock.now()), self._settings.epg.guide_hours, past)
 
     async def xmltv(self, links: GuideLinks) -> GuideDocument:
         """The current document for ``links``: the cached one while nothing it shows
@@ -459,6 +470,7 @@ class GuideService:
             group=channel.group,
             logo_url=links.logo(channel),
             stream_url=links.stream(number),
+            catchup_url=links.catchup(number) if self._catchup_days else None,
         )
 
 

@@ -3,7 +3,9 @@
 A build loads the schedule and its collections, runs the pure engine in a worker thread
 (nothing CPU-heavy runs on the event loop) and applies the result in one transaction:
 replace the entries after the plan's boundary (see ``playout_plan``), drop entries that
-finished more than :data:`TRIM_AFTER` ago, and record the build and its warnings. Builds
+finished before the kept history (``catchup.days``, at least :data:`TRIM_AFTER`: every
+build prunes, and the hourly extension builds every channel), and record the build and its
+warnings. Builds
 of one channel are serialised by a per-channel lock; builds of different channels run
 concurrently. All times are aware UTC.
 
@@ -38,7 +40,7 @@ from exstreamtv.domain.playout import (
     to_ms,
 )
 from exstreamtv.domain.schedules import Schedule
-from exstreamtv.errors import Conflict, InvalidInput, NotFound
+from exstreamtv.errors import Conflict, Gone, InvalidInput, NotFound
 from exstreamtv.metrics import Metrics
 from exstreamtv.scheduling.engine import BuildInputs, BuildResult, build
 from exstreamtv.scheduling.localtime import zone
@@ -55,6 +57,7 @@ from exstreamtv.store.schedules import ScheduleRepository
 
 log = logging.getLogger(__name__)
 TRIM_AFTER = timedelta(hours=6)
+"""Past rows kept even with catch-up off (the guide starts an hour back; joins look back)."""
 DEFAULT_WINDOW = timedelta(hours=6)
 MAX_WINDOW = timedelta(days=7)
 MAX_PREVIEW_HOURS = 168
@@ -126,6 +129,7 @@ class PlayoutService:
         self._changes = changes or GuideChanges()
         self._sessions = sessions
         self._horizon = timedelta(hours=settings.playout.horizon_hours)
+        self.history = max(TRIM_AFTER, timedelta(days=settings.catchup.days))
         self._clock = clock
         self._metrics = metrics
         self._locks = locks
@@ -225,6 +229,28 @@ class PlayoutService:
             found = await PlayoutRepository(session).entry_at(channel.id, at)
         if found is None:
             return None
+        return OnAir(NowPlaying(found.entry, to_ms(at) - found.entry.start_ms), found.media)
+
+    async def aired(self, number: ChannelNumber, at: datetime) -> OnAir:
+        """What aired at past instant ``at``, if it can be replayed: raises :class:`Gone`
+        when no row covers ``at`` (pruned, or before the channel's first build) or when
+        its file went missing (or was deleted) since, naming it."""
+        async with self._sessions() as session:
+            channel = await ChannelRepository(session).get(number)
+            repo = PlayoutRepository(session)
+            found = await repo.entry_at(channel.id, at)
+            if found is None:
+                raise Gone(
+                    f"channel {number} has no playout at {at.isoformat()}: it is "
+                    "older than the kept history or before the channel's first build"
+                )
+            missing = await repo.first_unavailable(channel.id, found.entry.start)
+        if missing is not None and missing.start_ms == found.entry.start_ms:
+            what = found.media.title if found.media is not None else "its media"
+            raise Gone(
+                f"channel {number} at {at.isoformat()}: the file of {what!r} is "
+                "missing or was removed since it aired"
+            )
         return OnAir(NowPlaying(found.entry, to_ms(at) - found.entry.start_ms), found.media)
 
     async def playing(self, number: ChannelNumber, at: datetime) -> NowPlaying | None:
@@ -340,7 +366,7 @@ class PlayoutService:
             removed = await repo.replace_from(
                 channel_id, from_ms(plan.boundary_ms), result.entries, result.cursors
             )
-            trimmed = await repo.trim_before(channel_id, now - TRIM_AFTER)
+            trimmed = await repo.trim_before(channel_id, now - self.history)
             if mode is not BuildMode.CONTINUE or result.entries:
                 await repo.record_build(
                     channel_id, channel.schedule_id, mode.value, now, result.warnings

@@ -10,6 +10,9 @@ request until no playlist has been asked for during ``HLS_LEASE_SECONDS`` (three
 durations, the longest a live player waits between reloads). Expired leases are swept
 before every tune, so an abandoned HLS player never keeps a tuner from someone else.
 
+A catch-up replay (:meth:`StreamingService.catch_up`) takes a tuner like a channel does:
+one per running replay, shared by the viewers that share it, refused the same way.
+
 The stream itself comes from a :class:`StreamSource`: the server uses
 ``exstreamtv.playback.channels.LiveChannels`` (one shared producer per channel).
 """
@@ -21,6 +24,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from exstreamtv.domain.catchup import CatchupSpan
 from exstreamtv.domain.channels import Channel, ChannelNumber
 from exstreamtv.errors import NotFound, SourceUnavailable
 from exstreamtv.metrics import Metrics
@@ -44,6 +48,19 @@ class StreamSource(Protocol):
 
     def segment(self, number: ChannelNumber, sequence: int) -> bytes | None:
         """One HLS segment of a running channel, or ``None``."""
+        ...
+
+    def replay_key(self, number: str, span: CatchupSpan) -> str:
+        """The replay a viewer of ``span`` joins (or starts): its tuner's key."""
+        ...
+
+    def replaying(self, number: str) -> list[str]:
+        """Keys of the running replays of channel ``number``."""
+        ...
+
+    async def replay(self, channel: Channel, span: CatchupSpan, key: str) -> AsyncIterator[bytes]:
+        """Start (or join) the replay ``key`` of ``span`` as MPEG-TS; raises (before
+        yielding) when it cannot."""
         ...
 
     async def retire(self, number: ChannelNumber, reason: str) -> None:
@@ -97,6 +114,20 @@ class StreamingService:
             raise
         return Tuned(chunks, slot, started, self._metrics)
 
+    async def catch_up(self, channel: Channel, span: CatchupSpan) -> Tuned:
+        """Take a tuner for a replay of ``span`` of ``channel`` (checked and enabled by the
+        caller) and open it (raises TunersBusy, SourceUnavailable; the tuner is released on
+        any failure)."""
+        started = asyncio.get_running_loop().time()
+        key = self._source.replay_key(str(channel.number), span)
+        slot = self._acquire(key)
+        try:
+            chunks = await self._source.replay(channel, span, key)
+        except BaseException as err:
+            self._refused(slot, err)
+            raise
+        return Tuned(chunks, slot, started, self._metrics)
+
     async def hls_playlist(self, number: ChannelNumber, segment_url: str) -> str:
         """The live HLS playlist of ``number`` (``segment_url`` holds ``{sequence}``).
 
@@ -140,7 +171,8 @@ class StreamingService:
         of their streams. A channel that is not streaming is left alone."""
         key = str(number)
         self._hls.pop(key, None)
-        self.tuners.release_channel(key)
+        for held in (key, *self._source.replaying(key)):
+            self.tuners.release_channel(held)
         await self._source.retire(number, reason)
 
     def hls_segment(self, number: ChannelNumber, sequence: int) -> bytes:
@@ -158,6 +190,10 @@ class StreamingService:
         for key in gone:
             self._hls.pop(key)[1].release()
         return len(gone)
+
+    async def enabled(self, number: ChannelNumber) -> Channel:
+        """``number``'s channel; NotFound (counted as a refusal) when it is disabled."""
+        return await self._enabled(number)
 
     async def _enabled(self, number: ChannelNumber) -> Channel:
         channel = await self._channels.channel(number)

@@ -26,6 +26,7 @@ from exstreamtv.errors import (
     DatabaseUnavailable,
     ExStreamTVError,
     Forbidden,
+    Gone,
     HostRefused,
     InvalidInput,
     LimitReached,
@@ -52,6 +53,7 @@ _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 # First match wins, so subclasses come before their bases.
 _ERROR_STATUS: tuple[tuple[type[ExStreamTVError], int, str], ...] = (
     (InvalidInput, 422, "invalid-input"),
+    (Gone, 410, "gone"),
     (NotFound, 404, "not-found"),
     (Conflict, 409, "conflict"),
     (Unauthorized, 401, "unauthorized"),

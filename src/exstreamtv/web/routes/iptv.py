@@ -108,6 +108,30 @@ async def stream_ts(number: str, app: ContainerDep) -> StreamingResponse:
     return StreamingResponse(aiter(tuned), media_type="video/mp2t")
 
 
+Instant = Annotated[
+    str,
+    Query(
+        max_length=40,
+        description="Unix seconds (what {utc}/{utcend} become) or ISO 8601 with an offset.",
+    ),
+]
+
+
+@router.get("/iptv/channel/{number}/catchup.ts", response_class=StreamingResponse)
+async def catchup_ts(
+    number: str,
+    app: ContainerDep,
+    start: Instant,
+    end: Instant | None = None,
+    duration: Annotated[str | None, Query(max_length=20, description="Seconds.")] = None,
+) -> StreamingResponse:
+    """The channel's past from ``start`` to ``end`` (or ``start + duration``) as MPEG-TS,
+    replayed from its playout exactly as it aired (takes a tuner; 503 when all are busy;
+    404 when catch-up is off, 410 when that past is pruned or its file is gone)."""
+    tuned = await app.catchup.open(ChannelNumber.parse(number), start, end, duration)
+    return StreamingResponse(aiter(tuned), media_type="video/mp2t")
+
+
 @router.get("/iptv/channel/{number}.m3u8", response_class=Response)
 async def stream_hls(number: str, app: ContainerDep) -> Response:
     """The channel as a live HLS playlist (the first request takes a tuner; 503 when all

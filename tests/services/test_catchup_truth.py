@@ -1,0 +1,132 @@
+"""Catch-up replays the past exactly as it aired: clips that name themselves in every frame
+air on a channel; once two programmes have aired, a replay of the first from its start
+shows it from its first frame, plays through the boundary into the second exactly where
+the guide put it, ends at the span's end and passes the TS checker. Viewers of one span
+share one producer and one tuner; the refusals take no tuner."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from exstreamtv.config import Settings
+from exstreamtv.domain.channels import ChannelNumber
+from exstreamtv.domain.playout import EntryKind
+from exstreamtv.domain.profiles import ProfileMode
+from exstreamtv.errors import Gone, InvalidInput
+from exstreamtv.formats.conformance import check_stream
+from exstreamtv.services.container import Container
+from exstreamtv.store.playouts import ListedEntry
+from tests.identity import make_identity_clip, read_frames
+from tests.services.test_guide_truth import FPS, tune_in
+from tests.support import build_settings
+
+FRAME = 1 / FPS
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return build_settings(tmp_path / "data", database_url, playout={"horizon_hours": 1})
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("catchup")
+    return [make_identity_clip(folder / f"c{n}.mp4", n, 4) for n in (1, 2, 3)]
+
+
+async def aired(container: Container, channel: ChannelNumber, programmes: int) -> list[ListedEntry]:
+    """Wait until ``programmes`` content entries have finished airing; returns them."""
+    now = container.clock.now()
+    listed = await container.playouts.entries(
+        channel, now - timedelta(minutes=1), now + timedelta(minutes=5)
+    )
+    content = [e for e in listed if e.entry.kind is EntryKind.CONTENT][:programmes]
+    wait = (content[-1].entry.finish - container.clock.now()).total_seconds() + 0.5
+    await asyncio.sleep(max(0.0, wait))
+    return content
+
+
+async def drain(chunks: AsyncIterator[bytes], limit: float) -> bytes:
+    data = bytearray()
+    async with asyncio.timeout(limit):
+        async for chunk in chunks:
+            data += chunk
+    return bytes(data)
+
+
+def unix(moment: datetime) -> str:
+    return str(int(moment.timestamp()))
+
+
+async def test_a_past_programme_replays_from_its_first_frame_through_the_next(
+    container: Container, clips: list[Path], tmp_path: Path
+) -> None:
+    tuned = await tune_in(container, clips, ProfileMode.TRANSCODE)
+    first, second = await aired(container, tuned.channel.number, 2)
+    end = second.entry.start + timedelta(seconds=2)
+
+    replay = await container.catchup.open(tuned.channel.number, unix(first.entry.start), unix(end))
+    assert container.streaming.tuners.status().in_use == 1
+    data = await drain(aiter(replay), 60)  # the replay ends by itself at its end
+    assert container.streaming.tuners.status().in_use == 0
+
+    capture = tmp_path / "replay.ts"
+    capture.write_bytes(data)
+    frames = await asyncio.to_thread(read_frames, capture)
+    clip_of = tuned.clips
+    assert (frames[0].clip, frames[0].frame) == (clip_of[first.entry.media_id or 0], 0)
+    boundary = next(f for f in frames if f.clip == clip_of[second.entry.media_id or 0])
+    listed_gap = (second.entry.start - first.entry.start).total_seconds()
+    assert boundary.frame == 0
+    assert abs(boundary.pts - frames[0].pts - listed_gap) <= FRAME + 1e-3
+    for before, after in zip(frames, frames[1:], strict=False):
+        if after.clip == before.clip:
+            assert after.frame == before.frame + 1, (before, after)
+    played = frames[-1].pts - frames[0].pts + FRAME
+    assert abs(played - (end - first.entry.start).total_seconds()) <= 2 * FRAME
+    report = check_stream(data)
+    assert report.ok, report
+
+
+async def test_viewers_of_one_span_share_its_producer_and_tuner(
+    container: Container, clips: list[Path]
+) -> None:
+    tuned = await tune_in(container, clips, ProfileMode.TRANSCODE)
+    (first,) = await aired(container, tuned.channel.number, 1)
+    start, end = unix(first.entry.start), unix(first.entry.finish)
+    one = aiter(await container.catchup.open(tuned.channel.number, start, end))
+    await anext(one)
+    two = aiter(await container.catchup.open(tuned.channel.number, start, end))
+    await anext(two)
+    assert container.streaming.tuners.status().channels == {f"42@{start}-{end}#1": 2}, (
+        "one tuner, two viewers"
+    )
+    assert container.live.running == 1
+    for stream in (one, two):
+        await stream.aclose()  # type: ignore[attr-defined]
+
+
+async def test_refused_spans_take_no_tuner(container: Container, clips: list[Path]) -> None:
+    tuned = await tune_in(container, clips, ProfileMode.TRANSCODE)
+    number = tuned.channel.number
+    now = container.clock.now()
+    with pytest.raises(InvalidInput, match="past"):
+        await container.catchup.open(number, unix(now + timedelta(seconds=5)))
+    with pytest.raises(Gone, match="no playout"):  # before the channel's first build
+        await container.catchup.open(number, unix(now - timedelta(hours=2)))
+    with pytest.raises(Gone, match="last 7 day"):
+        await container.catchup.open(number, unix(now - timedelta(days=8)))
+    with pytest.raises(InvalidInput, match="end"):
+        await container.catchup.open(number, unix(now - timedelta(seconds=1)), "yesterday")
+    assert container.streaming.tuners.status().in_use == 0
+    assert container.live.running == 0

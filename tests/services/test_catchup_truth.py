@@ -7,6 +7,7 @@ share one producer and one tuner; the refusals take no tuner."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -89,7 +90,7 @@ async def test_a_past_programme_replays_from_its_first_frame_through_the_next(
     listed_gap = (second.entry.start - first.entry.start).total_seconds()
     assert boundary.frame == 0
     assert abs(boundary.pts - frames[0].pts - listed_gap) <= FRAME + 1e-3
-    for before, after in zip(frames, frames[1:], strict=False):
+    for before, after in itertools.pairwise(frames):
         if after.clip == before.clip:
             assert after.frame == before.frame + 1, (before, after)
     played = frames[-1].pts - frames[0].pts + FRAME

@@ -230,6 +230,35 @@ def test_watching_a_channel_plays_video_that_advances(
     local_page.assert_clean()
 
 
+def test_watch_from_the_start_replays_the_programme_on_now_and_back_to_live(
+    local_page: Watched, station: Station
+) -> None:
+    page = local_page.page
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.goto("/watch/1")
+    _played_past(page, 0.5, deadline_sec=45)
+    button = page.get_by_role("button", name="from the start")
+    expect(button).to_be_visible(timeout=TIMEOUT_MS)
+    button.click()
+    expect(page.get_by_role("button", name="Back to live")).to_be_visible(timeout=TIMEOUT_MS)
+    expect(page.locator("#player-status")).to_contain_text("from its start", timeout=45_000)
+    replays = [url for url in asked if "/catchup.ts?" in url]
+    assert replays, asked
+    query = httpx.URL(replays[-1]).params
+    aired = httpx.get(
+        f"{station.url}/api/channels/1/now", params={"at": query["start"]}, timeout=30
+    ).json()
+    # The replay is of a programme, from its first instant to its end.
+    assert (aired["entry"]["start"], aired["entry"]["finish"]) == (query["start"], query["end"])
+    first = _played_past(page, 0.5, deadline_sec=30)
+    _played_past(page, first + 1.0, deadline_sec=10)
+    expect(page.locator("#now")).to_contain_text("Replaying")
+    page.get_by_role("button", name="Back to live").click()
+    expect(page.locator("#player-status")).not_to_contain_text("from its start", timeout=TIMEOUT_MS)
+    local_page.assert_clean()
+
+
 def _played_past(page: Page, seconds: float, deadline_sec: float) -> float:
     """Wait until the video's currentTime passes ``seconds``; returns it. (Polled through
     the debugger protocol: the page's CSP forbids the eval that wait_for_function uses.)"""

@@ -12,6 +12,12 @@ const choice = document.getElementById("player-kind");
 const base = `/iptv/channel/${encodeURIComponent(number)}`;
 const STORE = "exstreamtv.player";
 let stop = () => {};
+// What plays: the live channel, or a replay of its past ({ start, end, title }) from the
+// catch-up URL; a replay plays as MPEG-TS (the catch-up stream is MPEG-TS only).
+let replay = null;
+const tsUrl = () => (replay
+  ? `${base}/catchup.ts?${new URLSearchParams({ start: replay.start, end: replay.end })}`
+  : `${base}.ts`);
 
 function say(text, link) {
   status.replaceChildren(text);
@@ -27,6 +33,8 @@ function say(text, link) {
 function refusal(code) {
   if (code === 401) return ["This server asks for its access token for streams.", { href: `/login?next=${encodeURIComponent(location.pathname)}`, text: "Sign in to watch here." }];
   if (code === 403) return ["The server refused the stream for this browser."];
+  if (code === 404 && replay) return ["Catch-up is off on this server, or the channel was disabled or removed."];
+  if (code === 410) return ["That programme can no longer be replayed: it is older than the catch-up days, or its file is gone."];
   if (code === 404) return ["This channel is not available: it was disabled or removed."];
   if (code === 503) return ["All tuners are busy, or the channel cannot start right now. Try again in a moment."];
   return [code ? `The stream failed (HTTP ${code}).` : "The stream could not be reached."];
@@ -40,6 +48,7 @@ const hlsJsReady = () => Boolean(window.Hls && window.Hls.isSupported());
 // starts fastest, with the channel's first picture at once), else HLS through hls.js, else
 // the browser's own HLS (an iPhone without Media Source Extensions).
 function pick(wanted) {
+  if (replay) return mpegtsReady() ? "ts" : null;
   const hls = hlsJsReady() ? "hlsjs" : nativeHls() ? "native" : null;
   if (wanted === "ts") return mpegtsReady() ? "ts" : null;
   if (wanted === "hls") return hls;
@@ -55,7 +64,7 @@ function freshVideo() {
 }
 
 function playTs() {
-  const player = window.mpegts.createPlayer({ type: "mpegts", isLive: true, url: `${base}.ts` },
+  const player = window.mpegts.createPlayer({ type: "mpegts", isLive: true, url: tsUrl() },
     { enableStashBuffer: false, liveBufferLatencyChasing: true, autoCleanupSourceBuffer: true });
   player.on(window.mpegts.Events.ERROR, (type, detail, info) => {
     const code = info && typeof info.code === "number" && info.code > 0 ? info.code : null;
@@ -96,15 +105,19 @@ function start() {
   const kind = pick(wanted);
   if (!kind) {
     const missing = main.dataset.mpegtsjs === "no" && main.dataset.hlsjs === "no";
-    say(missing
-      ? "In-browser playback needs mpegts.js or hls.js, which are not installed on this server (make run installs them from npm). Open the stream in a player instead."
-      : `This browser cannot play ${wanted === "ts" ? "MPEG-TS" : "HLS"} here. Choose another way to play, or open the stream in a player.`);
+    say(replay
+      ? "Replays play as MPEG-TS, which this browser cannot play here: open the link below in a player such as VLC."
+      : missing
+        ? "In-browser playback needs mpegts.js or hls.js, which are not installed on this server (make run installs them from npm). Open the stream in a player instead."
+        : `This browser cannot play ${wanted === "ts" ? "MPEG-TS" : "HLS"} here. Choose another way to play, or open the stream in a player.`);
     stop = () => {};
     return;
   }
-  say(`Starting the ${NAMES[kind]} stream…`);
+  const what = replay ? `${replay.title} from ${time(replay.start)}` : `the ${NAMES[kind]} stream`;
+  say(`Starting ${what}…`);
   stop = PLAYERS[kind]();
-  video.addEventListener("playing", () => say(`Playing ${NAMES[kind]} (muted: use the controls to unmute).`), { once: true });
+  const playing = replay ? `Playing ${replay.title} from its start` : `Playing ${NAMES[kind]}`;
+  video.addEventListener("playing", () => say(`${playing} (muted: use the controls to unmute).`), { once: true });
   autoplay(video);
 }
 
@@ -121,24 +134,47 @@ function autoplay(element) {
   });
 }
 
-// "Start over": the programme from its start, when this server offers catch-up.
+// "Watch from the start": the programme on now, replayed from its start in this page, when
+// this server offers catch-up (its API lists the catch-up stream); "Back to live" returns.
 async function startOver(entry) {
   const box = document.getElementById("start-over");
   const path = "/iptv/channel/{number}/catchup.ts";
-  if (!entry || !(await hasPath(path))) { box.replaceChildren(); return; }
-  const names = await parametersOf(path);
-  if (!names.includes("start")) return;
-  const link = document.createElement("a");
-  link.href = `${base}/catchup.ts?${new URLSearchParams({ start: entry.start })}`;
-  link.textContent = `Start over (from ${time(entry.start)})`;
-  box.replaceChildren(link);
+  if (!(await hasPath(path)) || !(await parametersOf(path)).includes("start")) { box.replaceChildren(); return; }
+  const button = document.createElement("button");
+  button.type = "button";
+  if (replay) {
+    button.textContent = "Back to live";
+    button.addEventListener("click", () => { replay = null; start(); showNow(); startOver(entry); });
+  } else if (entry && new Date(entry.start) < new Date()) {
+    button.textContent = `Watch ${entryTitle(entry)} from the start`;
+    button.addEventListener("click", () => {
+      replay = { start: entry.start, end: entry.finish, title: entryTitle(entry) };
+      start();
+      showNow();
+      startOver(entry);
+    });
+  } else { box.replaceChildren(); return; }
+  box.replaceChildren(button);
+}
+
+// A replay asked for in the address (?start=&end=&title=), as the guide links past programmes.
+function replayFromAddress() {
+  const query = new URLSearchParams(location.search);
+  if (!query.get("start") || !query.get("end")) return null;
+  return { start: query.get("start"), end: query.get("end"), title: query.get("title") || "The programme" };
+}
+
+let onNow = "";
+function showNow() {
+  document.getElementById("now").textContent = replay ? `Replaying ${replay.title} from ${time(replay.start)}. ${onNow}` : onNow;
 }
 
 async function nowPlaying() {
   try {
     const now = await api(`/api/channels/${encodeURIComponent(number)}/now`);
     const entry = now.entry;
-    document.getElementById("now").textContent = entry ? `On now: ${entryTitle(entry)} (${time(entry.start)} – ${time(entry.finish)})` : now.reason;
+    onNow = entry ? `On now: ${entryTitle(entry)} (${time(entry.start)} – ${time(entry.finish)})` : now.reason;
+    showNow();
     await startOver(entry);
   } catch (error) {
     document.getElementById("now").textContent = error.message;
@@ -149,5 +185,6 @@ async function nowPlaying() {
 choice.value = ["auto", "hls", "ts"].includes(localStorage.getItem(STORE)) ? localStorage.getItem(STORE) : "auto";
 choice.addEventListener("change", () => { localStorage.setItem(STORE, choice.value); start(); });
 window.addEventListener("pagehide", () => stop());
+replay = replayFromAddress();
 start();
 nowPlaying().finally(pageReady);

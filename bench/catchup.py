@@ -1,0 +1,156 @@
+"""Catch-up benchmark: 1,000 channels with 7 days of past playout and 2 ahead (22-minute
+episodes, about 600k rows), in a fresh SQLite database seeded through the real engine and
+repositories. Times:
+
+* "what aired at t" for random past instants, as the repository asks it (its own
+  statement, on a synchronous connection: the database's share): target <= 50 us;
+* the same for instants within the last hour, to show the history does not slow it;
+* the whole service path, ``PlayoutService.aired`` (async session, media check): no
+  target, for reference;
+* pruning an hour of history from every channel (what the hourly extension does).
+
+    .venv/bin/python bench/catchup.py [--channels 1000] [--days 7] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine
+
+from exstreamtv.config import Settings
+from exstreamtv.domain.channels import ChannelNumber
+from exstreamtv.domain.playout import from_ms, to_ms
+from exstreamtv.domain.schedules import (
+    ContentSource,
+    PlaybackOrder,
+    PlayMode,
+    Schedule,
+    ScheduleItem,
+    ScheduleKind,
+)
+from exstreamtv.scheduling.engine import BuildInputs, build
+from exstreamtv.services.container import Container, open_container
+from exstreamtv.store.channels import ChannelFields, ChannelRepository
+from exstreamtv.store.database import transaction
+from exstreamtv.store.playouts import PlayoutRepository, _listed
+from exstreamtv.store.tables import PlayoutEntryRow
+from figures import Figure, add_json_option, report
+from guide import SHOWS, seed_media
+
+LOOKUPS = 2000
+AHEAD = timedelta(days=2)
+
+
+async def seed(container: Container, channels: int, days: int) -> datetime:
+    """``channels`` channels built from ``days`` ago to two days ahead; returns the start."""
+    shows = await seed_media(container, Path("/media/bench"))
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=days)
+    until = datetime.now(UTC) + AHEAD
+    for n in range(1, channels + 1):
+        item = ScheduleItem(ContentSource((1,), PlaybackOrder.SHUFFLE), PlayMode.ONE)
+        schedule = Schedule(n, f"s{n}", ScheduleKind.ITEMS, items=(item,), seed=n)
+        result = await asyncio.to_thread(
+            build, BuildInputs(schedule, {1: shows[n % SHOWS]}), None, start, until
+        )
+        async with transaction(container.sessions) as session:
+            channel = await ChannelRepository(session).create(
+                ChannelFields(ChannelNumber(n), f"Channel {n}"), start
+            )
+            await PlayoutRepository(session).replace_from(
+                channel.id, start, result.entries, result.cursors
+            )
+    return start
+
+
+def lookups_us(database: Path, channels: int, instants: list[int]) -> float:
+    """Mean time of the repository's "entry at t" statement (synchronous SQLite)."""
+    engine = create_engine(f"sqlite:///{database}")
+    rng = random.Random(7)
+    with engine.connect() as connection:
+        queries = [
+            _listed(rng.randint(1, channels))
+            .where(PlayoutEntryRow.start <= from_ms(at))
+            .order_by(PlayoutEntryRow.start.desc())
+            .limit(1)
+            for at in instants
+        ]
+        for query in queries[:50]:  # warm the statement cache and the pages
+            connection.execute(query).first()
+        started = time.perf_counter()
+        for query in queries:
+            assert connection.execute(query).first() is not None
+        elapsed = time.perf_counter() - started
+    engine.dispose()
+    return elapsed / len(queries) * 1e6
+
+
+async def run(channels: int, days: int, work: Path) -> list[Figure]:
+    database = work / "bench.db"
+    settings = Settings.model_validate(
+        {
+            "data_dir": work / "data",
+            "database": {"url": f"sqlite+aiosqlite:///{database}"},
+            "demo": {"enabled": False},
+            "catchup": {"days": days},
+        }
+    )
+    figures: list[Figure] = []
+    async with open_container(settings) as container:
+        began = time.perf_counter()
+        start = await seed(container, channels, days)
+        seeded = time.perf_counter() - began
+        async with container.sessions() as session:
+            rows = (await PlayoutRepository(session).playout_info(1)).entry_count
+        print(f"seeded {channels} channels x {days + 2} days ({rows} rows on channel 1) "
+              f"in {seeded:.0f} s", flush=True)  # fmt: skip
+        now = to_ms(datetime.now(UTC))
+        rng = random.Random(1)
+        past = [rng.randint(to_ms(start) + 60_000, now - 3_600_000) for _ in range(LOOKUPS)]
+        recent = [rng.randint(now - 3_600_000, now - 1_000) for _ in range(LOOKUPS)]
+        figures.append(Figure(
+            "catchup.item_at_past_us", f"what aired at t, {days} days of history", 
+            lookups_us(database, channels, past), "us", 50.0,
+        ))  # fmt: skip
+        figures.append(Figure(
+            "catchup.item_at_recent_us", "what aired at t, within the last hour",
+            lookups_us(database, channels, recent), "us", 50.0,
+        ))  # fmt: skip
+        started = time.perf_counter()
+        for at in past[:200]:
+            number = ChannelNumber(rng.randint(1, channels))
+            await container.playouts.aired(number, from_ms(at))
+        service = (time.perf_counter() - started) / 200 * 1e6
+        figures.append(Figure("catchup.aired_service_us", "PlayoutService.aired (async)",
+                              service, "us"))  # fmt: skip
+        cut = start + timedelta(hours=1)
+        started = time.perf_counter()
+        for channel_id in range(1, channels + 1):
+            async with transaction(container.sessions) as session:
+                await PlayoutRepository(session).trim_before(channel_id, cut)
+        figures.append(Figure(
+            "catchup.prune_hour_s", f"prune an hour of history, {channels} channels",
+            time.perf_counter() - started, "s",
+        ))  # fmt: skip
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--channels", type=int, default=1000)
+    parser.add_argument("--days", type=int, default=7)
+    add_json_option(parser)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        figures = asyncio.run(run(args.channels, args.days, Path(folder)))
+    report(figures, args.json)
+
+
+if __name__ == "__main__":
+    main()

@@ -126,6 +126,7 @@ bench: system-test $(STAMP_TEST) $(HLS_JS) $(MPEGTS_JS)
 	$(BIN)/python bench/scan.py
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/guide_page.py
+	$(BIN)/python bench/catchup.py
 	$(BIN)/python bench/baselines.py
 	$(BIN)/python bench/compare.py
 

@@ -17,10 +17,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import sqlite3
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 from sqlalchemy import create_engine
 
@@ -69,26 +72,45 @@ async def seed(container: Container, channels: int, days: int) -> datetime:
     return start
 
 
-def lookups_us(database: Path, channels: int, instants: list[int]) -> float:
-    """Mean time of the repository's "entry at t" statement (synchronous SQLite)."""
+def lookups_us(database: Path, channels: int, instants: list[int]) -> tuple[float, float]:
+    """Mean time (us) of the repository's "entry at t" statement: in SQLite itself (the
+    compiled statement and its bound values on a plain ``sqlite3`` connection), and through
+    SQLAlchemy Core on a synchronous connection."""
     engine = create_engine(f"sqlite:///{database}")
     rng = random.Random(7)
+    queries = [
+        _listed(rng.randint(1, channels))
+        .where(PlayoutEntryRow.start <= from_ms(at))
+        .order_by(PlayoutEntryRow.start.desc())
+        .limit(1)
+        for at in instants
+    ]
+    raw: list[tuple[str, list[object]]] = []
+    for query in queries:
+        compiled = query.compile(dialect=engine.dialect)
+        params = compiled.construct_params()
+        processors = compiled._bind_processors  # the dialect's own binding of each value
+        values: list[object] = []
+        for name in compiled.positiontup or []:
+            process = cast("Callable[[object], object] | None", processors.get(name))
+            values.append(params[name] if process is None else process(params[name]))
+        raw.append((str(compiled), values))
+    with sqlite3.connect(database) as plain:
+        for sql, values in raw[:50]:  # warm the pages
+            plain.execute(sql, values).fetchone()
+        started = time.perf_counter()
+        for sql, values in raw:
+            assert plain.execute(sql, values).fetchone() is not None
+        in_sqlite = (time.perf_counter() - started) / len(raw) * 1e6
     with engine.connect() as connection:
-        queries = [
-            _listed(rng.randint(1, channels))
-            .where(PlayoutEntryRow.start <= from_ms(at))
-            .order_by(PlayoutEntryRow.start.desc())
-            .limit(1)
-            for at in instants
-        ]
-        for query in queries[:50]:  # warm the statement cache and the pages
+        for query in queries[:50]:  # warm the statement cache
             connection.execute(query).first()
         started = time.perf_counter()
         for query in queries:
             assert connection.execute(query).first() is not None
-        elapsed = time.perf_counter() - started
+        core = (time.perf_counter() - started) / len(queries) * 1e6
     engine.dispose()
-    return elapsed / len(queries) * 1e6
+    return in_sqlite, core
 
 
 async def run(channels: int, days: int, work: Path) -> list[Figure]:
@@ -108,20 +130,24 @@ async def run(channels: int, days: int, work: Path) -> list[Figure]:
         seeded = time.perf_counter() - began
         async with container.sessions() as session:
             rows = (await PlayoutRepository(session).playout_info(1)).entry_count
-        print(f"seeded {channels} channels x {days + 2} days ({rows} rows on channel 1) "
-              f"in {seeded:.0f} s", flush=True)  # fmt: skip
+        print(f"seeded {channels} channels, {days} days back and 2 ahead "
+              f"({rows} rows on channel 1) in {seeded:.0f} s", flush=True)  # fmt: skip
         now = to_ms(datetime.now(UTC))
         rng = random.Random(1)
         past = [rng.randint(to_ms(start) + 60_000, now - 3_600_000) for _ in range(LOOKUPS)]
         recent = [rng.randint(now - 3_600_000, now - 1_000) for _ in range(LOOKUPS)]
-        figures.append(Figure(
-            "catchup.item_at_past_us", f"what aired at t, {days} days of history", 
-            lookups_us(database, channels, past), "us", 50.0,
-        ))  # fmt: skip
-        figures.append(Figure(
-            "catchup.item_at_recent_us", "what aired at t, within the last hour",
-            lookups_us(database, channels, recent), "us", 50.0,
-        ))  # fmt: skip
+        past_sql, past_core = lookups_us(database, channels, past)
+        recent_sql, recent_core = lookups_us(database, channels, recent)
+        figures += [
+            Figure("catchup.item_at_past_us", f"what aired at t, {days} days back (SQLite)",
+                   past_sql, "us", 50.0),
+            Figure("catchup.item_at_recent_us", "what aired at t, last hour (SQLite)",
+                   recent_sql, "us", 50.0),
+            Figure("catchup.item_at_past_core_us", "the same, days back, via SQLAlchemy",
+                   past_core, "us"),
+            Figure("catchup.item_at_recent_core_us", "the same, last hour, via SQLAlchemy",
+                   recent_core, "us"),
+        ]  # fmt: skip
         started = time.perf_counter()
         for at in past[:200]:
             number = ChannelNumber(rng.randint(1, channels))

@@ -24,7 +24,7 @@ class RefusingSource:
     async def retire(self, number: ChannelNumber, reason: str) -> None:
         return None
 
-    def replay_key(self, number: str, span: CatchupSpan) -> str:
+    def replay_key(self, number: str, span: CatchupSpan, *, hls: bool = False) -> str:
         return span.key(number)
 
     def replaying(self, number: str) -> list[str]:
@@ -32,3 +32,11 @@ class RefusingSource:
 
     async def replay(self, channel: Channel, span: CatchupSpan, key: str) -> AsyncIterator[bytes]:
         raise SourceUnavailable(f"channel {channel.number} cannot be replayed in this test")
+
+    async def replay_playlist(
+        self, channel: Channel, span: CatchupSpan, key: str, segment_url: str
+    ) -> str:
+        raise SourceUnavailable(f"channel {channel.number} cannot be replayed in this test")
+
+    def replay_segment(self, key: str, sequence: int) -> bytes | None:
+        return None

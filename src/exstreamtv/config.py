@@ -261,6 +261,13 @@ class StreamingConfig(Section):
         le=600,
         description="A viewer this many seconds of media behind the live edge is dropped.",
     )
+    hls_dvr_minutes: float = Field(
+        default=5.0,
+        ge=0,
+        le=120,
+        description="How far back a live HLS player can pause and rewind (segments kept in "
+        "memory while the channel is watched over HLS; 0: the shortest live window).",
+    )
     watchdog_timeout_sec: float = Field(
         default=30.0, ge=1, le=3600,
         description="Restart a channel's FFmpeg after this long without output.",

@@ -12,15 +12,18 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import m3u8
 import pytest
 
 from exstreamtv.config import Settings
+from exstreamtv.domain.catchup import CatchupSpan, parse_span
 from exstreamtv.domain.channels import ChannelNumber
 from exstreamtv.domain.playout import EntryKind
 from exstreamtv.domain.profiles import ProfileMode
 from exstreamtv.errors import Gone, InvalidInput
 from exstreamtv.formats.conformance import check_stream
-from exstreamtv.services.container import Container
+from exstreamtv.playback.hls import WINDOW
+from exstreamtv.services.container import Container, open_container
 from exstreamtv.store.playouts import ListedEntry
 from tests.identity import make_identity_clip, read_frames
 from tests.services.test_guide_truth import FPS, tune_in
@@ -97,6 +100,74 @@ async def test_a_past_programme_replays_from_its_first_frame_through_the_next(
     assert abs(played - (end - first.entry.start).total_seconds()) <= 2 * FRAME
     report = check_stream(data)
     assert report.ok, report
+
+
+async def test_an_hls_replay_is_dated_as_it_aired_and_ends_with_the_span(
+    container: Container, clips: list[Path], tmp_path: Path
+) -> None:
+    tuned = await tune_in(container, clips, ProfileMode.TRANSCODE)
+    number = tuned.channel.number
+    first, second = await aired(container, number, 2)
+    start, end = first.entry.start, second.entry.start + timedelta(seconds=2)
+    span = parse_span(unix(start), unix(end))
+
+    def url(replayed: CatchupSpan) -> str:
+        return f"catchup/{{sequence}}.ts?start={replayed.start_ms}"
+
+    segments: dict[int, tuple[datetime, float, bytes]] = {}
+    ended = False
+    async with asyncio.timeout(60):
+        while not ended:
+            text = await container.catchup.playlist(number, unix(start), unix(end), None, url)
+            playlist = m3u8.loads(text)
+            for index, listed in enumerate(playlist.segments):
+                sequence = playlist.media_sequence + index
+                if sequence not in segments:
+                    data = container.catchup.segment(number, span.start_ms, span.end_ms, sequence)
+                    segments[sequence] = (listed.current_program_date_time, listed.duration, data)
+            ended = playlist.is_endlist
+            await asyncio.sleep(0.5)
+    assert container.streaming.tuners.status().channels == {f"{span.key('42')}#hls": 1}
+
+    numbers = sorted(segments)
+    assert numbers == list(range(numbers[0], numbers[-1] + 1)), "no segment missed"
+    first_date = segments[numbers[0]][0]
+    assert abs((first_date - start).total_seconds()) <= FRAME  # dated when it aired
+    listed_total = sum(duration for _, duration, _ in segments.values())
+    assert abs(listed_total - (end - start).total_seconds()) <= 2 * FRAME
+    joined = tmp_path / "replay.ts"
+    joined.write_bytes(b"".join(segments[n][2] for n in numbers))
+    frames = await asyncio.to_thread(read_frames, joined)
+    clip_of = tuned.clips
+    assert (frames[0].clip, frames[0].frame) == (clip_of[first.entry.media_id or 0], 0)
+    boundary = next(f for f in frames if f.clip == clip_of[second.entry.media_id or 0])
+    assert boundary.frame == 0
+    assert abs(boundary.pts - frames[0].pts - (second.entry.start - start).total_seconds()) <= FRAME
+    assert check_stream(joined.read_bytes()).ok
+
+
+async def test_the_live_hls_window_reaches_back_the_dvr_minutes(
+    tmp_path: Path, database_url: str, clips: list[Path]
+) -> None:
+    settings = build_settings(
+        tmp_path / "dvr", database_url, playout={"horizon_hours": 1},
+        streaming={"hls_dvr_minutes": 1},
+    )  # fmt: skip
+    async with open_container(settings) as container:
+        tuned = await tune_in(container, clips, ProfileMode.TRANSCODE)
+        number = tuned.channel.number
+        longest: list[m3u8.Segment] = []
+        async with asyncio.timeout(90):
+            while len(longest) <= WINDOW:  # the shortest live window has WINDOW segments
+                playlist = m3u8.loads(
+                    await container.streaming.hls_playlist(number, "{sequence}.ts")
+                )
+                longest = list(playlist.segments)
+                await asyncio.sleep(1.0)
+        oldest = playlist.media_sequence
+        newest = longest[-1].current_program_date_time
+        assert (newest - longest[0].current_program_date_time).total_seconds() >= WINDOW * 3.5
+        assert container.streaming.hls_segment(number, oldest)  # a player can rewind to it
 
 
 async def test_viewers_of_one_span_share_its_producer_and_tuner(

@@ -4,6 +4,7 @@ time-slot schedule in the guide and XMLTV, a library scan, playback, an approval
 from __future__ import annotations
 
 import io
+import re
 import time
 
 import httpx
@@ -256,6 +257,25 @@ def test_watch_from_the_start_replays_the_programme_on_now_and_back_to_live(
     expect(page.locator("#now")).to_contain_text("Replaying")
     page.get_by_role("button", name="Back to live").click()
     expect(page.locator("#player-status")).not_to_contain_text("from its start", timeout=TIMEOUT_MS)
+    local_page.assert_clean()
+
+
+def test_a_programme_that_began_is_watched_from_its_start_from_the_guide(
+    local_page: Watched, station: Station
+) -> None:
+    page = local_page.page
+    page.goto("/guide")
+    row = page.get_by_role("region", name=re.compile(r"^Channel 1 "))
+    on_now = row.get_by_role("button", name=re.compile(r"on now$"))
+    expect(on_now).to_be_visible(timeout=TIMEOUT_MS)
+    on_now.focus()  # by keyboard: demo programmes are seconds long
+    page.keyboard.press("Enter")
+    link = page.get_by_role("dialog").get_by_role("link", name="from the start")
+    expect(link).to_be_visible(timeout=TIMEOUT_MS)
+    link.click()
+    expect(page).to_have_url(re.compile(r"/watch/1\?start="))
+    expect(page.locator("#player-status")).to_contain_text("from its start", timeout=45_000)
+    expect(page.get_by_role("button", name="Back to live")).to_be_visible()
     local_page.assert_clean()
 
 

@@ -23,6 +23,7 @@ from tests.web.client import assert_problem, open_client
 from tests.web.conftest import SettingsFactory
 
 CATCHUP = "/iptv/channel/{number}/catchup.ts"
+CATCHUP_HLS = "/iptv/channel/{number}/catchup.m3u8"
 
 
 async def refusing_tv(
@@ -99,19 +100,53 @@ async def test_the_playlist_offers_catch_up_as_the_apps_read_it_and_the_guide_li
         ({"start": "1" * 41}, 422, "start"),
     ],
 )  # fmt: skip
+@pytest.mark.parametrize("path", [CATCHUP, CATCHUP_HLS])
 async def test_spans_that_cannot_be_replayed_are_refused_with_the_reason(
     tv: tuple[Container, ManualClock, httpx.AsyncClient],
     query: dict[str, str],
     status: int,
     reason: str,
+    path: str,
 ) -> None:
     container, clock, client = tv
     await on_air(container, "7", [movie("Early")], minutes=30)
     clock.advance(timedelta(hours=1))
 
-    answer = await client.get(CATCHUP.format(number=7), params=query)
+    answer = await client.get(path.format(number=7), params=query)
 
     assert reason in str(assert_problem(answer, status)), answer.text
+    assert container.streaming.tuners.status().in_use == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/iptv/channel/7/catchup/0.ts?start=1&end=2", 404),  # no such replay running
+        ("/iptv/channel/7/catchup/-1.ts?start=1&end=2", 422),
+        ("/iptv/channel/7/catchup/0.ts?start=-1&end=2", 422),
+        ("/iptv/channel/7/catchup/0.ts?start=1&end=99999999999999999999", 422),
+        ("/iptv/channel/7/catchup/0.ts?start=1", 422),
+        ("/iptv/channel/7/catchup/..%2F..%2Fetc%2Fpasswd.ts?start=1&end=2", 404),
+        ("/iptv/channel/..%2F7/catchup/0.ts?start=1&end=2", 404),
+    ],
+)
+async def test_replay_segments_that_are_not_there_or_hostile_are_refused(
+    tv: tuple[Container, ManualClock, httpx.AsyncClient], path: str, status: int
+) -> None:
+    _, _, client = tv
+    assert_problem(await client.get(path), status)
+
+
+async def test_a_valid_hls_replay_reaches_the_stream_source_and_gives_its_tuner_back(
+    tv: tuple[Container, ManualClock, httpx.AsyncClient],
+) -> None:
+    container, clock, client = tv
+    await on_air(container, "7", [movie("Early")], minutes=30)
+    clock.advance(timedelta(hours=1))
+
+    answer = await client.get(CATCHUP_HLS.format(number=7), params={"start": unix_at(timedelta())})
+
+    assert assert_problem(answer, 503)["type"].endswith("source-unavailable")
     assert container.streaming.tuners.status().in_use == 0
 
 
@@ -199,9 +234,11 @@ async def test_the_access_token_guards_catch_up_and_is_carried_in_its_template(
         start = {"start": unix_at(timedelta())}
 
         refused = await client.get(CATCHUP.format(number=7), params=start)
+        refused_hls = await client.get(CATCHUP_HLS.format(number=7), params=start)
         allowed = await client.get(CATCHUP.format(number=7), params={**start, "token": "s3cret"})
         text = (await client.get("/iptv/channels.m3u", params={"token": "s3cret"})).text
 
         assert_problem(refused, 401)
+        assert_problem(refused_hls, 401)
         assert_problem(allowed, 503)  # past the token and every check: the source refuses
         assert "catchup.ts?start={utc}&end={utcend}&token=s3cret" in text

@@ -23,6 +23,7 @@ from the start, since a replay that has moved on is not what they asked for.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 
@@ -34,6 +35,7 @@ from exstreamtv.domain.playout import NowPlaying, from_ms
 from exstreamtv.domain.profiles import DEFAULT_PROFILE, StreamProfile
 from exstreamtv.errors import NotFound, SourceUnavailable
 from exstreamtv.metrics import Metrics
+from exstreamtv.playback.hls import TARGET_SECONDS, WINDOW
 from exstreamtv.playback.restarts import RestartDecision
 from exstreamtv.playback.session import ChannelSession, MediaFaultReport, Segment, WhatPlays
 from exstreamtv.playback.supervisor import Supervisor
@@ -102,8 +104,11 @@ class LiveChannels:
         metrics: Metrics | None = None,
         viewer_max_lag: float = MAX_LAG_SEC,
         on_media_fault: MediaFaultReport | None = None,
+        hls_dvr_minutes: float = 0.0,
     ) -> None:
         self._supervisor, self._clock = supervisor, clock
+        # The live HLS window: at least WINDOW segments, or the DVR minutes' worth.
+        self._hls_window = max(WINDOW, math.ceil(hls_dvr_minutes * 60 / TARGET_SECONDS))
         self._ffmpeg, self._ffprobe, self._idle_timeout = ffmpeg, ffprobe, idle_timeout
         self._profile_for = profile_for or fixed_profile(DEFAULT_PROFILE)
         self._what_plays = what_plays or (lambda channel: schedule_lookup(channel, now, item))
@@ -138,10 +143,16 @@ class LiveChannels:
             raise SourceUnavailable(f"channel {channel.number} stopped before HLS started")
         return text
 
-    def replay_key(self, number: str, span: CatchupSpan) -> str:
+    def replay_key(self, number: str, span: CatchupSpan, *, hls: bool = False) -> str:
         """The key a viewer of ``span`` of channel ``number`` is served under: a young replay
         of that span (to share), else a new one. No await: the caller takes a tuner under
-        it at once, and a concurrent viewer given the same new key shares the replay."""
+        it at once, and a concurrent viewer given the same new key shares the replay.
+
+        HLS players of a span share one replay for as long as it runs (a player reloads its
+        playlist every few seconds and must stay on the replay it started with), so its key
+        is the span's own."""
+        if hls:
+            return f"{span.key(number)}#hls"
         key = self._latest.get(span.key(number))
         if key is not None and key in self._replays:
             born, session = self._replays[key]
@@ -156,15 +167,41 @@ class LiveChannels:
     async def replay(self, channel: Channel, span: CatchupSpan, key: str) -> AsyncIterator[bytes]:
         """Subscribe a viewer to the replay ``key`` (from :meth:`replay_key`) of ``span``,
         starting it if needed. Raises SourceUnavailable when the FFmpeg cap is full."""
+        return (await self._replay_session(channel, span, key)).subscribe()
+
+    async def replay_playlist(
+        self, channel: Channel, span: CatchupSpan, key: str, segment_url: str
+    ) -> str:
+        """The HLS playlist of the replay ``key`` (``replay_key(..., hls=True)``), starting
+        it if needed and waiting for its first segment (callers bound the wait); it ends
+        with ``EXT-X-ENDLIST`` once the replay reached its end."""
+        session = await self._replay_session(channel, span, key, hls=True)
+        text = await session.playlist(segment_url)
+        if text is None:
+            raise SourceUnavailable(f"the replay of channel {channel.number} stopped")
+        return text
+
+    def replay_segment(self, key: str, sequence: int) -> bytes | None:
+        """A segment of the running replay ``key``, or ``None``."""
         running = self._replays.get(key)
         if running is None or running[1].stopped:
+            return None
+        return running[1].segment(sequence)
+
+    async def _replay_session(
+        self, channel: Channel, span: CatchupSpan, key: str, *, hls: bool = False
+    ) -> ChannelSession:
+        """The replay ``key``, started if it is not running (an MPEG-TS viewer also needs
+        it not to have reached its end; HLS players read its ended playlist)."""
+        running = self._replays.get(key)
+        if running is None or running[1].stopped or (running[1].finished and not hls):
             if self._supervisor.pool_pressure >= 1.0:
                 raise SourceUnavailable(
                     f"channel {channel.number} cannot replay: the FFmpeg process cap is reached"
                 )
             profile = await self._profile_for(channel)
             running = self._replays.get(key)  # a viewer of the same span started it meanwhile
-            if running is None or running[1].stopped:
+            if running is None or running[1].stopped or (running[1].finished and not hls):
                 start = from_ms(span.start_ms)
                 clock = DelayedClock(self._clock, self._clock.now() - start)
                 number = str(channel.number)
@@ -175,13 +212,14 @@ class LiveChannels:
                     on_stopped=self._forget_replay, on_sent=self._sent(number),
                     on_dropped=self._dropped(number), metrics=self._metrics,
                     viewer_max_lag=self._viewer_max_lag, on_media_fault=self._on_media_fault,
+                hls_window=self._hls_window,
                     until=from_ms(span.end_ms), label=number,
                 )  # fmt: skip
                 self._serial += 1
                 running = self._replays[key] = (self._clock.monotonic(), session)
                 self._latest[span.key(number)] = key
                 session.start()
-        return running[1].subscribe()
+        return running[1]
 
     def _forget_replay(self, session: ChannelSession) -> None:
         running = self._replays.get(session.key)
@@ -221,6 +259,7 @@ class LiveChannels:
                 on_stopped=self._forget,
                 on_sent=self._sent(key), on_dropped=self._dropped(key), metrics=self._metrics,
                 viewer_max_lag=self._viewer_max_lag, on_media_fault=self._on_media_fault,
+                hls_window=self._hls_window,
             )  # fmt: skip
             self._sessions[key] = session
             session.start()

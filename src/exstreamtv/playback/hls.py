@@ -89,6 +89,7 @@ class SegmentRing:
         self._last_pts: int | None = None
         self._last_key: int | None = None  # PTS of the latest keyframe
         self._seen_gop: float | None = None  # the latest keyframe-to-keyframe distance
+        self.ended = False  # a replay's stream ended: the playlist says so (ENDLIST)
 
     @property
     def completed(self) -> int:
@@ -150,6 +151,16 @@ class SegmentRing:
                 segment.data += table
         self._current = segment
 
+    def finish(self, end_pts: int) -> None:
+        """The stream ended at ``end_pts`` (90 kHz, unwrapped: where its last frame ends):
+        the segment being filled is complete, and the playlist ends (``EXT-X-ENDLIST``)."""
+        current = self._current
+        if current is not None and end_pts > current.first_pts:
+            current.duration = (end_pts - current.first_pts) / CLOCK_HZ
+            self._segments.append(current)
+        self._current = None
+        self.ended = True
+
     def segment(self, sequence: int) -> Segment | None:
         """A complete segment still in the window."""
         for segment in self._segments:
@@ -160,14 +171,14 @@ class SegmentRing:
     def playlist(self, segment_url: str) -> str | None:
         """The live playlist (``segment_url`` has ``{sequence}``), or ``None`` until a
         segment is complete."""
-        if not self._segments:
+        if not self._segments and not self.ended:
             return None
         segments = list(self._segments)
         lines = [
             "#EXTM3U",
             "#EXT-X-VERSION:6",
             f"#EXT-X-TARGETDURATION:{self.target_duration}",
-            f"#EXT-X-MEDIA-SEQUENCE:{segments[0].sequence}",
+            f"#EXT-X-MEDIA-SEQUENCE:{segments[0].sequence if segments else self._next_sequence}",
             "#EXT-X-DISCONTINUITY-SEQUENCE:0",
         ]
         if self._independent:
@@ -180,4 +191,6 @@ class SegmentRing:
                 f"#EXTINF:{segment.duration:.3f},",
                 segment_url.format(sequence=segment.sequence),
             ]
+        if self.ended:
+            lines.append("#EXT-X-ENDLIST")
         return "\n".join(lines) + "\n"

@@ -75,7 +75,7 @@ from exstreamtv.formats.mpegts import CLOCK_HZ, PCR_HZ, PacketSplitter, pes_time
 from exstreamtv.formats.splice import Splicer, StreamEdge, unwrap
 from exstreamtv.metrics import Metrics
 from exstreamtv.playback.faults import Fault, classify_exit, media_reason
-from exstreamtv.playback.hls import TARGET_SECONDS, SegmentRing
+from exstreamtv.playback.hls import TARGET_SECONDS, WINDOW, SegmentRing
 from exstreamtv.playback.pacer import Pacer
 from exstreamtv.playback.restarts import BreakerState
 from exstreamtv.playback.supervisor import ManagedProcess, Supervisor
@@ -203,6 +203,7 @@ class ChannelSession:
         on_media_fault: MediaFaultReport | None = None,
         metrics: Metrics | None = None,
         hls_target: float = TARGET_SECONDS,
+        hls_window: int = WINDOW,
         until: datetime | None = None,
         label: str | None = None,
     ) -> None:
@@ -230,6 +231,7 @@ class ChannelSession:
         )  # fmt: skip
         self._splicer = Splicer(self._frames, audio=self._audio)
         self._hls_target = hls_target
+        self._hls_window = hls_window  # segments a playlist lists: the DVR window
         self._ring: SegmentRing | None = None
         self._hls_seen = 0.0  # loop time of the latest HLS request
         self._hls_waiting = 0  # HLS requests waiting for the first segment
@@ -251,6 +253,7 @@ class ChannelSession:
         self._ends: OrderedDict[str, int] = OrderedDict()  # path -> a seek found past its end
         self._lookup_down: str | None = None  # the lookup's error while it keeps failing
         self.removed = False
+        self.finished = False  # a replay that reached its end (no more media comes)
 
     @property
     def current_pid(self) -> int | None:
@@ -309,6 +312,7 @@ class ChannelSession:
         if self._ring is None:
             self._ring = SegmentRing(
                 target_seconds=self._hls_target,
+                window=self._hls_window,
                 gop_seconds=self._profile.gop_seconds,
                 independent=self._profile.mode is not ProfileMode.COPY,
                 # Numbered from the clock (tenths of a second, and a segment lasts longer),
@@ -351,7 +355,7 @@ class ChannelSession:
 
     def subscribe(self) -> AsyncIterator[bytes]:
         """A new viewer: PAT, PMT and the current GOP first, then the live edge."""
-        if self._stopping:
+        if self._stopping or self.finished:
             raise RuntimeError(f"channel {self.key} is stopping")
         if self._idle is not None:
             self._idle.cancel()
@@ -406,6 +410,8 @@ class ChannelSession:
         """The producer only ends when the session stops or retires: if it ends otherwise
         (a bug), the session stops now instead of leaving viewers on a silent stream."""
         if self._stopping or task.cancelled() or self._stopper is not None:
+            return
+        if self.finished and task.exception() is None:  # a replay's HLS players finish
             return
         error = task.exception()
         if error is not None:
@@ -671,10 +677,21 @@ class ChannelSession:
             self._metrics.producer_faults.labels(self.label, kind).inc()
 
     async def _play_out(self) -> None:
-        """A replay reached its end: the viewers get what is buffered, then the session
-        stops (and their streams end)."""
+        """A replay reached its end: the MPEG-TS viewers get what is buffered, then their
+        streams end. Without HLS players the session stops at once; with them, their
+        playlist ends (``EXT-X-ENDLIST``) and the session stays until they stop asking,
+        so they can fetch the last segments."""
         await self._pacer.drained()
-        self._stopper = asyncio.create_task(self.stop(), name=f"channel-{self.key}-stop")
+        self.finished = True
+        ring = self._ring
+        if ring is None:
+            self._stopper = asyncio.create_task(self.stop(), name=f"channel-{self.key}-stop")
+            return
+        ring.finish(self.media_ms * CLOCK_HZ // 1000)
+        self._segment_done.set()
+        self._viewers.close()
+        if self._idle is None:
+            self._idle = asyncio.create_task(self._stop_when_idle())
 
     async def _play_removed(self) -> None:
         """A short "channel removed" slate, then the session stops.

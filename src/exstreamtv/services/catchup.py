@@ -11,6 +11,8 @@ the viewers of the same span who come within seconds of each other.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from exstreamtv.clock import Clock
 from exstreamtv.config import Settings
 from exstreamtv.domain.catchup import CatchupSpan, check_window, parse_span
@@ -63,3 +65,25 @@ class CatchupService:
         channel = await self._streaming.enabled(number)
         span = await self.span(number, start, end, duration)
         return await self._streaming.catch_up(channel, span)
+
+    async def playlist(
+        self,
+        number: ChannelNumber,
+        start: str,
+        end: str | None,
+        duration: str | None,
+        segment_url: Callable[[CatchupSpan], str],
+    ) -> str:
+        """The replay from ``start`` as an HLS playlist (``segment_url(span)`` holds
+        ``{sequence}``): a window that moves with the replay, dated with the times it aired
+        (``EXT-X-PROGRAM-DATE-TIME``), ending with ``EXT-X-ENDLIST`` at the span's end."""
+        channel = await self._streaming.enabled(number)
+        span = await self.span(number, start, end, duration)
+        return await self._streaming.catch_up_playlist(channel, span, segment_url(span))
+
+    def segment(self, number: ChannelNumber, start_ms: int, end_ms: int, sequence: int) -> bytes:
+        """One segment of the HLS replay of ``[start_ms, end_ms)`` (NotFound when gone)."""
+        if not self.enabled:
+            raise NotFound("catch-up is off on this server (catchup.days is 0)")
+        span = CatchupSpan(start_ms, end_ms)
+        return self._streaming.catch_up_segment(str(number), span, sequence)

@@ -233,6 +233,7 @@ async def open_container(  # noqa: PLR0915 - the wiring: one statement per servi
             profile_for=profiles.for_channel,
             viewer_max_lag=settings.streaming.viewer_max_lag_sec,
             on_media_fault=media_faults.report,
+            hls_dvr_minutes=settings.streaming.hls_dvr_minutes,
         )
         metrics.live_channels.set_function(lambda: live.running)
         metrics.pool_pressure.set_function(lambda: supervisor.pool_pressure)

@@ -20,7 +20,7 @@ The stream itself comes from a :class:`StreamSource`: the server uses
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -50,8 +50,18 @@ class StreamSource(Protocol):
         """One HLS segment of a running channel, or ``None``."""
         ...
 
-    def replay_key(self, number: str, span: CatchupSpan) -> str:
+    def replay_key(self, number: str, span: CatchupSpan, *, hls: bool = False) -> str:
         """The replay a viewer of ``span`` joins (or starts): its tuner's key."""
+        ...
+
+    async def replay_playlist(
+        self, channel: Channel, span: CatchupSpan, key: str, segment_url: str
+    ) -> str:
+        """The HLS playlist of the replay ``key`` (starting it if needed)."""
+        ...
+
+    def replay_segment(self, key: str, sequence: int) -> bytes | None:
+        """One HLS segment of the running replay ``key``, or ``None``."""
         ...
 
     def replaying(self, number: str) -> list[str]:
@@ -133,21 +143,46 @@ class StreamingService:
 
         The first request of an HLS audience takes a tuner (raises TunersBusy like a tune);
         later ones renew its lease. Raises NotFound and SourceUnavailable too."""
+        channel = await self._enabled(number)
+        return await self._leased_playlist(
+            str(channel.number), lambda: self._source.playlist(channel, segment_url)
+        )
+
+    async def catch_up_playlist(self, channel: Channel, span: CatchupSpan, segment_url: str) -> str:
+        """The HLS playlist of a replay of ``span`` of ``channel`` (checked and enabled by
+        the caller); its audience holds a tuner under the same lease rules as a live HLS
+        audience. Raises TunersBusy and SourceUnavailable."""
+        key = self._source.replay_key(str(channel.number), span, hls=True)
+        return await self._leased_playlist(
+            key, lambda: self._source.replay_playlist(channel, span, key, segment_url)
+        )
+
+    def catch_up_segment(self, number: str, span: CatchupSpan, sequence: int) -> bytes:
+        """One segment of a replay's HLS window; raises NotFound when it is not there."""
+        data = self._source.replay_segment(
+            self._source.replay_key(number, span, hls=True), sequence
+        )
+        if data is None:
+            raise NotFound(
+                f"segment {sequence} of this replay of channel {number} is not available"
+            )
+        return data
+
+    async def _leased_playlist(self, key: str, fetch: Callable[[], Awaitable[str]]) -> str:
+        """``fetch()`` under the HLS lease of tuner key ``key`` (see the module docstring)."""
         loop = asyncio.get_running_loop()
         started = loop.time()
-        channel = await self._enabled(number)
-        key = str(channel.number)
         lease = self._hls.get(key)
         fresh = lease is None
         slot = self._acquire(key) if lease is None else lease[1]
         self._hls[key] = (started, slot)
         try:
             async with asyncio.timeout(FIRST_SEGMENT_TIMEOUT):
-                text = await self._source.playlist(channel, segment_url)
+                text = await fetch()
         except TimeoutError as err:
             if fresh and self._drop_lease(key, slot):
                 self._refused(slot, None)
-            raise SourceUnavailable(f"channel {number} produced no HLS segment in time") from err
+            raise SourceUnavailable(f"channel {key} produced no HLS segment in time") from err
         except BaseException as err:
             if fresh and self._drop_lease(key, slot):
                 self._refused(slot, err)

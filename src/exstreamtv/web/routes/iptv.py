@@ -13,6 +13,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 
+from exstreamtv.domain.catchup import CatchupSpan
 from exstreamtv.domain.channels import ChannelNumber
 from exstreamtv.services.guide import GuideDocument, GuideLinks
 from exstreamtv.web.base_url import base_url
@@ -130,6 +131,44 @@ async def catchup_ts(
     404 when catch-up is off, 410 when that past is pruned or its file is gone)."""
     tuned = await app.catchup.open(ChannelNumber.parse(number), start, end, duration)
     return StreamingResponse(aiter(tuned), media_type="video/mp2t")
+
+
+@router.get("/iptv/channel/{number}/catchup.m3u8", response_class=Response)
+async def catchup_hls(
+    number: str,
+    app: ContainerDep,
+    start: Instant,
+    end: Instant | None = None,
+    duration: Annotated[str | None, Query(max_length=20, description="Seconds.")] = None,
+) -> Response:
+    """The same replay as ``catchup.ts`` as an HLS playlist: a window moving with the
+    replay, dated with the times it aired, ending (``EXT-X-ENDLIST``) at its end. Its
+    audience holds a tuner like a live HLS audience."""
+    secret = app.settings.server.access_token
+
+    def segment_url(span: CatchupSpan) -> str:
+        query = {"start": str(span.start_ms), "end": str(span.end_ms)}
+        if secret is not None:
+            query["token"] = secret.get_secret_value()
+        return f"catchup/{{sequence}}.ts?{urlencode(query)}"
+
+    parsed = ChannelNumber.parse(number)
+    text = await app.catchup.playlist(parsed, start, end, duration, segment_url)
+    return Response(text, media_type=HLS_TYPE, headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/iptv/channel/{number}/catchup/{sequence}.ts", response_class=Response)
+async def catchup_segment(
+    number: str,
+    sequence: Annotated[int, Path(ge=0)],
+    app: ContainerDep,
+    start: Annotated[int, Query(ge=0, le=1 << 50)],
+    end: Annotated[int, Query(ge=0, le=1 << 50)],
+) -> Response:
+    """One segment of a replay's HLS window (``start``/``end`` in ms, as the playlist
+    lists them; 404 once it has left the window)."""
+    data = app.catchup.segment(ChannelNumber.parse(number), start, end, sequence)
+    return Response(data, media_type="video/mp2t", headers={"Cache-Control": "max-age=60"})
 
 
 @router.get("/iptv/channel/{number}.m3u8", response_class=Response)

@@ -1,4 +1,4 @@
-import { api, day, debounce, duration, el, pageReady, time } from "./api.js";
+import { api, day, debounce, duration, el, hasPath, pageReady, time } from "./api.js";
 
 // The TV guide grid. Only what is on screen is asked for: the rows in view (more as they
 // scroll into view) over the chosen hours; runs of programmes too short to read are merged
@@ -70,7 +70,18 @@ function details(p, channel, opener) {
   ].filter(([, value]) => value !== null && value !== undefined && value !== "");
   document.getElementById("details-body").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
   const more = document.getElementById("details-more");
-  more.replaceChildren(el("p", {}, el("a", { href: `/watch/${encodeURIComponent(channel.number)}` }, `Watch ${channel.name}`)));
+  const watch = `/watch/${encodeURIComponent(channel.number)}`;
+  more.replaceChildren(el("p", {}, el("a", { href: watch }, `Watch ${channel.name}`)));
+  // A programme that has begun can be watched from its start when the server offers
+  // catch-up (the watch page replays it, and says why when that time is no longer kept).
+  if (Date.parse(p.start) < Date.now() && p.kind !== "offline") {
+    hasPath("/iptv/channel/{number}/catchup.ts").then((offered) => {
+      if (!offered) return;
+      const title = short ? `${p.count} short items` : p.title;
+      const query = new URLSearchParams({ start: p.start, end: p.stop, title });
+      more.append(el("p", {}, el("a", { href: `${watch}?${query}` }, `Watch ${title} from the start`)));
+    }).catch(() => {});
+  }
   if (short) {
     const list = el("ol", { "aria-label": "The short items" }, el("li", {}, "Loading…"));
     more.prepend(list);

@@ -13,11 +13,11 @@ const base = `/iptv/channel/${encodeURIComponent(number)}`;
 const STORE = "exstreamtv.player";
 let stop = () => {};
 // What plays: the live channel, or a replay of its past ({ start, end, title }) from the
-// catch-up URL; a replay plays as MPEG-TS (the catch-up stream is MPEG-TS only).
+// catch-up URLs (MPEG-TS or HLS, like the live channel).
 let replay = null;
-const tsUrl = () => (replay
-  ? `${base}/catchup.ts?${new URLSearchParams({ start: replay.start, end: replay.end })}`
-  : `${base}.ts`);
+const replayQuery = () => new URLSearchParams({ start: replay.start, end: replay.end });
+const tsUrl = () => (replay ? `${base}/catchup.ts?${replayQuery()}` : `${base}.ts`);
+const hlsUrl = () => (replay ? `${base}/catchup.m3u8?${replayQuery()}` : `${base}.m3u8`);
 
 function say(text, link) {
   status.replaceChildren(text);
@@ -48,7 +48,6 @@ const hlsJsReady = () => Boolean(window.Hls && window.Hls.isSupported());
 // starts fastest, with the channel's first picture at once), else HLS through hls.js, else
 // the browser's own HLS (an iPhone without Media Source Extensions).
 function pick(wanted) {
-  if (replay) return mpegtsReady() ? "ts" : null;
   const hls = hlsJsReady() ? "hlsjs" : nativeHls() ? "native" : null;
   if (wanted === "ts") return mpegtsReady() ? "ts" : null;
   if (wanted === "hls") return hls;
@@ -82,14 +81,15 @@ function playHlsJs() {
     say(...(data.type === window.Hls.ErrorTypes.NETWORK_ERROR ? refusal(data.response && data.response.code) : [`Playback stopped: ${data.details}.`]));
     hls.destroy();
   });
-  hls.loadSource(`${base}.m3u8`);
+  hls.loadSource(hlsUrl());
   hls.attachMedia(video);
   return () => hls.destroy();
 }
 
 function playNative() {
-  video.src = `${base}.m3u8`;
-  const failed = () => fetch(`${base}.m3u8`, { credentials: "same-origin" })
+  const url = hlsUrl();
+  video.src = url;
+  const failed = () => fetch(url, { credentials: "same-origin" })
     .then((r) => say(...(r.ok ? ["This browser could not play the HLS stream."] : refusal(r.status))));
   video.addEventListener("error", failed, { once: true });
   return () => { video.removeEventListener("error", failed); video.removeAttribute("src"); video.load(); };
@@ -105,11 +105,9 @@ function start() {
   const kind = pick(wanted);
   if (!kind) {
     const missing = main.dataset.mpegtsjs === "no" && main.dataset.hlsjs === "no";
-    say(replay
-      ? "Replays play as MPEG-TS, which this browser cannot play here: open the link below in a player such as VLC."
-      : missing
-        ? "In-browser playback needs mpegts.js or hls.js, which are not installed on this server (make run installs them from npm). Open the stream in a player instead."
-        : `This browser cannot play ${wanted === "ts" ? "MPEG-TS" : "HLS"} here. Choose another way to play, or open the stream in a player.`);
+    say(missing
+      ? "In-browser playback needs mpegts.js or hls.js, which are not installed on this server (make run installs them from npm). Open the stream in a player instead."
+      : `This browser cannot play ${wanted === "ts" ? "MPEG-TS" : "HLS"} here. Choose another way to play, or open the stream in a player.`);
     stop = () => {};
     return;
   }

@@ -40,7 +40,8 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[str, Container]]:
         await add_channel_library(app)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
-        config = uvicorn.Config(create_app(app), lifespan="off", log_config=None,
+        served_app = await asyncio.to_thread(create_app, app)  # as the server: off the loop
+        config = uvicorn.Config(served_app, lifespan="off", log_config=None,
                                 access_log=False, ws="none")  # fmt: skip
         server = _Server(config)
         task = asyncio.create_task(server.serve(sockets=[sock]))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import m3u8
 import pytest
+from ipytv import playlist  # type: ignore[import-untyped]  # no stubs or py.typed
 
 from exstreamtv.config import Settings
 from exstreamtv.domain.catchup import CatchupSpan, parse_span
@@ -28,6 +29,7 @@ from exstreamtv.store.playouts import ListedEntry
 from tests.identity import make_identity_clip, read_frames
 from tests.services.test_guide_truth import FPS, tune_in
 from tests.support import build_settings
+from tests.web.client import open_client
 
 FRAME = 1 / FPS
 
@@ -100,6 +102,31 @@ async def test_a_past_programme_replays_from_its_first_frame_through_the_next(
     assert abs(played - (end - first.entry.start).total_seconds()) <= 2 * FRAME
     report = check_stream(data)
     assert report.ok, report
+
+
+async def test_the_playlists_template_filled_in_as_an_app_would_plays_that_programme(
+    container: Container, clips: list[Path], tmp_path: Path
+) -> None:
+    tuned = await tune_in(container, clips, ProfileMode.TRANSCODE)
+    (first,) = await aired(container, tuned.channel.number, 1)
+    async with open_client(container) as client:
+        parsed = playlist.loads((await client.get("/iptv/channels.m3u")).text)
+        (channel,) = parsed.get_channels()
+        assert channel.attributes["catchup"] == "default"
+        template = channel.attributes["catchup-source"]
+        url = template.replace("{utc}", unix(first.entry.start))
+        url = url.replace("{utcend}", unix(first.entry.finish))
+        async with asyncio.timeout(60):
+            response = await client.get(url)  # the whole replay: it ends by itself
+    assert response.status_code == 200
+    capture = tmp_path / "template.ts"
+    capture.write_bytes(response.content)
+    frames = await asyncio.to_thread(read_frames, capture)
+    clip = tuned.clips[first.entry.media_id or 0]
+    assert (frames[0].clip, frames[0].frame) == (clip, 0)
+    assert {frame.clip for frame in frames} == {clip}  # that programme, and only it
+    assert abs(frames[-1].frame + 1 - first.entry.duration_ms / 1000 * FPS) <= 1
+    assert check_stream(response.content).ok
 
 
 async def test_an_hls_replay_is_dated_as_it_aired_and_ends_with_the_span(

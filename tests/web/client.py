@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,7 +19,9 @@ PROBLEM_JSON = "application/problem+json"
 @asynccontextmanager
 async def open_client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client on a fresh app built from ``container`` (ASGI, no sockets)."""
-    transport = httpx.ASGITransport(app=create_app(container))
+    # Built off the loop, as the server builds it: preparing every route takes CPU.
+    app = await asyncio.to_thread(create_app, container)
+    transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         yield client
 

@@ -4,6 +4,7 @@ stream URLs while live streaming is not available."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import re
 from collections.abc import AsyncIterator
@@ -511,7 +512,8 @@ async def playlist_from(
     if not await container.channels.channels():
         async with open_client(container) as local:
             await add_channel(local, "1", "One")
-    transport = httpx.ASGITransport(app=create_app(container), client=(client_ip, 50000))
+    app = await asyncio.to_thread(create_app, container)  # as the server: off the loop
+    transport = httpx.ASGITransport(app=app, client=(client_ip, 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         response = await client.get("/iptv/channels.m3u", headers=headers)
     assert response.status_code == 200, response.text

@@ -117,8 +117,9 @@ async def serving(container: Container) -> AsyncIterator[Served]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
+    app = await asyncio.to_thread(create_app, container)  # as the server: off the loop
     config = uvicorn.Config(
-        create_app(container), lifespan="off", log_config=None, access_log=False, ws="none",
+        app, lifespan="off", log_config=None, access_log=False, ws="none",
         timeout_graceful_shutdown=WAIT_SEC,
     )  # fmt: skip
     server = _Server(config)

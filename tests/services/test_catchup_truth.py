@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import signal
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,6 +26,7 @@ from exstreamtv.domain.profiles import ProfileMode
 from exstreamtv.errors import Gone, InvalidInput
 from exstreamtv.formats.conformance import check_stream
 from exstreamtv.playback.hls import WINDOW
+from exstreamtv.playback.session import ChannelSession
 from exstreamtv.services.container import Container, open_container
 from exstreamtv.store.playouts import ListedEntry
 from tests.identity import make_identity_clip, read_frames
@@ -195,6 +198,59 @@ async def test_the_live_hls_window_reaches_back_the_dvr_minutes(
         newest = longest[-1].current_program_date_time
         assert (newest - longest[0].current_program_date_time).total_seconds() >= WINDOW * 3.5
         assert container.streaming.hls_segment(number, oldest)  # a player can rewind to it
+
+
+async def kill_a_running_process(session: ChannelSession) -> int:
+    """SIGKILL the session's FFmpeg while it runs (one that already ended and was reaped,
+    its output still being read, is passed over); returns the spawn count at the kill."""
+    while True:
+        victim, spawned = session.current_pid, session.spawns
+        if victim is not None:
+            try:
+                os.kill(victim, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            else:
+                return spawned
+        await asyncio.sleep(0.02)
+
+
+async def test_a_replays_ffmpeg_killed_mid_span_is_replaced_and_the_replay_stays_true(
+    container: Container, clips: list[Path], tmp_path: Path
+) -> None:
+    tuned = await tune_in(container, clips, ProfileMode.TRANSCODE)
+    number = tuned.channel.number
+    (first,) = await aired(container, number, 1)
+    start, end = first.entry.start, first.entry.start + timedelta(seconds=20)
+    listed = await container.playouts.entries(number, start, end)
+    chunks = aiter(await container.catchup.open(number, unix(start), unix(end)))
+    data = bytearray()
+
+    async def receive() -> None:
+        async for chunk in chunks:  # the replay goes on, and ends by itself
+            data.extend(chunk)
+
+    async with asyncio.timeout(60):
+        receiving = asyncio.create_task(receive())
+        (session,) = container.live.replays.values()
+        await asyncio.sleep(1.5)
+        spawned = await kill_a_running_process(session)
+        await receiving
+    assert session.spawns > spawned, "the killed process was replaced"
+
+    capture = tmp_path / "killed.ts"
+    capture.write_bytes(bytes(data))
+    frames = await asyncio.to_thread(read_frames, capture)
+    slack = timedelta(seconds=FRAME)
+    for frame in frames:  # every frame is what aired at its time, to two frames
+        aired_at = start + timedelta(seconds=frame.pts - frames[0].pts)
+        entry = next(e for e in listed if e.entry.start - slack <= aired_at < e.entry.finish)
+        offset = (aired_at - entry.entry.start).total_seconds()
+        assert tuned.clips[entry.entry.media_id or 0] == frame.clip, (frame, aired_at)
+        assert abs(frame.frame / FPS - offset) <= 2 * FRAME, (frame, offset)
+    played = frames[-1].pts - frames[0].pts + FRAME
+    assert abs(played - (end - start).total_seconds()) <= 2 * FRAME
+    assert check_stream(bytes(data)).ok
 
 
 async def test_viewers_of_one_span_share_its_producer_and_tuner(

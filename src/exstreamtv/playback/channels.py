@@ -160,6 +160,11 @@ class LiveChannels:
                 return key
         return f"{span.key(number)}#{self._serial + 1}"
 
+    @property
+    def replays(self) -> dict[str, ChannelSession]:
+        """The running replays by key (read-only use)."""
+        return {key: session for key, (_, session) in self._replays.items()}
+
     def replaying(self, number: str) -> list[str]:
         """Keys of the replays of channel ``number`` running now."""
         return [key for key in self._replays if key.startswith(f"{number}@")]
@@ -212,8 +217,7 @@ class LiveChannels:
                     on_stopped=self._forget_replay, on_sent=self._sent(number),
                     on_dropped=self._dropped(number), metrics=self._metrics,
                     viewer_max_lag=self._viewer_max_lag, on_media_fault=self._on_media_fault,
-                hls_window=self._hls_window,
-                    until=from_ms(span.end_ms), label=number,
+                    hls_window=self._hls_window, until=from_ms(span.end_ms), label=number,
                 )  # fmt: skip
                 self._serial += 1
                 running = self._replays[key] = (self._clock.monotonic(), session)

@@ -171,6 +171,18 @@ export function labelCells(table) {
   }
 }
 
+// Wraps a loader so only the answer to its latest call counts: an earlier, slower answer
+// (the page's first load racing a filter the user just applied) resolves to null and is
+// not drawn over the newer one.
+export function latest(load) {
+  let current = 0;
+  return async (...args) => {
+    const mine = ++current;
+    const answer = await load(...args);
+    return mine === current ? answer : null;
+  };
+}
+
 export function debounce(fn, ms) {
   let timer;
   return (...args) => { clearTimeout(timer); timer = setTimeout(() => fn(...args), ms); };

@@ -30,46 +30,21 @@ from sqlalchemy import create_engine
 from exstreamtv.config import Settings
 from exstreamtv.domain.channels import ChannelNumber
 from exstreamtv.domain.playout import from_ms, to_ms
-from exstreamtv.domain.schedules import (
-    ContentSource,
-    PlaybackOrder,
-    PlayMode,
-    Schedule,
-    ScheduleItem,
-    ScheduleKind,
-)
-from exstreamtv.scheduling.engine import BuildInputs, build
 from exstreamtv.services.container import Container, open_container
-from exstreamtv.store.channels import ChannelFields, ChannelRepository
 from exstreamtv.store.database import transaction
 from exstreamtv.store.playouts import PlayoutRepository, _listed
 from exstreamtv.store.tables import PlayoutEntryRow
 from figures import Figure, add_json_option, report
-from guide import SHOWS, seed_media
+from guide import seed_channels, seed_media
 
 LOOKUPS = 2000
-AHEAD = timedelta(days=2)
+AHEAD_HOURS = 48
 
 
 async def seed(container: Container, channels: int, days: int) -> datetime:
     """``channels`` channels built from ``days`` ago to two days ahead; returns the start."""
     shows = await seed_media(container, Path("/media/bench"))
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=days)
-    until = datetime.now(UTC) + AHEAD
-    for n in range(1, channels + 1):
-        item = ScheduleItem(ContentSource((1,), PlaybackOrder.SHUFFLE), PlayMode.ONE)
-        schedule = Schedule(n, f"s{n}", ScheduleKind.ITEMS, items=(item,), seed=n)
-        result = await asyncio.to_thread(
-            build, BuildInputs(schedule, {1: shows[n % SHOWS]}), None, start, until
-        )
-        async with transaction(container.sessions) as session:
-            channel = await ChannelRepository(session).create(
-                ChannelFields(ChannelNumber(n), f"Channel {n}"), start
-            )
-            await PlayoutRepository(session).replace_from(
-                channel.id, start, result.entries, result.cursors
-            )
-    return start
+    return await seed_channels(container, shows, channels, AHEAD_HOURS, timedelta(days=days))
 
 
 def lookups_us(database: Path, channels: int, instants: list[int]) -> tuple[float, float]:

@@ -112,14 +112,18 @@ async def seed_media(container: Container, root: Path) -> list[list[Playable]]:
 
 
 async def seed_channels(container: Container, shows: list[list[Playable]], count: int,
-                        hours: int) -> None:  # fmt: skip
-    start = datetime.now(UTC) - timedelta(hours=1)
-    until = start + timedelta(hours=hours + 1)
+                        hours: int, past: timedelta = timedelta(hours=1)) -> datetime:  # fmt: skip
+    """``count`` channels with playouts from ``past`` ago to ``hours`` ahead; returns the
+    first playout's start."""
+    start = datetime.now(UTC).replace(microsecond=0) - past
+    until = datetime.now(UTC) + timedelta(hours=hours)
     for n in range(1, count + 1):
         media = shows[n % SHOWS]
         item = ScheduleItem(ContentSource((1,), PlaybackOrder.SHUFFLE), PlayMode.ONE)
         schedule = Schedule(n, f"s{n}", ScheduleKind.ITEMS, items=(item,), seed=n)
-        result = build(BuildInputs(schedule, {1: media}), None, start, until)
+        result = await asyncio.to_thread(
+            build, BuildInputs(schedule, {1: media}), None, start, until
+        )
         async with transaction(container.sessions) as session:
             channel = await ChannelRepository(session).create(
                 ChannelFields(ChannelNumber(n), f"Channel {n}", group="Bench"), start
@@ -127,6 +131,7 @@ async def seed_channels(container: Container, shows: list[list[Playable]], count
             await PlayoutRepository(session).replace_from(
                 channel.id, start, result.entries, result.cursors
             )
+    return start
 
 
 class Listening(uvicorn.Server):

@@ -18,7 +18,6 @@ import m3u8
 import pytest
 from ipytv import playlist  # type: ignore[import-untyped]  # no stubs or py.typed
 
-from exstreamtv.config import Settings
 from exstreamtv.domain.catchup import CatchupSpan, parse_span
 from exstreamtv.domain.channels import ChannelNumber
 from exstreamtv.domain.playout import EntryKind
@@ -30,21 +29,13 @@ from exstreamtv.playback.session import ChannelSession
 from exstreamtv.services.container import Container, open_container
 from exstreamtv.store.playouts import ListedEntry
 from tests.identity import make_identity_clip, read_frames
-from tests.services.test_guide_truth import FPS, tune_in
+from tests.services.test_guide_truth import FPS, database_url, settings, tune_in
 from tests.support import build_settings
 from tests.web.client import open_client
 
+__all__ = ["database_url", "settings"]  # SQLite only, as for the live guide's truth
+
 FRAME = 1 / FPS
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
-
-
-@pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    return build_settings(tmp_path / "data", database_url, playout={"horizon_hours": 1})
 
 
 @pytest.fixture(scope="module")

@@ -56,6 +56,12 @@ def unix_at(offset: timedelta) -> str:
     return str(int((T0 + offset).timestamp()))
 
 
+async def an_hour_after_early(container: Container, clock: ManualClock) -> None:
+    """Channel 7 aired "Early" from T0 for 30 minutes; the clock is an hour on."""
+    await on_air(container, "7", [movie("Early")], minutes=30)
+    clock.advance(timedelta(hours=1))
+
+
 async def test_the_playlist_offers_catch_up_as_the_apps_read_it_and_the_guide_lists_the_past(
     tv: tuple[Container, ManualClock, httpx.AsyncClient],
 ) -> None:
@@ -109,8 +115,7 @@ async def test_spans_that_cannot_be_replayed_are_refused_with_the_reason(
     path: str,
 ) -> None:
     container, clock, client = tv
-    await on_air(container, "7", [movie("Early")], minutes=30)
-    clock.advance(timedelta(hours=1))
+    await an_hour_after_early(container, clock)
 
     answer = await client.get(path.format(number=7), params=query)
 
@@ -141,8 +146,7 @@ async def test_a_valid_hls_replay_reaches_the_stream_source_and_gives_its_tuner_
     tv: tuple[Container, ManualClock, httpx.AsyncClient],
 ) -> None:
     container, clock, client = tv
-    await on_air(container, "7", [movie("Early")], minutes=30)
-    clock.advance(timedelta(hours=1))
+    await an_hour_after_early(container, clock)
 
     answer = await client.get(CATCHUP_HLS.format(number=7), params={"start": unix_at(timedelta())})
 
@@ -175,8 +179,7 @@ async def test_unknown_and_disabled_channels_are_not_found(
     tv: tuple[Container, ManualClock, httpx.AsyncClient],
 ) -> None:
     container, clock, client = tv
-    await on_air(container, "7", [movie("Early")], minutes=30)
-    clock.advance(timedelta(hours=1))
+    await an_hour_after_early(container, clock)
     await client.patch("/api/channels/7", json={"enabled": False})
     start = {"start": unix_at(timedelta(minutes=1))}
 
@@ -189,8 +192,7 @@ async def test_when_every_tuner_is_busy_a_replay_is_refused_like_a_tune(
     tv: tuple[Container, ManualClock, httpx.AsyncClient],
 ) -> None:
     container, clock, client = tv
-    await on_air(container, "7", [movie("Early")], minutes=30)
-    clock.advance(timedelta(hours=1))
+    await an_hour_after_early(container, clock)
     held = container.streaming.tuners.acquire("9")  # the only tuner, on another channel
 
     answer = await client.get(CATCHUP.format(number=7), params={"start": unix_at(timedelta())})
@@ -229,8 +231,7 @@ async def test_the_access_token_guards_catch_up_and_is_carried_in_its_template(
     async for container, clock, client in refusing_tv(
         make_settings, server={"access_token": "s3cret"}
     ):
-        await on_air(container, "7", [movie("Early")], minutes=30)
-        clock.advance(timedelta(hours=1))
+        await an_hour_after_early(container, clock)
         start = {"start": unix_at(timedelta())}
 
         refused = await client.get(CATCHUP.format(number=7), params=start)

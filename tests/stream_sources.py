@@ -24,7 +24,7 @@ class RefusingSource:
     async def retire(self, number: ChannelNumber, reason: str) -> None:
         return None
 
-    def replay_key(self, number: str, span: CatchupSpan, *, hls: bool = False) -> str:
+    def replay_key(self, number: str, span: CatchupSpan) -> str:
         return span.key(number)
 
     def replaying(self, number: str) -> list[str]:
@@ -33,10 +33,7 @@ class RefusingSource:
     async def replay(self, channel: Channel, span: CatchupSpan, key: str) -> AsyncIterator[bytes]:
         raise SourceUnavailable(f"channel {channel.number} cannot be replayed in this test")
 
-    async def replay_playlist(
-        self, channel: Channel, span: CatchupSpan, key: str, segment_url: str
-    ) -> str:
+    async def catchup_segment(
+        self, channel: Channel, span: CatchupSpan, sequence: int, aired: int
+    ) -> bytes:
         raise SourceUnavailable(f"channel {channel.number} cannot be replayed in this test")
-
-    def replay_segment(self, key: str, sequence: int) -> bytes | None:
-        return None

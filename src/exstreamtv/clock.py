@@ -39,3 +39,18 @@ class DelayedClock:
 
     def monotonic(self) -> float:
         return self._clock.monotonic()
+
+
+class HeldClock:
+    """A clock whose wall time stands still at ``at`` (its monotonic clock is ``clock``'s):
+    a catch-up segment is made as fast as FFmpeg goes, and on a clock that never moves it
+    is never "behind the guide", so nothing of it is skipped however long it takes."""
+
+    def __init__(self, clock: Clock, at: datetime) -> None:
+        self._clock, self._at = clock, at
+
+    def now(self) -> datetime:
+        return self._at
+
+    def monotonic(self) -> float:
+        return self._clock.monotonic()

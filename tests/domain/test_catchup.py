@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -12,6 +13,7 @@ from exstreamtv.domain.catchup import (
     DAY_MS,
     DEFAULT_SPAN,
     MAX_SPAN,
+    SEGMENT_MS,
     CatchupSpan,
     check_window,
     parse_instant,
@@ -100,3 +102,32 @@ def test_viewers_of_one_span_of_one_channel_share_a_key_and_no_one_else_does() -
     assert span.key("5") == parse_span("1765130400", end="1765132200").key("5")
     assert span.key("5") != span.key("5.1")
     assert span.key("5") != parse_span("1765130401", duration="1799").key("5")
+
+
+@given(
+    st.integers(min_value=0, max_value=NOW),
+    st.integers(min_value=1, max_value=int(MAX_SPAN.total_seconds() * 1000)),
+)
+def test_hls_segments_tile_the_span_on_a_fixed_grid(start_ms: int, length_ms: int) -> None:
+    span = CatchupSpan(start_ms, start_ms + length_ms)
+    parts = [span.segment(n) for n in range(span.segment_count)]
+    assert parts[0].start_ms == span.start_ms and parts[-1].end_ms == span.end_ms
+    for before, after in itertools.pairwise(parts):
+        assert before.end_ms == after.start_ms  # no gap, no overlap
+    assert all(part.duration_ms == SEGMENT_MS for part in parts[:-1])
+    assert 0 < parts[-1].duration_ms <= SEGMENT_MS
+    with pytest.raises(InvalidInput):
+        span.segment(span.segment_count)
+    with pytest.raises(InvalidInput):
+        span.segment(-1)
+
+
+@given(st.integers(min_value=-SEGMENT_MS, max_value=30 * SEGMENT_MS))
+def test_only_wholly_aired_segments_count_as_aired(elapsed_ms: int) -> None:
+    span = CatchupSpan(NOW, NOW + 20 * SEGMENT_MS + 1)
+    aired = span.aired_segments(NOW + elapsed_ms)
+    if elapsed_ms >= span.duration_ms:
+        assert aired == span.segment_count
+    else:
+        assert aired == max(0, elapsed_ms // SEGMENT_MS)
+        assert aired == 0 or span.segment(aired - 1).end_ms <= NOW + elapsed_ms

@@ -15,9 +15,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from exstreamtv.domain.catchup import CatchupSpan
 from exstreamtv.domain.profiles import VIDEO_PID
 from exstreamtv.formats.mpegts import PacketSplitter, pat_pmt_pid, pid, random_access
-from exstreamtv.playback.hls import SLACK_SECONDS, SegmentRing
+from exstreamtv.playback.hls import SLACK_SECONDS, SegmentRing, span_playlist
 
 START = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 HZ = 90_000
@@ -194,3 +195,31 @@ def test_ffprobe_reads_the_playlist_and_segments(ten_seconds: bytes, tmp_path: P
         capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     assert "corrupt" not in report.stderr.lower()
+
+
+@given(
+    st.integers(min_value=1, max_value=3_600_000),
+    st.integers(min_value=-10_000, max_value=4_000_000),
+)
+def test_a_catch_up_playlist_lists_what_has_aired_on_its_grid_and_ends_once_all_has(
+    length_ms: int, elapsed_ms: int
+) -> None:
+    start_ms = int(START.timestamp() * 1000)
+    span = CatchupSpan(start_ms, start_ms + length_ms)
+    text = span_playlist(span, start_ms + elapsed_ms, "s/{sequence}.ts")
+    playlist = m3u8.loads(text)
+    done = elapsed_ms >= length_ms
+
+    assert playlist.playlist_type == ("vod" if done else "event")
+    assert playlist.is_endlist is done
+    assert len(playlist.segments) == span.aired_segments(start_ms + elapsed_ms)
+    assert playlist.target_duration >= max((s.duration for s in playlist.segments), default=0)
+    for sequence, segment in enumerate(playlist.segments):
+        part = span.segment(sequence)
+        assert segment.uri == f"s/{sequence}.ts"
+        assert segment.current_program_date_time == START + timedelta(
+            milliseconds=part.start_ms - start_ms
+        )
+        assert segment.duration == pytest.approx(part.duration_ms / 1000)
+    if done:
+        assert sum(s.duration for s in playlist.segments) == pytest.approx(length_ms / 1000)

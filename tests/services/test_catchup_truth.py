@@ -20,15 +20,15 @@ from ipytv import playlist  # type: ignore[import-untyped]  # no stubs or py.typ
 
 from exstreamtv.domain.catchup import CatchupSpan, parse_span
 from exstreamtv.domain.channels import ChannelNumber
-from exstreamtv.domain.playout import EntryKind
+from exstreamtv.domain.playout import EntryKind, from_ms
 from exstreamtv.domain.profiles import ProfileMode
-from exstreamtv.errors import Gone, InvalidInput
+from exstreamtv.errors import Gone, InvalidInput, NotFound
 from exstreamtv.formats.conformance import check_stream
 from exstreamtv.playback.hls import WINDOW
-from exstreamtv.playback.session import ChannelSession
+from exstreamtv.playback.session import START_MEDIA_MS, ChannelSession
 from exstreamtv.services.container import Container, open_container
 from exstreamtv.store.playouts import ListedEntry
-from tests.identity import make_identity_clip, read_frames
+from tests.identity import Seen, make_identity_clip, read_frames
 from tests.services.test_guide_truth import FPS, database_url, settings, tune_in
 from tests.support import build_settings
 from tests.web.client import open_client
@@ -62,6 +62,20 @@ async def drain(chunks: AsyncIterator[bytes], limit: float) -> bytes:
         async for chunk in chunks:
             data += chunk
     return bytes(data)
+
+
+def assert_as_aired(
+    frames: list[Seen], listed: list[ListedEntry], start: datetime, clips: dict[int, int]
+) -> None:
+    """Every frame, placed in time by its PTS from the first one at ``start``, is the
+    frame of the clip that aired then, to two frames."""
+    slack = timedelta(seconds=FRAME)
+    for frame in frames:
+        aired_at = start + timedelta(seconds=frame.pts - frames[0].pts)
+        entry = next(e for e in listed if e.entry.start - slack <= aired_at < e.entry.finish)
+        offset = (aired_at - entry.entry.start).total_seconds()
+        assert clips[entry.entry.media_id or 0] == frame.clip, (frame, aired_at)
+        assert abs(frame.frame / FPS - offset) <= 2 * FRAME, (frame, offset)
 
 
 def unix(moment: datetime) -> str:
@@ -123,48 +137,102 @@ async def test_the_playlists_template_filled_in_as_an_app_would_plays_that_progr
     assert check_stream(response.content).ok
 
 
-async def test_an_hls_replay_is_dated_as_it_aired_and_ends_with_the_span(
+def segment_url(replayed: CatchupSpan) -> str:
+    return f"catchup/{{sequence}}.ts?start={replayed.start_ms}&end={replayed.end_ms}"
+
+
+async def test_an_hls_catch_up_is_a_vod_playlist_of_the_whole_span_dated_as_it_aired(
     container: Container, clips: list[Path], tmp_path: Path
 ) -> None:
     tuned = await tune_in(container, clips, ProfileMode.TRANSCODE)
     number = tuned.channel.number
-    first, second = await aired(container, number, 2)
-    start, end = first.entry.start, second.entry.start + timedelta(seconds=2)
+    first, second, third = await aired(container, number, 3)
+    start, end = first.entry.start, third.entry.start + timedelta(seconds=2)
     span = parse_span(unix(start), unix(end))
+    aired_entries = await container.playouts.entries(number, start, end)
 
-    def url(replayed: CatchupSpan) -> str:
-        return f"catchup/{{sequence}}.ts?start={replayed.start_ms}"
-
-    segments: dict[int, tuple[datetime, float, bytes]] = {}
-    ended = False
-    async with asyncio.timeout(60):
-        while not ended:
-            text = await container.catchup.playlist(number, unix(start), unix(end), None, url)
-            playlist = m3u8.loads(text)
-            for index, listed in enumerate(playlist.segments):
-                sequence = playlist.media_sequence + index
-                if sequence not in segments:
-                    data = container.catchup.segment(number, span.start_ms, span.end_ms, sequence)
-                    segments[sequence] = (listed.current_program_date_time, listed.duration, data)
-            ended = playlist.is_endlist
-            await asyncio.sleep(0.5)
+    text = await container.catchup.playlist(number, unix(start), unix(end), None, segment_url)
+    playlist = m3u8.loads(text)
+    assert playlist.playlist_type == "vod" and playlist.is_endlist
+    assert len(playlist.segments) == span.segment_count >= 2  # all of it, at once
+    assert abs(sum(s.duration for s in playlist.segments) - span.duration_ms / 1000) < 1e-3
+    for index, item in enumerate(playlist.segments):  # each dated as it aired
+        assert item.current_program_date_time == start + index * timedelta(seconds=6)
+    async with asyncio.timeout(90):  # read in order, as a player does
+        data = [
+            await container.catchup.segment(number, span.start_ms, span.end_ms, sequence)
+            for sequence in range(span.segment_count)
+        ]
     assert container.streaming.tuners.status().channels == {f"{span.key('42')}#hls": 1}
 
-    numbers = sorted(segments)
-    assert numbers == list(range(numbers[0], numbers[-1] + 1)), "no segment missed"
-    first_date = segments[numbers[0]][0]
-    assert abs((first_date - start).total_seconds()) <= FRAME  # dated when it aired
-    listed_total = sum(duration for _, duration, _ in segments.values())
-    assert abs(listed_total - (end - start).total_seconds()) <= 2 * FRAME
     joined = tmp_path / "replay.ts"
-    joined.write_bytes(b"".join(segments[n][2] for n in numbers))
+    joined.write_bytes(b"".join(data))
     frames = await asyncio.to_thread(read_frames, joined)
     clip_of = tuned.clips
     assert (frames[0].clip, frames[0].frame) == (clip_of[first.entry.media_id or 0], 0)
-    boundary = next(f for f in frames if f.clip == clip_of[second.entry.media_id or 0])
-    assert boundary.frame == 0
-    assert abs(boundary.pts - frames[0].pts - (second.entry.start - start).total_seconds()) <= FRAME
-    assert check_stream(joined.read_bytes()).ok
+    for entry in (second, third):  # the boundaries, the second one in segment 1
+        boundary = next(f for f in frames if f.clip == clip_of[entry.entry.media_id or 0])
+        assert boundary.frame == 0
+        assert (
+            abs(boundary.pts - frames[0].pts - (entry.entry.start - start).total_seconds()) <= FRAME
+        )
+    assert_as_aired(frames, aired_entries, start, tuned.clips)
+    played = frames[-1].pts - frames[0].pts + FRAME
+    assert abs(played - span.duration_ms / 1000) <= 2 * FRAME
+    report = check_stream(joined.read_bytes())  # one stream: counters and clocks run on
+    assert report.ok, report
+
+
+async def test_a_seek_into_a_catch_up_playlist_starts_on_the_frame_that_aired_there(
+    container: Container, clips: list[Path], tmp_path: Path
+) -> None:
+    tuned = await tune_in(container, clips, ProfileMode.TRANSCODE)
+    number = tuned.channel.number
+    first, _, third = await aired(container, number, 3)
+    span = parse_span(unix(first.entry.start), unix(third.entry.finish))
+    listed = await container.playouts.entries(number, first.entry.start, third.entry.finish)
+    last = span.segment_count - 1  # straight to the end, nothing before it made
+
+    async with asyncio.timeout(60):
+        data = await container.catchup.segment(number, span.start_ms, span.end_ms, last)
+
+    capture = tmp_path / "seek.ts"
+    capture.write_bytes(data)
+    frames = await asyncio.to_thread(read_frames, capture)
+    at = from_ms(span.segment(last).start_ms)
+    entry = next(e for e in listed if e.entry.start <= at < e.entry.finish)
+    offset = (at - entry.entry.start).total_seconds()
+    assert frames[0].clip == tuned.clips[entry.entry.media_id or 0]
+    assert abs(frames[0].frame / FPS - offset) <= FRAME, (frames[0], offset)
+    assert abs(frames[0].pts - (START_MEDIA_MS / 1000 + last * 6)) <= FRAME  # on the grid
+    assert check_stream(data).ok
+
+
+async def test_start_over_of_a_programme_still_on_air_is_an_event_playlist_that_grows(
+    container: Container, clips: list[Path]
+) -> None:
+    tuned = await tune_in(container, clips, ProfileMode.TRANSCODE)
+    number = tuned.channel.number
+    now = container.clock.now()
+    (on_air, *_) = await container.playouts.entries(number, now, now + timedelta(minutes=1))
+    start = on_air.entry.start  # the channel's first programme, its start
+    await asyncio.sleep((start + timedelta(seconds=7) - container.clock.now()).total_seconds())
+    end = start + timedelta(minutes=5)
+    span = parse_span(unix(start), unix(end))
+
+    early = m3u8.loads(
+        await container.catchup.playlist(number, unix(start), unix(end), None, segment_url)
+    )
+    with pytest.raises(NotFound, match="not aired yet"):
+        await container.catchup.segment(number, span.start_ms, span.end_ms, 3)
+    await asyncio.sleep(6)
+    later = m3u8.loads(
+        await container.catchup.playlist(number, unix(start), unix(end), None, segment_url)
+    )
+
+    assert early.playlist_type == "event" and not early.is_endlist
+    assert len(early.segments) in (1, 2)  # what has aired, not the whole span
+    assert len(later.segments) > len(early.segments)
 
 
 async def test_the_live_hls_window_reaches_back_the_dvr_minutes(
@@ -232,13 +300,7 @@ async def test_a_replays_ffmpeg_killed_mid_span_is_replaced_and_the_replay_stays
     capture = tmp_path / "killed.ts"
     capture.write_bytes(bytes(data))
     frames = await asyncio.to_thread(read_frames, capture)
-    slack = timedelta(seconds=FRAME)
-    for frame in frames:  # every frame is what aired at its time, to two frames
-        aired_at = start + timedelta(seconds=frame.pts - frames[0].pts)
-        entry = next(e for e in listed if e.entry.start - slack <= aired_at < e.entry.finish)
-        offset = (aired_at - entry.entry.start).total_seconds()
-        assert tuned.clips[entry.entry.media_id or 0] == frame.clip, (frame, aired_at)
-        assert abs(frame.frame / FPS - offset) <= 2 * FRAME, (frame, offset)
+    assert_as_aired(frames, listed, start, tuned.clips)
     played = frames[-1].pts - frames[0].pts + FRAME
     assert abs(played - (end - start).total_seconds()) <= 2 * FRAME
     assert check_stream(bytes(data)).ok

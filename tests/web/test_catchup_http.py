@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
+import m3u8
 import pytest
 from ipytv import playlist  # type: ignore[import-untyped]  # no stubs or py.typed
 
@@ -142,16 +143,34 @@ async def test_replay_segments_that_are_not_there_or_hostile_are_refused(
     assert_problem(await client.get(path), status)
 
 
-async def test_a_valid_hls_replay_reaches_the_stream_source_and_gives_its_tuner_back(
+async def test_an_hls_catch_up_lists_the_aired_span_and_its_audience_holds_one_tuner(
     tv: tuple[Container, ManualClock, httpx.AsyncClient],
 ) -> None:
     container, clock, client = tv
     await an_hour_after_early(container, clock)
+    query = {"start": unix_at(timedelta()), "end": unix_at(timedelta(minutes=30))}
 
-    answer = await client.get(CATCHUP_HLS.format(number=7), params={"start": unix_at(timedelta())})
+    alone = await client.get("/iptv/channel/7/catchup/0.ts", params=segment_query(query))
+    assert assert_problem(alone, 503)["type"].endswith("source-unavailable")
+    assert container.streaming.tuners.status().in_use == 0  # a refused first request: given back
+    answer = await client.get(CATCHUP_HLS.format(number=7), params=query)
+    assert answer.status_code == 200, answer.text
+    playlist = m3u8.loads(answer.text)
+    segment = await client.get(f"/iptv/channel/7/{playlist.segments[3].uri}")
+    busy = await client.get(CATCHUP.format(number=7), params=query)  # the one tuner is taken
 
-    assert assert_problem(answer, 503)["type"].endswith("source-unavailable")
-    assert container.streaming.tuners.status().in_use == 0
+    assert playlist.playlist_type == "vod" and playlist.is_endlist
+    assert len(playlist.segments) == 300  # 30 minutes of 6 s segments, listed at once
+    assert playlist.segments[0].current_program_date_time == T0
+    assert playlist.segments[-1].current_program_date_time == T0 + timedelta(minutes=29, seconds=54)
+    assert assert_problem(segment, 503)["type"].endswith("source-unavailable")
+    assert container.streaming.tuners.status().in_use == 1  # the audience keeps its tuner
+    assert_problem(busy, 503)
+
+
+def segment_query(query: dict[str, str]) -> dict[str, str]:
+    """The segment URL's span (ms) for a playlist asked for with ``query`` (Unix seconds)."""
+    return {key: f"{value}000" for key, value in query.items()}
 
 
 async def test_a_programme_whose_file_went_missing_since_it_aired_is_gone(

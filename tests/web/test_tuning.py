@@ -64,7 +64,7 @@ class HeldSource:
     async def retire(self, number: ChannelNumber, reason: str) -> None:
         self.retired.append((str(number), reason))
 
-    def replay_key(self, number: str, span: CatchupSpan, *, hls: bool = False) -> str:
+    def replay_key(self, number: str, span: CatchupSpan) -> str:
         return span.key(number)
 
     def replaying(self, number: str) -> list[str]:
@@ -74,13 +74,10 @@ class HeldSource:
         self.opened.append((str(channel.number), key))
         return self._stream(str(channel.number))
 
-    async def replay_playlist(
-        self, channel: Channel, span: CatchupSpan, key: str, segment_url: str
-    ) -> str:
-        return await self.playlist(channel, segment_url)
-
-    def replay_segment(self, key: str, sequence: int) -> bytes | None:
-        return self.segment(ChannelNumber(1), sequence)
+    async def catchup_segment(
+        self, channel: Channel, span: CatchupSpan, sequence: int, aired: int
+    ) -> bytes:
+        return TS_PACKET
 
     async def _stream(self, number: str) -> AsyncIterator[bytes]:
         try:

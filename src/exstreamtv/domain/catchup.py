@@ -11,6 +11,11 @@ TiviMate) or ISO 8601 with an offset. A span ends at ``end``, or ``duration`` se
 after ``start``, or after :data:`DEFAULT_SPAN` when neither is given (an app that only
 sends the start). It may reach into the future: a replay runs a fixed delay behind the
 channel, so "watch from the start" of the programme on air now plays on to its end.
+
+Over HLS a span is cut on a fixed grid of :data:`SEGMENT_MS` from its start: segment
+``n`` is ``[start + n * SEGMENT_MS, start + (n + 1) * SEGMENT_MS)`` (the last one ends
+with the span), so its place, length and air time are known before it is made, and a
+player can seek anywhere in the span.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from exstreamtv.errors import Gone, InvalidInput
 DEFAULT_SPAN = timedelta(hours=4)
 MAX_SPAN = timedelta(hours=24)
 DAY_MS = 86_400_000
+SEGMENT_MS = 6_000  # an HLS catch-up segment: 150 frames at 25 fps, 180 at 30 (and 60)
 _SECONDS = re.compile(r"[0-9]{1,12}(\.[0-9]{1,6})?")
 
 
@@ -43,6 +49,24 @@ class CatchupSpan:
     def key(self, number: str) -> str:
         """The replay's name: viewers asking for the same span of a channel share it."""
         return f"{number}@{self.start_ms // SECOND_MS}-{self.end_ms // SECOND_MS}"
+
+    @property
+    def segment_count(self) -> int:
+        """How many HLS segments the span is cut into (the last may be shorter)."""
+        return -(-self.duration_ms // SEGMENT_MS)
+
+    def segment(self, sequence: int) -> CatchupSpan:
+        """HLS segment ``sequence`` of the span; raises :class:`InvalidInput` past its end."""
+        if not 0 <= sequence < self.segment_count:
+            raise InvalidInput(f"segment {sequence} is not in this span")
+        start = self.start_ms + sequence * SEGMENT_MS
+        return CatchupSpan(start, min(start + SEGMENT_MS, self.end_ms))
+
+    def aired_segments(self, now_ms: int) -> int:
+        """How many of its segments have wholly aired by ``now_ms`` (all, once it ended)."""
+        if now_ms >= self.end_ms:
+            return self.segment_count
+        return max(0, (now_ms - self.start_ms) // SEGMENT_MS)
 
 
 def parse_instant(text: str, name: str) -> int:

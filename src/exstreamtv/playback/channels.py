@@ -18,6 +18,10 @@ channel aired (same profile, filler and slates) and ends at the span's end. View
 for the same span within :data:`REPLAY_JOIN_SEC` of its first share its producer (they
 get its GOP cache, so they start within a GOP of the start); later ones get their own
 from the start, since a replay that has moved on is not what they asked for.
+
+**Catch-up over HLS** is made segment by segment on request, as fast as FFmpeg goes, by
+the same sessions on a clock held at each segment's start
+(``playback/catchup_segments.py``).
 """
 
 from __future__ import annotations
@@ -27,17 +31,25 @@ import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 
-from exstreamtv.clock import Clock, DelayedClock
-from exstreamtv.domain.catchup import CatchupSpan
+from exstreamtv.clock import Clock, DelayedClock, HeldClock
+from exstreamtv.domain.catchup import SEGMENT_MS, CatchupSpan
 from exstreamtv.domain.channels import Channel, ChannelNumber
 from exstreamtv.domain.media import MediaItem
 from exstreamtv.domain.playout import NowPlaying, from_ms
 from exstreamtv.domain.profiles import DEFAULT_PROFILE, StreamProfile
 from exstreamtv.errors import NotFound, SourceUnavailable
+from exstreamtv.formats.splice import Splicer
 from exstreamtv.metrics import Metrics
+from exstreamtv.playback.catchup_segments import CatchupSegments
 from exstreamtv.playback.hls import TARGET_SECONDS, WINDOW
 from exstreamtv.playback.restarts import RestartDecision
-from exstreamtv.playback.session import ChannelSession, MediaFaultReport, Segment, WhatPlays
+from exstreamtv.playback.session import (
+    START_MEDIA_MS,
+    ChannelSession,
+    MediaFaultReport,
+    Segment,
+    WhatPlays,
+)
 from exstreamtv.playback.supervisor import Supervisor
 from exstreamtv.playback.viewers import MAX_LAG_SEC
 
@@ -120,6 +132,7 @@ class LiveChannels:
         self._metrics = metrics
         self._viewer_max_lag = viewer_max_lag
         self._on_media_fault = on_media_fault
+        self.catchup_segments = CatchupSegments(lambda: supervisor.pool_pressure)
 
     @property
     def sessions(self) -> dict[str, ChannelSession]:
@@ -143,16 +156,10 @@ class LiveChannels:
             raise SourceUnavailable(f"channel {channel.number} stopped before HLS started")
         return text
 
-    def replay_key(self, number: str, span: CatchupSpan, *, hls: bool = False) -> str:
+    def replay_key(self, number: str, span: CatchupSpan) -> str:
         """The key a viewer of ``span`` of channel ``number`` is served under: a young replay
         of that span (to share), else a new one. No await: the caller takes a tuner under
-        it at once, and a concurrent viewer given the same new key shares the replay.
-
-        HLS players of a span share one replay for as long as it runs (a player reloads its
-        playlist every few seconds and must stay on the replay it started with), so its key
-        is the span's own."""
-        if hls:
-            return f"{span.key(number)}#hls"
+        it at once, and a concurrent viewer given the same new key shares the replay."""
         key = self._latest.get(span.key(number))
         if key is not None and key in self._replays:
             born, session = self._replays[key]
@@ -174,39 +181,42 @@ class LiveChannels:
         starting it if needed. Raises SourceUnavailable when the FFmpeg cap is full."""
         return (await self._replay_session(channel, span, key)).subscribe()
 
-    async def replay_playlist(
-        self, channel: Channel, span: CatchupSpan, key: str, segment_url: str
-    ) -> str:
-        """The HLS playlist of the replay ``key`` (``replay_key(..., hls=True)``), starting
-        it if needed and waiting for its first segment (callers bound the wait); it ends
-        with ``EXT-X-ENDLIST`` once the replay reached its end."""
-        session = await self._replay_session(channel, span, key, hls=True)
-        text = await session.playlist(segment_url)
-        if text is None:
-            raise SourceUnavailable(f"the replay of channel {channel.number} stopped")
-        return text
+    async def catchup_segment(
+        self, channel: Channel, span: CatchupSpan, sequence: int, aired: int
+    ) -> bytes:
+        """HLS segment ``sequence`` of ``span`` (``span.segment(sequence)``), made if it is
+        not cached; the next ones, up to the ``aired`` segments, are made ahead. Raises
+        SourceUnavailable when the FFmpeg cap is full or the render failed."""
+        number = str(channel.number)
+        profile = await self._profile_for(channel)
+        what_plays = self._what_plays(channel)
 
-    def replay_segment(self, key: str, sequence: int) -> bytes | None:
-        """A segment of the running replay ``key``, or ``None``."""
-        running = self._replays.get(key)
-        if running is None or running[1].stopped:
-            return None
-        return running[1].segment(sequence)
+        def make(at: int, splicer: Splicer | None) -> ChannelSession:
+            part = span.segment(at)
+            return ChannelSession(
+                f"{span.key(number)}/{at}", name=channel.name, supervisor=self._supervisor,
+                clock=HeldClock(self._clock, from_ms(part.start_ms)), what_plays=what_plays,
+                profile=profile, ffmpeg=self._ffmpeg, ffprobe=self._ffprobe,
+                metrics=self._metrics, on_media_fault=self._on_media_fault,
+                until=from_ms(part.end_ms), label=number,
+                media_start_ms=START_MEDIA_MS + at * SEGMENT_MS, splicer=splicer,
+            )  # fmt: skip
+
+        return await self.catchup_segments.segment(span.key(number), sequence, aired, make)
 
     async def _replay_session(
-        self, channel: Channel, span: CatchupSpan, key: str, *, hls: bool = False
+        self, channel: Channel, span: CatchupSpan, key: str
     ) -> ChannelSession:
-        """The replay ``key``, started if it is not running (an MPEG-TS viewer also needs
-        it not to have reached its end; HLS players read its ended playlist)."""
+        """The replay ``key``, started if it is not running or has reached its end."""
         running = self._replays.get(key)
-        if running is None or running[1].stopped or (running[1].finished and not hls):
+        if running is None or running[1].stopped or running[1].finished:
             if self._supervisor.pool_pressure >= 1.0:
                 raise SourceUnavailable(
                     f"channel {channel.number} cannot replay: the FFmpeg process cap is reached"
                 )
             profile = await self._profile_for(channel)
             running = self._replays.get(key)  # a viewer of the same span started it meanwhile
-            if running is None or running[1].stopped or (running[1].finished and not hls):
+            if running is None or running[1].stopped or running[1].finished:
                 start = from_ms(span.start_ms)
                 clock = DelayedClock(self._clock, self._clock.now() - start)
                 number = str(channel.number)
@@ -303,6 +313,7 @@ class LiveChannels:
         """``number`` was removed or disabled: its number is free for a new session at once,
         while the old one plays a short "removed" slate to its viewers and stops."""
         replays = [self._replays[key][1] for key in self.replaying(str(number))]
+        self.catchup_segments.forget(f"{number}@")
         await asyncio.gather(*(replay.stop() for replay in replays))
         session = self._sessions.pop(str(number), None)
         if session is None:
@@ -320,6 +331,7 @@ class LiveChannels:
             *(session for _, session in self._replays.values()),
         ]  # fmt: skip
         await asyncio.gather(*(session.stop() for session in running))
+        await self.catchup_segments.close()
 
     def _forget(self, session: ChannelSession) -> None:
         self._retiring.discard(session)

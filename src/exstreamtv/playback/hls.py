@@ -32,6 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from exstreamtv.domain.catchup import SEGMENT_MS, CatchupSpan
+from exstreamtv.domain.playout import from_ms
 from exstreamtv.domain.profiles import PMT_PID, VIDEO_PID
 from exstreamtv.formats.mpegts import (
     CLOCK_HZ,
@@ -89,7 +91,6 @@ class SegmentRing:
         self._last_pts: int | None = None
         self._last_key: int | None = None  # PTS of the latest keyframe
         self._seen_gop: float | None = None  # the latest keyframe-to-keyframe distance
-        self.ended = False  # a replay's stream ended: the playlist says so (ENDLIST)
 
     @property
     def completed(self) -> int:
@@ -151,16 +152,6 @@ class SegmentRing:
                 segment.data += table
         self._current = segment
 
-    def finish(self, end_pts: int) -> None:
-        """The stream ended at ``end_pts`` (90 kHz, unwrapped: where its last frame ends):
-        the segment being filled is complete, and the playlist ends (``EXT-X-ENDLIST``)."""
-        current = self._current
-        if current is not None and end_pts > current.first_pts:
-            current.duration = (end_pts - current.first_pts) / CLOCK_HZ
-            self._segments.append(current)
-        self._current = None
-        self.ended = True
-
     def segment(self, sequence: int) -> Segment | None:
         """A complete segment still in the window."""
         for segment in self._segments:
@@ -171,26 +162,55 @@ class SegmentRing:
     def playlist(self, segment_url: str) -> str | None:
         """The live playlist (``segment_url`` has ``{sequence}``), or ``None`` until a
         segment is complete."""
-        if not self._segments and not self.ended:
+        if not self._segments:
             return None
         segments = list(self._segments)
-        lines = [
-            "#EXTM3U",
-            "#EXT-X-VERSION:6",
-            f"#EXT-X-TARGETDURATION:{self.target_duration}",
-            f"#EXT-X-MEDIA-SEQUENCE:{segments[0].sequence if segments else self._next_sequence}",
-            "#EXT-X-DISCONTINUITY-SEQUENCE:0",
-        ]
-        if self._independent:
-            lines.append("#EXT-X-INDEPENDENT-SEGMENTS")
+        lines = _header(self.target_duration, segments[0].sequence, self._independent)
         for segment in segments:
             if segment.started_at is not None:
-                stamp = segment.started_at.isoformat(timespec="milliseconds")
-                lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{stamp.replace('+00:00', 'Z')}")
+                lines.append(_dated(segment.started_at))
             lines += [
                 f"#EXTINF:{segment.duration:.3f},",
                 segment_url.format(sequence=segment.sequence),
             ]
-        if self.ended:
-            lines.append("#EXT-X-ENDLIST")
         return "\n".join(lines) + "\n"
+
+
+def span_playlist(span: CatchupSpan, now_ms: int, segment_url: str) -> str:
+    """The playlist of a catch-up span, on its fixed grid (``domain/catchup.py``): every
+    segment that has wholly aired by ``now_ms``, each dated with its air time. Once the
+    span has aired it is a ``VOD`` playlist with ``EXT-X-ENDLIST``, seekable anywhere; a
+    span still airing (start-over of the programme on now) is an ``EVENT`` playlist that
+    grows as the player reloads it. Every segment is made from its own start, a keyframe
+    first, so segments are independent whatever the profile."""
+    aired = span.aired_segments(now_ms)
+    lines = _header(math.ceil(SEGMENT_MS / 1000), 0, True)
+    lines.insert(2, f"#EXT-X-PLAYLIST-TYPE:{'VOD' if aired == span.segment_count else 'EVENT'}")
+    for sequence in range(aired):
+        part = span.segment(sequence)
+        lines += [
+            _dated(from_ms(part.start_ms)),
+            f"#EXTINF:{part.duration_ms / 1000:.3f},",
+            segment_url.format(sequence=sequence),
+        ]
+    if aired == span.segment_count:
+        lines.append("#EXT-X-ENDLIST")
+    return "\n".join(lines) + "\n"
+
+
+def _header(target_duration: int, first_sequence: int, independent: bool) -> list[str]:
+    lines = [
+        "#EXTM3U",
+        "#EXT-X-VERSION:6",
+        f"#EXT-X-TARGETDURATION:{target_duration}",
+        f"#EXT-X-MEDIA-SEQUENCE:{first_sequence}",
+        "#EXT-X-DISCONTINUITY-SEQUENCE:0",
+    ]
+    if independent:
+        lines.append("#EXT-X-INDEPENDENT-SEGMENTS")
+    return lines
+
+
+def _dated(at: datetime) -> str:
+    stamp = at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return f"#EXT-X-PROGRAM-DATE-TIME:{stamp}"

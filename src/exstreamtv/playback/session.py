@@ -206,6 +206,8 @@ class ChannelSession:
         hls_window: int = WINDOW,
         until: datetime | None = None,
         label: str | None = None,
+        media_start_ms: int = START_MEDIA_MS,
+        splicer: Splicer | None = None,
     ) -> None:
         self.key, self._name = key, name
         self.label = label or key  # the channel's number in metrics (a replay's key is not)
@@ -229,7 +231,9 @@ class ChannelSession:
             self._release, clock.monotonic, work_ahead=work_ahead, frames=self._frames,
             audio=self._audio,
         )  # fmt: skip
-        self._splicer = Splicer(self._frames, audio=self._audio)
+        # A render continuing the previous one's output (the next catch-up segment) splices
+        # on from where it ended: continuity counters and clocks run on across the two.
+        self.splicer = splicer or Splicer(self._frames, audio=self._audio)
         self._hls_target = hls_target
         self._hls_window = hls_window  # segments a playlist lists: the DVR window
         self._ring: SegmentRing | None = None
@@ -244,7 +248,8 @@ class ChannelSession:
         self._stopping = False
         self._stopped = asyncio.Event()
         self.spawns = 0
-        self.media_ms = START_MEDIA_MS
+        self.media_ms = media_start_ms
+        self._rendered: bytearray | None = None  # render(): the output, not paced
         self._origin: datetime | None = None  # wall time of media time 0 (the constant)
         self._encoder: str | None = None  # libx264 once a hardware encoder failed
         self._last_codec: str | None = None  # the -c:v of the latest process (None: copy)
@@ -291,6 +296,24 @@ class ChannelSession:
             producer,
             asyncio.create_task(self._pacer.run(), name=f"channel-{self.key}-pacer"),
         ]
+
+    async def render(self) -> bytes:
+        """Make this replay (``until`` set, on a clock that stands still at its start) as
+        fast as FFmpeg goes, with no viewers and no pacing, and return its MPEG-TS: an HLS
+        catch-up segment. It is spliced exactly as the live stream is (the same lookups,
+        slates, fault handling and watchdog). Raises NotFound when the channel is removed
+        meanwhile; a process cap that stays full keeps it waiting (callers bound it)."""
+        if self._until is None:
+            raise RuntimeError("only a replay with an end can be rendered")
+        self._rendered = bytearray()
+        self._supervisor.watch(self.key, self._on_stall)
+        try:
+            await self._produce()
+        finally:
+            self._supervisor.unwatch(self.key)
+            if self._current is not None:  # cancelled while a process ran
+                await self._supervisor.stop(self._current)
+        return bytes(self._rendered)
 
     def _release(self, data: bytes) -> None:
         """Paced bytes go to every MPEG-TS viewer."""
@@ -474,6 +497,8 @@ class ChannelSession:
         # A channel re-tuned while its breaker is open starts on the restart path too.
         failing = self._supervisor.breaker_state(self.key) is not BreakerState.CLOSED
         while True:
+            if self.removed and self._rendered is not None:
+                raise NotFound(f"channel {self._name} was removed")
             if self.removed:
                 await self._play_removed()
                 return
@@ -677,21 +702,13 @@ class ChannelSession:
             self._metrics.producer_faults.labels(self.label, kind).inc()
 
     async def _play_out(self) -> None:
-        """A replay reached its end: the MPEG-TS viewers get what is buffered, then their
-        streams end. Without HLS players the session stops at once; with them, their
-        playlist ends (``EXT-X-ENDLIST``) and the session stays until they stop asking,
-        so they can fetch the last segments."""
-        await self._pacer.drained()
+        """A replay reached its end: the viewers get what is buffered, then their streams
+        end and the session stops (a render just returns its output)."""
+        if self._rendered is None:
+            await self._pacer.drained()
         self.finished = True
-        ring = self._ring
-        if ring is None:
+        if self._rendered is None:
             self._stopper = asyncio.create_task(self.stop(), name=f"channel-{self.key}-stop")
-            return
-        ring.finish(self.media_ms * CLOCK_HZ // 1000)
-        self._segment_done.set()
-        self._viewers.close()
-        if self._idle is None:
-            self._idle = asyncio.create_task(self._stop_when_idle())
 
     async def _play_removed(self) -> None:
         """A short "channel removed" slate, then the session stops.
@@ -702,7 +719,7 @@ class ChannelSession:
         self._interrupted = False
         sent = self._pacer.discard()
         if sent.last_end:
-            self._splicer.rewind(sent)
+            self.splicer.rewind(sent)
             self.media_ms = -(-max(sent.last_end.values()) * 1000 // CLOCK_HZ)
         slate = Segment(None, 0, REMOVED_SLATE_MS, self._name, "This channel was removed")
         with contextlib.suppress(LimitReached, OSError, ProcessError):
@@ -795,13 +812,13 @@ class ChannelSession:
         start = self.media_ms * CLOCK_HZ // 1000
         tracker = EndTracker(start, self._frames, self._audio)
         splitter = PacketSplitter()
-        self._splicer.begin()
+        self.splicer.begin()
         try:
             while chunk := await managed.stdout.read(_READ):
                 self._supervisor.heartbeat(self.key)
                 for packet in splitter.feed(chunk):
-                    await self._forward(self._splicer.feed(packet), tracker)
-            await self._forward(self._splicer.finish(), tracker)
+                    await self._forward(self.splicer.feed(packet), tracker)
+            await self._forward(self.splicer.finish(), tracker)
             status = await self._supervisor.reap(managed)
         except BaseException:
             await self._supervisor.stop(managed)
@@ -828,6 +845,9 @@ class ChannelSession:
         for packet in packets:
             tracker.observe(packet)
         data = b"".join(packets)
+        if self._rendered is not None:
+            self._rendered += data
+            return
         # Into the pacer first: it may wait for room, and an HLS ring made meanwhile is
         # seeded from what the pacer holds, so feeding it before would lose this batch.
         await self._pacer.put_batch(data)

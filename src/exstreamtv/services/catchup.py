@@ -11,16 +11,20 @@ the viewers of the same span who come within seconds of each other.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from exstreamtv.clock import Clock
 from exstreamtv.config import Settings
-from exstreamtv.domain.catchup import CatchupSpan, check_window, parse_span
+from exstreamtv.domain.catchup import MAX_SPAN, CatchupSpan, check_window, parse_span
 from exstreamtv.domain.channels import ChannelNumber
 from exstreamtv.domain.playout import from_ms, to_ms
-from exstreamtv.errors import NotFound
+from exstreamtv.errors import InvalidInput, NotFound
+from exstreamtv.playback.hls import span_playlist
 from exstreamtv.services.playouts import PlayoutService
 from exstreamtv.services.streaming import StreamingService, Tuned
+
+MAX_SPAN_MS = int(MAX_SPAN.total_seconds() * 1000)
 
 
 class CatchupService:
@@ -74,16 +78,35 @@ class CatchupService:
         duration: str | None,
         segment_url: Callable[[CatchupSpan], str],
     ) -> str:
-        """The replay from ``start`` as an HLS playlist (``segment_url(span)`` holds
-        ``{sequence}``): a window that moves with the replay, dated with the times it aired
-        (``EXT-X-PROGRAM-DATE-TIME``), ending with ``EXT-X-ENDLIST`` at the span's end."""
+        """The span from ``start`` as an HLS playlist (``segment_url(span)`` holds
+        ``{sequence}``) on its fixed grid, dated as it aired: ``VOD`` once the span has
+        aired, ``EVENT`` while it is still airing (start-over). A span whose first segment
+        has not wholly aired yet is answered once it has (at most one segment's length)."""
         channel = await self._streaming.enabled(number)
         span = await self.span(number, start, end, duration)
-        return await self._streaming.catch_up_playlist(channel, span, segment_url(span))
+        first = span.segment(0)
+        wait_ms = first.end_ms - to_ms(self._clock.now())
+        if wait_ms > 0:
+            await asyncio.sleep(wait_ms / 1000)
+        text = span_playlist(span, to_ms(self._clock.now()), segment_url(span))
+        return self._streaming.catch_up_playlist(channel, span, text)
 
-    def segment(self, number: ChannelNumber, start_ms: int, end_ms: int, sequence: int) -> bytes:
-        """One segment of the HLS replay of ``[start_ms, end_ms)`` (NotFound when gone)."""
+    async def segment(
+        self, number: ChannelNumber, start_ms: int, end_ms: int, sequence: int
+    ) -> bytes:
+        """Segment ``sequence`` of the catch-up playlist of ``[start_ms, end_ms)``, made
+        from the playout on request. NotFound when catch-up is off or the segment has not
+        aired yet; 422/410 as for the span; 503 when it cannot be made."""
         if not self.enabled:
             raise NotFound("catch-up is off on this server (catchup.days is 0)")
+        channel = await self._streaming.enabled(number)
         span = CatchupSpan(start_ms, end_ms)
-        return self._streaming.catch_up_segment(str(number), span, sequence)
+        if span.duration_ms <= 0 or span.duration_ms > MAX_SPAN_MS:
+            raise InvalidInput("end: must be after start, and within a day of it")
+        now_ms = to_ms(self._clock.now())
+        check_window(span, now_ms, self.days)
+        span.segment(sequence)  # InvalidInput past the span's end
+        aired = span.aired_segments(now_ms)
+        if sequence >= aired:
+            raise NotFound(f"segment {sequence} of this span has not aired yet")
+        return await self._streaming.catch_up_segment(channel, span, sequence, aired)

@@ -11,7 +11,10 @@ durations, the longest a live player waits between reloads). Expired leases are 
 before every tune, so an abandoned HLS player never keeps a tuner from someone else.
 
 A catch-up replay (:meth:`StreamingService.catch_up`) takes a tuner like a channel does:
-one per running replay, shared by the viewers that share it, refused the same way.
+one per running replay, shared by the viewers that share it, refused the same way. The
+players of a span's catch-up playlist hold one tuner under the HLS lease rules, renewed by
+every playlist and segment request (a VOD player fetches its playlist once, then only
+segments).
 
 The stream itself comes from a :class:`StreamSource`: the server uses
 ``exstreamtv.playback.channels.LiveChannels`` (one shared producer per channel).
@@ -20,6 +23,7 @@ The stream itself comes from a :class:`StreamSource`: the server uses
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -34,6 +38,7 @@ from exstreamtv.services.channels import ChannelService
 
 HLS_LEASE_SECONDS = 3 * TARGET_SECONDS
 FIRST_SEGMENT_TIMEOUT = 15.0
+RENDER_TIMEOUT = 30.0  # a catch-up segment (6 s of media) made on request
 
 
 class StreamSource(Protocol):
@@ -50,18 +55,15 @@ class StreamSource(Protocol):
         """One HLS segment of a running channel, or ``None``."""
         ...
 
-    def replay_key(self, number: str, span: CatchupSpan, *, hls: bool = False) -> str:
+    def replay_key(self, number: str, span: CatchupSpan) -> str:
         """The replay a viewer of ``span`` joins (or starts): its tuner's key."""
         ...
 
-    async def replay_playlist(
-        self, channel: Channel, span: CatchupSpan, key: str, segment_url: str
-    ) -> str:
-        """The HLS playlist of the replay ``key`` (starting it if needed)."""
-        ...
-
-    def replay_segment(self, key: str, sequence: int) -> bytes | None:
-        """One HLS segment of the running replay ``key``, or ``None``."""
+    async def catchup_segment(
+        self, channel: Channel, span: CatchupSpan, sequence: int, aired: int
+    ) -> bytes:
+        """HLS segment ``sequence`` of ``span``, made if needed (and the next ones, up to
+        ``aired``, ahead); raises when it cannot."""
         ...
 
     def replaying(self, number: str) -> list[str]:
@@ -148,45 +150,62 @@ class StreamingService:
             str(channel.number), lambda: self._source.playlist(channel, segment_url)
         )
 
-    async def catch_up_playlist(self, channel: Channel, span: CatchupSpan, segment_url: str) -> str:
-        """The HLS playlist of a replay of ``span`` of ``channel`` (checked and enabled by
-        the caller); its audience holds a tuner under the same lease rules as a live HLS
-        audience. Raises TunersBusy and SourceUnavailable."""
-        key = self._source.replay_key(str(channel.number), span, hls=True)
-        return await self._leased_playlist(
-            key, lambda: self._source.replay_playlist(channel, span, key, segment_url)
-        )
+    def catch_up_playlist(self, channel: Channel, span: CatchupSpan, text: str) -> str:
+        """Hand out ``text``, the playlist of ``span`` of ``channel`` (checked and enabled
+        by the caller), to a player: its audience takes a tuner, or renews its lease (raises
+        TunersBusy)."""
+        self._lease(self._catchup_key(channel, span))
+        return text
 
-    def catch_up_segment(self, number: str, span: CatchupSpan, sequence: int) -> bytes:
-        """One segment of a replay's HLS window; raises NotFound when it is not there."""
-        data = self._source.replay_segment(
-            self._source.replay_key(number, span, hls=True), sequence
-        )
-        if data is None:
-            raise NotFound(
-                f"segment {sequence} of this replay of channel {number} is not available"
-            )
-        return data
+    async def catch_up_segment(
+        self, channel: Channel, span: CatchupSpan, sequence: int, aired: int
+    ) -> bytes:
+        """Segment ``sequence`` of the catch-up playlist of ``span`` (checked by the
+        caller): renews the audience's lease, or takes a tuner again after it lapsed (a
+        paused player). Raises TunersBusy, SourceUnavailable (the render failed or took
+        over :data:`RENDER_TIMEOUT` s) and NotFound (the channel went meanwhile)."""
+        key = self._catchup_key(channel, span)
+        late = f"segment {sequence} of {key} was not made in time"
+        async with self._leased(key, RENDER_TIMEOUT, late):
+            return await self._source.catchup_segment(channel, span, sequence, aired)
+
+    @staticmethod
+    def _catchup_key(channel: Channel, span: CatchupSpan) -> str:
+        return f"{span.key(str(channel.number))}#hls"
+
+    def _lease(self, key: str) -> TunerSlot:
+        """The HLS audience of ``key``: its tuner, taken now (TunersBusy) or renewed."""
+        lease = self._hls.get(key)
+        slot = self._acquire(key) if lease is None or lease[1].released else lease[1]
+        self._hls[key] = (asyncio.get_running_loop().time(), slot)
+        return slot
+
+    @contextlib.asynccontextmanager
+    async def _leased(self, key: str, within: float, late: str) -> AsyncIterator[TunerSlot]:
+        """Work for the HLS audience of ``key`` within ``within`` s under its lease
+        (:meth:`_lease`). When it fails or runs out of time (SourceUnavailable ``late``), a
+        lease this request took is given back; one it renewed stays with its audience."""
+        fresh = key not in self._hls
+        slot = self._lease(key)
+        try:
+            async with asyncio.timeout(within):
+                yield slot
+        except TimeoutError as err:
+            if fresh and self._drop_lease(key, slot):
+                self._refused(slot, None)
+            raise SourceUnavailable(late) from err
+        except BaseException as err:
+            if fresh and self._drop_lease(key, slot):
+                self._refused(slot, err)
+            raise
 
     async def _leased_playlist(self, key: str, fetch: Callable[[], Awaitable[str]]) -> str:
         """``fetch()`` under the HLS lease of tuner key ``key`` (see the module docstring)."""
         loop = asyncio.get_running_loop()
         started = loop.time()
-        lease = self._hls.get(key)
-        fresh = lease is None
-        slot = self._acquire(key) if lease is None else lease[1]
-        self._hls[key] = (started, slot)
-        try:
-            async with asyncio.timeout(FIRST_SEGMENT_TIMEOUT):
-                text = await fetch()
-        except TimeoutError as err:
-            if fresh and self._drop_lease(key, slot):
-                self._refused(slot, None)
-            raise SourceUnavailable(f"channel {key} produced no HLS segment in time") from err
-        except BaseException as err:
-            if fresh and self._drop_lease(key, slot):
-                self._refused(slot, err)
-            raise
+        late = f"channel {key} produced no HLS segment in time"
+        async with self._leased(key, FIRST_SEGMENT_TIMEOUT, late) as slot:
+            text = await fetch()
         if not slot.released:  # retired meanwhile: no lease to renew
             self._hls[key] = (loop.time(), slot)
         self._metrics.join_latency.labels("hls").observe(loop.time() - started)

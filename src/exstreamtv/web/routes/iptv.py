@@ -6,6 +6,7 @@ Open on the LAN (players cannot log in), guarded by the optional access token.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from email.utils import format_datetime
 from typing import Annotated
 from urllib.parse import quote, urlencode
@@ -109,41 +110,36 @@ async def stream_ts(number: str, app: ContainerDep) -> StreamingResponse:
     return StreamingResponse(aiter(tuned), media_type="video/mp2t")
 
 
-Instant = Annotated[
-    str,
-    Query(
-        max_length=40,
-        description="Unix seconds (what {utc}/{utcend} become) or ISO 8601 with an offset.",
-    ),
-]
+INSTANT = "Unix seconds (what {utc}/{utcend} become) or ISO 8601 with an offset."
+
+
+@dataclass(frozen=True)
+class SpanQuery:
+    """A catch-up span as IPTV apps send it: ``start`` and ``end`` or ``duration``."""
+
+    start: Annotated[str, Query(max_length=40, description=INSTANT)]
+    end: Annotated[str | None, Query(max_length=40, description=INSTANT)] = None
+    duration: Annotated[str | None, Query(max_length=20, description="Seconds.")] = None
+
+
+SpanDep = Annotated[SpanQuery, Depends()]
 
 
 @router.get("/iptv/channel/{number}/catchup.ts", response_class=StreamingResponse)
-async def catchup_ts(
-    number: str,
-    app: ContainerDep,
-    start: Instant,
-    end: Instant | None = None,
-    duration: Annotated[str | None, Query(max_length=20, description="Seconds.")] = None,
-) -> StreamingResponse:
+async def catchup_ts(number: str, app: ContainerDep, span: SpanDep) -> StreamingResponse:
     """The channel's past from ``start`` to ``end`` (or ``start + duration``) as MPEG-TS,
     replayed from its playout exactly as it aired (takes a tuner; 503 when all are busy;
     404 when catch-up is off, 410 when that past is pruned or its file is gone)."""
-    tuned = await app.catchup.open(ChannelNumber.parse(number), start, end, duration)
+    parsed = ChannelNumber.parse(number)
+    tuned = await app.catchup.open(parsed, span.start, span.end, span.duration)
     return StreamingResponse(aiter(tuned), media_type="video/mp2t")
 
 
 @router.get("/iptv/channel/{number}/catchup.m3u8", response_class=Response)
-async def catchup_hls(
-    number: str,
-    app: ContainerDep,
-    start: Instant,
-    end: Instant | None = None,
-    duration: Annotated[str | None, Query(max_length=20, description="Seconds.")] = None,
-) -> Response:
-    """The same replay as ``catchup.ts`` as an HLS playlist: a window moving with the
-    replay, dated with the times it aired, ending (``EXT-X-ENDLIST``) at its end. Its
-    audience holds a tuner like a live HLS audience."""
+async def catchup_hls(number: str, app: ContainerDep, span: SpanDep) -> Response:
+    """The same span as an HLS playlist listing all of it, dated as it aired: ``VOD``
+    (seekable anywhere, ``EXT-X-ENDLIST``) once it has aired, ``EVENT`` growing while it
+    is still airing. Its audience holds a tuner like a live HLS audience."""
     secret = app.settings.server.access_token
 
     def segment_url(span: CatchupSpan) -> str:
@@ -153,7 +149,7 @@ async def catchup_hls(
         return f"catchup/{{sequence}}.ts?{urlencode(query)}"
 
     parsed = ChannelNumber.parse(number)
-    text = await app.catchup.playlist(parsed, start, end, duration, segment_url)
+    text = await app.catchup.playlist(parsed, span.start, span.end, span.duration, segment_url)
     return Response(text, media_type=HLS_TYPE, headers={"Cache-Control": "no-cache"})
 
 
@@ -165,10 +161,10 @@ async def catchup_segment(
     start: Annotated[int, Query(ge=0, le=1 << 50)],
     end: Annotated[int, Query(ge=0, le=1 << 50)],
 ) -> Response:
-    """One segment of a replay's HLS window (``start``/``end`` in ms, as the playlist
-    lists them; 404 once it has left the window)."""
-    data = app.catchup.segment(ChannelNumber.parse(number), start, end, sequence)
-    return Response(data, media_type="video/mp2t", headers={"Cache-Control": "max-age=60"})
+    """One segment of a catch-up playlist (``start``/``end`` in ms, as the playlist lists
+    them), made from the playout on request; 404 until it has aired."""
+    data = await app.catchup.segment(ChannelNumber.parse(number), start, end, sequence)
+    return Response(data, media_type="video/mp2t", headers={"Cache-Control": "max-age=3600"})
 
 
 @router.get("/iptv/channel/{number}.m3u8", response_class=Response)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import re
 import time
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -295,6 +297,36 @@ def test_a_programme_that_began_is_watched_from_its_start_from_the_guide(
     expect(page).to_have_url(re.compile(r"/watch/1\?start="))
     expect(page.locator("#player-status")).to_contain_text("from its start", timeout=45_000)
     expect(page.get_by_role("button", name="Back to live")).to_be_visible()
+    local_page.assert_clean()
+
+
+def test_a_past_span_plays_over_hls_as_a_whole_programme_that_seeks(
+    local_page: Watched, station: Station
+) -> None:
+    deadline = time.monotonic() + 60
+    while True:  # a span that has wholly aired: 20 s back, 18 s long
+        start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=20)
+        aired = httpx.get(
+            f"{station.url}/api/channels/1/now", params={"at": start.isoformat()}, timeout=30
+        )
+        if aired.status_code == 200 and aired.json()["entry"] is not None:
+            break
+        assert time.monotonic() < deadline, aired.text
+        time.sleep(1)
+    end = start + timedelta(seconds=18)
+    page = local_page.page
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    query = urlencode({"start": start.isoformat(), "end": end.isoformat(), "title": "Past"})
+    page.goto(f"/watch/1?{query}")
+    page.get_by_label("Play as").select_option("hls")
+    _played_past(page, 1.0, deadline_sec=45)
+    duration = float(page.evaluate("document.getElementById('video').duration"))
+    assert abs(duration - 18) < 1, duration  # the whole span at once, not a live window
+    page.evaluate("document.getElementById('video').currentTime = 13")  # a seek ahead
+    _played_past(page, 14.0, deadline_sec=30)
+    assert any("/catchup.m3u8?" in url for url in asked), asked
+    assert any("/catchup/2.ts?" in url for url in asked), asked  # from the seek on
     local_page.assert_clean()
 
 

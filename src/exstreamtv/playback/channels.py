@@ -227,7 +227,7 @@ class LiveChannels:
                     on_stopped=self._forget_replay, on_sent=self._sent(number),
                     on_dropped=self._dropped(number), metrics=self._metrics,
                     viewer_max_lag=self._viewer_max_lag, on_media_fault=self._on_media_fault,
-                    hls_window=self._hls_window, until=from_ms(span.end_ms), label=number,
+                    until=from_ms(span.end_ms), label=number,
                 )  # fmt: skip
                 self._serial += 1
                 running = self._replays[key] = (self._clock.monotonic(), session)

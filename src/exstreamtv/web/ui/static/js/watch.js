@@ -75,7 +75,10 @@ function playTs() {
 }
 
 function playHlsJs() {
-  const hls = new window.Hls({ liveSyncDurationCount: 3, manifestLoadingMaxRetry: 4, levelLoadingMaxRetry: 4 });
+  // A replay starts at its start, also while it is still airing (an EVENT playlist, which
+  // hls.js would otherwise join at its live edge).
+  const hls = new window.Hls({ liveSyncDurationCount: 3, manifestLoadingMaxRetry: 4, levelLoadingMaxRetry: 4,
+    startPosition: replay ? 0 : -1 });
   hls.on(window.Hls.Events.ERROR, (_event, data) => {
     if (!data.fatal) return;
     say(...(data.type === window.Hls.ErrorTypes.NETWORK_ERROR ? refusal(data.response && data.response.code) : [`Playback stopped: ${data.details}.`]));

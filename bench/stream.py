@@ -10,6 +10,9 @@ Prints:
 * overhead: the server's CPU per running channel next to its FFmpeg's CPU (target <= 3%
   of a core for the server);
 * hls: time to the first playlist of a channel, cold and running;
+* catch-up over HLS, a minute of a channel's past: its playlist, its first segment made on
+  request, the next one (made ahead meanwhile) and a segment after a seek (target <= 2 s,
+  what a player waits after a seek);
 * soak: one viewer for ``--soak-minutes`` (10): transitions per minute, the worst PCR
   interval and DTS step and every conformance error of the whole capture (checked as it
   arrives, target 0), slate seconds, and the server's RSS at the start and the end
@@ -175,6 +178,37 @@ async def soak(url: str, channel: str, minutes: float, server: psutil.Process) -
     ]  # fmt: skip
 
 
+async def catch_up(url: str, since: float) -> list[Figure]:
+    """A minute of channel 1 from ``since`` (epoch s, after its playout began), once aired."""
+    start = int(since) + 2
+    await asyncio.sleep(max(0.0, start + 62 - time.time()))
+    query = f"start={start}&end={start + 60}"
+    async with httpx.AsyncClient(timeout=60) as client:
+
+        async def timed(path: str) -> tuple[float, httpx.Response]:
+            began = time.monotonic()
+            answer = await client.get(f"{url}/iptv/channel/1/{path}")
+            answer.raise_for_status()
+            return time.monotonic() - began, answer
+
+        listed, playlist = await timed(f"catchup.m3u8?{query}")
+        uris = [line for line in playlist.text.splitlines() if line.startswith("catchup/")]
+        first, _ = await timed(uris[0])
+        await asyncio.sleep(1.0)  # a player reads the first segment before it asks again
+        following, _ = await timed(uris[1])
+        seek, _ = await timed(uris[7])
+    return [
+        Figure("stream.catchup_playlist_ms", "catch-up HLS: the playlist of a minute",
+               listed * 1000, "ms"),
+        Figure("stream.catchup_first_segment_ms", "catch-up HLS: first segment (6 s), made",
+               first * 1000, "ms", 2000),
+        Figure("stream.catchup_next_segment_ms", "catch-up HLS: next segment, made ahead",
+               following * 1000, "ms"),
+        Figure("stream.catchup_seek_segment_ms", "catch-up HLS: a segment after a seek",
+               seek * 1000, "ms", 2000),
+    ]  # fmt: skip
+
+
 async def run(args: argparse.Namespace) -> list[Figure]:
     with tempfile.TemporaryDirectory(prefix="exstreamtv-stream-") as work:
         port = 18400 + os.getpid() % 500
@@ -182,6 +216,7 @@ async def run(args: argparse.Namespace) -> list[Figure]:
         server = start_server(Path(work) / "data", port)
         try:
             wait_ready(url, server)
+            ready = time.time()
             process = psutil.Process(server.pid)
             async with httpx.AsyncClient(timeout=30) as client:
                 cold = await tune(client, f"{url}/iptv/channel/1.ts")
@@ -209,6 +244,7 @@ async def run(args: argparse.Namespace) -> list[Figure]:
                        "ms"),
             ]  # fmt: skip
             figures += await fan_out(url, "2", args.viewers, args.seconds, process)
+            figures += await catch_up(url, ready)
             if args.soak_minutes > 0:
                 figures += await soak(url, "1", args.soak_minutes, process)
             return figures

@@ -37,6 +37,7 @@ async def refusing_tv(
             opened.channels, opened.streaming.tuners, RefusingSource(), opened.metrics
         )
         object.__setattr__(opened, "streaming", refusing)  # no FFmpeg: answers only
+        opened.channels.on_retired(refusing.retire)
         catchup = CatchupService(settings, clock, opened.playouts, refusing)
         object.__setattr__(opened, "catchup", catchup)
         async with open_client(opened) as client:
@@ -262,3 +263,19 @@ async def test_the_access_token_guards_catch_up_and_is_carried_in_its_template(
         assert_problem(refused_hls, 401)
         assert_problem(allowed, 503)  # past the token and every check: the source refuses
         assert "catchup.ts?start={utc}&end={utcend}&token=s3cret" in text
+
+
+async def test_disabling_a_channel_frees_its_catch_up_audiences_tuner_at_once(
+    tv: tuple[Container, ManualClock, httpx.AsyncClient],
+) -> None:
+    container, clock, client = tv
+    await an_hour_after_early(container, clock)
+    query = {"start": unix_at(timedelta()), "end": unix_at(timedelta(minutes=30))}
+    playlist = m3u8.loads((await client.get(CATCHUP_HLS.format(number=7), params=query)).text)
+    assert container.streaming.tuners.status().in_use == 1
+
+    await client.patch("/api/channels/7", json={"enabled": False})
+    segment = await client.get(f"/iptv/channel/7/{playlist.segments[0].uri}")
+
+    assert container.streaming.tuners.status().in_use == 0
+    assert_problem(segment, 404)

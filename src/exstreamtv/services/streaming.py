@@ -220,12 +220,15 @@ class StreamingService:
         return True
 
     async def retire(self, number: ChannelNumber, reason: str) -> None:
-        """``number`` was deleted, disabled or renumbered: its tuner is freed and its HLS
-        lease dropped at once, and its viewers get a short "removed" slate, then the end
-        of their streams. A channel that is not streaming is left alone."""
+        """``number`` was deleted, disabled or renumbered: its tuners (live, replays and
+        catch-up HLS audiences) are freed and its HLS leases dropped at once, and its
+        viewers get a short "removed" slate, then the end of their streams. A channel that
+        is not streaming is left alone."""
         key = str(number)
-        self._hls.pop(key, None)
-        for held in (key, *self._source.replaying(key)):
+        catch_up = [held for held in self._hls if held.startswith(f"{key}@")]
+        for held in (key, *catch_up):
+            self._hls.pop(held, None)
+        for held in (key, *catch_up, *self._source.replaying(key)):
             self.tuners.release_channel(held)
         await self._source.retire(number, reason)
 

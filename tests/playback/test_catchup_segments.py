@@ -14,7 +14,7 @@ import pytest
 
 from exstreamtv.errors import NotFound, SourceUnavailable
 from exstreamtv.formats.splice import Splicer
-from exstreamtv.playback.catchup_segments import AHEAD, CatchupSegments
+from exstreamtv.playback.catchup_segments import AHEAD, PER_SPAN, CatchupSegments
 from exstreamtv.playback.session import ChannelSession
 
 FRAMES = {256: 3600}
@@ -160,3 +160,29 @@ async def test_a_removed_channel_cancels_its_renders_and_drops_its_segments() ->
     assert segments.cached_bytes == 100  # channel 8's only
     await segments.close()
     assert segments.cached_bytes == 0
+
+
+async def test_a_seek_cancels_the_renders_no_one_waits_for_and_a_flood_is_refused() -> None:
+    segments, renders = CatchupSegments(lambda: 0.0), Renders()
+    await segments.segment("7@1-2", 0, 1000, renders.make)
+    renders.gate.clear()  # what is made ahead (1 and 2) now hangs, unwanted
+    await asyncio.sleep(0)
+    assert segments.rendering == AHEAD
+
+    asked = {
+        sequence: asyncio.create_task(segments.segment("7@1-2", sequence, 1000, renders.make))
+        for sequence in range(10, 10 + 10 * (PER_SPAN + 3), 10)
+    }
+    await asyncio.sleep(0.05)
+    refused = [n for n, task in asked.items() if task.done() and task.exception() is not None]
+    assert segments.rendering == PER_SPAN  # never more for one span
+    assert len(refused) == len(asked) - PER_SPAN
+    for sequence in refused:
+        with pytest.raises(SourceUnavailable, match="being made already"):
+            asked[sequence].result()
+    renders.gate.set()
+    served = [await task for task in asked.values() if not task.done() or not task.exception()]
+    assert len(served) == PER_SPAN
+    made = renders.sequences().count(1)
+    await segments.segment("7@1-2", 1, 1000, renders.make)
+    assert renders.sequences().count(1) == made + 1  # a cancelled render left nothing

@@ -17,6 +17,11 @@ slates). A render starts with a keyframe, so every segment decodes on its own.
   :data:`AHEAD_PRESSURE` full: live channels come first.
 * **Shared.** Viewers asking for one segment at once share its render; made segments
   stay in a cache bounded by :data:`CACHE_BYTES` (least recently used out first).
+* **Bounded.** At most :data:`PER_SPAN` renders of one span run at once (a span's
+  audience holds one tuner, so this bounds them all): a request past that first cancels
+  the span's renders that no one is waiting for (made ahead of a position the player
+  seeked away from), and is refused (503) if that is not enough, so a client asking for
+  a thousand segments at once cannot start a thousand renders.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from exstreamtv.playback.session import ChannelSession
 log = logging.getLogger(__name__)
 AHEAD = 2
 AHEAD_PRESSURE = 0.5
+PER_SPAN = AHEAD + 2  # in order: the one asked for and AHEAD; plus one for a seek
 CACHE_BYTES = 64 * 1024 * 1024
 
 SegmentKey = tuple[str, int]  # (the span's key, the segment's number)
@@ -56,6 +62,7 @@ class CatchupSegments:
         self._made: OrderedDict[SegmentKey, _Made] = OrderedDict()
         self._size = 0
         self._making: dict[SegmentKey, asyncio.Task[_Made]] = {}
+        self._waiting: dict[SegmentKey, int] = {}  # requests waiting for each render
 
     @property
     def rendering(self) -> int:
@@ -104,7 +111,14 @@ class CatchupSegments:
         if task is None:
             if self._pressure() >= 1.0:
                 raise SourceUnavailable("catch-up cannot start: the FFmpeg process cap is reached")
+            if self._running(span_key) >= PER_SPAN:
+                self._cancel_unwanted(span_key)
+            if self._running(span_key) >= PER_SPAN:
+                raise SourceUnavailable(
+                    f"{PER_SPAN} segments of this span are being made already; ask again soon"
+                )
             task = self._start(key, make)
+        self._waiting[key] = self._waiting.get(key, 0) + 1
         try:  # shielded: a player that gives up does not waste the render for the next one
             return await asyncio.shield(task)
         except asyncio.CancelledError:
@@ -112,6 +126,21 @@ class CatchupSegments:
             if task.cancelled() and (current is None or not current.cancelling()):
                 raise NotFound(f"{span_key}: the channel was removed or disabled") from None
             raise
+        finally:
+            left = self._waiting.pop(key) - 1
+            if left:
+                self._waiting[key] = left
+
+    def _running(self, span_key: str) -> int:
+        return sum(1 for key in self._making if key[0] == span_key)
+
+    def _cancel_unwanted(self, span_key: str) -> None:
+        """Cancel the span's renders no request waits for (made ahead of a position the
+        player has left)."""
+        for key, task in list(self._making.items()):
+            if key[0] == span_key and not self._waiting.get(key):
+                task.cancel()
+                del self._making[key]  # its done callback finds it gone
 
     def _start(self, key: SegmentKey, make: MakeRender) -> asyncio.Task[_Made]:
         task = asyncio.create_task(self._render(key, make), name=f"catchup-{key[0]}-{key[1]}")
@@ -157,6 +186,6 @@ class CatchupSegments:
             key = (span_key, ahead)
             if key in self._made or key in self._making:
                 continue
-            if self._pressure() >= AHEAD_PRESSURE:
+            if self._pressure() >= AHEAD_PRESSURE or self._running(span_key) >= PER_SPAN:
                 return
             self._start(key, make)

@@ -164,6 +164,8 @@ async def test_an_hls_catch_up_is_a_vod_playlist_of_the_whole_span_dated_as_it_a
             for sequence in range(span.segment_count)
         ]
     assert container.streaming.tuners.status().channels == {f"{span.key('42')}#hls": 1}
+    sent = container.metrics.stream_bytes.labels("42")._value.get()  # counted like live
+    assert sent >= sum(len(part) for part in data)
 
     joined = tmp_path / "replay.ts"
     joined.write_bytes(b"".join(data))

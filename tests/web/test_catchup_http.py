@@ -279,3 +279,24 @@ async def test_disabling_a_channel_frees_its_catch_up_audiences_tuner_at_once(
 
     assert container.streaming.tuners.status().in_use == 0
     assert_problem(segment, 404)
+
+
+async def test_the_shift_form_on_the_live_urls_is_a_catch_up_from_utc(
+    tv: tuple[Container, ManualClock, httpx.AsyncClient],
+) -> None:
+    container, clock, client = tv
+    await an_hour_after_early(container, clock)
+    shift = {"utc": unix_at(timedelta()), "lutc": unix_at(timedelta(hours=1))}
+
+    ts = await client.get("/iptv/channel/7.ts", params=shift)
+    hls = await client.get("/iptv/channel/7.m3u8", params=shift)
+    future = await client.get("/iptv/channel/7.ts", params={"utc": unix_at(timedelta(hours=2))})
+
+    assert assert_problem(ts, 503)["type"].endswith("source-unavailable")  # past every check
+    assert hls.status_code == 200, hls.text
+    playlist = m3u8.loads(hls.text)
+    assert playlist.playlist_type == "event"  # from utc, the default span reaches past now
+    assert playlist.segments[0].current_program_date_time == T0
+    uri = httpx.URL("http://tv/iptv/channel/7.m3u8").join(playlist.segments[0].uri)
+    assert uri.path == "/iptv/channel/7/catchup/0.ts"
+    assert "past" in assert_problem(future, 422)["detail"]

@@ -202,7 +202,11 @@ class LiveChannels:
                 media_start_ms=START_MEDIA_MS + at * SEGMENT_MS, splicer=splicer,
             )  # fmt: skip
 
-        return await self.catchup_segments.segment(span.key(number), sequence, aired, make)
+        data = await self.catchup_segments.segment(span.key(number), sequence, aired, make)
+        sent = self._sent(number)
+        if sent is not None:
+            sent(len(data))
+        return data
 
     async def _replay_session(
         self, channel: Channel, span: CatchupSpan, key: str
@@ -287,8 +291,10 @@ class LiveChannels:
 
     @property
     def running(self) -> int:
-        """Channels streaming now, those ending after a removal included."""
-        return len(self._sessions) + len(self._retiring) + len(self._replays)
+        """Channels streaming now, those ending after a removal included, replays and
+        catch-up segments being made."""
+        running = len(self._sessions) + len(self._retiring) + len(self._replays)
+        return running + self.catchup_segments.rendering
 
     def viewer_count(self) -> int:
         """Viewers of every running channel and replay."""

@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 
 from exstreamtv.domain.catchup import CatchupSpan
 from exstreamtv.domain.channels import ChannelNumber
+from exstreamtv.services.container import Container
 from exstreamtv.services.guide import GuideDocument, GuideLinks
 from exstreamtv.web.base_url import base_url
 from exstreamtv.web.deps import ContainerDep, require_access_token
@@ -103,14 +104,32 @@ async def logo(number: str, app: ContainerDep) -> FileResponse:
     return FileResponse(path, media_type="image/png", headers={"Cache-Control": "max-age=3600"})
 
 
-@router.get("/iptv/channel/{number}.ts", response_class=StreamingResponse)
-async def stream_ts(number: str, app: ContainerDep) -> StreamingResponse:
-    """The channel as continuous MPEG-TS (takes a tuner; 503 when all are busy)."""
-    tuned = await app.streaming.tune(ChannelNumber.parse(number))
-    return StreamingResponse(aiter(tuned), media_type="video/mp2t")
-
-
 INSTANT = "Unix seconds (what {utc}/{utcend} become) or ISO 8601 with an offset."
+
+
+@dataclass(frozen=True)
+class ShiftQuery:
+    """The "shift" catch-up form (SIPTV; a catch-up type TiviMate, Kodi's IPTV Simple and
+    others let the user choose): the live URL with ``?utc={utc}&lutc={lutc}`` appended
+    plays the channel from ``utc`` instead (``lutc``, the app's now, is not needed)."""
+
+    utc: Annotated[str | None, Query(max_length=40, description=INSTANT)] = None
+    lutc: Annotated[str | None, Query(max_length=40, description="Ignored.")] = None
+
+
+ShiftDep = Annotated[ShiftQuery, Depends()]
+
+
+@router.get("/iptv/channel/{number}.ts", response_class=StreamingResponse)
+async def stream_ts(number: str, app: ContainerDep, shift: ShiftDep) -> StreamingResponse:
+    """The channel as continuous MPEG-TS (takes a tuner; 503 when all are busy); with
+    ``utc``, its catch-up from then, as ``catchup.ts?start=`` gives it."""
+    parsed = ChannelNumber.parse(number)
+    if shift.utc is not None:
+        tuned = await app.catchup.open(parsed, shift.utc)
+    else:
+        tuned = await app.streaming.tune(parsed)
+    return StreamingResponse(aiter(tuned), media_type="video/mp2t")
 
 
 @dataclass(frozen=True)
@@ -140,16 +159,24 @@ async def catchup_hls(number: str, app: ContainerDep, span: SpanDep) -> Response
     """The same span as an HLS playlist listing all of it, dated as it aired: ``VOD``
     (seekable anywhere, ``EXT-X-ENDLIST``) once it has aired, ``EVENT`` growing while it
     is still airing. Its audience holds a tuner like a live HLS audience."""
+    parsed = ChannelNumber.parse(number)
+    return await _catchup_playlist(app, parsed, span, "catchup/")
+
+
+async def _catchup_playlist(
+    app: Container, number: ChannelNumber, span: SpanQuery, base: str
+) -> Response:
+    """A catch-up playlist whose segment URLs start with ``base`` (relative to the
+    playlist's own URL) and carry the access token when one is set."""
     secret = app.settings.server.access_token
 
-    def segment_url(span: CatchupSpan) -> str:
-        query = {"start": str(span.start_ms), "end": str(span.end_ms)}
+    def segment_url(asked: CatchupSpan) -> str:
+        query = {"start": str(asked.start_ms), "end": str(asked.end_ms)}
         if secret is not None:
             query["token"] = secret.get_secret_value()
-        return f"catchup/{{sequence}}.ts?{urlencode(query)}"
+        return f"{base}{{sequence}}.ts?{urlencode(query)}"
 
-    parsed = ChannelNumber.parse(number)
-    text = await app.catchup.playlist(parsed, span.start, span.end, span.duration, segment_url)
+    text = await app.catchup.playlist(number, span.start, span.end, span.duration, segment_url)
     return Response(text, media_type=HLS_TYPE, headers={"Cache-Control": "no-cache"})
 
 
@@ -168,10 +195,14 @@ async def catchup_segment(
 
 
 @router.get("/iptv/channel/{number}.m3u8", response_class=Response)
-async def stream_hls(number: str, app: ContainerDep) -> Response:
+async def stream_hls(number: str, app: ContainerDep, shift: ShiftDep) -> Response:
     """The channel as a live HLS playlist (the first request takes a tuner; 503 when all
-    are busy). Segment URLs are relative and carry the access token when one is set."""
+    are busy). Segment URLs are relative and carry the access token when one is set.
+    With ``utc``, its catch-up playlist from then, as ``catchup.m3u8?start=`` gives it."""
     parsed = ChannelNumber.parse(number)
+    if shift.utc is not None:
+        catchup_base = f"{quote(str(parsed))}/catchup/"
+        return await _catchup_playlist(app, parsed, SpanQuery(shift.utc), catchup_base)
     secret = app.settings.server.access_token
     query = "" if secret is None else "?" + urlencode({"token": secret.get_secret_value()})
     segment_url = f"{quote(str(parsed))}/hls/{{sequence}}.ts{query}"

@@ -252,11 +252,15 @@ async def test_fifty_viewers_over_http_share_one_ffmpeg(streaming: Server) -> No
             return size
 
         samples: list[tuple[int, float]] = []  # (FFmpeg children, live channels before)
+        seen_running = asyncio.Event()
 
         async def sample() -> None:
             text = (await client.get(f"{streaming.url}/metrics")).text
             live = metric(text, "exstreamtv_live_channels")
-            samples.append((len(await asyncio.to_thread(ffmpeg_children, streaming)), live))
+            children = len(await asyncio.to_thread(ffmpeg_children, streaming))
+            samples.append((children, live))
+            if children >= 1:
+                seen_running.set()
 
         async def sample_processes() -> None:
             while True:
@@ -269,6 +273,9 @@ async def test_fifty_viewers_over_http_share_one_ffmpeg(streaming: Server) -> No
             sampler = asyncio.create_task(sample_processes())
             got = list(await asyncio.gather(*(read(body) for body in bodies)))
             text = (await client.get(f"{streaming.url}/metrics")).text
+            # The reads can end while the channel's buffer is full and its last FFmpeg has
+            # exited: the fifty stay connected until the next one is seen running.
+            await seen_running.wait()
             sampler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sampler

@@ -66,6 +66,7 @@ from exstreamtv.store.playouts import PlayoutRepository
 log = logging.getLogger(__name__)
 CACHE_ENTRIES = 8  # documents: one per distinct base URL / token; bounded
 CHUNK_BYTES = 64 * 1024
+PLAIN_STEP = 256 * 1024  # uncompressed bytes inflated per step for non-gzip clients
 _SENT_PER_CHUNK = 64  # fragments joined into one chunk when a document is sent again
 HOLD_PROGRAMMES = 1000
 """Programmes rendered before the response starts, so that a small guide (or a small
@@ -216,11 +217,17 @@ class GuideDocument:
         yield bytes(pending)
 
     async def plain_stream(self) -> AsyncIterator[bytes]:
-        """The document uncompressed, for clients that do not accept gzip."""
+        """The document uncompressed, for clients that do not accept gzip: inflated
+        :data:`PLAIN_STEP` bytes at a time, the loop running between steps (a gzip chunk
+        of a large guide inflates to tens of megabytes, far past what one callback may
+        take)."""
         inflate = zlib.decompressobj(zlib.MAX_WBITS | 16)
         async for chunk in self.gzip_stream():
-            if data := inflate.decompress(chunk):
+            data = inflate.decompress(chunk, PLAIN_STEP)
+            while data:
                 yield data
+                await asyncio.sleep(0)
+                data = inflate.decompress(inflate.unconsumed_tail, PLAIN_STEP)
         if tail := inflate.flush():
             yield tail
 
